@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.app_namespace import derive_quota, container_defaults, max_pods
+from constructs_lib.app_namespace import container_defaults, derive_quota, max_pods
 from constructs_lib.clusters import ClusterSettings
 from constructs_lib.config import AppConfig
 from tests.conftest import with_changes
@@ -75,7 +75,8 @@ def test_a_request_above_the_limit_is_an_error(config: AppConfig, cluster: Clust
     config = with_changes(config, platform__limit_range={"default_request": {"cpu": "2"}})
     with pytest.raises(
         ValueError,
-        match=r"AppNamespace 'shop': platform.limit_range: default_request.cpu 2 is above default_limit.cpu 500m",
+        match=r"AppNamespace 'shop': platform.limit_range: default_request.cpu 2 is above "
+        r"default_limit.cpu 500m",
     ):
         render_platform(config, cluster)
 

@@ -38,9 +38,7 @@ def test_source_is_the_pinned_chart() -> None:
 
 
 def test_sync_options_follow_the_props() -> None:
-    options = (
-        render()["spec"]["syncOptions"] if False else render()["spec"]["syncPolicy"]["syncOptions"]
-    )
+    options = render()["spec"]["syncPolicy"]["syncOptions"]
     assert "CreateNamespace=true" in options
     options = render(create_namespace=False, server_side_apply=True)["spec"]["syncPolicy"][
         "syncOptions"
