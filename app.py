@@ -13,7 +13,13 @@ import sys
 
 import cdk8s
 
-from constructs_lib.argocd import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.argocd import (
+    ArgoApplication,
+    ArgoApplicationProps,
+    ArgoProject,
+    ArgoProjectProps,
+    Kind,
+)
 from constructs_lib.clusters import ClusterSettings, rehost
 from constructs_lib.config import AppConfig, Service
 from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
@@ -57,7 +63,9 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     add_delivery(argocd, config, cluster)
 
     argocd_objects = argocd.to_json()
-    root = [m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)]
+    root = [
+        m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
+    ]
     return RenderedEnv(
         name=cluster.name,
         folders={"app": workloads.to_json(), "argocd": argocd_objects},
@@ -104,7 +112,9 @@ def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSetting
             CronWorkload(
                 chart,
                 service.name,
-                props=CronWorkloadProps(app=config.app.name, namespace=namespace, pod=pod, secrets=secrets),
+                props=CronWorkloadProps(
+                    app=config.app.name, namespace=namespace, pod=pod, secrets=secrets
+                ),
             )
 
 
@@ -151,7 +161,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             description="The root Application: manages AppProjects and Applications only.",
             source_repos=repos,
             destinations=((server, argocd_ns),),
-            namespaced_kinds=(Kind("argoproj.io", "Application"), Kind("argoproj.io", "AppProject")),
+            namespaced_kinds=(
+                Kind("argoproj.io", "Application"),
+                Kind("argoproj.io", "AppProject"),
+            ),
         ),
     )
     ArgoApplication(
@@ -176,7 +189,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             name=config.app.name,
             namespace=argocd_ns,
             labels=labels,
-            description=f"Workloads of {config.app.name}: namespaced kinds in '{config.app.namespace}' only.",
+            description=(
+                f"Workloads of {config.app.name}: namespaced kinds in "
+                f"'{config.app.namespace}' only."
+            ),
             source_repos=repos,
             destinations=((server, config.app.namespace),),
             namespaced_kinds=APP_KINDS,
