@@ -15,7 +15,13 @@ from functools import cache
 
 import cdk8s
 
-from constructs_lib.argocd import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.argocd import (
+    ArgoApplication,
+    ArgoApplicationProps,
+    ArgoProject,
+    ArgoProjectProps,
+    Kind,
+)
 from constructs_lib.clusters import ClusterSettings, rehost
 from constructs_lib.config import AppConfig, Service
 from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
@@ -23,9 +29,9 @@ from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
 from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
 from constructs_lib.kube_object import SYNC_WAVE, KubeObject
 from constructs_lib.labels import standard_labels
+from constructs_lib.overlays import with_overlays
 from constructs_lib.pod_template import PodTemplateProps
 from constructs_lib.rendering import RenderedEnv
-from constructs_lib.overlays import with_overlays
 from constructs_lib.synth import main
 from constructs_lib.versions import Versions, load_versions
 from constructs_lib.web_workload import IngressProps, WebWorkload, WebWorkloadProps
@@ -64,7 +70,9 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     platform = add_platform(app, config, cluster)
 
     argocd_objects = argocd.to_json() + platform.delivery.to_json()
-    root = [m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)]
+    root = [
+        m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
+    ]
     root += platform.bootstrap.to_json()
     return RenderedEnv(
         name=cluster.name,
@@ -79,9 +87,8 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
 
 def add_platform(scope: cdk8s.App, config: AppConfig, cluster: ClusterSettings) -> K3sPlatform:
     """Add-ons, the `platform` project and the cluster baseline (issue #4)."""
-    return K3sPlatform(
-        scope, "platform", props=K3sPlatformProps(config=config, cluster=cluster, versions=versions())
-    )
+    props = K3sPlatformProps(config=config, cluster=cluster, versions=versions())
+    return K3sPlatform(scope, "platform", props=props)
 
 
 def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
@@ -123,7 +130,9 @@ def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSetting
             CronWorkload(
                 chart,
                 service.name,
-                props=CronWorkloadProps(app=config.app.name, namespace=namespace, pod=pod, secrets=secrets),
+                props=CronWorkloadProps(
+                    app=config.app.name, namespace=namespace, pod=pod, secrets=secrets
+                ),
             )
 
 
@@ -171,7 +180,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             description="The root Application: manages AppProjects and Applications only.",
             source_repos=repos,
             destinations=((server, argocd_ns),),
-            namespaced_kinds=(Kind("argoproj.io", "Application"), Kind("argoproj.io", "AppProject")),
+            namespaced_kinds=(
+                Kind("argoproj.io", "Application"),
+                Kind("argoproj.io", "AppProject"),
+            ),
         ),
     )
     ArgoApplication(
@@ -196,7 +208,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             name=config.app.name,
             namespace=argocd_ns,
             labels=labels,
-            description=f"Workloads of {config.app.name}: namespaced kinds in '{config.app.namespace}' only.",
+            description=(
+                f"Workloads of {config.app.name}: namespaced kinds in "
+                f"'{config.app.namespace}' only."
+            ),
             source_repos=repos,
             destinations=((server, config.app.namespace),),
             namespaced_kinds=APP_KINDS,

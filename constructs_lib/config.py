@@ -532,7 +532,8 @@ class AppConfig(Model):
         for i, service in enumerate(self.services):
             if service.name in names:
                 raise ValueError(
-                    f"services[{i}].name: '{service.name}' is already used by services[{names[service.name]}]"
+                    f"services[{i}].name: '{service.name}' is already used by "
+                    f"services[{names[service.name]}]"
                 )
             names[service.name] = i
         for i, service in enumerate(self.services):

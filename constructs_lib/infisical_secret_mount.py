@@ -54,7 +54,9 @@ class InfisicalSecretMount(Construct):
                     "secretName": self.synced_secret_name,
                     "type": "Opaque",
                     "labels": props.labels,
-                    "data": [{"objectName": s.object_name, "key": s.object_name} for s in env_secrets],
+                    "data": [
+                        {"objectName": s.object_name, "key": s.object_name} for s in env_secrets
+                    ],
                 }
             ]
         self.resource = KubeObject(

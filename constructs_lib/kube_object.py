@@ -42,4 +42,6 @@ class KubeObject(cdk8s.ApiObject):
             ),
         )
         if body:
-            self.add_json_patch(*(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
+            self.add_json_patch(
+                *(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items())
+            )

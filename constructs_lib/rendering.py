@@ -27,8 +27,12 @@ _Dumper.add_representer(str, _str)
 
 def dump(manifest: Mapping[str, Any]) -> str:
     """YAML text of one object. Key order is the one cdk8s produced (sorted, stable)."""
-    return yaml.dump(  # type: ignore[no-any-return]
-        manifest, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1_000_000,
+    return yaml.dump(
+        manifest,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,
         allow_unicode=True,
     )
 

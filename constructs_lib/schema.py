@@ -1,7 +1,7 @@
 """JSON Schemas of the config and cluster files, committed so editors validate as you type.
 
-    python -m constructs_lib.schema --write   # regenerate
-    python -m constructs_lib.schema --check   # fail if the committed files drifted
+python -m constructs_lib.schema --write   # regenerate
+python -m constructs_lib.schema --check   # fail if the committed files drifted
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def schema_text(model: type[BaseModel]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="regenerate the schema files")
     mode.add_argument("--check", action="store_true", help="fail if a schema file is stale")

@@ -51,7 +51,9 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
                 problems += [f"{exc.source}: {p}" for p in exc.problems]
                 continue
             if cluster.name != env_dir.name:
-                problems.append(f"{path}: name: '{cluster.name}' must equal the folder name '{env_dir.name}'")
+                problems.append(
+                    f"{path}: name: '{cluster.name}' must equal the folder name '{env_dir.name}'"
+                )
             clusters.append(cluster)
         if not clusters and not problems:
             problems.append(f"{clusters_path}: no environments (expected <env>/{CLUSTER_FILE})")
@@ -65,7 +67,9 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
     problems = []
     for folder, manifests in env.folders.items():
         for manifest in manifests:
-            where = f"dist/{env.name}/{folder}: {manifest['kind']} '{manifest['metadata'].get('name')}'"
+            where = (
+                f"dist/{env.name}/{folder}: {manifest['kind']} '{manifest['metadata'].get('name')}'"
+            )
             if manifest["kind"] == "Secret":
                 problems.append(f"{where}: kind Secret must never be rendered; use Infisical")
             if folder == "app" and manifest["metadata"].get("namespace") != config.app.namespace:
@@ -122,7 +126,9 @@ def _report(problems: list[str]) -> None:
 def main(build: Build, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render dist/ from config/ and clusters/.")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="app config file")
-    parser.add_argument("--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder")
+    parser.add_argument(
+        "--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder"
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_DIST, help="output folder (dist/)")
     args: Any = parser.parse_args(argv)
     return run(build, args.config, args.clusters, args.output)

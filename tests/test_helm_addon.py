@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import cdk8s
 
 from constructs_lib.helm_addon import HelmAddon, HelmAddonProps
@@ -9,9 +11,9 @@ from constructs_lib.versions import ChartPin
 PIN = ChartPin(version="1.2.3", repo="https://charts.example.com")
 
 
-def render(**changes: object) -> dict:  # type: ignore[type-arg]
+def render(**changes: Any) -> dict[str, Any]:
     chart = cdk8s.Chart(cdk8s.App(), "test")
-    props = dict(
+    props: dict[str, Any] = dict(
         name="demo",
         chart="demo-chart",
         pin=PIN,
@@ -21,9 +23,9 @@ def render(**changes: object) -> dict:  # type: ignore[type-arg]
         destination_namespace="demo",
     )
     props.update(changes)
-    HelmAddon(chart, "Demo", props=HelmAddonProps(**props))  # type: ignore[arg-type]
-    (manifest,) = chart.to_json()
-    return manifest  # type: ignore[no-any-return]
+    HelmAddon(chart, "Demo", props=HelmAddonProps(**props))
+    manifest: dict[str, Any] = chart.to_json()[0]
+    return manifest
 
 
 def test_source_is_the_pinned_chart() -> None:

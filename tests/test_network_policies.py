@@ -7,6 +7,7 @@ CoreDNS, a cert-manager HTTP-01 solver and addresses outside the cluster.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ REPORT = app_pod("nightly-report")
 APP = [WEB, API, WORKER, REPORT]
 
 
-def policies(config: AppConfig, cluster: ClusterSettings) -> list[dict]:  # type: ignore[type-arg]
+def policies(config: AppConfig, cluster: ClusterSettings) -> list[dict[str, Any]]:
     return [m for m in render_platform(config, cluster).cluster if m["kind"] == "NetworkPolicy"]
 
 
@@ -68,7 +69,17 @@ def test_exactly_the_promised_flows_are_allowed(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
     rendered = policies(config, cluster)
-    endpoints = [*APP, SOLVER, NGINX, TRAEFIK, COREDNS, STRANGER, INTERNET, INTERNET6, *PRIVATE]
+    endpoints: list[Pod | External] = [
+        *APP,
+        SOLVER,
+        NGINX,
+        TRAEFIK,
+        COREDNS,
+        STRANGER,
+        INTERNET,
+        INTERNET6,
+        *PRIVATE,
+    ]
     expected = expected_flows(NGINX)
     unexpected = []
     missing = []
@@ -154,8 +165,8 @@ def test_policies_can_be_turned_off(config: AppConfig, cluster: ClusterSettings)
     ],
 )
 def test_declared_calls_must_name_a_service_with_ports(
-    config: AppConfig, changes: dict, message: str
-) -> None:  # type: ignore[type-arg]
+    config: AppConfig, changes: dict[str, Any], message: str
+) -> None:
     from constructs_lib.loading import ConfigError, parse_model
 
     data = config.model_dump(mode="json", exclude_unset=True)

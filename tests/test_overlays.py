@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,8 +23,9 @@ def synth(case: str, tmp_path: Path) -> tuple[int, Path]:
     return code, dist
 
 
-def load(path: Path) -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data
 
 
 def test_config_patches_and_manifests_apply_to_their_env_only(tmp_path: Path) -> None:

@@ -75,3 +75,26 @@ def test_renovate_manager_matches_every_pin() -> None:
         assert match["currentValue"] == str(charts[name]["version"])
         assert match["registryUrl"] == charts[name]["repo"]
         assert match["datasource"] == "helm"
+
+
+def test_a_chart_version_change_changes_dist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes the dist drift test the CI check for a version bump without a re-synth."""
+    import app
+    from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+
+    versions = load_versions()
+    pin = versions.charts["cert-manager"].model_copy(update={"version": "v9.9.9"})
+    bumped = versions.model_copy(update={"charts": {**versions.charts, "cert-manager": pin}})
+    monkeypatch.setattr(app, "versions", lambda: bumped)
+    assert run(app.build, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
+    fresh = {
+        str(p.relative_to(tmp_path / "dist")): p.read_text()
+        for p in (tmp_path / "dist").rglob("*.yaml")
+    }
+    committed = {k: (ROOT / "dist" / k).read_text() for k in fresh if (ROOT / "dist" / k).is_file()}
+    changed = {k for k, v in fresh.items() if committed.get(k) != v}
+    assert changed == {
+        f"{env}/argocd/application-cert-manager.yaml" for env in ("dev", "prod", "test")
+    }
