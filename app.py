@@ -24,7 +24,7 @@ from constructs_lib.clusters import ClusterSettings, rehost
 from constructs_lib.config import AppConfig, Service
 from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
 from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
-from constructs_lib.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.kube_object import SYNC_WAVE, KubeObject, synthesize
 from constructs_lib.labels import standard_labels
 from constructs_lib.pod_template import PodTemplateProps
 from constructs_lib.rendering import RenderedEnv
@@ -62,13 +62,13 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     argocd = cdk8s.Chart(app, "argocd", disable_resource_name_hashes=True)
     add_delivery(argocd, config, cluster)
 
-    argocd_objects = argocd.to_json()
+    argocd_objects = synthesize(argocd)
     root = [
         m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
     ]
     return RenderedEnv(
         name=cluster.name,
-        folders={"app": workloads.to_json(), "argocd": argocd_objects},
+        folders={"app": synthesize(workloads), "argocd": argocd_objects},
         root=sorted(root, key=lambda m: m["kind"] != "AppProject"),
     )
 
