@@ -58,7 +58,7 @@ def reference_text(model: type[BaseModel], title: str, intro: str) -> str:
         "Generated from the config model by `make schema`; do not edit by hand.",
         "",
     ]
-    sections = [(model.__name__, schema)] + sorted(definitions.items())
+    sections = [(model.__name__, schema), *sorted(definitions.items())]
     for name, definition in sections:
         if "properties" not in definition:
             continue
