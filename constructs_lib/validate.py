@@ -179,7 +179,7 @@ def fetch_crds(target: Path = CACHE) -> None:
 
     target.mkdir(parents=True, exist_ok=True)
     for name, url in PINNED_CRDS.items():
-        with urlopen(url, timeout=30) as response:  # noqa: S310 - fixed https URLs
+        with urlopen(url, timeout=30) as response:
             data = response.read()
         partial = target / f".{name}.part"
         partial.write_bytes(data)
