@@ -27,7 +27,7 @@ from constructs_lib.config import AppConfig, Service
 from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
 from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
 from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
-from constructs_lib.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.kube_object import SYNC_WAVE, KubeObject, synthesize
 from constructs_lib.labels import standard_labels
 from constructs_lib.overlays import with_overlays
 from constructs_lib.pod_template import PodTemplateProps
@@ -69,17 +69,17 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     add_delivery(argocd, config, cluster)
     platform = add_platform(app, config, cluster)
 
-    argocd_objects = argocd.to_json() + platform.delivery.to_json()
+    argocd_objects = synthesize(argocd) + synthesize(platform.delivery)
     root = [
         m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
     ]
-    root += platform.bootstrap.to_json()
+    root += synthesize(platform.bootstrap)
     return RenderedEnv(
         name=cluster.name,
         folders={
-            "app": workloads.to_json(),
+            "app": synthesize(workloads),
             "argocd": argocd_objects,
-            "platform": platform.cluster.to_json(),
+            "platform": synthesize(platform.cluster),
         },
         root=sorted(root, key=lambda m: ROOT_ORDER.index(m["kind"])),
     )

@@ -28,7 +28,7 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(yaml.CSafeLoader):
     """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
 
 

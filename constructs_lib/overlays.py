@@ -36,6 +36,13 @@ MANIFESTS_DIR = "manifests"
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
 
+class OverlayError(ConfigError):
+    """A ConfigError that survives the trip back from the synth's worker processes."""
+
+    def __reduce__(self) -> tuple[type[OverlayError], tuple[str, list[str]]]:
+        return (type(self), (self.source, self.problems))
+
+
 class Target(Model):
     """The object a patch applies to."""
 
@@ -98,7 +105,7 @@ def load_overlay(root: Path, env: str) -> Overlay | None:
     patches = _load_patches(directory / PATCHES_FILE, problems)
     manifests = _load_manifests(directory / MANIFESTS_DIR, problems)
     if problems:
-        raise ConfigError(_display(directory), problems)
+        raise OverlayError(_display(directory), problems)
     return Overlay(env, directory, config, patches, manifests)
 
 
@@ -200,7 +207,7 @@ def overlay_config(config: AppConfig, overlay: Overlay) -> AppConfig:
 
         if not isinstance(exc, ValidationError):
             raise
-        raise ConfigError(
+        raise OverlayError(
             source, [f"{source}: {p}" for p in format_errors(exc, AppConfig)]
         ) from None
 
@@ -231,7 +238,7 @@ def apply_overlay(env: RenderedEnv, overlay: Overlay) -> RenderedEnv:
             ]
             folders[folder].append(document)
     if problems:
-        raise ConfigError(_display(overlay.directory), problems)
+        raise OverlayError(_display(overlay.directory), problems)
     return RenderedEnv(name=env.name, folders=folders, root=root)
 
 
@@ -290,13 +297,21 @@ def _apply_entry(
     return []
 
 
+@dataclass(frozen=True)
+class WithOverlays:
+    """`build` with each environment's overlay applied around it. A plain object, not a
+    closure, so the synth can send it to its worker processes."""
+
+    build: Build
+    root: Path = OVERLAYS_DIR
+
+    def __call__(self, config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
+        overlay = load_overlay(self.root, cluster.name)
+        if overlay is None:
+            return self.build(config, cluster)
+        return apply_overlay(self.build(overlay_config(config, overlay), cluster), overlay)
+
+
 def with_overlays(build: Build, root: Path = OVERLAYS_DIR) -> Build:
     """`build` with each environment's overlay applied around it."""
-
-    def overlaid(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
-        overlay = load_overlay(root, cluster.name)
-        if overlay is None:
-            return build(config, cluster)
-        return apply_overlay(build(overlay_config(config, overlay), cluster), overlay)
-
-    return overlaid
+    return WithOverlays(build, root)

@@ -173,12 +173,36 @@ def validate_tree(dist: Path) -> list[str]:
     return problems
 
 
+def fetch_crds(target: Path = CACHE) -> None:
+    """Download the pinned CRD files (needs network access to GitHub)."""
+    from urllib.request import urlopen
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name, url in PINNED_CRDS.items():
+        with urlopen(url, timeout=30) as response:
+            data = response.read()
+        partial = target / f".{name}.part"
+        partial.write_bytes(data)
+        partial.replace(target / name)
+        print(f"fetched {url}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Validate dist/ against Kubernetes and CRD schemas."
     )
     parser.add_argument("dist", nargs="?", type=Path, default=ROOT / "dist")
+    parser.add_argument(
+        "--fetch-crds", action="store_true", help=f"download the pinned CRDs into {CACHE} and exit"
+    )
     args = parser.parse_args(argv)
+    if args.fetch_crds:
+        try:
+            fetch_crds()
+        except OSError as exc:
+            print(f"error: cannot fetch the pinned CRDs: {exc}", file=sys.stderr)
+            return 1
+        return 0
     try:
         problems = validate_tree(args.dist)
     except FileNotFoundError as exc:

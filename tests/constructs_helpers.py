@@ -9,6 +9,7 @@ import cdk8s
 from constructs import Construct
 
 from constructs_lib.config import Service
+from constructs_lib.kube_object import synthesize
 from constructs_lib.labels import standard_labels
 from constructs_lib.pod_template import PodTemplateProps
 
@@ -17,7 +18,7 @@ def synth(build: Callable[[Construct], object]) -> list[dict[str, Any]]:
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "test", disable_resource_name_hashes=True)
     build(chart)
-    return list(chart.to_json())
+    return synthesize(chart)
 
 
 def service(**fields: Any) -> Service:

@@ -10,6 +10,7 @@ import cdk8s
 from constructs_lib.clusters import ClusterSettings
 from constructs_lib.config import AppConfig
 from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
+from constructs_lib.kube_object import synthesize
 from constructs_lib.versions import load_versions
 
 Manifest = dict[str, Any]
@@ -42,5 +43,5 @@ def render_platform(config: AppConfig, cluster: ClusterSettings) -> Rendered:
         props=K3sPlatformProps(config=config, cluster=cluster, versions=load_versions()),
     )
     return Rendered(
-        platform.delivery.to_json(), platform.cluster.to_json(), platform.bootstrap.to_json()
+        synthesize(platform.delivery), synthesize(platform.cluster), synthesize(platform.bootstrap)
     )

@@ -5,6 +5,7 @@ from typing import Any
 import cdk8s
 
 from constructs_lib.helm_addon import HelmAddon, HelmAddonProps
+from constructs_lib.kube_object import synthesize
 from constructs_lib.validate import validate_manifest
 from constructs_lib.versions import ChartPin
 
@@ -24,7 +25,7 @@ def render(**changes: Any) -> dict[str, Any]:
     )
     props.update(changes)
     HelmAddon(chart, "Demo", props=HelmAddonProps(**props))
-    manifest: dict[str, Any] = chart.to_json()[0]
+    manifest: dict[str, Any] = synthesize(chart)[0]
     return manifest
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import cdk8s
 
+from constructs_lib.kube_object import synthesize
 from constructs_lib.lets_encrypt_issuers import LetsEncryptIssuers, LetsEncryptIssuersProps
 from constructs_lib.validate import validate_manifest
 
@@ -15,7 +16,7 @@ def test_staging_and_production_with_the_ingress_class() -> None:
             email="ops@example.com", ingress_class_name="nginx", labels={}
         ),
     )
-    issuers = {m["metadata"]["name"]: m for m in chart.to_json()}
+    issuers = {m["metadata"]["name"]: m for m in synthesize(chart)}
     assert sorted(issuers) == ["letsencrypt-production", "letsencrypt-staging"]
     for name, issuer in issuers.items():
         assert validate_manifest(issuer) == []

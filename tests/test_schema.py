@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from constructs_lib.schema import SCHEMAS, schema_text
+from constructs_lib.schema import SCHEMAS, generated_files, schema_text
 
 from .conftest import ROOT
 
@@ -17,6 +17,11 @@ from .conftest import ROOT
 def test_committed_schema_matches_the_model(path: object) -> None:
     model = SCHEMAS[path]  # type: ignore[index]
     assert path.read_text() == schema_text(model), f"{path} is stale; run 'make schema'"  # type: ignore[attr-defined]
+
+
+def test_generated_reference_pages_are_current() -> None:
+    stale = [str(p) for p, text in generated_files().items() if p.read_text() != text]
+    assert stale == [], "run 'make schema'"
 
 
 def test_example_config_has_the_schema_modeline_and_validates() -> None:
