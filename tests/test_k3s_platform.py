@@ -243,3 +243,33 @@ def test_applications_are_automated_with_the_finalizer(
         assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
         assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
         assert app["spec"]["project"] == "platform"
+
+
+@pytest.mark.parametrize(
+    ("ingress", "message"),
+    [
+        ({"http_node_port": 30443}, "ingress.https_node_port: must differ from http_node_port"),
+        (
+            {"http_node_port": 80},
+            "ingress.http_node_port: input should be greater than or equal to 30000",
+        ),
+        (
+            {"publish_status_address": ["node-1"]},
+            "ingress.publish_status_address[0]: 'node-1' is not an IP address",
+        ),
+        (
+            {"controller": "traefik", "publish_status_address": ["192.0.2.1", "192.0.2.2"]},
+            "ingress.publish_status_address: Traefik publishes one address, not several",
+        ),
+    ],
+)
+def test_ingress_settings_are_checked(
+    cluster: ClusterSettings, ingress: dict[str, object], message: str
+) -> None:
+    from constructs_lib.loading import ConfigError, parse_model
+
+    data = cluster.model_dump(mode="json")
+    data["ingress"].update(ingress)
+    with pytest.raises(ConfigError) as exc:
+        parse_model(ClusterSettings, data, "cluster.yaml")
+    assert exc.value.problems == [message]

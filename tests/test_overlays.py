@@ -116,3 +116,13 @@ def test_merge_rules() -> None:
         "a": {"b": 1, "c": [3]},
         "s": [{"name": "x", "v": 1}, {"name": "y", "v": 3}, {"name": "z"}],
     }
+
+
+def test_overlay_errors_come_back_from_worker_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Large apps synth environments in parallel processes; overlay errors must survive that."""
+    build_ = with_overlays(build, FIXTURES / "nomatch")
+    code = run(build_, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist", jobs=2)
+    assert code == 1
+    assert "patches[0]: no Deployment 'x' in dist/dev" in capsys.readouterr().err
