@@ -103,10 +103,13 @@ def test_manifests_must_go_to_a_rendered_folder(
 
 
 def test_the_shipped_overlays_change_nothing(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, dist) == 0
-    for path in dist.rglob("*.yaml"):
-        assert path.read_text() == (REPO_DIST / path.relative_to(dist)).read_text(), path
+    assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "with") == 0
+    assert run(build, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "without") == 0
+    with_, without = tmp_path / "with", tmp_path / "without"
+    files = sorted(p.relative_to(without) for p in without.rglob("*.yaml"))
+    assert files == sorted(p.relative_to(with_) for p in with_.rglob("*.yaml"))
+    for name in files:
+        assert (with_ / name).read_text() == (without / name).read_text(), name
 
 
 def test_merge_rules() -> None:
