@@ -26,9 +26,17 @@ def test_default_addons_are_nginx_cert_manager_and_csi(
 
 
 @pytest.mark.parametrize("env", ["dev", "test", "prod"])
-def test_everything_validates(config: AppConfig, env: str) -> None:
-    cluster = with_changes(load_cluster(env), sealed_secrets=True, argocd__self_managed=True)
-    for manifest in render_platform(config, cluster).all:
+@pytest.mark.parametrize("controller", ["nginx", "traefik"])
+def test_everything_validates(config: AppConfig, env: str, controller: str) -> None:
+    cluster = with_changes(
+        load_cluster(env),
+        sealed_secrets=True,
+        argocd__self_managed=True,
+        ingress__controller=controller,
+    )
+    rendered = render_platform(config, cluster)
+    assert ("HelmChartConfig" in {m["kind"] for m in rendered.all}) == (controller == "traefik")
+    for manifest in rendered.all:
         assert validate_manifest(manifest) == [], manifest["metadata"]["name"]
 
 
