@@ -86,7 +86,7 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
 
 
 def add_platform(scope: cdk8s.App, config: AppConfig, cluster: ClusterSettings) -> K3sPlatform:
-    """Add-ons, the `platform` project and the cluster baseline (issue #4)."""
+    """Add-ons, the `platform` project and the cluster baseline."""
     props = K3sPlatformProps(config=config, cluster=cluster, versions=versions())
     return K3sPlatform(scope, "platform", props=props)
 
