@@ -21,7 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, ROOT
+# Same defaults as constructs_lib.synth, without importing it: the CLI starts faster.
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config" / "app-config.yaml"
+DEFAULT_CLUSTERS = ROOT / "clusters"
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -35,9 +38,24 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROL |= {
+    ord("\n"): "\\n",
+    ord("\t"): "\\t",
+    ord("\r"): "\\r",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def one_line(problem: str) -> str:
+    """A problem quoting a value with a newline must still print as one line."""
+    return problem.translate(_CONTROL)
+
+
 def _fail(problems: Sequence[str], summary: str) -> int:
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(one_line(problem), file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_INVALID
 
@@ -92,7 +110,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json(), indent=2))
         return EXIT_INVALID if report.problems else EXIT_OK
     for problem in report.problems:
-        print(problem.line())
+        print(one_line(problem.line()))
     if report.problems:
         print(f"validate: {len(report.problems)} problem(s)", file=sys.stderr)
         return EXIT_INVALID

@@ -73,6 +73,8 @@ _DIGEST = TypeAdapter(ImageDigest)
 
 
 def _image_reference(value: str) -> str:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"'{value}' is not a valid image reference: it contains whitespace")
     parts = split_image(value)
     problems = []
     for adapter, part in (
@@ -355,7 +357,11 @@ def entry_label(index: int, data: Any) -> str:
     return label
 
 
+_NOT_OBJECT = re.compile(r"input should be a valid dictionary( or instance of \w+)?$")
+
+
 def _name_entry(line: str, data: Any) -> str:
+    line = _NOT_OBJECT.sub("expected an object", line)
     match = _ENTRY.match(line)
     if not match:
         return line
