@@ -404,8 +404,10 @@ def set_image(text: str, service: str, *, tag: str | None = None, digest: str | 
     line = lines[key_line]
     end = _scalar_end(line, value_col)
     old_value = line[value_col:end]
-    new_value = double_quoted(value) if key == "tag" and not old_value.startswith("'") else None
-    new_value = new_value or _quote_like(old_value, value)
+    if target == key:  # same key: keep the quoting the file uses
+        new_value = _quote_like(old_value, value)
+    else:  # renamed: the generator's style, tags quoted, digests plain
+        new_value = double_quoted(value) if key == "tag" else scalar(value)
     key_end = key_col + len(target)
     if line[key_col:key_end] != target:
         raise EditError([f"services[{index}].image.{target}: quoted keys cannot be edited"])
