@@ -105,3 +105,17 @@ def test_an_unknown_base_ref_is_a_clear_error(repo: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"--base: 'no-such-branch' is not a commit in {repo}"
     assert "Traceback" not in done.stderr
+
+
+def test_the_pr_workflow_pins_actions_and_grants_only_what_it_needs() -> None:
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "rendered-diff.yaml").read_text())
+    assert workflow["permissions"] == {}
+    job = workflow["jobs"]["diff"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    uses = [step["uses"] for step in job["steps"] if "uses" in step]
+    assert uses and all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", u) for u in uses)
+    assert any("gitops-base diff --base" in step.get("run", "") for step in job["steps"])
