@@ -512,3 +512,38 @@ def test_a_deeply_nested_payload_is_refused(config_copy: Path) -> None:
     done = run_cli("generate", "--input", payload, "--output", config_copy)
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == "invalid JSON: nested deeper than 32 levels"
+
+
+def test_an_invalid_existing_config_is_reported_and_kept(config_copy: Path) -> None:
+    text = config_copy.read_text().replace("namespace: shop ", "namespace: Shop ")
+    config_copy.write_text(text)
+    done = run_cli("generate", "--input", EXAMPLE, "--output", config_copy)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"{config_copy}: app.namespace: 'Shop' is not a valid DNS label (lowercase letters, "
+        "digits and '-', starting with a letter, ending with a letter or digit, at most 63 "
+        "characters)"
+    )
+    assert config_copy.read_text() == text
+
+
+def test_an_invalid_flag_is_reported_on_the_config_path(config_copy: Path) -> None:
+    done = run_cli("generate", "--input", EXAMPLE, "--output", config_copy, "--domain", "x")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0].startswith(
+        f"{config_copy}: domain: 'x' is not a fully qualified hostname"
+    )
+    assert config_copy.read_text() == CONFIG.read_text()
+
+
+def test_keys_after_the_services_block_stay_where_they_are(tmp_path: Path) -> None:
+    config = tmp_path / "app-config.yaml"
+    original = CONFIG.read_text()
+    features = original[original.index("features:") : original.index("\nservices:")]
+    moved = original.replace(features, "").rstrip("\n") + "\n\n# toggles\n" + features
+    config.write_text(moved)
+    done = run_cli("generate", "--input", EXAMPLE, "--output", config)
+    assert done.returncode == 0, done.stderr
+    text = config.read_text()
+    assert text.endswith("\n# toggles\n" + features)
+    assert load_model(AppConfig, config).features.ingresses is True
