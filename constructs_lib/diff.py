@@ -130,7 +130,10 @@ def compare(base: dict[Key, dict[str, Any]], head: dict[Key, dict[str, Any]], la
 def _run(
     command: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, env=env, check=False)
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, env=env, check=False)
+    except OSError as exc:
+        raise DiffError([f"{command[0]}: cannot run: {exc.strerror}"]) from None
 
 
 def export_ref(repo: Path, ref: str, target: Path) -> None:

@@ -547,3 +547,10 @@ def test_keys_after_the_services_block_stay_where_they_are(tmp_path: Path) -> No
     text = config.read_text()
     assert text.endswith("\n# toggles\n" + features)
     assert load_model(AppConfig, config).features.ingresses is True
+
+
+def test_a_missing_payload_file_is_reported(config_copy: Path) -> None:
+    missing = config_copy.parent / "nope.json"
+    done = run_cli("generate", "--input", missing, "--output", config_copy)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"cannot read {missing}: No such file or directory"
