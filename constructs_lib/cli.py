@@ -253,8 +253,10 @@ def parser() -> argparse.ArgumentParser:
         "service. Only the line of the pin changes; comments and formatting survive. The "
         "image is pinned by exactly one of tag or digest afterwards.",
     )
-    img.add_argument("service", metavar="SERVICE[@sha256:DIGEST]")
-    img.add_argument("tag", nargs="?", metavar="TAG")
+    img.add_argument(
+        "service", metavar="SERVICE[@sha256:DIGEST]", help="service name, with @digest to pin one"
+    )
+    img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
     img.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
     img.set_defaults(func=cmd_set_image)
 
