@@ -64,7 +64,7 @@ def _printable(ch: str) -> bool:
 
 def double_quoted(value: str) -> str:
     """A YAML double-quoted scalar that reads back as exactly `value`, on one line."""
-    if _ASCII_SAFE.match(value):
+    if _ASCII_SAFE.fullmatch(value):
         return f'"{value}"'
     out = []
     for ch in value:
@@ -91,8 +91,8 @@ def scalar(value: Any, *, flow: bool = False) -> str:
         raise TypeError(f"cannot write {type(value).__name__} as a YAML scalar")
     plain = _PLAIN_FLOW if flow else _PLAIN_BLOCK
     if (
-        plain.match(value)
-        and not _YAML12_NON_STR.match(value)
+        plain.fullmatch(value)
+        and not _YAML12_NON_STR.fullmatch(value)
         and _RESOLVE(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
     ):
         return value

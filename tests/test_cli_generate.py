@@ -162,6 +162,19 @@ EXPECTED: dict[str, list[str]] = {
     "name_empty": [
         "deployed_apps[0].name: string should have at least 1 character",
     ],
+    "name_trailing_newline": [
+        (
+            "deployed_apps[0].name: 'api\\n' is not a valid DNS label (lowercase letters, digits "
+            "and '-', starting with a letter, ending with a letter or digit, at most 63 characters)"
+        ),
+    ],
+    "hostname_trailing_newline": [
+        (
+            "deployed_apps[0] (name 'api').fqdn: 'api.example.com\\n' is not a fully qualified "
+            "hostname (at least two dot-separated labels of lowercase letters, digits and '-', "
+            "not an IP address)"
+        ),
+    ],
     "name_invalid": [
         (
             "deployed_apps[0] (name 'Api_Server').name: 'Api_Server' is not a valid DNS label "
