@@ -130,13 +130,10 @@ def _field(key: str, value: Any, indent: str) -> list[str]:
         else:
             for k, v in value.items():
                 lines += _field(str(k), v, inner)
-    elif key in _FLOW_ITEMS or not any(isinstance(v, Mapping) for v in value):
-        if key in _FLOW_ITEMS:
-            lines += [f"{inner}- {flow(v)}" for v in value]
-        else:
-            lines = [f"{indent}{scalar(key)}: {flow(value)}"]
-    else:
+    elif key in _FLOW_ITEMS or any(isinstance(v, Mapping) for v in value):
         lines += [f"{inner}- {flow(v)}" for v in value]
+    else:  # a list of scalars on one line: `hosts: [a.example.com, b.example.com]`
+        lines = [f"{indent}{scalar(key)}: {flow(value)}"]
     return lines
 
 
