@@ -567,3 +567,13 @@ def test_a_missing_payload_file_is_reported(config_copy: Path) -> None:
     done = run_cli("generate", "--input", missing, "--output", config_copy)
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"cannot read {missing}: No such file or directory"
+
+
+def test_the_example_payload_renders_the_golden_config(tmp_path: Path) -> None:
+    """Golden file: base.yaml + example.json -> example.generated.yaml, byte for byte."""
+    output = tmp_path / "app-config.yaml"
+    output.write_bytes((FIXTURES / "configs" / "base.yaml").read_bytes())
+    done = run_cli("generate", "--input", EXAMPLE, "--output", output)
+    assert done.returncode == 0, done.stderr
+    golden = FIXTURES / "configs" / "example.generated.yaml"
+    assert output.read_text() == golden.read_text()
