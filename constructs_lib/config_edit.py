@@ -173,7 +173,9 @@ def _split_services(text: str) -> tuple[list[str], list[str]]:
     while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
         end -= 1
     tail = lines[end:]
-    if tail:
+    while tail and not tail[0].strip():
+        tail = tail[1:]
+    if tail:  # exactly one blank line between the services block and what follows
         tail = ["\n", *tail]
     return lines[:start], tail
 
@@ -235,7 +237,10 @@ def _set_globals(text: str, settings: Globals) -> str:
             child = node.get(key)
             if child is None:
                 child = CommentedMap()
-                node[key] = child
+                if node is doc and "services" in doc:  # new sections go above services
+                    doc.insert(list(doc).index("services"), key, child)
+                else:
+                    node[key] = child
             if not isinstance(child, CommentedMap):
                 raise EditError([f"{'.'.join(path[: n + 1])}: expected a mapping"])
             node = child
@@ -296,7 +301,10 @@ def fill_services(text: str, services: Sequence[Mapping[str, Any]]) -> str:
     """Put the services block where `with_placeholder` left `services: []`."""
     lines = text.splitlines(keepends=True)
     index = lines.index(PLACEHOLDER)
-    return "".join(lines[:index]) + services_block(services) + "".join(lines[index + 1 :])
+    before = lines[:index]
+    if before and before[-1].strip() and not before[-1].startswith("#"):
+        before.append("\n")  # a blank line above `services:`, as in the reference config
+    return "".join(before) + services_block(services) + "".join(lines[index + 1 :])
 
 
 def replace_services(

@@ -96,7 +96,13 @@ def _config_problems(
     for line in format_errors(exc, AppConfig):
         match = _SERVICE_LINE.match(line)
         if match and int(match.group(1)) < count:
-            problems.append(entry_label(int(match.group(1)), payload_data) + line[match.end() :])
+            line = entry_label(int(match.group(1)), payload_data) + line[match.end() :]
+            if line.endswith("secrets.infisical is not configured"):
+                line += (
+                    "; set it in the config, in the payload's 'infisical' or with "
+                    "--infisical-url, --infisical-project-id and --infisical-identity-id"
+                )
+            problems.append(line)
         else:
             problems.append(f"{_display(output)}: {line}")
     return problems

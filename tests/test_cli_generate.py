@@ -447,7 +447,8 @@ def test_secrets_need_an_infisical_connection(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == (
         "deployed_apps[0] (name 'api').secrets: service 'api' declares secrets but "
-        "secrets.infisical is not configured"
+        "secrets.infisical is not configured; set it in the config, in the payload's "
+        "'infisical' or with --infisical-url, --infisical-project-id and --infisical-identity-id"
     )
     assert output.read_bytes() == before
 
@@ -559,6 +560,10 @@ def test_keys_after_the_services_block_stay_where_they_are(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     text = config.read_text()
     assert text.endswith("\n# toggles\n" + features)
+    assert run_cli("generate", "--input", EXAMPLE, "--output", config).stdout.startswith(
+        "unchanged:"
+    )
+    assert config.read_text() == text
     assert load_model(AppConfig, config).features.ingresses is True
 
 
@@ -577,3 +582,26 @@ def test_the_example_payload_renders_the_golden_config(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     golden = FIXTURES / "configs" / "example.generated.yaml"
     assert output.read_text() == golden.read_text()
+
+
+def test_infisical_flags_complete_a_new_config(tmp_path: Path) -> None:
+    output = tmp_path / "app-config.yaml"
+    done = run_cli(
+        "generate", "--input", EXAMPLE, "--output", output,
+        "--app-name", "shop", "--namespace", "shop", "--domain", "example.com",
+        "--infisical-url", "https://app.infisical.com",
+        "--infisical-project-id", "p-1", "--infisical-identity-id", "i-1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first = output.read_bytes()
+    assert b"\n\nservices:\n" in first
+    again = run_cli("generate", "--input", EXAMPLE, "--output", output)
+    assert again.stdout.startswith("unchanged:"), again.stdout + again.stderr
+    assert output.read_bytes() == first
+    infisical = load_model(AppConfig, output).secrets.infisical
+    assert infisical is not None
+    assert (infisical.url, infisical.project_id, infisical.auth.identity_id) == (
+        "https://app.infisical.com",
+        "p-1",
+        "i-1",
+    )
