@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, cli_env
 
 from constructs_lib.diff import compare
-
-COPIED = ["app.py", "constructs_lib", "imports", "config", "clusters", "pyproject.toml"]
+from tests.helpers import ROOT, cli_env
 
 
 def deployment(name: str, image: str) -> dict[str, object]:
@@ -59,14 +57,15 @@ def git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A throwaway repository holding this checkout's code and config, committed once."""
+    """A throwaway repository holding this checkout's tracked files, committed once."""
     repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in COPIED:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
         source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, repo / name)
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", ".")
@@ -89,6 +88,7 @@ def run_diff(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_diff_of_a_tag_change_against_the_base_ref(repo: Path) -> None:
     config = repo / "config" / "app-config.yaml"
     config.write_text(config.read_text().replace('tag: "1.8.2"', 'tag: "1.9.0"'))
+    dist_before = {p: p.read_bytes() for p in (repo / "dist").rglob("*") if p.is_file()}
     done = run_diff(repo, "--base", "main", "--exit-code")
     assert "Traceback" not in done.stderr
     assert done.returncode == 1, done.stderr
@@ -97,7 +97,7 @@ def test_diff_of_a_tag_change_against_the_base_ref(repo: Path) -> None:
     assert "- **changed** `Deployment/shop/web`" in done.stdout
     assert "-        image: ghcr.io/example/shop-web:1.8.2\n" in done.stdout
     assert "+        image: ghcr.io/example/shop-web:1.9.0\n" in done.stdout
-    assert not (repo / "dist").exists()
+    assert {p: p.read_bytes() for p in (repo / "dist").rglob("*") if p.is_file()} == dist_before
 
 
 def test_an_unknown_base_ref_is_a_clear_error(repo: Path) -> None:

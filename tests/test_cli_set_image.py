@@ -5,10 +5,9 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from helpers import CONFIG, run_cli
-
 from constructs_lib.config import AppConfig
 from constructs_lib.loading import load_model
+from tests.helpers import CONFIG, run_cli
 
 DIGEST = "sha256:" + "ab" * 32
 

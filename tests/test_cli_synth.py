@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, run_cli
+
+from tests.helpers import ROOT, run_cli
 
 
 def files(root: Path) -> dict[str, bytes]:

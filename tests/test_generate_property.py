@@ -13,7 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from helpers import CONFIG, ROOT
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +28,7 @@ from constructs_lib.validate import (
     crd_schemas,
     validate_manifest,
 )
+from tests.helpers import CONFIG, ROOT
 
 NAMES = st.one_of(
     st.sampled_from(["api", "web", "worker", "report", "API", "bad_name", "", "-x", "a" * 64]),

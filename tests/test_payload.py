@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsonschema
 import pytest
-from helpers import FIXTURES, ROOT
 
 from constructs_lib.config_edit import services_block
 from constructs_lib.payload import (
@@ -19,6 +19,7 @@ from constructs_lib.payload import (
     to_service,
 )
 from constructs_lib.schema import SCHEMAS, schema_text
+from tests.helpers import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
 DIGEST = "sha256:" + "0" * 64
@@ -45,7 +46,7 @@ def app(**fields: object) -> dict[str, object]:
     return {"name": "api", "image": "ghcr.io/acme/api:1.0.0", **fields}
 
 
-def service(**fields: object) -> dict[str, object]:
+def service(**fields: object) -> dict[str, Any]:
     payload = parse_payload({"deployed_apps": [app(**fields)]})
     return to_service(payload.deployed_apps[0])
 
