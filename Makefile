@@ -68,8 +68,9 @@ test: install ## Every test: units, golden files, dist drift, schemas, lint.
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Synth benchmarks on generated configs (10/100/1000 services).
+bench: $(VENV)/.installed ## Benchmarks: synth, generate and validate at 10/100/1000 services.
 	$(PY) -O tests/bench/bench_synth.py
+	$(PY) tests/bench/bench_cli.py
 
 .PHONY: lock
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs network to PyPI).
