@@ -46,3 +46,36 @@ def find(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any
 
 def kinds(manifests: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted((m["kind"], m["metadata"]["name"]) for m in manifests)
+
+
+# --- helpers of the platform tests (K3sPlatform, overlays, versions) -------------------------
+
+
+def load_config() -> AppConfig:
+    return load_model(AppConfig, ROOT / "config" / "app-config.yaml")
+
+
+def load_cluster(env: str = "dev") -> ClusterSettings:
+    return load_model(ClusterSettings, ROOT / "clusters" / env / "cluster.yaml")
+
+
+def with_changes(model: Any, **changes: Any) -> Any:
+    """A re-validated copy of a frozen model with fields replaced; `a__b` reaches nested ones."""
+    data = model.model_dump(mode="json")
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = data
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return type(model).model_validate(data)
+
+
+@pytest.fixture
+def config() -> AppConfig:
+    return load_config()
+
+
+@pytest.fixture
+def cluster() -> ClusterSettings:
+    return load_cluster("dev")

@@ -52,15 +52,16 @@ def test_rehost() -> None:
     assert rehost("notexample.com", "example.com", "dev.example.com") == "notexample.com"
 
 
-def test_root_file_is_the_bootstrap_project_then_the_root_application(
+def test_root_file_is_the_health_check_then_the_bootstrap_project_then_the_root_application(
     app_module: Any, example_config: AppConfig, dev_cluster: ClusterSettings
 ) -> None:
     env = app_module["build"](example_config, dev_cluster)
     assert [(m["kind"], m["metadata"]["name"]) for m in env.root] == [
+        ("ConfigMap", "argocd-cm"),  # the Application health check, so root's waves wait
         ("AppProject", "bootstrap"),
         ("Application", "root"),
     ]
-    root = env.root[1]
+    root = env.root[2]
     assert root["spec"]["source"]["path"] == "dist/dev/argocd"
     assert root["spec"]["project"] == "bootstrap"
 

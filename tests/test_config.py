@@ -119,3 +119,21 @@ def test_ip_address_is_not_a_hostname() -> None:
     assert caught.value.problems[0].startswith(
         "domain: '10.0.0.1' is not a fully qualified hostname"
     )
+
+
+def test_derived_values_cannot_be_set_in_yaml() -> None:
+    """image.reference is computed from repository/tag/digest; giving it is an error."""
+    data = {
+        "version": 1,
+        "app": {"name": "shop", "namespace": "shop"},
+        "domain": "example.com",
+        "services": [
+            {
+                "name": "web",
+                "image": {"repository": "ghcr.io/example/web", "tag": "1", "reference": "x:2"},
+            }
+        ],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_model(AppConfig, data, "inline")
+    assert caught.value.problems == ["services[0].image.reference: unknown field"]

@@ -101,6 +101,9 @@ def test_the_checker_catches_violations() -> None:
 
 
 def test_namespace_enforces_restricted() -> None:
-    app = yaml.safe_load((ROOT / "dist" / "dev" / "argocd" / "application-shop.yaml").read_text())
-    labels = app["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]
+    # The platform renders the namespace (dist/<env>/platform/); the app no longer creates it.
+    namespace = yaml.safe_load(
+        (ROOT / "dist" / "dev" / "platform" / "namespace-shop.yaml").read_text()
+    )
+    labels = namespace["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
