@@ -431,9 +431,13 @@ def repo_copy(target: Path) -> Path:
 def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
     """The blocks of one page run in order, in one copy of the repo, as a reader would."""
     work = repo_copy(tmp_path / "repo")
+    before = source_status()
     env = {
         **os.environ,
         "PATH": f"{work / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        # The shared venv holds an editable install of this checkout: without this, the
+        # gitops-base script would import (and edit the files of) the original, not the copy.
+        "PYTHONPATH": str(work),
         "GIT_AUTHOR_NAME": "Docs Test",
         "GIT_AUTHOR_EMAIL": "docs@example.com",
         "GIT_COMMITTER_NAME": "Docs Test",
@@ -452,3 +456,15 @@ def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
             f"{block.where}: exit {result.returncode}\n{block.text}\n"
             f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
         )
+        assert source_status() == before, f"{block.where}: changed files outside the copy"
+
+
+def source_status() -> str:
+    """`git status` of this checkout, to prove the doc blocks only touched their copy."""
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
