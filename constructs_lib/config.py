@@ -6,6 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -627,8 +628,9 @@ class AppConfig(Model):
                     f"services[{names[service.name]}]"
                 )
             names[service.name] = i
+        by_name = {s.name: s for s in self.services}
         for i, service in enumerate(self.services):
-            _check_egress_services(i, service, self.services)
+            _check_egress_services(i, service, by_name)
             if service.secrets and self.secrets.infisical is None:
                 raise ValueError(
                     f"services[{i}].secrets: service '{service.name}' declares secrets but "
@@ -654,8 +656,7 @@ class AppConfig(Model):
         return self
 
 
-def _check_egress_services(i: int, service: Service, services: list[Service]) -> None:
-    by_name = {s.name: s for s in services}
+def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
     for j, name in enumerate(service.egress.services):
         where = f"services[{i}].egress.services[{j}]"
         if name == service.name:
