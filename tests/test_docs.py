@@ -416,9 +416,17 @@ def repo_copy(target: Path) -> Path:
         source = ROOT / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)  # keeps mtimes: make sees .venv as up to date
+            shutil.copy2(source, target / name)
     for shared in (".venv", "node_modules"):
         (target / shared).symlink_to(ROOT / shared, target_is_directory=True)
+    # The copy shares the installed venv and CLI: make must never try to reinstall them there.
+    for prerequisite in (
+        "pyproject.toml",
+        "requirements.lock",
+        "package.json",
+        "package-lock.json",
+    ):
+        os.utime(target / prerequisite, (0, 0))
     git = ["git", "-c", "init.defaultBranch=main"]
     subprocess.run([*git, "init", "-q"], cwd=target, check=True)
     (target / ".git" / "info" / "exclude").write_text(".venv\nnode_modules\n", encoding="utf-8")
