@@ -21,10 +21,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# Same defaults as constructs_lib.synth, without importing it: the CLI starts faster.
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "config" / "app-config.yaml"
-DEFAULT_CLUSTERS = ROOT / "clusters"
+# The checkout this package was installed from (editable install, `make install`).
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The checkout a command works on: the nearest folder, from the current directory up,
+    that holds app.py and cdk8s.yaml; otherwise the checkout this package was installed from.
+    A pipeline that runs `gitops-base` inside its clone edits that clone, whatever venv it uses.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "app.py").is_file() and (folder / "cdk8s.yaml").is_file():
+            return folder
+    return PACKAGE_ROOT
+
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -165,15 +176,16 @@ def synth_env() -> dict[str, str]:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    if not (ROOT / "app.py").is_file():
-        print(f"{ROOT}: app.py not found; run gitops-base from a checkout", file=sys.stderr)
+    root = project_root()
+    if not (root / "app.py").is_file():
+        print(f"{root}: app.py not found; run gitops-base from a checkout", file=sys.stderr)
         return EXIT_INVALID
     extra = []
     for flag, value in (("--config", args.config), ("--clusters", args.clusters)):
         extra += [flag, str(value)]
     if args.output is not None:
         extra += ["--output", str(args.output)]
-    return subprocess.run(app_command(ROOT, extra), env=synth_env(), check=False).returncode
+    return subprocess.run(app_command(root, extra), env=synth_env(), check=False).returncode
 
 
 # --- diff ------------------------------------------------------------------------------------
@@ -183,7 +195,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from constructs_lib.diff import DiffError, rendered_diff
 
     try:
-        report = rendered_diff(ROOT, args.base)
+        report = rendered_diff(project_root(), args.base)
     except DiffError as exc:
         return _fail(exc.problems, f"diff: {len(exc.problems)} problem(s)")
     print(report.markdown(), end="")
@@ -194,6 +206,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    root = project_root()
+    default_config = root / "config" / "app-config.yaml"
+    default_clusters = root / "clusters"
     top = argparse.ArgumentParser(
         prog="gitops-base",
         description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
@@ -212,7 +227,7 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--output",
         type=Path,
-        default=DEFAULT_CONFIG,
+        default=default_config,
         metavar="CONFIG",
         help="config file to write (default: config/app-config.yaml)",
     )
@@ -241,8 +256,8 @@ def parser() -> argparse.ArgumentParser:
         description="Check a config and every clusters/<env>/cluster.yaml; print every problem "
         "as one `file: path: message` line.",
     )
-    val.add_argument("config", nargs="?", type=Path, default=DEFAULT_CONFIG, metavar="CONFIG")
-    val.add_argument("--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder")
+    val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    val.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     val.set_defaults(func=cmd_validate)
 
@@ -257,7 +272,7 @@ def parser() -> argparse.ArgumentParser:
         "service", metavar="SERVICE[@sha256:DIGEST]", help="service name, with @digest to pin one"
     )
     img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
-    img.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file")
+    img.add_argument("--config", type=Path, default=default_config, help="config file")
     img.set_defaults(func=cmd_set_image)
 
     syn = sub.add_parser(
@@ -265,8 +280,8 @@ def parser() -> argparse.ArgumentParser:
         help="render dist/<env>/ (what `make synth` does)",
         description="Render dist/<env>/ for every environment; a failed run changes nothing.",
     )
-    syn.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="app config file")
-    syn.add_argument("--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder")
+    syn.add_argument("--config", type=Path, default=default_config, help="app config file")
+    syn.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
     syn.add_argument("--output", type=Path, default=None, help="output folder (default: dist/)")
     syn.set_defaults(func=cmd_synth)
 

@@ -87,3 +87,20 @@ def test_a_missing_config_is_reported(tmp_path: Path) -> None:
     done = run_cli("validate", config)
     assert done.returncode == 1
     assert done.stdout.splitlines() == [f"{config}: cannot read: No such file or directory"]
+
+
+def test_works_on_the_checkout_it_runs_in(tmp_path: Path) -> None:
+    """Run from inside another checkout, the CLI reads that checkout's config, not its own."""
+    clone = tmp_path / "private-repo"
+    shutil.copytree(ROOT / "config", clone / "config")
+    shutil.copytree(CLUSTERS, clone / "clusters")
+    for name in ("app.py", "cdk8s.yaml"):
+        shutil.copy(ROOT / name, clone / name)
+    config = clone / "config" / "app-config.yaml"
+    config.write_text(config.read_text().replace("replicas: 2\n", "replicas: -2\n", 1))
+    (clone / "docs").mkdir()
+    done = run_cli("validate", cwd=clone / "docs")
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == (
+        f"{config}: services[0].replicas: input should be greater than or equal to 0"
+    )
