@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	@# Synth runs with -O; precompile its bytecode so no run pays for compiling, even where
+	@# PYTHONDONTWRITEBYTECODE keeps Python from caching it.
+	$(PY) -O -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -29,6 +32,7 @@ install: $(VENV)/.installed node_modules/.installed ## Install the Python venv (
 
 .PHONY: synth
 synth: $(VENV)/.installed ## Render dist/<env>/ for every environment from config/ and clusters/.
+	@$(PY) -O -m compileall -q -j 0 app.py constructs_lib imports >/dev/null
 	$(PY) -O app.py
 
 .PHONY: cdk8s-synth

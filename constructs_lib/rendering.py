@@ -7,7 +7,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,8 +194,7 @@ def render_files(env: RenderedEnv) -> dict[str, str]:
 
 
 def write_tree(files: Mapping[str, str], target: Path) -> None:
-    """Write the files below `target` (which must not exist yet)."""
-    target.mkdir(parents=True)
+    """Write the files below `target`."""
     made: set[Path] = set()
     for relative, text in sorted(files.items()):
         path = target / relative
@@ -204,19 +204,21 @@ def write_tree(files: Mapping[str, str], target: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def publish(files: Mapping[str, str], dist: Path, staging: Path | None = None) -> None:
-    """Replace `dist` with the rendered tree, or leave it untouched if anything fails.
+@contextmanager
+def publishing(dist: Path, staging: Path | None = None) -> Iterator[Path]:
+    """An empty folder next to `dist` to render into, swapped in for `dist` on success.
 
-    The tree is written next to `dist` first and swapped in with renames, so a reader sees
-    either the old tree or the new one. `staging`, when given (the cdk8s CLI's output folder),
-    receives a copy too, so `cdk8s synth` lists what it rendered.
+    If the block raises, `dist` is left exactly as it was. The swap is two renames, so a
+    reader sees either the old tree or the new one. `staging`, when given (the cdk8s CLI's
+    output folder), receives a copy too, so `cdk8s synth` lists what it rendered.
     """
     dist = dist.resolve()
     dist.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dist.name}.", dir=dist.parent))
     try:
         new = work / "new"
-        write_tree(files, new)
+        new.mkdir()
+        yield new
         if staging is not None:
             if staging.exists():
                 shutil.rmtree(staging)
@@ -227,3 +229,9 @@ def publish(files: Mapping[str, str], dist: Path, staging: Path | None = None) -
         os.replace(new, dist)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def publish(files: Mapping[str, str], dist: Path, staging: Path | None = None) -> None:
+    """Replace `dist` with these files, or leave it untouched if anything fails."""
+    with publishing(dist, staging) as new:
+        write_tree(files, new)

@@ -20,7 +20,7 @@ from typing import Any
 from constructs_lib.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.config import AppConfig
 from constructs_lib.loading import ConfigError, load_model
-from constructs_lib.rendering import OutputError, RenderedEnv, publish, render_files
+from constructs_lib.rendering import OutputError, RenderedEnv, publishing, render_files, write_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "app-config.yaml"
@@ -105,23 +105,26 @@ def jobs_for(inputs: Inputs, requested: int | None) -> int:
     return max(1, min(len(inputs.clusters), (os.cpu_count() or 1) + 1))
 
 
-def render_all(build: Build, inputs: Inputs, jobs: int = 1) -> dict[str, str]:
-    """Files of every environment. Raises OutputError (or ValueError from a construct)."""
+def write_env(build: Build, config: AppConfig, cluster: ClusterSettings, target: Path) -> int:
+    """Render one environment into `target`/<env>/; returns the number of files."""
+    files = render_env(build, config, cluster)
+    write_tree(files, target)
+    return len(files)
+
+
+def render_all(build: Build, inputs: Inputs, target: Path, jobs: int = 1) -> int:
+    """Render every environment into `target`. Raises OutputError (or ValueError from a
+    construct). Returns the number of files written."""
     first, *rest = inputs.clusters
     if jobs <= 1 or not rest:
-        results = [render_env(build, inputs.config, cluster) for cluster in inputs.clusters]
-    else:
-        # Workers render the other environments while this process, whose cdk8s runtime is
-        # already loaded, renders the first. spawn, not fork: a forked child would share this
-        # process's jsii runtime pipes.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs - 1, len(rest)), mp_context=context) as pool:
-            futures = pool.map(render_env, repeat(build), repeat(inputs.config), rest)
-            results = [render_env(build, inputs.config, first), *futures]
-    files: dict[str, str] = {}
-    for result in results:
-        files.update(result)
-    return files
+        return sum(write_env(build, inputs.config, c, target) for c in inputs.clusters)
+    # Workers render and write the other environments while this process, whose cdk8s
+    # runtime is already loaded, does the first. spawn, not fork: a forked child would share
+    # this process's jsii runtime pipes.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs - 1, len(rest)), mp_context=context) as pool:
+        counts = pool.map(write_env, repeat(build), repeat(inputs.config), rest, repeat(target))
+        return write_env(build, inputs.config, first, target) + sum(counts)
 
 
 def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None = None) -> int:
@@ -129,8 +132,8 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
     staging = os.environ.get("CDK8S_OUTDIR")
     try:
         inputs = load_inputs(config, clusters)
-        files = render_all(build, inputs, jobs_for(inputs, jobs))
-        publish(files, dist, Path(staging).resolve() if staging else None)
+        with publishing(dist, Path(staging).resolve() if staging else None) as target:
+            count = render_all(build, inputs, target, jobs_for(inputs, jobs))
     except ConfigError as exc:
         _report(exc.problems)
         return 1
@@ -144,7 +147,7 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
         _report([f"{exc.filename or dist}: {exc.strerror}"])
         return 1
     names = ", ".join(c.name for c in inputs.clusters)
-    print(f"synthesized {len(files)} files for {names} into {_display(dist)}")
+    print(f"synthesized {count} files for {names} into {_display(dist)}")
     return 0
 
 
