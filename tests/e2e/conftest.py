@@ -1,0 +1,116 @@
+"""pytest wiring for the e2e harness (see docs/e2e.md).
+
+Fixtures:
+  e2e_tools      the located binaries (fails the run, never skips, if missing)
+  cluster        session-wide control plane + Argo CD (harness.Cluster)
+  git_repo       factory: git_repo(source_dir=None, name=..., rewrite_urls=...) -> GitRepo
+  e2e_timings    dict of measured durations, printed at the end of the run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from harness import Cluster, GitRepo, ToolsMissing, find_tools  # noqa: E402
+
+_STATE: dict = {"cluster": None, "timings": {}}
+
+
+def _log(msg: str) -> None:
+    # Progress lines go straight to the terminal (not captured per test).
+    sys.__stderr__.write(msg + "\n")
+    sys.__stderr__.flush()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: end-to-end test against a local control plane + Argo CD")
+
+
+@pytest.fixture(scope="session")
+def e2e_timings() -> dict:
+    return _STATE["timings"]
+
+
+@pytest.fixture(scope="session")
+def e2e_tools():
+    try:
+        return find_tools()
+    except ToolsMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def cluster(e2e_tools, tmp_path_factory, e2e_timings):
+    env_dir = os.environ.get("GITOPS_BASE_E2E_WORKDIR")
+    workdir = Path(env_dir) if env_dir else tmp_path_factory.mktemp("cluster", numbered=True)
+    c = Cluster(workdir, e2e_tools, log=_log)
+    _STATE["cluster"] = c
+    try:
+        try:
+            c.start()
+        except Exception as exc:  # noqa: BLE001
+            pytest.fail(f"e2e cluster failed to start: {exc}", pytrace=False)
+        for k, v in c.timings.items():
+            e2e_timings[f"startup.{k}"] = round(v, 2)
+        yield c
+    finally:
+        t0 = time.monotonic()
+        c.stop()
+        e2e_timings["teardown"] = round(time.monotonic() - t0, 2)
+        _STATE["cluster"] = None
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """Factory for local git repositories Argo CD can read (file:// URLs)."""
+    made: list[GitRepo] = []
+
+    def make(source: Path | None = None, name: str = "repo", rewrite_urls=None, branch: str = "main") -> GitRepo:
+        repo = GitRepo.create(tmp_path / name, source=source, branch=branch, rewrite_urls=rewrite_urls)
+        made.append(repo)
+        return repo
+
+    return make
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    # The e2e suite skips nothing silently: a skip is turned into a failure
+    # (set GITOPS_BASE_E2E_ALLOW_SKIP=1 to allow skips while developing).
+    if rep.skipped and not hasattr(rep, "wasxfail") and os.environ.get("GITOPS_BASE_E2E_ALLOW_SKIP") != "1":
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        rep.outcome = "failed"
+        rep.longrepr = f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
+    c = _STATE["cluster"]
+    if rep.failed and c is not None and call.when in ("setup", "call"):
+        rep.sections.append(("e2e component logs (tails)", c.diagnostics(30)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    timings = _STATE["timings"]
+    if not timings:
+        return
+    terminalreporter.section("e2e timings (seconds)")
+    for k, v in timings.items():
+        terminalreporter.write_line(f"{k:<50} {v}")
+    report = os.environ.get("GITOPS_BASE_E2E_REPORT")
+    if report:
+        Path(report).write_text(json.dumps(timings, indent=2) + "\n")
