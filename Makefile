@@ -1,0 +1,78 @@
+# One entry point for every task. pre-commit and CI call these same targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# jsii (under cdk8s) warns on every run that Node 20 is end-of-life; users run Node 22/24.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed node_modules/.installed ## Install the Python venv (.venv) and the pinned cdk8s CLI.
+
+.PHONY: synth
+synth: $(VENV)/.installed ## Render dist/<env>/ for every environment from config/ and clusters/.
+	$(PY) -O app.py
+
+.PHONY: cdk8s-synth
+cdk8s-synth: install ## The same through the pinned cdk8s CLI (what the pipeline runs).
+	node_modules/.bin/cdk8s synth
+
+.PHONY: schema
+schema: $(VENV)/.installed ## Regenerate the JSON Schemas under config/ and clusters/.
+	$(PY) -m constructs_lib.schema --write
+
+.PHONY: imports
+imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
+	$(PY) imports/regenerate.py
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff and mypy.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: fmt
+fmt: $(VENV)/.installed ## Format the code.
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: check
+check: $(VENV)/.installed ## Validate config, clusters and dist/ against the Kubernetes and CRD schemas.
+	$(PY) -m constructs_lib.validate
+
+.PHONY: test
+test: install ## Every test: units, golden files, dist drift, schemas, lint.
+	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory lint
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Synth benchmarks on generated configs (10/100/1000 services).
+	$(PY) -O tests/bench/bench_synth.py
+
+.PHONY: lock
+lock: ## Re-resolve requirements.lock from pyproject.toml (needs network to PyPI).
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --universal --output-file requirements.lock --quiet
+
+.PHONY: clean
+clean: ## Remove the venv, node_modules and caches.
+	rm -rf $(VENV) node_modules .cdk8s.out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,206 @@
+"""The cdk8s app: composes the base's constructs from config/ and clusters/<env>/.
+
+Run `make synth` (or `cdk8s synth`, or `gitops-base synth`) to render dist/<env>/:
+
+    dist/<env>/root.yaml   the root Application and its project; applied by hand, once
+    dist/<env>/argocd/     what the root syncs: AppProjects and child Applications
+    dist/<env>/app/        every workload of the app, synced by the app's Application
+"""
+
+from __future__ import annotations
+
+import sys
+
+import cdk8s
+
+from constructs_lib.argocd import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.clusters import ClusterSettings, rehost
+from constructs_lib.config import AppConfig, Service
+from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
+from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
+from constructs_lib.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.labels import standard_labels
+from constructs_lib.pod_template import PodTemplateProps
+from constructs_lib.rendering import RenderedEnv
+from constructs_lib.synth import main
+from constructs_lib.web_workload import IngressProps, WebWorkload, WebWorkloadProps
+
+BOOTSTRAP_PROJECT = "bootstrap"
+ROOT_APPLICATION = "root"
+# Kinds the app's Applications may manage: namespaced only, nothing cluster-scoped.
+APP_KINDS = (
+    Kind("", "ConfigMap"),
+    Kind("", "Service"),
+    Kind("", "ServiceAccount"),
+    Kind("apps", "Deployment"),
+    Kind("autoscaling", "HorizontalPodAutoscaler"),
+    Kind("batch", "CronJob"),
+    Kind("batch", "Job"),
+    Kind("networking.k8s.io", "Ingress"),
+    Kind("policy", "PodDisruptionBudget"),
+    Kind("secrets-store.csi.x-k8s.io", "SecretProviderClass"),
+)
+PSS_RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+
+
+def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
+    """Render one environment."""
+    app = cdk8s.App()
+    workloads = cdk8s.Chart(app, "app", disable_resource_name_hashes=True)
+    add_workloads(workloads, config, cluster)
+    argocd = cdk8s.Chart(app, "argocd", disable_resource_name_hashes=True)
+    add_delivery(argocd, config, cluster)
+
+    argocd_objects = argocd.to_json()
+    root = [m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)]
+    return RenderedEnv(
+        name=cluster.name,
+        folders={"app": workloads.to_json(), "argocd": argocd_objects},
+        root=sorted(root, key=lambda m: m["kind"] != "AppProject"),
+    )
+
+
+def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
+    namespace = config.app.namespace
+    service_account = config.app.name
+    KubeObject(
+        chart,
+        "ServiceAccount",
+        api_version="v1",
+        kind="ServiceAccount",
+        name=service_account,
+        namespace=namespace,
+        labels=standard_labels(config.app.name, config.app.name),
+        annotations={SYNC_WAVE: "-1"},
+        body={"automountServiceAccountToken": False},
+    )
+    for service in config.services:
+        pod = PodTemplateProps(
+            service=service,
+            labels=standard_labels(config.app.name, service.name),
+            service_account_name=service_account,
+            default_resources=config.defaults.resources,
+        )
+        secrets = secret_mount(config, cluster, service)
+        if service.type == "Deployment":
+            WebWorkload(
+                chart,
+                service.name,
+                props=WebWorkloadProps(
+                    app=config.app.name,
+                    namespace=namespace,
+                    pod=pod,
+                    create_service=config.features.services,
+                    ingress=ingress(config, cluster, service),
+                    secrets=secrets,
+                ),
+            )
+        else:
+            CronWorkload(
+                chart,
+                service.name,
+                props=CronWorkloadProps(app=config.app.name, namespace=namespace, pod=pod, secrets=secrets),
+            )
+
+
+def ingress(config: AppConfig, cluster: ClusterSettings, service: Service) -> IngressProps | None:
+    if service.ingress is None or not config.features.ingresses:
+        return None
+    return IngressProps(
+        hosts=tuple(rehost(h, config.domain, cluster.domain) for h in service.ingress.hosts),
+        tls=config.tls.enabled,
+        cluster_issuer=cluster.tls_issuer or config.tls.issuer,
+    )
+
+
+def secret_mount(
+    config: AppConfig, cluster: ClusterSettings, service: Service
+) -> InfisicalSecretMountProps | None:
+    infisical = config.secrets.infisical
+    if not service.secrets or infisical is None:
+        return None
+    return InfisicalSecretMountProps(
+        name=service.name,
+        namespace=config.app.namespace,
+        labels=standard_labels(config.app.name, service.name),
+        infisical=infisical,
+        env_slug=cluster.infisical_env,
+        secrets=tuple(service.secrets),
+        mount_path=service.secrets_mount_path,
+    )
+
+
+def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
+    """The root Application (app of apps), the AppProjects, and the app's Application."""
+    argocd_ns = cluster.argocd.namespace
+    server = cluster.argocd.destination_server
+    repos = (cluster.repo.url,)
+    labels = standard_labels(config.app.name, "argocd")
+    ArgoProject(
+        chart,
+        "BootstrapProject",
+        props=ArgoProjectProps(
+            name=BOOTSTRAP_PROJECT,
+            namespace=argocd_ns,
+            labels=labels,
+            description="The root Application: manages AppProjects and Applications only.",
+            source_repos=repos,
+            destinations=((server, argocd_ns),),
+            namespaced_kinds=(Kind("argoproj.io", "Application"), Kind("argoproj.io", "AppProject")),
+        ),
+    )
+    ArgoApplication(
+        chart,
+        "Root",
+        props=ArgoApplicationProps(
+            name=ROOT_APPLICATION,
+            namespace=argocd_ns,
+            labels=labels,
+            project=BOOTSTRAP_PROJECT,
+            repo_url=cluster.repo.url,
+            revision=cluster.repo.revision,
+            path=f"dist/{cluster.name}/argocd",
+            destination_namespace=argocd_ns,
+            destination_server=server,
+        ),
+    )
+    ArgoProject(
+        chart,
+        "AppProject",
+        props=ArgoProjectProps(
+            name=config.app.name,
+            namespace=argocd_ns,
+            labels=labels,
+            description=f"Workloads of {config.app.name}: namespaced kinds in '{config.app.namespace}' only.",
+            source_repos=repos,
+            destinations=((server, config.app.namespace),),
+            namespaced_kinds=APP_KINDS,
+        ),
+    )
+    ArgoApplication(
+        chart,
+        "App",
+        props=ArgoApplicationProps(
+            name=config.app.name,
+            namespace=argocd_ns,
+            labels=labels,
+            project=config.app.name,
+            repo_url=cluster.repo.url,
+            revision=cluster.repo.revision,
+            path=f"dist/{cluster.name}/app",
+            destination_namespace=config.app.namespace,
+            destination_server=server,
+            sync_wave="10",
+            sync_options=("CreateNamespace=true",),
+            managed_namespace_labels=PSS_RESTRICTED,
+        ),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(build))

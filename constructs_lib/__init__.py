@@ -1,0 +1,1 @@
+"""Typed cdk8s constructs and the config model of the GitOps base."""

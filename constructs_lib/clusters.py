@@ -1,0 +1,75 @@
+"""Per-environment settings: `clusters/<env>/cluster.yaml`.
+
+What differs between dev, test and prod lives here and only here: where the cluster syncs
+from, its domain, its certificate issuer, and the Infisical environment it reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from constructs_lib.config import Issuer, Model
+from constructs_lib.value_types import DnsLabel, Hostname
+
+CLUSTER_FILE = "cluster.yaml"
+
+
+class RepoSettings(Model):
+    """The Git repository and revision Argo CD syncs this environment from."""
+
+    url: str = Field(
+        pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+|file://\S+)$",
+        description="Repository URL as Argo CD sees it (https://, ssh:// or git@host:path).",
+    )
+    revision: str = Field("main", min_length=1, description="Branch, tag or commit. Default: main.")
+
+
+class ArgoCdSettings(Model):
+    namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in. Default: argocd.")
+    destination_server: str = Field(
+        "https://kubernetes.default.svc",
+        description="API server Applications deploy to. Default: the cluster Argo CD runs in.",
+    )
+
+
+class ClusterSettings(Model):
+    """Settings of one environment (one k3s cluster)."""
+
+    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    name: DnsLabel = Field(description="Environment name; must equal the folder name.")
+    repo: RepoSettings
+    domain: Hostname = Field(
+        description="Domain of this environment. Hostnames under the config's base domain are "
+        "re-rooted onto it: shop.example.com becomes shop.dev.example.com for domain "
+        "dev.example.com."
+    )
+    tls_issuer: Issuer | None = Field(
+        None, description="ClusterIssuer for this environment. Default: the config's tls.issuer."
+    )
+    acme_email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Contact e-mail registered with Let's Encrypt for this environment.",
+    )
+    infisical_env: str = Field(
+        min_length=1,
+        pattern=r"^[a-z0-9_-]+$",
+        description="Infisical environment slug this cluster reads secrets from.",
+    )
+    argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
+
+
+def rehost(host: str, base_domain: str, env_domain: str) -> str:
+    """Move a hostname under the config's base domain onto an environment's domain."""
+    if host == base_domain:
+        return env_domain
+    if host.endswith("." + base_domain):
+        return host[: -len(base_domain)] + env_domain
+    return host
+
+
+def cluster_dirs(root: Path) -> list[Path]:
+    """Environment folders under `clusters/`, in a stable order."""
+    return sorted(p for p in root.iterdir() if (p / CLUSTER_FILE).is_file())

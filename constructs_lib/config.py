@@ -1,0 +1,512 @@
+"""The application config: `config/app-config.yaml`, the single source of truth for workloads.
+
+Version 1 of the schema. `version` is what a future migration keys on: a file with another
+version is rejected with a message naming the versions this base understands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from constructs_lib.value_types import (
+    AbsolutePath,
+    CronSchedule,
+    DnsLabel,
+    DnsSubdomain,
+    EnvName,
+    Hostname,
+    HttpPath,
+    ImageDigest,
+    ImageRepository,
+    ImageTag,
+    PortName,
+    Quantity,
+    quantity_value,
+)
+
+CONFIG_VERSION = 1
+ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- global settings -------------------------------------------------------------------------
+
+
+class AppSettings(Model):
+    """Identity of the application: every object is labelled with it."""
+
+    name: DnsLabel = Field(description="Application name; the value of app.kubernetes.io/part-of.")
+    namespace: DnsLabel = Field(description="Namespace every workload of the app is deployed to.")
+
+
+class TlsSettings(Model):
+    """TLS defaults for every Ingress."""
+
+    enabled: bool = Field(True, description="Terminate TLS on Ingresses. Default: true.")
+    issuer: Issuer = Field(
+        "letsencrypt-staging",
+        description="Default cert-manager ClusterIssuer; each environment may override it.",
+    )
+
+
+class InfisicalAuth(Model):
+    """How pods authenticate to Infisical. Only Kubernetes auth exists in the CSI provider."""
+
+    method: Literal["kubernetes"] = Field(
+        "kubernetes", description="Machine identity auth method. Default: kubernetes."
+    )
+    identity_id: str = Field(
+        min_length=1, description="ID of the Infisical machine identity with Kubernetes auth."
+    )
+    audience: str = Field(
+        "infisical",
+        min_length=1,
+        description="Audience of the service-account token the CSI driver requests for the "
+        "provider. Must match the driver's tokenRequests. Default: infisical.",
+    )
+
+
+class InfisicalSettings(Model):
+    """Connection to the external Infisical that every secret comes from."""
+
+    url: str = Field(
+        pattern=r"^https://[^\s/]+(/[^\s]*)?$",
+        description="Base URL of the Infisical instance, e.g. https://app.infisical.com.",
+    )
+    project_id: str = Field(min_length=1, description="Infisical project ID.")
+    auth: InfisicalAuth
+    ca_certificate: str | None = Field(
+        None, description="PEM CA bundle for a self-hosted Infisical. Default: system CAs."
+    )
+
+
+class SecretsSettings(Model):
+    """External secret manager. Secrets never live in Git; pods read them through CSI."""
+
+    infisical: InfisicalSettings | None = Field(
+        None, description="Infisical connection. Required when any service declares secrets."
+    )
+
+
+class ResourceList(Model):
+    cpu: Quantity | None = Field(None, description="CPU, e.g. '250m'.")
+    memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'.")
+
+
+class Resources(Model):
+    """Container resources. Requests must not exceed limits."""
+
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class Defaults(Model):
+    resources: Resources | None = Field(
+        None, description="Resources for services that declare none. Default: none."
+    )
+
+
+class Features(Model):
+    """Toggles for the objects the base creates around workloads."""
+
+    services: bool = Field(True, description="Create a Service for workloads with ports.")
+    ingresses: bool = Field(True, description="Create Ingresses for services that declare one.")
+    network_policies: bool = Field(
+        True, description="Create NetworkPolicies that admit the ingress controller."
+    )
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+class Image(Model):
+    """Container image. CI rolls a service by editing `tag` or `digest`."""
+
+    repository: ImageRepository
+    tag: ImageTag | None = None
+    digest: ImageDigest | None = None
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, description="Default: Kubernetes' own (IfNotPresent unless the tag is 'latest')."
+    )
+
+    @model_validator(mode="after")
+    def _tag_or_digest(self) -> Image:
+        if self.tag is None and self.digest is None:
+            raise ValueError("set 'tag' or 'digest'")
+        return self
+
+    @property
+    def reference(self) -> str:
+        ref = self.repository
+        if self.tag:
+            ref += f":{self.tag}"
+        if self.digest:
+            ref += f"@{self.digest}"
+        return ref
+
+
+class Port(Model):
+    name: PortName = Field(description="Port name, referenced by probes and the Ingress.")
+    container_port: int = Field(ge=1, le=65535)
+    service_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the Service. Default: the container port."
+    )
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+PortRef = Annotated[int, Field(ge=1, le=65535)] | PortName
+
+
+class HttpGet(Model):
+    path: HttpPath = "/"
+    port: PortRef
+
+
+class TcpSocket(Model):
+    port: PortRef
+
+
+class ExecAction(Model):
+    command: list[str] = Field(min_length=1)
+
+
+class Probe(Model):
+    """Exactly one of http, tcp or exec."""
+
+    http: HttpGet | None = None
+    tcp: TcpSocket | None = None
+    exec: ExecAction | None = None
+    initial_delay_seconds: int | None = Field(None, ge=0)
+    period_seconds: int | None = Field(None, ge=1)
+    timeout_seconds: int | None = Field(None, ge=1)
+    failure_threshold: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_handler(self) -> Probe:
+        if sum(h is not None for h in (self.http, self.tcp, self.exec)) != 1:
+            raise ValueError("set exactly one of 'http', 'tcp' or 'exec'")
+        return self
+
+
+class Probes(Model):
+    readiness: Probe | None = None
+    liveness: Probe | None = None
+    startup: Probe | None = None
+
+
+class SecretRef(Model):
+    """One Infisical secret, delivered as a file under the secrets mount or as an env var."""
+
+    key: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Infisical key.")
+    path: AbsolutePath = Field("/", description="Infisical folder. Default: '/'.")
+    env: EnvName | None = Field(None, description="Expose as this environment variable.")
+    file: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Expose as this file name under `secrets_mount_path`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("set exactly one of 'env' or 'file'")
+        return self
+
+    @property
+    def object_name(self) -> str:
+        """Name of the file the CSI provider writes; env secrets sync from it."""
+        return self.file or self.env or self.key
+
+
+class EmptyDir(Model):
+    size_limit: Quantity | None = None
+    medium: Literal["", "Memory"] | None = None
+
+
+class PersistentVolumeClaimRef(Model):
+    claim_name: DnsSubdomain
+
+
+class Volume(Model):
+    """A writable volume. Exactly one source: empty_dir or persistent_volume_claim."""
+
+    name: DnsLabel
+    mount_path: AbsolutePath
+    read_only: bool = False
+    empty_dir: EmptyDir | None = None
+    persistent_volume_claim: PersistentVolumeClaimRef | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Volume:
+        if (self.empty_dir is None) == (self.persistent_volume_claim is None):
+            raise ValueError("set exactly one of 'empty_dir' or 'persistent_volume_claim'")
+        return self
+
+
+class IngressTls(Model):
+    enabled: bool | None = Field(None, description="Default: the global tls.enabled.")
+    secret_name: DnsSubdomain | None = Field(
+        None, description="Secret cert-manager writes the certificate to. Default: <service>-tls."
+    )
+
+
+class Ingress(Model):
+    hosts: list[Hostname] = Field(min_length=1)
+    paths: list[HttpPath] = Field(default_factory=lambda: ["/"], min_length=1)
+    port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
+    tls: IngressTls = Field(default_factory=IngressTls)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Autoscaling(Model):
+    """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
+
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(ge=1)
+    target_cpu_utilization: int | None = Field(80, ge=1, le=100)
+    target_memory_utilization: int | None = Field(None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
+            )
+        if self.target_cpu_utilization is None and self.target_memory_utilization is None:
+            raise ValueError("set target_cpu_utilization or target_memory_utilization")
+        return self
+
+
+IntOrPercent = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d{1,3}%$")]
+
+
+class DisruptionBudget(Model):
+    """PodDisruptionBudget. Exactly one of min_available or max_unavailable."""
+
+    min_available: IntOrPercent | None = None
+    max_unavailable: IntOrPercent | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DisruptionBudget:
+        if (self.min_available is None) == (self.max_unavailable is None):
+            raise ValueError("set exactly one of 'min_available' or 'max_unavailable'")
+        return self
+
+
+class Security(Model):
+    """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
+
+    run_as_user: int | None = Field(None, ge=1, description="UID. Default: the image's user.")
+    run_as_group: int | None = Field(None, ge=1)
+    fs_group: int | None = Field(None, ge=1)
+    read_only_root_filesystem: bool = Field(True, description="Default: true.")
+    add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
+        default_factory=list,
+        description="The only capability the restricted Pod Security Standard allows adding.",
+    )
+    automount_service_account_token: bool = Field(False, description="Default: false.")
+
+
+class Egress(Model):
+    """Egress the network policy opens beyond DNS. Default: none."""
+
+    internet: bool = Field(False, description="Allow egress to public addresses.")
+
+
+WorkloadType = Literal["Deployment", "CronJob", "Job"]
+
+
+class Service(Model):
+    """One workload. Deployment for long-running work, CronJob for scheduled, Job for one-off."""
+
+    name: DnsLabel
+    type: WorkloadType = "Deployment"
+    image: Image
+    replicas: int = Field(1, ge=0, description="Deployment replicas. Default: 1.")
+    command: list[str] | None = None
+    args: list[str] | None = None
+    ports: list[Port] = Field(default_factory=list)
+    probes: Probes = Field(default_factory=Probes)
+    resources: Resources | None = Field(None, description="Default: defaults.resources.")
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    secrets: list[SecretRef] = Field(default_factory=list)
+    secrets_mount_path: AbsolutePath = "/mnt/secrets"
+    volumes: list[Volume] = Field(default_factory=list)
+    ingress: Ingress | None = None
+    autoscaling: Autoscaling | None = None
+    disruption_budget: DisruptionBudget | None = None
+    security: Security = Field(default_factory=Security)
+    egress: Egress = Field(default_factory=Egress)
+    # Scheduled and one-off work.
+    schedule: CronSchedule | None = None
+    time_zone: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
+    successful_jobs_history_limit: int = Field(3, ge=0)
+    failed_jobs_history_limit: int = Field(1, ge=0)
+    starting_deadline_seconds: int | None = Field(None, ge=1)
+    suspend: bool = False
+    backoff_limit: int = Field(2, ge=0)
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    restart_policy: Literal["OnFailure", "Never"] = "OnFailure"
+
+    @model_validator(mode="after")
+    def _rules(self) -> Service:
+        _check_kind_fields(self)
+        _check_ports(self)
+        _check_port_refs(self)
+        if self.resources is not None:
+            _check_requests_within_limits(self.resources)
+        _check_mount_paths(self)
+        return self
+
+
+def _check_kind_fields(s: Service) -> None:
+    if s.type == "CronJob" and s.schedule is None:
+        raise ValueError("a CronJob needs 'schedule'")
+    if s.type != "CronJob" and s.schedule is not None:
+        raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
+    if s.type != "Deployment":
+        for field in ("ingress", "autoscaling", "disruption_budget"):
+            if getattr(s, field) is not None:
+                raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
+        if s.probes.readiness or s.probes.startup:
+            raise ValueError(f"readiness and startup probes are only for Deployments, not {s.type}")
+    if s.autoscaling is not None and s.autoscaling.target_cpu_utilization is not None:
+        requests = s.resources.requests if s.resources else None
+        if requests is None or requests.cpu is None:
+            raise ValueError("autoscaling on CPU needs resources.requests.cpu")
+
+
+def _check_ports(s: Service) -> None:
+    seen_names: dict[str, int] = {}
+    seen_container: dict[int, str] = {}
+    seen_service: dict[int, str] = {}
+    for i, port in enumerate(s.ports):
+        if port.name in seen_names:
+            raise ValueError(f"ports[{i}]: port name '{port.name}' is already used")
+        if port.container_port in seen_container:
+            raise ValueError(
+                f"ports[{i}]: container port {port.container_port} is already used by "
+                f"'{seen_container[port.container_port]}'"
+            )
+        service_port = port.service_port or port.container_port
+        if service_port in seen_service:
+            raise ValueError(
+                f"ports[{i}]: service port {service_port} is already used by "
+                f"'{seen_service[service_port]}'"
+            )
+        seen_names[port.name] = i
+        seen_container[port.container_port] = port.name
+        seen_service[service_port] = port.name
+
+
+def _port_known(s: Service, ref: int | str, *, service_side: bool) -> bool:
+    for port in s.ports:
+        if ref == port.name:
+            return True
+        number = (port.service_port or port.container_port) if service_side else port.container_port
+        if ref == number:
+            return True
+    return False
+
+
+def _check_port_refs(s: Service) -> None:
+    for kind in ("readiness", "liveness", "startup"):
+        probe = getattr(s.probes, kind)
+        if probe is None:
+            continue
+        handler = probe.http or probe.tcp
+        if handler is not None and isinstance(handler.port, str):
+            if not _port_known(s, handler.port, service_side=False):
+                raise ValueError(f"probes.{kind}: port '{handler.port}' is not declared in ports")
+    if s.ingress is not None:
+        if not s.ports:
+            raise ValueError("an ingress needs at least one port")
+        if s.ingress.port is not None and not _port_known(s, s.ingress.port, service_side=True):
+            raise ValueError(f"ingress.port: '{s.ingress.port}' is not declared in ports")
+
+
+def _check_requests_within_limits(resources: Resources) -> None:
+    if resources.requests is None or resources.limits is None:
+        return
+    for field in ("cpu", "memory"):
+        request = getattr(resources.requests, field)
+        limit = getattr(resources.limits, field)
+        if request and limit and quantity_value(request) > quantity_value(limit):
+            raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
+
+
+def _check_mount_paths(s: Service) -> None:
+    paths = {"/tmp": "tmp"}  # the writable /tmp every pod gets
+    if s.secrets:
+        paths[s.secrets_mount_path] = "secrets"
+    for i, volume in enumerate(s.volumes):
+        if volume.mount_path in paths:
+            raise ValueError(
+                f"volumes[{i}]: mount path {volume.mount_path} is already used by "
+                f"'{paths[volume.mount_path]}'"
+            )
+        if volume.name in {"tmp", "secrets"} or volume.name in paths.values():
+            raise ValueError(f"volumes[{i}]: volume name '{volume.name}' is reserved or taken")
+        paths[volume.mount_path] = volume.name
+
+
+# --- the file --------------------------------------------------------------------------------
+
+
+class AppConfig(Model):
+    """Root of `config/app-config.yaml`."""
+
+    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    app: AppSettings
+    domain: Hostname = Field(
+        description="Base domain. Hostnames under it are re-rooted onto each environment's domain."
+    )
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    defaults: Defaults = Field(default_factory=Defaults)
+    features: Features = Field(default_factory=Features)
+    services: list[Service] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules(self) -> AppConfig:
+        names: dict[str, int] = {}
+        routes: dict[tuple[str, str], str] = {}
+        tls_secrets: dict[str, str] = {}
+        for i, service in enumerate(self.services):
+            if service.name in names:
+                raise ValueError(
+                    f"services[{i}].name: '{service.name}' is already used by services[{names[service.name]}]"
+                )
+            names[service.name] = i
+            if service.secrets and self.secrets.infisical is None:
+                raise ValueError(
+                    f"services[{i}].secrets: service '{service.name}' declares secrets but "
+                    "secrets.infisical is not configured"
+                )
+            if service.ingress is None:
+                continue
+            for h, host in enumerate(service.ingress.hosts):
+                for path in service.ingress.paths:
+                    if (host, path) in routes:
+                        raise ValueError(
+                            f"services[{i}].ingress.hosts[{h}]: {host}{path} is already routed to "
+                            f"'{routes[(host, path)]}'"
+                        )
+                    routes[(host, path)] = service.name
+            secret = service.ingress.tls.secret_name or f"{service.name}-tls"
+            if secret in tls_secrets:
+                raise ValueError(
+                    f"services[{i}].ingress.tls.secret_name: '{secret}' is already used by "
+                    f"'{tls_secrets[secret]}'"
+                )
+            tls_secrets[secret] = service.name
+        return self

@@ -1,0 +1,181 @@
+"""Reading config files and turning every problem into one `path: message` line."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+_SUBPATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])?)*): (.*)$", re.S)
+
+
+class ConfigError(Exception):
+    """A file that cannot be used. `problems` holds one `path: message` line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(f"{source}: {len(problems)} problem(s)")
+        self.source = source
+        self.problems = problems
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML document; syntax errors become a ConfigError with the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "document"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), [f"{where}: invalid YAML: {problem}"]) from None
+
+
+def parse_model(model: type[M], data: Any, source: str) -> M:
+    """Validate data against a model; every error becomes one `path: message` line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, format_errors(exc, model)) from None
+
+
+def load_model(model: type[M], path: Path) -> M:
+    return parse_model(model, read_yaml(path), str(path))
+
+
+def format_path(parts: list[str | int]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def format_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    """One line per problem, deduplicated, in document order."""
+    lines: list[str] = []
+    for error in exc.errors(include_url=False):
+        parts, fields = _walk(model, error["loc"])
+        message = _message(error, fields)
+        match = _SUBPATH.match(message)
+        if match and error["type"] == "value_error":
+            sub, message = match.groups()
+            path = format_path(parts)
+            path = f"{path}.{sub}" if path and not sub.startswith("[") else path + sub
+        else:
+            path = format_path(parts)
+        line = f"{path}: {message}" if path else message
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _message(error: Any, fields: list[str]) -> str:
+    kind = error["type"]
+    message = str(error["msg"])
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"unknown field{hint}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "literal_error":
+        return f"{message[0].lower()}{message[1:]}, got {error.get('input')!r}"
+    return f"{message[0].lower()}{message[1:]}"
+
+
+def _walk(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[list[str | int], list[str]]:
+    """Keep the loc parts that name fields, indexes or dict keys; drop pydantic's union tags.
+
+    Also returns the field names of the model that holds the last part, for "did you mean".
+    """
+    parts: list[str | int] = []
+    current: Any = model
+    fields: list[str] = list(model.model_fields)
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = list(current.model_fields)
+            if part in current.model_fields:
+                parts.append(part)
+                current = current.model_fields[part].annotation
+            elif isinstance(part, str) and not _is_tag(part):
+                parts.append(part)  # an unknown key (extra_forbidden)
+                current = None
+            continue
+        origin = typing.get_origin(current)
+        if origin is list and isinstance(part, int):
+            parts.append(part)
+            current = typing.get_args(current)[0]
+        elif origin is dict and isinstance(part, str) and not _is_tag(part):
+            parts.append(part)
+            current = typing.get_args(current)[1]
+        elif isinstance(part, int):
+            parts.append(part)
+            current = None
+        elif current is None and isinstance(part, str) and not _is_tag(part):
+            parts.append(part)
+    return parts, fields
+
+
+def _is_tag(part: str) -> bool:
+    return part in {"int", "str", "bool", "float", "list", "dict"} or "[" in part or part.startswith("function-")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated to reach a model, list or dict type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            containers = [a for a in args if typing.get_origin(a) in (list, dict)]
+            if len(args) == 1:
+                annotation = args[0]
+            elif models:
+                annotation = models[0]
+            elif containers:
+                annotation = containers[0]
+            else:
+                return annotation
+        else:
+            return annotation
