@@ -39,7 +39,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "e2e: end-to-end test against a local control plane + Argo CD")
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end test against a local control plane + Argo CD"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,8 @@ def e2e_tools():
     try:
         return find_tools()
     except ToolsMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
+        error = str(exc)
+    pytest.fail(error, pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +65,13 @@ def cluster(e2e_tools, tmp_path_factory, e2e_timings):
     c = Cluster(workdir, e2e_tools, log=_log)
     _STATE["cluster"] = c
     try:
+        error = None
         try:
             c.start()
-        except Exception as exc:  # noqa: BLE001
-            pytest.fail(f"e2e cluster failed to start: {exc}", pytrace=False)
+        except Exception as exc:
+            error = f"e2e cluster failed to start: {exc}"
+        if error:
+            pytest.fail(error, pytrace=False)
         for k, v in c.timings.items():
             e2e_timings[f"startup.{k}"] = round(v, 2)
         yield c
@@ -81,8 +87,12 @@ def git_repo(tmp_path):
     """Factory for local git repositories Argo CD can read (file:// URLs)."""
     made: list[GitRepo] = []
 
-    def make(source: Path | None = None, name: str = "repo", rewrite_urls=None, branch: str = "main") -> GitRepo:
-        repo = GitRepo.create(tmp_path / name, source=source, branch=branch, rewrite_urls=rewrite_urls)
+    def make(
+        source: Path | None = None, name: str = "repo", rewrite_urls=None, branch: str = "main"
+    ) -> GitRepo:
+        repo = GitRepo.create(
+            tmp_path / name, source=source, branch=branch, rewrite_urls=rewrite_urls
+        )
         made.append(repo)
         return repo
 
@@ -95,10 +105,16 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     # The e2e suite skips nothing silently: a skip is turned into a failure
     # (set GITOPS_BASE_E2E_ALLOW_SKIP=1 to allow skips while developing).
-    if rep.skipped and not hasattr(rep, "wasxfail") and os.environ.get("GITOPS_BASE_E2E_ALLOW_SKIP") != "1":
+    if (
+        rep.skipped
+        and not hasattr(rep, "wasxfail")
+        and os.environ.get("GITOPS_BASE_E2E_ALLOW_SKIP") != "1"
+    ):
         reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
         rep.outcome = "failed"
-        rep.longrepr = f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
+        rep.longrepr = (
+            f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
+        )
     c = _STATE["cluster"]
     if rep.failed and c is not None and call.when in ("setup", "call"):
         rep.sections.append(("e2e component logs (tails)", c.diagnostics(30)))

@@ -18,8 +18,8 @@ echo "== e2e: tools ready in $(( $(date +%s) - t0 ))s"
 if [ -z "${PYTHON:-}" ]; then
   if [ -x "$REPO/.venv/bin/python" ]; then PYTHON="$REPO/.venv/bin/python"; else PYTHON=python3; fi
 fi
-if ! "$PYTHON" -c 'import pytest, requests, yaml, cryptography' 2>/dev/null; then
-  echo "e2e: $PYTHON lacks a dependency of the harness: pytest, requests, PyYAML, cryptography" >&2
+if ! "$PYTHON" -c 'import pytest, yaml' 2>/dev/null; then
+  echo "e2e: $PYTHON lacks a dependency of the harness: pytest, PyYAML" >&2
   exit 1
 fi
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import yaml
-
 from harness import GitRepo
 
 APPS = """\
@@ -11,7 +10,10 @@ apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata: {name: root}
 spec:
-  source: {repoURL: https://git.example.invalid/acme/gitops.git, path: dist/dev, targetRevision: main}
+  source:
+    repoURL: https://git.example.invalid/acme/gitops.git
+    path: dist/dev
+    targetRevision: main
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application

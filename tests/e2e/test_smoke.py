@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from harness.cluster import ARGOCD_NS, IN_CLUSTER
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "smoke-repo"
@@ -36,7 +35,9 @@ spec:
 """
 
 
-def application(name: str, repo_url: str, path: str, namespace: str, project: str = "default") -> dict:
+def application(
+    name: str, repo_url: str, path: str, namespace: str, project: str = "default"
+) -> dict:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -51,7 +52,9 @@ def application(name: str, repo_url: str, path: str, namespace: str, project: st
 
 
 def owned_by(obj: dict, kind: str, name: str) -> bool:
-    return any(o["kind"] == kind and o["name"] == name for o in obj["metadata"].get("ownerReferences", []))
+    return any(
+        o["kind"] == kind and o["name"] == name for o in obj["metadata"].get("ownerReferences", [])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,9 @@ def demo_app(cluster, smoke_repo):
     return "demo"
 
 
-def test_application_syncs_and_controller_manager_creates_pods(cluster, smoke_repo, demo_app, e2e_timings):
+def test_application_syncs_and_controller_manager_creates_pods(
+    cluster, smoke_repo, demo_app, e2e_timings
+):
     t0 = time.monotonic()
     st = cluster.wait_app(demo_app, sync="Synced", revision=smoke_repo.head(), timeout=180)
     e2e_timings["first sync of demo app (apply -> Synced)"] = round(time.monotonic() - t0, 2)
@@ -78,20 +83,39 @@ def test_application_syncs_and_controller_manager_creates_pods(cluster, smoke_re
     assert cluster.get("v1", "Service", "web", "demo") is not None
 
     rs = cluster.wait_for(
-        lambda: [r for r in cluster.kube.list("apps/v1", "ReplicaSet", "demo") if owned_by(r, "Deployment", "web")],
-        60, "kube-controller-manager to create a ReplicaSet for demo/web", logs=["kube-controller-manager"],
+        lambda: [
+            r
+            for r in cluster.kube.list("apps/v1", "ReplicaSet", "demo")
+            if owned_by(r, "Deployment", "web")
+        ],
+        60,
+        "kube-controller-manager to create a ReplicaSet for demo/web",
+        logs=["kube-controller-manager"],
     )[0]
     pods = cluster.wait_for(
-        lambda: [p for p in cluster.kube.list("v1", "Pod", "demo") if owned_by(p, "ReplicaSet", rs["metadata"]["name"])],
-        60, "kube-controller-manager to create a Pod for the web ReplicaSet", logs=["kube-controller-manager"],
+        lambda: [
+            p
+            for p in cluster.kube.list("v1", "Pod", "demo")
+            if owned_by(p, "ReplicaSet", rs["metadata"]["name"])
+        ],
+        60,
+        "kube-controller-manager to create a Pod for the web ReplicaSet",
+        logs=["kube-controller-manager"],
     )
     assert pods[0]["status"].get("phase") == "Pending"  # no scheduler, no kubelet
 
     # Standing in for a kubelet makes the Deployment Available and the app Healthy.
     assert cluster.mark_pods_ready("demo", "app.kubernetes.io/name=web") == 1
     cluster.wait_for(
-        lambda: (cluster.get("apps/v1", "Deployment", "web", "demo").get("status") or {}).get("availableReplicas") == 1,
-        60, "Deployment demo/web to become available", logs=["kube-controller-manager"],
+        lambda: (
+            (cluster.get("apps/v1", "Deployment", "web", "demo").get("status") or {}).get(
+                "availableReplicas"
+            )
+            == 1
+        ),
+        60,
+        "Deployment demo/web to become available",
+        logs=["kube-controller-manager"],
     )
     cluster.refresh_app(demo_app, hard=False)
     cluster.wait_app(demo_app, sync="Synced", health="Healthy", timeout=60)
@@ -101,14 +125,22 @@ def test_commit_and_hard_refresh_reaches_synced(cluster, smoke_repo, demo_app, e
     cluster.wait_app(demo_app, sync="Synced", timeout=120)
     smoke_repo.write(
         "apps/demo/configmap.yaml",
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "demo"},
-         "data": {"greeting": "hello"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "demo"},
+            "data": {"greeting": "hello"},
+        },
     )
     sha = smoke_repo.commit_all("add a ConfigMap")
     t0 = time.monotonic()
     cluster.refresh_app(demo_app, hard=True)
-    cluster.wait_app(demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120)
-    e2e_timings["commit + hard refresh -> Synced (ConfigMap added)"] = round(time.monotonic() - t0, 2)
+    cluster.wait_app(
+        demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120
+    )
+    e2e_timings["commit + hard refresh -> Synced (ConfigMap added)"] = round(
+        time.monotonic() - t0, 2
+    )
     cm = cluster.get("v1", "ConfigMap", "settings", "demo")
     assert cm is not None and cm["data"] == {"greeting": "hello"}
 
@@ -116,17 +148,26 @@ def test_commit_and_hard_refresh_reaches_synced(cluster, smoke_repo, demo_app, e
     sha = smoke_repo.commit_all("remove the ConfigMap")
     t0 = time.monotonic()
     cluster.refresh_app(demo_app, hard=True)
-    cluster.wait_app(demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120)
-    cluster.wait_for(lambda: cluster.get("v1", "ConfigMap", "settings", "demo") is None, 60,
-                     "Argo CD to prune ConfigMap demo/settings")
-    e2e_timings["commit + hard refresh -> Synced + pruned (ConfigMap removed)"] = round(time.monotonic() - t0, 2)
+    cluster.wait_app(
+        demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120
+    )
+    cluster.wait_for(
+        lambda: cluster.get("v1", "ConfigMap", "settings", "demo") is None,
+        60,
+        "Argo CD to prune ConfigMap demo/settings",
+    )
+    e2e_timings["commit + hard refresh -> Synced + pruned (ConfigMap removed)"] = round(
+        time.monotonic() - t0, 2
+    )
 
 
 def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, demo_app):
     smoke_repo.write("apps/demo/rootful.yaml", PSS_VIOLATING_DEPLOYMENT)
     sha = smoke_repo.commit_all("add a Deployment violating the restricted PSS")
     cluster.refresh_app(demo_app, hard=True)
-    cluster.wait_app(demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120)
+    cluster.wait_app(
+        demo_app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=120
+    )
     # The Deployment itself is admitted; its Pods are not.
     assert cluster.get("apps/v1", "Deployment", "rootful", "demo") is not None
 
@@ -138,12 +179,20 @@ def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, 
                         return rs, c
         return None
 
-    rs, cond = cluster.wait_for(failed_create, 60, "ReplicaSet of demo/rootful to report FailedCreate",
-                                logs=["kube-controller-manager"])
+    rs, cond = cluster.wait_for(
+        failed_create,
+        60,
+        "ReplicaSet of demo/rootful to report FailedCreate",
+        logs=["kube-controller-manager"],
+    )
     assert "PodSecurity" in cond["message"] and "restricted" in cond["message"], cond
     events = cluster.events_text("demo", rs["metadata"]["name"])
     assert "FailedCreate" in events and "PodSecurity" in events, events
-    assert not [p for p in cluster.kube.list("v1", "Pod", "demo") if owned_by(p, "ReplicaSet", rs["metadata"]["name"])]
+    assert not [
+        p
+        for p in cluster.kube.list("v1", "Pod", "demo")
+        if owned_by(p, "ReplicaSet", rs["metadata"]["name"])
+    ]
 
 
 def test_appproject_refuses_other_namespaces_and_cluster_scoped_kinds(cluster, smoke_repo):
@@ -163,13 +212,18 @@ def test_appproject_refuses_other_namespaces_and_cluster_scoped_kinds(cluster, s
         application("guarded", smoke_repo.url, "apps/guardrail", "guarded", project="guarded-only"),
     )
     hits = cluster.wait_app_condition(
-        "guarded", lambda c: "not permitted" in (c.get("message") or ""), timeout=120,
+        "guarded",
+        lambda c: "not permitted" in (c.get("message") or ""),
+        timeout=120,
         description="a condition or sync message saying a resource is not permitted in the project",
     )
     text = "\n".join(c["message"] for c in hits)
     st = cluster.app_status("guarded")
     assert st["sync"] != "Synced", st
-    assert "ClusterRole" in text or "other" in text, text
-    # Nothing outside the guard rails was created.
+    assert "namespace other is not permitted in project" in text, text
+    assert "ClusterRole is not permitted in project" in text, text
+    # The sync was refused as a whole: nothing was created, not even the
+    # ConfigMap that is inside the guard rails.
     assert cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", "sneaky") is None
     assert cluster.get("v1", "ConfigMap", "sneaky", "other") is None
+    assert cluster.get("v1", "ConfigMap", "allowed", "guarded") is None

@@ -20,11 +20,14 @@ import base64
 import os
 import secrets
 import socket
+import ssl
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import requests
 import yaml
 
 from . import netns
@@ -32,7 +35,7 @@ from .kube import KubeClient, KubeError, Manifest
 from .pki import PKI
 from .procs import Proc, install_sigterm_handler
 from .tools import Tools, crds_dir, find_tools
-from .wait import WaitTimeout, wait_for
+from .wait import wait_for
 
 ARGOCD_NS = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -53,6 +56,26 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_NO_PROXY = urllib.request.ProxyHandler({})
+_INSECURE = ssl.create_default_context()
+_INSECURE.check_hostname = False
+_INSECURE.verify_mode = ssl.CERT_NONE
+
+
+def http_get(url: str, insecure: bool = False, timeout: float = 2) -> tuple[int, str]:
+    """GET on loopback without proxies; (status, body). `insecure` skips TLS
+    verification (kcm serves a self-signed cert)."""
+    handlers: list = [_NO_PROXY]
+    if insecure:
+        handlers.append(urllib.request.HTTPSHandler(context=_INSECURE))
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        with opener.open(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
 
 
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
@@ -87,7 +110,7 @@ class Cluster:
         self._started = False
 
     # ------------------------------------------------------------------ life
-    def start(self) -> "Cluster":
+    def start(self) -> Cluster:
         install_sigterm_handler()
         t_all = time.monotonic()
         self.network = netns.ensure_private_network()
@@ -115,9 +138,9 @@ class Cluster:
         for name in reversed(list(self.procs)):
             self.procs[name].stop()
         if self.kube is not None:
-            self.kube.session.close()
+            self.kube.close()
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -139,25 +162,39 @@ class Cluster:
         return "\n".join(out)
 
     def _spawn(self, name: str, argv: list, env: dict[str, str] | None = None) -> Proc:
-        proc = Proc(name, argv, self.workdir / "logs" / f"{name}.log", env=_clean_env(env or {}), cwd=self.workdir)
+        proc = Proc(
+            name,
+            argv,
+            self.workdir / "logs" / f"{name}.log",
+            env=_clean_env(env or {}),
+            cwd=self.workdir,
+        )
         self.procs[name] = proc.start()
         return proc
 
     def _wait_ready(self, proc: Proc, check: Callable[[], Any], timeout: float) -> None:
-        def probe() -> Any:
+        """Poll `check` until truthy; fail at once if the process exits, and
+        after `timeout` with the process's log tail."""
+        deadline = time.monotonic() + timeout
+        last = "no probe yet"
+        while True:
             if not proc.alive():
-                raise ClusterError(f"{proc.name} exited with code {proc.exit_code()}")
-            return check()
-
-        try:
-            wait_for(probe, timeout, f"{proc.name} to become ready", interval=0.3)
-        except WaitTimeout as exc:
-            raise ClusterError(
-                f"{proc.name} did not become ready within {timeout}s: {exc}\n"
-                f"--- {proc.status_line()}\n{proc.tail(60)}"
-            ) from None
-        if not proc.alive():
-            raise ClusterError(f"{proc.name} exited right after start\n{proc.tail(60)}")
+                raise ClusterError(
+                    f"{proc.name} exited with code {proc.exit_code()} while starting\n"
+                    f"--- {proc.status_line()}\n{proc.tail(40)}"
+                )
+            try:
+                if check():
+                    return
+                last = "probe returned false"
+            except Exception as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() >= deadline:
+                raise ClusterError(
+                    f"{proc.name} did not become ready within {timeout}s (last probe: {last})\n"
+                    f"--- {proc.status_line()}\n{proc.tail(60)}"
+                )
+            time.sleep(0.2)
 
     # ------------------------------------------------------------------ steps
     def _make_pki(self) -> None:
@@ -167,15 +204,24 @@ class Cluster:
         self.serving = self.pki.issue(
             "apiserver",
             "kube-apiserver",
-            server_names=("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"),
+            server_names=(
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+            ),
             server_ips=("127.0.0.1", "10.96.0.1"),
         )
         self.sa = self.pki.service_account_keys()
         self.admin = self.pki.issue("admin", "e2e-admin", ("system:masters",), client=True)
         # Control-plane components and Argo CD get admin rights: this is a test
         # cluster; what is under test is the GitOps config, not their RBAC.
-        kcm = self.pki.issue("kcm", "system:kube-controller-manager", ("system:masters",), client=True)
-        argocd = self.pki.issue("argocd", "argocd-application-controller", ("system:masters",), client=True)
+        kcm = self.pki.issue(
+            "kcm", "system:kube-controller-manager", ("system:masters",), client=True
+        )
+        argocd = self.pki.issue(
+            "argocd", "argocd-application-controller", ("system:masters",), client=True
+        )
         self.kubeconfig = self._write_kubeconfig("admin.kubeconfig", self.admin, "default")
         self.kcm_kubeconfig = self._write_kubeconfig("kcm.kubeconfig", kcm, "kube-system")
         self.argocd_kubeconfig = self._write_kubeconfig("argocd.kubeconfig", argocd, ARGOCD_NS)
@@ -185,12 +231,26 @@ class Cluster:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "e2e", "cluster": {"server": self.server, "certificate-authority": str(self.pki.ca.cert)}}
+                {
+                    "name": "e2e",
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority": str(self.pki.ca.cert),
+                    },
+                }
             ],
             "users": [
-                {"name": "e2e", "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)}}
+                {
+                    "name": "e2e",
+                    "user": {"client-certificate": str(pair.cert), "client-key": str(pair.key)},
+                }
             ],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "e2e", "namespace": namespace}}],
+            "contexts": [
+                {
+                    "name": "e2e",
+                    "context": {"cluster": "e2e", "user": "e2e", "namespace": namespace},
+                }
+            ],
             "current-context": "e2e",
         }
         path = self.workdir / name
@@ -220,8 +280,8 @@ class Cluster:
         )
 
         def healthy() -> bool:
-            r = requests.get(f"{self.etcd_url}/health", timeout=2, proxies={"http": "", "https": ""})
-            return r.ok and r.json().get("health") == "true"
+            code, body = http_get(f"{self.etcd_url}/health")
+            return code == 200 and '"health":"true"' in body.replace(" ", "")
 
         self._wait_ready(proc, healthy, ETCD_TIMEOUT)
 
@@ -290,12 +350,8 @@ class Cluster:
         )
 
         def healthy() -> bool:
-            r = requests.get(f"https://127.0.0.1:{port}/healthz", verify=False, timeout=2, proxies={"https": ""})
-            return r.status_code == 200 and r.text == "ok"
+            return http_get(f"https://127.0.0.1:{port}/healthz", insecure=True) == (200, "ok")
 
-        import urllib3
-
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._wait_ready(proc, healthy, KCM_TIMEOUT)
 
         # The ServiceAccount admission plugin rejects Pods until the namespace's
@@ -358,14 +414,22 @@ class Cluster:
             "redis",
             [
                 self.tools.redis_server,
-                "--bind", "127.0.0.1",
-                "--port", str(self.redis_port),
-                "--protected-mode", "yes",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.workdir / "redis"),
-                "--daemonize", "no",
-                "--logfile", "",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.redis_port),
+                "--protected-mode",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir / "redis"),
+                "--daemonize",
+                "no",
+                "--logfile",
+                "",
             ],
         )
 
@@ -388,7 +452,9 @@ class Cluster:
         }
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
+        bindir = self._argocd_helper_bin()
         return {
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             **{k: str(v) for k, v in dirs.items()},
             "ARGOCD_BINARY_NAME": binary_name,
             "ARGOCD_FAKE_IN_CLUSTER": "true",
@@ -400,9 +466,27 @@ class Cluster:
             "GIT_CONFIG_NOSYSTEM": "1",
         }
 
+    def _argocd_helper_bin(self) -> Path:
+        """Helpers the Argo CD image puts on PATH and the repo server execs:
+        `argocd` (GIT_ASKPASS=argocd) and `git-verify-wrapper.sh`, which
+        v3.5 runs for every revision. The harness neither signs commits nor
+        configures GnuPG, so the stand-in reports "no signature" the way the
+        real wrapper does for an unsigned commit: no output, exit 0."""
+        bindir = self.workdir / "argocd" / "bin"
+        if not bindir.exists():
+            bindir.mkdir(parents=True)
+            (bindir / "argocd").symlink_to(self.tools.argocd)
+            wrapper = bindir / "git-verify-wrapper.sh"
+            wrapper.write_text(
+                "#!/bin/sh\n"
+                "# e2e harness stand-in: commits are unsigned and GnuPG is off.\n"
+                "exit 0\n"
+            )
+            wrapper.chmod(0o755)
+        return bindir
+
     def _http_ok(self, url: str) -> bool:
-        r = requests.get(url, timeout=2, proxies={"http": "", "https": ""})
-        return r.status_code == 200
+        return http_get(url)[0] == 200
 
     def _start_repo_server(self) -> None:
         self.repo_server_port = free_port()
@@ -417,12 +501,17 @@ class Cluster:
                 f"--metrics-port={metrics}",
                 f"--redis=127.0.0.1:{self.redis_port}",
                 "--disable-tls",
+                # Its default points at a mounted Secret path, and a non-empty
+                # value is refused together with --disable-tls.
+                "--client-ca-path=",
                 "--loglevel=info",
                 "--logformat=text",
             ],
             env=self._argocd_env("argocd-repo-server"),
         )
-        self._wait_ready(proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/healthz"), ARGOCD_TIMEOUT)
+        self._wait_ready(
+            proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/healthz"), ARGOCD_TIMEOUT
+        )
 
     def _start_controller(self) -> None:
         metrics = free_port()
@@ -446,7 +535,9 @@ class Cluster:
             ],
             env=self._argocd_env("argocd-application-controller"),
         )
-        self._wait_ready(proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/healthz"), ARGOCD_TIMEOUT)
+        self._wait_ready(
+            proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/healthz"), ARGOCD_TIMEOUT
+        )
 
     # ------------------------------------------------------------ kube helpers
     def apply(self, *manifests: Any) -> list[Manifest]:
@@ -454,29 +545,46 @@ class Cluster:
         assert self.kube is not None, "cluster not started"
         return self.kube.apply(*manifests)
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest | None:
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Manifest | None:
         assert self.kube is not None, "cluster not started"
         return self.kube.get(api_version, kind, name, namespace)
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 60, description: str = "condition",
-                 interval: float = 0.5, logs: list[str] | None = None) -> Any:
+    def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        timeout: float = 60,
+        description: str = "condition",
+        interval: float = 0.5,
+        logs: list[str] | None = None,
+    ) -> Any:
         """wait_for() that appends the tail of component logs on timeout
         (`logs`: component names; default: the Argo CD ones)."""
         only = logs or ["argocd-application-controller", "argocd-repo-server"]
-        return wait_for(predicate, timeout, description, interval,
-                        describe_last=lambda: self.diagnostics(20, only))
+        return wait_for(
+            predicate,
+            timeout,
+            description,
+            interval,
+            describe_last=lambda: self.diagnostics(20, only),
+        )
 
-    def set_ingress_status(self, name: str, namespace: str, ip: str = "127.0.0.1",
-                           hostname: str | None = None) -> Manifest:
+    def set_ingress_status(
+        self, name: str, namespace: str, ip: str = "127.0.0.1", hostname: str | None = None
+    ) -> Manifest:
         """Stand in for an ingress controller: publish a load-balancer address
         in the Ingress status, which is what Argo CD's Ingress health check
         waits for (Progressing -> Healthy)."""
         entry: dict[str, str] = {"hostname": hostname} if hostname else {"ip": ip}
         assert self.kube is not None
         return self.kube.patch(
-            "networking.k8s.io/v1", "Ingress", name,
+            "networking.k8s.io/v1",
+            "Ingress",
+            name,
             {"status": {"loadBalancer": {"ingress": [entry]}}},
-            namespace=namespace, subresource="status",
+            namespace=namespace,
+            subresource="status",
         )
 
     def mark_pods_ready(self, namespace: str, label_selector: str | None = None) -> int:
@@ -487,7 +595,10 @@ class Cluster:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         count = 0
         for pod in self.kube.list("v1", "Pod", namespace, label_selector=label_selector):
-            if pod["metadata"].get("deletionTimestamp") or pod.get("status", {}).get("phase") == "Running":
+            if (
+                pod["metadata"].get("deletionTimestamp")
+                or pod.get("status", {}).get("phase") == "Running"
+            ):
                 continue
             containers = pod["spec"].get("containers", [])
             status = {
@@ -512,8 +623,14 @@ class Cluster:
                     for c in containers
                 ],
             }
-            self.kube.patch("v1", "Pod", pod["metadata"]["name"], {"status": status},
-                            namespace=namespace, subresource="status")
+            self.kube.patch(
+                "v1",
+                "Pod",
+                pod["metadata"]["name"],
+                {"status": status},
+                namespace=namespace,
+                subresource="status",
+            )
             count += 1
         return count
 
@@ -535,10 +652,14 @@ class Cluster:
             "revision": (st.get("sync") or {}).get("revision"),
             "health": (st.get("health") or {}).get("status"),
             "conditions": [
-                {"type": c.get("type"), "message": c.get("message")} for c in st.get("conditions") or []
+                {"type": c.get("type"), "message": c.get("message")}
+                for c in st.get("conditions") or []
             ],
-            "operation": {"phase": op.get("phase"), "message": op.get("message"),
-                          "revision": (op.get("syncResult") or {}).get("revision")},
+            "operation": {
+                "phase": op.get("phase"),
+                "message": op.get("message"),
+                "revision": (op.get("syncResult") or {}).get("revision"),
+            },
             "resources": [
                 {k: r.get(k) for k in ("group", "kind", "namespace", "name", "status")}
                 | {"health": (r.get("health") or {}).get("status")}
@@ -551,7 +672,9 @@ class Cluster:
         """Ask the controller to re-read git now (annotation refresh=hard|normal)."""
         assert self.kube is not None
         self.kube.patch(
-            "argoproj.io/v1alpha1", "Application", name,
+            "argoproj.io/v1alpha1",
+            "Application",
+            name,
             {"metadata": {"annotations": {REFRESH_ANNOTATION: "hard" if hard else "normal"}}},
             namespace=namespace,
         )
@@ -586,16 +709,24 @@ class Cluster:
 
         def describe() -> str:
             last.update(self.app_status(name, namespace))
-            return (f"Application {namespace}/{name} status:\n{yaml.safe_dump(last, sort_keys=False)}"
-                    + self.diagnostics(20, ["argocd-application-controller", "argocd-repo-server"]))
+            return (
+                f"Application {namespace}/{name} status:\n{yaml.safe_dump(last, sort_keys=False)}"
+                + self.diagnostics(20, ["argocd-application-controller", "argocd-repo-server"])
+            )
 
         wanted = ", ".join(f"{k}={v}" for k, v in want.items())
         if operation_phase:
             wanted += f", operation={operation_phase}"
         return wait_for(check, timeout, f"Application {name} to be {wanted}", 0.5, describe)
 
-    def wait_app_condition(self, name: str, match: Callable[[dict], bool], timeout: float = 60,
-                           description: str = "a matching condition", namespace: str = ARGOCD_NS) -> list[dict]:
+    def wait_app_condition(
+        self,
+        name: str,
+        match: Callable[[dict], bool],
+        timeout: float = 60,
+        description: str = "a matching condition",
+        namespace: str = ARGOCD_NS,
+    ) -> list[dict]:
         """Wait until some entry of status.conditions or the last operation's
         message satisfies `match` (called with {"type", "message"}); returns
         all matching entries."""
@@ -606,13 +737,20 @@ class Cluster:
                 return None
             entries = list(st["conditions"])
             if st["operation"]["message"]:
-                entries.append({"type": f"operation:{st['operation']['phase']}",
-                                "message": st["operation"]["message"]})
+                entries.append(
+                    {
+                        "type": f"operation:{st['operation']['phase']}",
+                        "message": st["operation"]["message"],
+                    }
+                )
             hits = [c for c in entries if match(c)]
             return hits or None
 
         return wait_for(
-            check, timeout, f"Application {name}: {description}", 0.5,
+            check,
+            timeout,
+            f"Application {name}: {description}",
+            0.5,
             lambda: yaml.safe_dump(self.app_status(name, namespace), sort_keys=False),
         )
 

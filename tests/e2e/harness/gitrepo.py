@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -19,7 +20,9 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
 }
 
-_IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".venv", "node_modules", ".pytest_cache", "*.pyc")
+_IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", ".venv", "node_modules", ".pytest_cache", "*.pyc"
+)
 
 # Argo CD kinds whose repo URLs point at git: rewritten to the local copy.
 _APP_KINDS = {"Application", "AppProject", "ApplicationSet"}
@@ -47,7 +50,7 @@ class GitRepo:
         branch: str = "main",
         rewrite_urls: bool | dict[str, str] | Callable[[str], str | None] | None = None,
         message: str = "initial import",
-    ) -> "GitRepo":
+    ) -> GitRepo:
         """Copy `source` (without its .git) to `path`, optionally rewrite the
         repo URLs of Argo CD objects in it, then `git init` and commit
         everything.
@@ -69,7 +72,9 @@ class GitRepo:
         repo.git("config", "user.email", "e2e@example.invalid")
         repo.git("config", "commit.gpgsign", "false")
         if rewrite_urls is True:
-            repo.rewrite_repo_urls({u: repo.url for u in repo.git_source_urls() if not u.startswith("file://")})
+            repo.rewrite_repo_urls(
+                {u: repo.url for u in repo.git_source_urls() if not u.startswith("file://")}
+            )
         elif rewrite_urls:
             repo.rewrite_repo_urls(rewrite_urls)
         repo.commit_all(message, allow_empty=True)
@@ -90,7 +95,9 @@ class GitRepo:
             text=True,
         )
         if check and proc.returncode != 0:
-            raise RuntimeError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+            raise RuntimeError(
+                f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}"
+            )
         return proc.stdout.strip()
 
     def head(self) -> str:
@@ -133,7 +140,11 @@ class GitRepo:
     # ---- repo URL rewriting ----------------------------------------------------
     def _argocd_docs(self):
         for p in sorted(self.path.rglob("*")):
-            if p.suffix not in (".yaml", ".yml") or ".git" in p.relative_to(self.path).parts or not p.is_file():
+            if (
+                p.suffix not in (".yaml", ".yml")
+                or ".git" in p.relative_to(self.path).parts
+                or not p.is_file()
+            ):
                 continue
             text = p.read_text()
             if not any(f"kind: {k}" in text for k in _APP_KINDS):
@@ -158,7 +169,9 @@ class GitRepo:
                     _rewrite_doc(doc, lambda u: collect(u))
         return urls
 
-    def rewrite_repo_urls(self, mapping: dict[str, str] | Callable[[str], str | None]) -> list[Path]:
+    def rewrite_repo_urls(
+        self, mapping: dict[str, str] | Callable[[str], str | None]
+    ) -> list[Path]:
         """Point Argo CD objects in this work tree at local repositories.
 
         `mapping` is either {old_url: new_url} or a function old_url -> new_url

@@ -1,31 +1,13 @@
-"""Throw-away PKI for the local control plane (Python `cryptography`)."""
+"""Throw-away PKI for the local control plane, made with the `openssl` CLI
+(no Python crypto dependency)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-
-def _write_key(path: Path, key) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    path.chmod(0o600)
-
-
-def _write_cert(path: Path, cert: x509.Certificate) -> None:
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+DAYS = 2
 
 
 @dataclass
@@ -34,48 +16,41 @@ class CertPair:
     key: Path
 
 
+def _openssl(*args: str, cwd: Path) -> None:
+    proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)} failed: {proc.stderr.strip()}")
+
+
+def _ec_key_args() -> list[str]:
+    return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
 class PKI:
     """A CA plus the leaf certificates the harness hands out, all in `root`."""
 
-    def __init__(self, root: Path, days: int = 2):
+    def __init__(self, root: Path):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self._days = days
-        self._now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
-        self._ca_key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gitops-base-e2e-ca")])
-        self._ca_name = name
-        self._ca_cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(self._now)
-            .not_valid_after(self._now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self._ca_key.public_key()), critical=False
-            )
-            .sign(self._ca_key, hashes.SHA256())
-        )
         self.ca = CertPair(root / "ca.crt", root / "ca.key")
-        _write_cert(self.ca.cert, self._ca_cert)
-        _write_key(self.ca.key, self._ca_key)
+        _openssl(
+            "req",
+            "-x509",
+            *_ec_key_args(),
+            "-keyout",
+            str(self.ca.key),
+            "-out",
+            str(self.ca.cert),
+            "-days",
+            str(DAYS),
+            "-subj",
+            "/CN=gitops-base-e2e-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            cwd=root,
+        )
 
     def issue(
         self,
@@ -86,47 +61,72 @@ class PKI:
         server_ips: tuple[str, ...] = (),
         client: bool = False,
     ) -> CertPair:
-        key = ec.generate_private_key(ec.SECP256R1())
-        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-        attrs += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
+        pair = CertPair(self.root / f"{name}.crt", self.root / f"{name}.key")
+        csr = self.root / f"{name}.csr"
+        subject = "".join(f"/O={o}" for o in organizations) + f"/CN={common_name}"
+        _openssl(
+            "req",
+            "-new",
+            *_ec_key_args(),
+            "-keyout",
+            str(pair.key),
+            "-out",
+            str(csr),
+            "-subj",
+            subject,
+            cwd=self.root,
+        )
         usages = []
         if server_names or server_ips:
-            usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+            usages.append("serverAuth")
         if client:
-            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attrs))
-            .issuer_name(self._ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(self._now)
-            .not_valid_after(self._now + dt.timedelta(days=self._days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()),
-                critical=False,
-            )
-        )
-        sans: list[x509.GeneralName] = [x509.DNSName(n) for n in server_names]
-        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
+            usages.append("clientAuth")
+        ext = [
+            "basicConstraints=critical,CA:FALSE",
+            "keyUsage=critical,digitalSignature,keyEncipherment",
+            f"extendedKeyUsage={','.join(usages)}",
+            "authorityKeyIdentifier=keyid",
+        ]
+        sans = [f"DNS:{n}" for n in server_names] + [f"IP:{ip}" for ip in server_ips]
         if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(self._ca_key, hashes.SHA256())
-        pair = CertPair(self.root / f"{name}.crt", self.root / f"{name}.key")
-        _write_cert(pair.cert, cert)
-        _write_key(pair.key, key)
+            ext.append("subjectAltName=" + ",".join(sans))
+        extfile = self.root / f"{name}.ext"
+        extfile.write_text("\n".join(ext) + "\n")
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(self.ca.cert),
+            "-CAkey",
+            str(self.ca.key),
+            "-CAcreateserial",
+            "-out",
+            str(pair.cert),
+            "-days",
+            str(DAYS),
+            "-sha256",
+            "-extfile",
+            str(extfile),
+            cwd=self.root,
+        )
+        pair.key.chmod(0o600)
         return pair
 
     def service_account_keys(self) -> CertPair:
         """RSA key pair for signing service-account tokens (cert = public key)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pair = CertPair(self.root / "sa.pub", self.root / "sa.key")
-        pair.cert.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
+        _openssl(
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            str(pair.key),
+            cwd=self.root,
         )
-        _write_key(pair.key, key)
+        _openssl("pkey", "-in", str(pair.key), "-pubout", "-out", str(pair.cert), cwd=self.root)
+        pair.key.chmod(0o600)
         return pair

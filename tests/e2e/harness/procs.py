@@ -16,13 +16,13 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
-_live: "set[Proc]" = set()
+_live: set[Proc] = set()
 _live_lock = threading.Lock()
 
 
@@ -47,7 +47,7 @@ class Proc:
         self.popen: subprocess.Popen | None = None
         self.started_at = 0.0
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         try:

@@ -84,7 +84,9 @@ def find_tools() -> Tools:
     argocd = module_version("argocd", "github.com/argoproj/argo-cd/v3")
     binroot = cache_dir() / "bin"
     paths = {
-        "kube-apiserver": _binary("GITOPS_BASE_E2E_KUBE_APISERVER", binroot / f"kube-apiserver-{k8s}"),
+        "kube-apiserver": _binary(
+            "GITOPS_BASE_E2E_KUBE_APISERVER", binroot / f"kube-apiserver-{k8s}"
+        ),
         "kube-controller-manager": _binary(
             "GITOPS_BASE_E2E_KUBE_CONTROLLER_MANAGER", binroot / f"kube-controller-manager-{k8s}"
         ),
@@ -98,6 +100,8 @@ def find_tools() -> Tools:
     git = shutil.which("git")
     if not git:
         missing.append("  git: not on PATH")
+    if not shutil.which("openssl"):
+        missing.append("  openssl: not on PATH (Debian package openssl)")
     if missing:
         raise ToolsMissing(
             "e2e binaries are missing:\n"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ def wait_for(
             if value:
                 return value
             last = value
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             last_exc = exc
         if time.monotonic() >= deadline:
             break
@@ -49,6 +50,6 @@ def wait_for(
     if describe_last is not None:
         try:
             msg.append(describe_last())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             msg.append(f"(could not describe state: {exc})")
     raise WaitTimeout("\n".join(msg))
