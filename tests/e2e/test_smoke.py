@@ -161,6 +161,46 @@ def test_commit_and_hard_refresh_reaches_synced(cluster, smoke_repo, demo_app, e
     )
 
 
+def test_image_rollout_completes_with_fake_kubelet(cluster, smoke_repo, demo_app, e2e_timings):
+    before = cluster.get("apps/v1", "Deployment", "web", "demo")
+    old_rs = {
+        r["metadata"]["name"]
+        for r in cluster.kube.list("apps/v1", "ReplicaSet", "demo")
+        if owned_by(r, "Deployment", "web")
+    }
+    cluster.start_fake_kubelet(["demo"])
+    try:
+        text = smoke_repo.read("apps/demo/deployment.yaml")
+        smoke_repo.write("apps/demo/deployment.yaml", text.replace("pause:3.10", "pause:3.9"))
+        sha = smoke_repo.commit_all("roll web to pause:3.9")
+        t0 = time.monotonic()
+        cluster.refresh_app(demo_app, hard=True)
+        cluster.wait_app(demo_app, sync="Synced", revision=sha, operation_phase="Succeeded")
+
+        def rolled_out():
+            d = cluster.get("apps/v1", "Deployment", "web", "demo")
+            st = d.get("status") or {}
+            done = (
+                d["metadata"]["generation"] > before["metadata"]["generation"]
+                and st.get("observedGeneration") == d["metadata"]["generation"]
+                and st.get("updatedReplicas") == st.get("availableReplicas") == 1
+                and st.get("replicas") == 1
+            )
+            return d if done else None
+
+        dep = cluster.wait_for(rolled_out, 90, "Deployment demo/web to roll out pause:3.9")
+        cluster.wait_app(demo_app, sync="Synced", health="Healthy", timeout=60)
+        e2e_timings["commit + hard refresh -> rolled out + Healthy (image change)"] = round(
+            time.monotonic() - t0, 2
+        )
+    finally:
+        cluster.stop_fake_kubelet()
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("pause:3.9")
+    for rs in cluster.kube.list("apps/v1", "ReplicaSet", "demo"):
+        if rs["metadata"]["name"] in old_rs:
+            assert rs["spec"]["replicas"] == 0, rs["metadata"]["name"]
+
+
 def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, demo_app):
     smoke_repo.write("apps/demo/rootful.yaml", PSS_VIOLATING_DEPLOYMENT)
     sha = smoke_repo.commit_all("add a Deployment violating the restricted PSS")

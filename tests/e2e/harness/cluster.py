@@ -21,6 +21,7 @@ import os
 import secrets
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -135,6 +136,7 @@ class Cluster:
         return self
 
     def stop(self) -> None:
+        self.stop_fake_kubelet()
         for name in reversed(list(self.procs)):
             self.procs[name].stop()
         if self.kube is not None:
@@ -530,6 +532,9 @@ class Cluster:
                 "--status-processors=5",
                 "--operation-processors=5",
                 "--self-heal-timeout-seconds=0",
+                # Keep per-resource health in Application status (3.x default
+                # is Redis only) so tests can assert on it.
+                "--persist-resource-health=true",
                 "--loglevel=info",
                 "--logformat=text",
             ],
@@ -587,14 +592,21 @@ class Cluster:
             subresource="status",
         )
 
-    def mark_pods_ready(self, namespace: str, label_selector: str | None = None) -> int:
+    def mark_pods_ready(
+        self,
+        namespace: str | None,
+        label_selector: str | None = None,
+        kube: KubeClient | None = None,
+    ) -> int:
         """Stand in for a kubelet: mark matching Pods Running and Ready (so
         ReplicaSets count them ready and Deployments become Available /
-        Healthy). Returns how many pods were updated."""
-        assert self.kube is not None
+        Healthy). `namespace=None` means all namespaces. Returns how many
+        pods were updated. See also start_fake_kubelet()."""
+        kube = kube or self.kube
+        assert kube is not None
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         count = 0
-        for pod in self.kube.list("v1", "Pod", namespace, label_selector=label_selector):
+        for pod in kube.list("v1", "Pod", namespace, label_selector=label_selector):
             if (
                 pod["metadata"].get("deletionTimestamp")
                 or pod.get("status", {}).get("phase") == "Running"
@@ -623,16 +635,58 @@ class Cluster:
                     for c in containers
                 ],
             }
-            self.kube.patch(
+            kube.patch(
                 "v1",
                 "Pod",
                 pod["metadata"]["name"],
                 {"status": status},
-                namespace=namespace,
+                namespace=pod["metadata"]["namespace"],
                 subresource="status",
             )
             count += 1
         return count
+
+    def start_fake_kubelet(
+        self, namespaces: list[str] | None = None, interval: float = 1.0
+    ) -> None:
+        """Keep marking new Pods Running + Ready in the background (all
+        namespaces by default), so rollouts, HPA scale-ups and Jobs' Pods
+        progress as if a kubelet ran them. Stopped by stop_fake_kubelet()
+        or stop(). Errors go to logs/fake-kubelet.log."""
+        self.stop_fake_kubelet()
+        kube = KubeClient(self.server, self.pki.ca.cert, self.admin.cert, self.admin.key)
+        stop = threading.Event()
+        log_path = self.workdir / "logs" / "fake-kubelet.log"
+
+        def loop() -> None:
+            with open(log_path, "a") as log:
+                while not stop.is_set():
+                    for ns in namespaces or [None]:
+                        try:
+                            n = self.mark_pods_ready(ns, kube=kube)
+                            if n:
+                                log.write(
+                                    f"{time.strftime('%H:%M:%S')} marked {n} pod(s) ready"
+                                    f" in {ns or 'all namespaces'}\n"
+                                )
+                                log.flush()
+                        except Exception as exc:
+                            log.write(f"{time.strftime('%H:%M:%S')} error: {exc}\n")
+                            log.flush()
+                    stop.wait(interval)
+            kube.close()
+
+        thread = threading.Thread(target=loop, name="fake-kubelet", daemon=True)
+        thread.start()
+        self._kubelet = (thread, stop)
+
+    def stop_fake_kubelet(self) -> None:
+        kubelet = getattr(self, "_kubelet", None)
+        if kubelet:
+            thread, stop = kubelet
+            stop.set()
+            thread.join(10)
+            self._kubelet = None
 
     # ---------------------------------------------------------- Argo CD helpers
     def app(self, name: str, namespace: str = ARGOCD_NS) -> Manifest | None:
