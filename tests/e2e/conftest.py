@@ -3,7 +3,9 @@
 Fixtures:
   e2e_tools      the located binaries (fails the run, never skips, if missing)
   cluster        session-wide control plane + Argo CD (harness.Cluster)
+  isolated_cluster  a fresh one per test module
   git_repo       factory: git_repo(source_dir=None, name=..., rewrite_urls=...) -> GitRepo
+  base_repo      GitRepo copy of this repository with repo URLs pointing at itself
   e2e_timings    dict of measured durations, printed at the end of the run
 """
 
@@ -22,8 +24,9 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from harness import Cluster, GitRepo, ToolsMissing, find_tools  # noqa: E402
+from harness.tools import REPO_ROOT  # noqa: E402
 
-_STATE: dict = {"cluster": None, "timings": {}}
+_STATE: dict = {"clusters": [], "timings": {}}
 
 
 def _log(msg: str) -> None:
@@ -58,12 +61,9 @@ def e2e_tools():
     pytest.fail(error, pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def cluster(e2e_tools, tmp_path_factory, e2e_timings):
-    env_dir = os.environ.get("GITOPS_BASE_E2E_WORKDIR")
-    workdir = Path(env_dir) if env_dir else tmp_path_factory.mktemp("cluster", numbered=True)
-    c = Cluster(workdir, e2e_tools, log=_log)
-    _STATE["cluster"] = c
+def _run_cluster(workdir: Path, tools, timings: dict, prefix: str):
+    c = Cluster(workdir, tools, log=_log)
+    _STATE["clusters"].append(c)
     try:
         error = None
         try:
@@ -73,13 +73,30 @@ def cluster(e2e_tools, tmp_path_factory, e2e_timings):
         if error:
             pytest.fail(error, pytrace=False)
         for k, v in c.timings.items():
-            e2e_timings[f"startup.{k}"] = round(v, 2)
+            timings[f"{prefix}startup.{k}"] = round(v, 2)
         yield c
     finally:
         t0 = time.monotonic()
         c.stop()
-        e2e_timings["teardown"] = round(time.monotonic() - t0, 2)
-        _STATE["cluster"] = None
+        timings[f"{prefix}teardown"] = round(time.monotonic() - t0, 2)
+        _STATE["clusters"].remove(c)
+
+
+@pytest.fixture(scope="session")
+def cluster(e2e_tools, tmp_path_factory, e2e_timings):
+    """One control plane + Argo CD shared by the whole session."""
+    env_dir = os.environ.get("GITOPS_BASE_E2E_WORKDIR")
+    workdir = Path(env_dir) if env_dir else tmp_path_factory.mktemp("cluster", numbered=True)
+    yield from _run_cluster(workdir, e2e_tools, e2e_timings, "")
+
+
+@pytest.fixture(scope="module")
+def isolated_cluster(e2e_tools, tmp_path_factory, e2e_timings, request):
+    """A fresh control plane + Argo CD for one test module (about 20 s to
+    start): for journeys that must not see, or leave behind, other tests'
+    Applications."""
+    workdir = tmp_path_factory.mktemp("cluster-" + request.module.__name__.rsplit(".", 1)[-1])
+    yield from _run_cluster(workdir, e2e_tools, e2e_timings, f"{request.module.__name__}: ")
 
 
 @pytest.fixture
@@ -115,9 +132,9 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = (
             f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
         )
-    c = _STATE["cluster"]
-    if rep.failed and c is not None and call.when in ("setup", "call"):
-        rep.sections.append(("e2e component logs (tails)", c.diagnostics(30)))
+    if rep.failed and call.when in ("setup", "call"):
+        for c in _STATE["clusters"]:
+            rep.sections.append((f"e2e component logs ({c.workdir})", c.diagnostics(30)))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -130,3 +147,12 @@ def pytest_terminal_summary(terminalreporter):
     report = os.environ.get("GITOPS_BASE_E2E_REPORT")
     if report:
         Path(report).write_text(json.dumps(timings, indent=2) + "\n")
+
+
+@pytest.fixture
+def base_repo(git_repo):
+    """A git copy of this repository (the GitOps base, committed dist/
+    included, local edits too) in which every git repoURL of Argo CD objects
+    points at the copy itself. Edit it with write()/remove() and
+    commit_all(); Argo CD sees commits after refresh_app(..., hard=True)."""
+    return git_repo(REPO_ROOT, name="base", rewrite_urls=True)

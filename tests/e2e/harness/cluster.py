@@ -808,6 +808,46 @@ class Cluster:
             lambda: yaml.safe_dump(self.app_status(name, namespace), sort_keys=False),
         )
 
+    def terminate_operation(self, name: str, namespace: str = ARGOCD_NS) -> bool:
+        """Stop a running (e.g. endlessly retrying) sync, like `argocd app
+        terminate-op`. Returns whether there was one to stop."""
+        app = self.app(name, namespace)
+        phase = ((app or {}).get("status") or {}).get("operationState", {}).get("phase")
+        if phase != "Running":
+            return False
+        assert self.kube is not None
+        self.kube.patch(
+            "argoproj.io/v1alpha1",
+            "Application",
+            name,
+            {"status": {"operationState": {"phase": "Terminating"}}},
+            namespace=namespace,
+        )
+        return True
+
+    def delete_app(
+        self, name: str, wait: bool = True, timeout: float = 120, namespace: str = ARGOCD_NS
+    ) -> None:
+        """Delete an Application; with Argo CD's resources finalizer on it,
+        that cascades to everything it manages (child Applications too).
+        Argo CD does not finalize an Application while a sync is running, so
+        running syncs of it and of Applications being deleted are terminated.
+        `wait` blocks until the Application object is gone."""
+        assert self.kube is not None
+        self.terminate_operation(name, namespace)
+        self.kube.delete("argoproj.io/v1alpha1", "Application", name, namespace)
+        if not wait:
+            return
+
+        def gone() -> bool:
+            assert self.kube is not None
+            for app in self.kube.list("argoproj.io/v1alpha1", "Application", namespace):
+                if app["metadata"].get("deletionTimestamp"):
+                    self.terminate_operation(app["metadata"]["name"], namespace)
+            return self.app(name, namespace) is None
+
+        self.wait_for(gone, timeout, f"Application {name} (and what it manages) to be deleted")
+
     def events_text(self, namespace: str, involved_name: str | None = None) -> str:
         assert self.kube is not None
         try:

@@ -20,8 +20,21 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
 }
 
+# Never copied into a test repository: VCS data, virtualenvs, caches, builds.
 _IGNORE = shutil.ignore_patterns(
-    ".git", "__pycache__", ".venv", "node_modules", ".pytest_cache", "*.pyc"
+    ".git",
+    ".venv",
+    "node_modules",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".cdk8s.out",
+    "*.egg-info",
+    "build",
+    ".tmp",
 )
 
 # Argo CD kinds whose repo URLs point at git: rewritten to the local copy.

@@ -321,13 +321,20 @@ class KubeClient:
             content_type=ctype,
         )
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete (foreground propagation). False when it did not exist."""
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete an object. False when it did not exist."""
         try:
             self.request(
                 "DELETE",
                 self.path(api_version, kind, name, namespace),
-                body={"propagationPolicy": "Foreground"},
+                body={"propagationPolicy": propagation},
             )
             return True
         except KubeError as exc:
