@@ -36,12 +36,16 @@ cdk8s-synth: install ## The same through the pinned cdk8s CLI (what the pipeline
 	node_modules/.bin/cdk8s synth
 
 .PHONY: schema
-schema: $(VENV)/.installed ## Regenerate the JSON Schemas under config/ and clusters/.
+schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated reference pages.
 	$(PY) -m constructs_lib.schema --write
 
 .PHONY: imports
 imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
 	$(PY) imports/regenerate.py
+
+.PHONY: crds
+crds: $(VENV)/.installed ## Download the pinned CRDs (for `make check` outside this repo's CI).
+	$(PY) -m constructs_lib.validate --fetch-crds
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy.

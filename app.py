@@ -5,24 +5,35 @@ Run `make synth` (or `cdk8s synth`, or `gitops-base synth`) to render dist/<env>
     dist/<env>/root.yaml   the root Application and its project; applied by hand, once
     dist/<env>/argocd/     what the root syncs: AppProjects and child Applications
     dist/<env>/app/        every workload of the app, synced by the app's Application
+    dist/<env>/platform/   the app namespace's baseline and the ClusterIssuers (K3sPlatform)
 """
 
 from __future__ import annotations
 
 import sys
+from functools import cache
 
 import cdk8s
 
-from constructs_lib.argocd import ArgoApplication, ArgoApplicationProps, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.argocd import (
+    ArgoApplication,
+    ArgoApplicationProps,
+    ArgoProject,
+    ArgoProjectProps,
+    Kind,
+)
 from constructs_lib.clusters import ClusterSettings, rehost
 from constructs_lib.config import AppConfig, Service
 from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
 from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
-from constructs_lib.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
+from constructs_lib.kube_object import SYNC_WAVE, KubeObject, synthesize
 from constructs_lib.labels import standard_labels
+from constructs_lib.overlays import with_overlays
 from constructs_lib.pod_template import PodTemplateProps
 from constructs_lib.rendering import RenderedEnv
 from constructs_lib.synth import main
+from constructs_lib.versions import Versions, load_versions
 from constructs_lib.web_workload import IngressProps, WebWorkload, WebWorkloadProps
 
 BOOTSTRAP_PROJECT = "bootstrap"
@@ -40,12 +51,13 @@ APP_KINDS = (
     Kind("policy", "PodDisruptionBudget"),
     Kind("secrets-store.csi.x-k8s.io", "SecretProviderClass"),
 )
-PSS_RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/warn": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-}
+ROOT_ORDER = ("ConfigMap", "AppProject", "Application")
+
+
+@cache
+def versions() -> Versions:
+    """platform/versions.yaml, read once per synth."""
+    return load_versions()
 
 
 def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
@@ -55,14 +67,28 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     add_workloads(workloads, config, cluster)
     argocd = cdk8s.Chart(app, "argocd", disable_resource_name_hashes=True)
     add_delivery(argocd, config, cluster)
+    platform = add_platform(app, config, cluster)
 
-    argocd_objects = argocd.to_json()
-    root = [m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)]
+    argocd_objects = synthesize(argocd) + synthesize(platform.delivery)
+    root = [
+        m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
+    ]
+    root += synthesize(platform.bootstrap)
     return RenderedEnv(
         name=cluster.name,
-        folders={"app": workloads.to_json(), "argocd": argocd_objects},
-        root=sorted(root, key=lambda m: m["kind"] != "AppProject"),
+        folders={
+            "app": synthesize(workloads),
+            "argocd": argocd_objects,
+            "platform": synthesize(platform.cluster),
+        },
+        root=sorted(root, key=lambda m: ROOT_ORDER.index(m["kind"])),
     )
+
+
+def add_platform(scope: cdk8s.App, config: AppConfig, cluster: ClusterSettings) -> K3sPlatform:
+    """Add-ons, the `platform` project and the cluster baseline."""
+    props = K3sPlatformProps(config=config, cluster=cluster, versions=versions())
+    return K3sPlatform(scope, "platform", props=props)
 
 
 def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
@@ -104,7 +130,9 @@ def add_workloads(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSetting
             CronWorkload(
                 chart,
                 service.name,
-                props=CronWorkloadProps(app=config.app.name, namespace=namespace, pod=pod, secrets=secrets),
+                props=CronWorkloadProps(
+                    app=config.app.name, namespace=namespace, pod=pod, secrets=secrets
+                ),
             )
 
 
@@ -115,6 +143,7 @@ def ingress(config: AppConfig, cluster: ClusterSettings, service: Service) -> In
         hosts=tuple(rehost(h, config.domain, cluster.domain) for h in service.ingress.hosts),
         tls=config.tls.enabled,
         cluster_issuer=cluster.tls_issuer or config.tls.issuer,
+        ingress_class_name=cluster.ingress.controller,
     )
 
 
@@ -151,7 +180,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             description="The root Application: manages AppProjects and Applications only.",
             source_repos=repos,
             destinations=((server, argocd_ns),),
-            namespaced_kinds=(Kind("argoproj.io", "Application"), Kind("argoproj.io", "AppProject")),
+            namespaced_kinds=(
+                Kind("argoproj.io", "Application"),
+                Kind("argoproj.io", "AppProject"),
+            ),
         ),
     )
     ArgoApplication(
@@ -176,7 +208,10 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             name=config.app.name,
             namespace=argocd_ns,
             labels=labels,
-            description=f"Workloads of {config.app.name}: namespaced kinds in '{config.app.namespace}' only.",
+            description=(
+                f"Workloads of {config.app.name}: namespaced kinds in "
+                f"'{config.app.namespace}' only."
+            ),
             source_repos=repos,
             destinations=((server, config.app.namespace),),
             namespaced_kinds=APP_KINDS,
@@ -195,12 +230,11 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             path=f"dist/{cluster.name}/app",
             destination_namespace=config.app.namespace,
             destination_server=server,
+            # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
             sync_wave="10",
-            sync_options=("CreateNamespace=true",),
-            managed_namespace_labels=PSS_RESTRICTED,
         ),
     )
 
 
 if __name__ == "__main__":
-    sys.exit(main(build))
+    sys.exit(main(with_overlays(build)))

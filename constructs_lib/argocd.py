@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 import cdk8s
 from constructs import Construct
 
+from constructs_lib.kube_object import SYNC_WAVE
 from imports.argocd_application.io import argoproj as app_crd
 from imports.argocd_appproject.io import argoproj as project_crd
-
-from constructs_lib.kube_object import SYNC_WAVE
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
@@ -53,7 +52,9 @@ class ArgoProject(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ArgoProjectProps) -> None:
         super().__init__(scope, id)
         if not props.source_repos or "*" in props.source_repos:
-            raise ValueError(f"ArgoProject '{props.name}': source_repos must list repositories, not '*'")
+            raise ValueError(
+                f"ArgoProject '{props.name}': source_repos must list repositories, not '*'"
+            )
         self.name = props.name
         self.resource = project_crd.AppProject(
             self,
@@ -133,7 +134,9 @@ class ArgoApplication(Construct):
                     server=props.destination_server, namespace=props.destination_namespace
                 ),
                 sync_policy=app_crd.ApplicationSpecSyncPolicy(
-                    automated=app_crd.ApplicationSpecSyncPolicyAutomated(prune=True, self_heal=True),
+                    automated=app_crd.ApplicationSpecSyncPolicyAutomated(
+                        prune=True, self_heal=True
+                    ),
                     sync_options=sync_options,
                     retry=app_crd.ApplicationSpecSyncPolicyRetry(
                         limit=10,

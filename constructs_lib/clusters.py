@@ -6,10 +6,11 @@ from, its domain, its certificate issuer, and the Infisical environment it reads
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from constructs_lib.config import Issuer, Model
 from constructs_lib.value_types import DnsLabel, Hostname
@@ -33,6 +34,52 @@ class ArgoCdSettings(Model):
         "https://kubernetes.default.svc",
         description="API server Applications deploy to. Default: the cluster Argo CD runs in.",
     )
+    self_managed: bool = Field(
+        False,
+        description="Render an Application of the pinned argo-cd chart, so Argo CD manages "
+        "itself after the first install. Default: false (Argo CD is installed by hand).",
+    )
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+    return value
+
+
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+
+
+class IngressSettings(Model):
+    """The ingress controller and how clients reach it on a k3s cluster without a cloud LB."""
+
+    controller: Literal["nginx", "traefik"] = Field(
+        "nginx",
+        description="nginx: the ingress-nginx chart (k3s must run with --disable=traefik). "
+        "traefik: the Traefik k3s bundles, configured through a HelmChartConfig. Default: nginx.",
+    )
+    http_node_port: int = Field(
+        30080, ge=30000, le=32767, description="NodePort of the HTTP listener. Default: 30080."
+    )
+    https_node_port: int = Field(
+        30443, ge=30000, le=32767, description="NodePort of the HTTPS listener. Default: 30443."
+    )
+    publish_status_address: list[IpAddress] = Field(
+        default_factory=list,
+        description="Node IP(s) clients reach the node ports on. Written into every Ingress's "
+        "status, without which Argo CD reports each Ingress as Progressing forever. Traefik "
+        "takes one address. Default: none (Ingress status stays empty).",
+    )
+
+    @model_validator(mode="after")
+    def _ports(self) -> IngressSettings:
+        if self.http_node_port == self.https_node_port:
+            raise ValueError("https_node_port: must differ from http_node_port")
+        if self.controller == "traefik" and len(self.publish_status_address) > 1:
+            raise ValueError("publish_status_address: Traefik publishes one address, not several")
+        return self
 
 
 class ClusterSettings(Model):
@@ -59,6 +106,10 @@ class ClusterSettings(Model):
         description="Infisical environment slug this cluster reads secrets from.",
     )
     argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
+    sealed_secrets: bool = Field(
+        False, description="Install the sealed-secrets controller. Default: false."
+    )
 
 
 def rehost(host: str, base_domain: str, env_domain: str) -> str:

@@ -319,6 +319,11 @@ class Egress(Model):
     """Egress the network policy opens beyond DNS. Default: none."""
 
     internet: bool = Field(False, description="Allow egress to public addresses.")
+    services: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Services of this app this one calls, on their declared ports. "
+        "Default: none (the network policies deny traffic between services).",
+    )
 
 
 WorkloadType = Literal["Deployment", "CronJob", "Job"]
@@ -459,6 +464,48 @@ def _check_mount_paths(s: Service) -> None:
         paths[volume.mount_path] = volume.name
 
 
+# --- platform --------------------------------------------------------------------------------
+
+
+class QuotaSettings(Model):
+    """ResourceQuota of the app namespace. Derived from the services' resources unless set."""
+
+    enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
+    headroom_percent: int = Field(
+        50,
+        ge=0,
+        le=1000,
+        description="Added on top of what the services need at full scale, for rollouts, "
+        "Jobs and certificate solvers. Default: 50.",
+    )
+    requests: ResourceList | None = Field(
+        None, description="Override requests.cpu / requests.memory. Default: derived."
+    )
+    limits: ResourceList | None = Field(
+        None, description="Override limits.cpu / limits.memory. Default: derived."
+    )
+    pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
+
+
+class LimitRangeSettings(Model):
+    """LimitRange of the app namespace: what a container without resources gets."""
+
+    enabled: bool = Field(True, description="Render the LimitRange. Default: true.")
+    default_request: ResourceList | None = Field(
+        None, description="Default: defaults.resources.requests, else 50m CPU / 64Mi."
+    )
+    default_limit: ResourceList | None = Field(
+        None, description="Default: defaults.resources.limits, else 500m CPU / 256Mi."
+    )
+
+
+class PlatformSettings(Model):
+    """What the platform renders around the app namespace (see docs/how-to/platform-addons.md)."""
+
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    limit_range: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
+
+
 # --- the file --------------------------------------------------------------------------------
 
 
@@ -474,6 +521,7 @@ class AppConfig(Model):
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     defaults: Defaults = Field(default_factory=Defaults)
     features: Features = Field(default_factory=Features)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
     services: list[Service] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -484,9 +532,12 @@ class AppConfig(Model):
         for i, service in enumerate(self.services):
             if service.name in names:
                 raise ValueError(
-                    f"services[{i}].name: '{service.name}' is already used by services[{names[service.name]}]"
+                    f"services[{i}].name: '{service.name}' is already used by "
+                    f"services[{names[service.name]}]"
                 )
             names[service.name] = i
+        for i, service in enumerate(self.services):
+            _check_egress_services(i, service, self.services)
             if service.secrets and self.secrets.infisical is None:
                 raise ValueError(
                     f"services[{i}].secrets: service '{service.name}' declares secrets but "
@@ -510,3 +561,16 @@ class AppConfig(Model):
                 )
             tls_secrets[secret] = service.name
         return self
+
+
+def _check_egress_services(i: int, service: Service, services: list[Service]) -> None:
+    by_name = {s.name: s for s in services}
+    for j, name in enumerate(service.egress.services):
+        where = f"services[{i}].egress.services[{j}]"
+        if name == service.name:
+            raise ValueError(f"{where}: service '{service.name}' cannot name itself")
+        target = by_name.get(name)
+        if target is None:
+            raise ValueError(f"{where}: no service '{name}' in services")
+        if not target.ports:
+            raise ValueError(f"{where}: service '{name}' declares no ports to call")

@@ -34,7 +34,9 @@ class CronWorkload(Construct):
         super().__init__(scope, id)
         service = props.pod.service
         if service.type not in ("CronJob", "Job"):
-            raise ValueError(f"CronWorkload '{service.name}': type is {service.type}, not CronJob or Job")
+            raise ValueError(
+                f"CronWorkload '{service.name}': type is {service.type}, not CronJob or Job"
+            )
         self.name = service.name
         self.labels = standard_labels(props.app, service.name)
         self.secret_mount = (

@@ -37,16 +37,15 @@ class InfisicalSecretMountProps:
     """Where the files appear in the container. @default /mnt/secrets"""
 
 
-class InfisicalSecretMount(Construct):
+class InfisicalSecretMount(KubeObject):
     """SecretProviderClass with `provider: infisical`, plus what a pod needs to mount it."""
 
     def __init__(self, scope: Construct, id: str, *, props: InfisicalSecretMountProps) -> None:
-        super().__init__(scope, id)
         if not props.secrets:
             raise ValueError(f"InfisicalSecretMount '{props.name}': no secrets to mount")
         self.props = props
         self.synced_secret_name = f"{props.name}-infisical"
-        spec: dict[str, Any] = {"provider": "infisical", "parameters": self._parameters()}
+        spec: dict[str, Any] = {"provider": "infisical", "parameters": _parameters(props)}
         env_secrets = [s for s in props.secrets if s.env]
         if env_secrets:
             spec["secretObjects"] = [
@@ -54,12 +53,14 @@ class InfisicalSecretMount(Construct):
                     "secretName": self.synced_secret_name,
                     "type": "Opaque",
                     "labels": props.labels,
-                    "data": [{"objectName": s.object_name, "key": s.object_name} for s in env_secrets],
+                    "data": [
+                        {"objectName": s.object_name, "key": s.object_name} for s in env_secrets
+                    ],
                 }
             ]
-        self.resource = KubeObject(
-            self,
-            "Resource",
+        super().__init__(
+            scope,
+            id,
             api_version="secrets-store.csi.x-k8s.io/v1",
             kind="SecretProviderClass",
             name=props.name,
@@ -69,26 +70,6 @@ class InfisicalSecretMount(Construct):
             annotations={SYNC_WAVE: "-1"},
             body={"spec": spec},
         )
-
-    def _parameters(self) -> dict[str, str]:
-        infisical = self.props.infisical
-        objects = [
-            {"secretPath": s.path, "fileName": s.object_name, "secretKey": s.key}
-            for s in self.props.secrets
-        ]
-        parameters = {
-            "infisicalUrl": infisical.url,
-            "authMethod": infisical.auth.method,
-            "identityId": infisical.auth.identity_id,
-            "projectId": infisical.project_id,
-            "envSlug": self.props.env_slug,
-            "audience": infisical.auth.audience,
-            # The provider reads this list as YAML text.
-            "secrets": yaml.safe_dump(objects, sort_keys=False, default_flow_style=False),
-        }
-        if infisical.ca_certificate:
-            parameters["caCertificate"] = infisical.ca_certificate
-        return parameters
 
     def volume(self) -> dict[str, Any]:
         """The pod volume that mounts the secrets."""
@@ -117,3 +98,24 @@ class InfisicalSecretMount(Construct):
             for s in self.props.secrets
             if s.env
         ]
+
+
+def _parameters(props: InfisicalSecretMountProps) -> dict[str, str]:
+    """The parameters the Infisical CSI provider reads (internal/config/config.go upstream)."""
+    infisical = props.infisical
+    objects = [
+        {"secretPath": s.path, "fileName": s.object_name, "secretKey": s.key} for s in props.secrets
+    ]
+    parameters = {
+        "infisicalUrl": infisical.url,
+        "authMethod": infisical.auth.method,
+        "identityId": infisical.auth.identity_id,
+        "projectId": infisical.project_id,
+        "envSlug": props.env_slug,
+        "audience": infisical.auth.audience,
+        # The provider reads this list as YAML text.
+        "secrets": yaml.safe_dump(objects, sort_keys=False, default_flow_style=False),
+    }
+    if infisical.ca_certificate:
+        parameters["caCertificate"] = infisical.ca_certificate
+    return parameters

@@ -47,7 +47,7 @@ def pod_template(
             claim = volume.persistent_volume_claim.claim_name
             source = {"persistentVolumeClaim": {"claimName": claim}}
         volumes.append({"name": volume.name, **source})
-        mount = {"name": volume.name, "mountPath": volume.mount_path}
+        mount: dict[str, Any] = {"name": volume.name, "mountPath": volume.mount_path}
         if volume.read_only:
             mount["readOnly"] = True
         mounts.append(mount)

@@ -7,17 +7,20 @@ writing) so that `python app.py`, `cdk8s synth` and `gitops-base synth` behave t
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.config import AppConfig
 from constructs_lib.loading import ConfigError, load_model
-from constructs_lib.rendering import OutputError, RenderedEnv, publish
+from constructs_lib.rendering import OutputError, RenderedEnv, publish, render_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "app-config.yaml"
@@ -51,7 +54,9 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
                 problems += [f"{exc.source}: {p}" for p in exc.problems]
                 continue
             if cluster.name != env_dir.name:
-                problems.append(f"{path}: name: '{cluster.name}' must equal the folder name '{env_dir.name}'")
+                problems.append(
+                    f"{path}: name: '{cluster.name}' must equal the folder name '{env_dir.name}'"
+                )
             clusters.append(cluster)
         if not clusters and not problems:
             problems.append(f"{clusters_path}: no environments (expected <env>/{CLUSTER_FILE})")
@@ -65,7 +70,9 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
     problems = []
     for folder, manifests in env.folders.items():
         for manifest in manifests:
-            where = f"dist/{env.name}/{folder}: {manifest['kind']} '{manifest['metadata'].get('name')}'"
+            where = (
+                f"dist/{env.name}/{folder}: {manifest['kind']} '{manifest['metadata'].get('name')}'"
+            )
             if manifest["kind"] == "Secret":
                 problems.append(f"{where}: kind Secret must never be rendered; use Infisical")
             if folder == "app" and manifest["metadata"].get("namespace") != config.app.namespace:
@@ -74,35 +81,67 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
 
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
+# Below this many services x environments, one process is faster than starting workers.
+PARALLEL_THRESHOLD = 300
 
 
-def render_all(build: Build, inputs: Inputs) -> list[RenderedEnv]:
-    envs = [build(inputs.config, cluster) for cluster in inputs.clusters]
-    problems = [p for env in envs for p in check_rendered(env, inputs.config)]
+def render_env(build: Build, config: AppConfig, cluster: ClusterSettings) -> dict[str, str]:
+    """Build one environment and turn it into files (path -> YAML text)."""
+    env = build(config, cluster)
+    problems = check_rendered(env, config)
     if problems:
         raise OutputError(problems)
-    return envs
+    return render_files(env)
 
 
-def run(build: Build, config: Path, clusters: Path, dist: Path) -> int:
+def jobs_for(inputs: Inputs, requested: int | None) -> int:
+    """Worker processes to use. Each environment is independent, so large apps render them in
+    parallel, one cdk8s runtime per process; small ones stay in one process."""
+    if requested is not None:
+        return max(1, min(requested, len(inputs.clusters)))
+    if len(inputs.config.services) * len(inputs.clusters) < PARALLEL_THRESHOLD:
+        return 1
+    return max(1, min(len(inputs.clusters), os.cpu_count() or 1))
+
+
+def render_all(build: Build, inputs: Inputs, jobs: int = 1) -> dict[str, str]:
+    """Files of every environment. Raises OutputError (or ValueError from a construct)."""
+    if jobs <= 1:
+        results = [render_env(build, inputs.config, cluster) for cluster in inputs.clusters]
+    else:
+        # spawn, not fork: a forked child would share the parent's jsii runtime pipes.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = list(
+                pool.map(render_env, repeat(build), repeat(inputs.config), inputs.clusters)
+            )
+    files: dict[str, str] = {}
+    for result in results:
+        files.update(result)
+    return files
+
+
+def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None = None) -> int:
     """Synthesize and publish. Returns the process exit code; never raises for bad input."""
     staging = os.environ.get("CDK8S_OUTDIR")
     try:
         inputs = load_inputs(config, clusters)
-        envs = render_all(build, inputs)
-        publish(envs, dist, Path(staging).resolve() if staging else None)
+        files = render_all(build, inputs, jobs_for(inputs, jobs))
+        publish(files, dist, Path(staging).resolve() if staging else None)
     except ConfigError as exc:
         _report(exc.problems)
         return 1
     except OutputError as exc:
         _report(exc.problems)
         return 1
+    except ValueError as exc:  # a construct refusing its props
+        _report([str(exc)])
+        return 1
     except OSError as exc:
         _report([f"{exc.filename or dist}: {exc.strerror}"])
         return 1
-    names = ", ".join(e.name for e in envs)
-    count = sum(len(m) for e in envs for m in e.folders.values())
-    print(f"synthesized {count} objects for {names} into {_display(dist)}")
+    names = ", ".join(c.name for c in inputs.clusters)
+    print(f"synthesized {len(files)} files for {names} into {_display(dist)}")
     return 0
 
 
@@ -122,7 +161,12 @@ def _report(problems: list[str]) -> None:
 def main(build: Build, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render dist/ from config/ and clusters/.")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="app config file")
-    parser.add_argument("--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder")
+    parser.add_argument(
+        "--clusters", type=Path, default=DEFAULT_CLUSTERS, help="environments folder"
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_DIST, help="output folder (dist/)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: by size of the app)"
+    )
     args: Any = parser.parse_args(argv)
-    return run(build, args.config, args.clusters, args.output)
+    return run(build, args.config, args.clusters, args.output, args.jobs)

@@ -72,7 +72,9 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
 def _errors(validator: Any, manifest: dict[str, Any], prefix: str = "") -> list[str]:
     return [
         f"{prefix}{'.'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"
-        for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+        for error in sorted(
+            validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))
+        )
     ]
 
 
@@ -112,7 +114,9 @@ def _kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
     import jsonschema
     from referencing import Registry, Resource
 
-    folder = files("kubernetes_validate").joinpath("kubernetes-json-schema", f"v{version}.0-local-strict")
+    folder = files("kubernetes_validate").joinpath(
+        "kubernetes-json-schema", f"v{version}.0-local-strict"
+    )
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema_file = folder.joinpath(f"{kind.lower()}-{group_version}.json")
     if not schema_file.is_file():
@@ -140,7 +144,9 @@ def _definitions(version: str) -> Any:
     return json.loads(path.read_text())
 
 
-def validate_manifest(manifest: dict[str, Any], versions: Iterable[str] = KUBERNETES_VERSIONS) -> list[str]:
+def validate_manifest(
+    manifest: dict[str, Any], versions: Iterable[str] = KUBERNETES_VERSIONS
+) -> list[str]:
     """Every problem of one object, for every supported Kubernetes minor."""
     api_version, kind = manifest.get("apiVersion", ""), manifest.get("kind", "")
     crd = _crd_validator(api_version, kind)
@@ -167,10 +173,36 @@ def validate_tree(dist: Path) -> list[str]:
     return problems
 
 
+def fetch_crds(target: Path = CACHE) -> None:
+    """Download the pinned CRD files (needs network access to GitHub)."""
+    from urllib.request import urlopen
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name, url in PINNED_CRDS.items():
+        with urlopen(url, timeout=30) as response:
+            data = response.read()
+        partial = target / f".{name}.part"
+        partial.write_bytes(data)
+        partial.replace(target / name)
+        print(f"fetched {url}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Validate dist/ against Kubernetes and CRD schemas.")
+    parser = argparse.ArgumentParser(
+        description="Validate dist/ against Kubernetes and CRD schemas."
+    )
     parser.add_argument("dist", nargs="?", type=Path, default=ROOT / "dist")
+    parser.add_argument(
+        "--fetch-crds", action="store_true", help=f"download the pinned CRDs into {CACHE} and exit"
+    )
     args = parser.parse_args(argv)
+    if args.fetch_crds:
+        try:
+            fetch_crds()
+        except OSError as exc:
+            print(f"error: cannot fetch the pinned CRDs: {exc}", file=sys.stderr)
+            return 1
+        return 0
     try:
         problems = validate_tree(args.dist)
     except FileNotFoundError as exc:
@@ -182,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {files} files", file=sys.stderr)
         return 1
-    print(f"{files} files valid for Kubernetes {', '.join(KUBERNETES_VERSIONS)} and the pinned CRDs")
+    print(
+        f"{files} files valid for Kubernetes {', '.join(KUBERNETES_VERSIONS)} and the pinned CRDs"
+    )
     return 0
 
 

@@ -18,7 +18,8 @@ _PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Docker reference grammar (distribution/reference), repository part without tag or digest.
 _REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REGISTRY = r"(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?/)"
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REGISTRY = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?/)"
 _REPOSITORY = re.compile(rf"^{_REGISTRY}?{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -49,7 +50,9 @@ def _dns_subdomain(value: str) -> str:
 
 def _hostname(value: str) -> str:
     if "://" in value or "/" in value:
-        raise ValueError(f"'{value}' is a URL, not a hostname: give only the host, e.g. 'shop.example.com'")
+        raise ValueError(
+            f"'{value}' is a URL, not a hostname: give only the host, e.g. 'shop.example.com'"
+        )
     if value.startswith("*"):
         raise ValueError(
             f"'{value}' is a wildcard: Let's Encrypt HTTP-01 cannot issue wildcard certificates"
@@ -91,7 +94,8 @@ def _env_name(value: str) -> str:
 def _repository(value: str) -> str:
     if ":" in value.split("/")[-1] or "@" in value:
         raise ValueError(
-            f"'{value}' must be the repository only: put the tag in 'tag' and the digest in 'digest'"
+            f"'{value}' must be the repository only: put the tag in 'tag' and the digest in "
+            "'digest'"
         )
     if len(value) > 255 or not _REPOSITORY.match(value):
         raise ValueError(f"'{value}' is not a valid image repository (e.g. 'ghcr.io/acme/web')")
@@ -161,8 +165,18 @@ AbsolutePath = Annotated[str, AfterValidator(_abs_path)]
 CronSchedule = Annotated[str, AfterValidator(_cron)]
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-            "P": 1e15, "E": 1e18}
+_DECIMAL = {
+    "n": 1e-9,
+    "u": 1e-6,
+    "m": 1e-3,
+    "": 1,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+}
 
 
 def quantity_value(quantity: str) -> float:

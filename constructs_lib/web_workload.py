@@ -8,7 +8,6 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.config import Service
 from constructs_lib.infisical_secret_mount import InfisicalSecretMount, InfisicalSecretMountProps
 from constructs_lib.kube_object import KubeObject
 from constructs_lib.labels import selector_labels, standard_labels
@@ -50,7 +49,9 @@ class WebWorkload(Construct):
         super().__init__(scope, id)
         service = props.pod.service
         if service.type != "Deployment":
-            raise ValueError(f"WebWorkload '{service.name}': type is {service.type}, not Deployment")
+            raise ValueError(
+                f"WebWorkload '{service.name}': type is {service.type}, not Deployment"
+            )
         self.props = props
         self.name = service.name
         self.labels = standard_labels(props.app, service.name)
@@ -59,14 +60,13 @@ class WebWorkload(Construct):
         self.secret_mount = (
             InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
         )
-        spec: dict[str, Any] = {
-            "revisionHistoryLimit": 3,
-            "selector": {"matchLabels": self.selector},
-            "template": pod_template(props.pod, self.secret_mount),
-        }
+        spec: dict[str, Any] = {}
         # With an autoscaler, the HPA owns the replica count; Git must not fight it.
         if service.autoscaling is None:
             spec["replicas"] = service.replicas
+        spec["revisionHistoryLimit"] = 3
+        spec["selector"] = {"matchLabels": self.selector}
+        spec["template"] = pod_template(props.pod, self.secret_mount)
         self.deployment = KubeObject(
             self,
             "Deployment",
@@ -164,7 +164,11 @@ class WebWorkload(Construct):
             labels=self.labels,
             body={
                 "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": self.name},
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": self.name,
+                    },
                     "minReplicas": scaling.min_replicas,
                     "maxReplicas": scaling.max_replicas,
                     "metrics": metrics,

@@ -1,0 +1,37 @@
+"""Build a construct in a throwaway chart and return what cdk8s synthesizes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import cdk8s
+from constructs import Construct
+
+from constructs_lib.config import Service
+from constructs_lib.kube_object import synthesize
+from constructs_lib.labels import standard_labels
+from constructs_lib.pod_template import PodTemplateProps
+
+
+def synth(build: Callable[[Construct], object]) -> list[dict[str, Any]]:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "test", disable_resource_name_hashes=True)
+    build(chart)
+    return synthesize(chart)
+
+
+def service(**fields: Any) -> Service:
+    data: dict[str, Any] = {
+        "name": "web",
+        "image": {"repository": "ghcr.io/example/web", "tag": "1.0.0"},
+        "ports": [{"name": "http", "container_port": 8080, "service_port": 80}],
+    }
+    data.update(fields)
+    return Service.model_validate(data)
+
+
+def pod_props(svc: Service) -> PodTemplateProps:
+    return PodTemplateProps(
+        service=svc, labels=standard_labels("shop", svc.name), service_account_name="shop"
+    )
