@@ -27,63 +27,52 @@ class CronWorkloadProps:
     """Mount Infisical secrets. @default no secrets"""
 
 
-class CronWorkload(Construct):
-    """A CronJob (service type CronJob) or a Job (service type Job)."""
+class CronWorkload(KubeObject):
+    """A CronJob (service type CronJob) or a Job (service type Job), with its
+    SecretProviderClass as a child construct. The construct is the CronJob or Job itself."""
 
     def __init__(self, scope: Construct, id: str, *, props: CronWorkloadProps) -> None:
-        super().__init__(scope, id)
         service = props.pod.service
         if service.type not in ("CronJob", "Job"):
             raise ValueError(
                 f"CronWorkload '{service.name}': type is {service.type}, not CronJob or Job"
             )
-        self.name = service.name
+        self.service_name = service.name
         self.labels = standard_labels(props.app, service.name)
-        self.secret_mount = (
-            InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
-        )
-        job_spec: dict[str, Any] = {
-            "backoffLimit": service.backoff_limit,
-            "template": pod_template(
-                props.pod, self.secret_mount, restart_policy=service.restart_policy
-            ),
-        }
+        job_spec: dict[str, Any] = {"backoffLimit": service.backoff_limit}
         if service.active_deadline_seconds is not None:
             job_spec["activeDeadlineSeconds"] = service.active_deadline_seconds
-
+        annotations: dict[str, str] = {}
         if service.type == "Job":
-            self.resource = KubeObject(
-                self,
-                "Job",
-                api_version="batch/v1",
-                kind="Job",
-                name=service.name,
-                namespace=props.namespace,
-                labels=self.labels,
-                annotations=dict(JOB_SYNC_OPTIONS),
-                body={"spec": job_spec},
-            )
-            return
-
-        spec: dict[str, Any] = {
-            "schedule": service.schedule,
-            "concurrencyPolicy": service.concurrency_policy,
-            "successfulJobsHistoryLimit": service.successful_jobs_history_limit,
-            "failedJobsHistoryLimit": service.failed_jobs_history_limit,
-            "suspend": service.suspend,
-            "jobTemplate": {"metadata": {"labels": self.labels}, "spec": job_spec},
-        }
-        if service.time_zone:
-            spec["timeZone"] = service.time_zone
-        if service.starting_deadline_seconds is not None:
-            spec["startingDeadlineSeconds"] = service.starting_deadline_seconds
-        self.resource = KubeObject(
-            self,
-            "CronJob",
+            spec = job_spec
+            annotations = dict(JOB_SYNC_OPTIONS)
+        else:
+            spec = {
+                "schedule": service.schedule,
+                "concurrencyPolicy": service.concurrency_policy,
+                "successfulJobsHistoryLimit": service.successful_jobs_history_limit,
+                "failedJobsHistoryLimit": service.failed_jobs_history_limit,
+                "suspend": service.suspend,
+            }
+            if service.time_zone:
+                spec["timeZone"] = service.time_zone
+            if service.starting_deadline_seconds is not None:
+                spec["startingDeadlineSeconds"] = service.starting_deadline_seconds
+            spec["jobTemplate"] = {"metadata": {"labels": self.labels}, "spec": job_spec}
+        super().__init__(
+            scope,
+            id,
             api_version="batch/v1",
-            kind="CronJob",
+            kind=service.type,
             name=service.name,
             namespace=props.namespace,
             labels=self.labels,
+            annotations=annotations,
             body={"spec": spec},
+        )
+        self.secret_mount = (
+            InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
+        )
+        job_spec["template"] = pod_template(
+            props.pod, self.secret_mount, restart_policy=service.restart_policy
         )

@@ -95,26 +95,29 @@ def render_env(build: Build, config: AppConfig, cluster: ClusterSettings) -> dic
 
 
 def jobs_for(inputs: Inputs, requested: int | None) -> int:
-    """Worker processes to use. Each environment is independent, so large apps render them in
-    parallel, one cdk8s runtime per process; small ones stay in one process."""
+    """Processes to render with, this one included. Environments are independent, so large
+    apps render them in parallel, one cdk8s runtime per process; small ones stay in one
+    process, where starting workers would cost more than it saves."""
     if requested is not None:
         return max(1, min(requested, len(inputs.clusters)))
     if len(inputs.config.services) * len(inputs.clusters) < PARALLEL_THRESHOLD:
         return 1
-    return max(1, min(len(inputs.clusters), os.cpu_count() or 1))
+    return max(1, min(len(inputs.clusters), (os.cpu_count() or 1) + 1))
 
 
 def render_all(build: Build, inputs: Inputs, jobs: int = 1) -> dict[str, str]:
     """Files of every environment. Raises OutputError (or ValueError from a construct)."""
-    if jobs <= 1:
+    first, *rest = inputs.clusters
+    if jobs <= 1 or not rest:
         results = [render_env(build, inputs.config, cluster) for cluster in inputs.clusters]
     else:
-        # spawn, not fork: a forked child would share the parent's jsii runtime pipes.
+        # Workers render the other environments while this process, whose cdk8s runtime is
+        # already loaded, renders the first. spawn, not fork: a forked child would share this
+        # process's jsii runtime pipes.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            results = list(
-                pool.map(render_env, repeat(build), repeat(inputs.config), inputs.clusters)
-            )
+        with ProcessPoolExecutor(max_workers=min(jobs - 1, len(rest)), mp_context=context) as pool:
+            futures = pool.map(render_env, repeat(build), repeat(inputs.config), rest)
+            results = [render_env(build, inputs.config, first), *futures]
     files: dict[str, str] = {}
     for result in results:
         files.update(result)

@@ -42,34 +42,32 @@ class WebWorkloadProps:
     """Mount Infisical secrets. @default no secrets"""
 
 
-class WebWorkload(Construct):
-    """Deployment + Service + optional TlsIngress, HorizontalPodAutoscaler and PDB."""
+class WebWorkload(KubeObject):
+    """The Deployment of a long-running service, with the Service, TlsIngress,
+    HorizontalPodAutoscaler, PodDisruptionBudget and SecretProviderClass its config asks for as
+    child constructs. The construct is the Deployment itself: one construct less per service
+    keeps synth within budget at a thousand services."""
 
     def __init__(self, scope: Construct, id: str, *, props: WebWorkloadProps) -> None:
-        super().__init__(scope, id)
         service = props.pod.service
         if service.type != "Deployment":
             raise ValueError(
                 f"WebWorkload '{service.name}': type is {service.type}, not Deployment"
             )
         self.props = props
-        self.name = service.name
+        self.service_name = service.name
         self.labels = standard_labels(props.app, service.name)
         self.selector = selector_labels(props.app, service.name)
 
-        self.secret_mount = (
-            InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
-        )
         spec: dict[str, Any] = {}
         # With an autoscaler, the HPA owns the replica count; Git must not fight it.
         if service.autoscaling is None:
             spec["replicas"] = service.replicas
         spec["revisionHistoryLimit"] = 3
         spec["selector"] = {"matchLabels": self.selector}
-        spec["template"] = pod_template(props.pod, self.secret_mount)
-        self.deployment = KubeObject(
-            self,
-            "Deployment",
+        super().__init__(
+            scope,
+            id,
             api_version="apps/v1",
             kind="Deployment",
             name=service.name,
@@ -77,6 +75,10 @@ class WebWorkload(Construct):
             labels=self.labels,
             body={"spec": spec},
         )
+        self.secret_mount = (
+            InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
+        )
+        spec["template"] = pod_template(props.pod, self.secret_mount)
         self.service: KubeObject | None = None
         self.ingress: TlsIngress | None = None
         if props.create_service and service.ports:
@@ -104,7 +106,7 @@ class WebWorkload(Construct):
             "Service",
             api_version="v1",
             kind="Service",
-            name=self.name,
+            name=self.service_name,
             namespace=self.props.namespace,
             labels=self.labels,
             body={"spec": {"type": "ClusterIP", "selector": self.selector, "ports": ports}},
@@ -114,19 +116,19 @@ class WebWorkload(Construct):
         """Create the TlsIngress that routes the service's hosts to the Service, and return it."""
         config = self.props.pod.service.ingress
         if config is None:
-            raise ValueError(f"WebWorkload '{self.name}': no ingress in its config")
+            raise ValueError(f"WebWorkload '{self.service_name}': no ingress in its config")
         first = self.props.pod.service.ports[0]
         port = config.port if config.port is not None else first.name
         return TlsIngress(
             self,
             "Ingress",
             props=TlsIngressProps(
-                name=self.name,
+                name=self.service_name,
                 namespace=self.props.namespace,
                 labels=self.labels,
                 hosts=ingress.hosts,
                 paths=tuple(config.paths),
-                service_name=self.name,
+                service_name=self.service_name,
                 service_port=port,
                 ingress_class_name=ingress.ingress_class_name,
                 tls=ingress.tls if config.tls.enabled is None else config.tls.enabled,
@@ -139,7 +141,7 @@ class WebWorkload(Construct):
     def _autoscaler(self) -> KubeObject:
         scaling = self.props.pod.service.autoscaling
         if scaling is None:
-            raise ValueError(f"WebWorkload '{self.name}': no autoscaling in its config")
+            raise ValueError(f"WebWorkload '{self.service_name}': no autoscaling in its config")
         metrics = [
             {
                 "type": "Resource",
@@ -159,7 +161,7 @@ class WebWorkload(Construct):
             "Autoscaler",
             api_version="autoscaling/v2",
             kind="HorizontalPodAutoscaler",
-            name=self.name,
+            name=self.service_name,
             namespace=self.props.namespace,
             labels=self.labels,
             body={
@@ -167,7 +169,7 @@ class WebWorkload(Construct):
                     "scaleTargetRef": {
                         "apiVersion": "apps/v1",
                         "kind": "Deployment",
-                        "name": self.name,
+                        "name": self.service_name,
                     },
                     "minReplicas": scaling.min_replicas,
                     "maxReplicas": scaling.max_replicas,
@@ -179,7 +181,9 @@ class WebWorkload(Construct):
     def _disruption_budget(self) -> KubeObject:
         budget = self.props.pod.service.disruption_budget
         if budget is None:
-            raise ValueError(f"WebWorkload '{self.name}': no disruption_budget in its config")
+            raise ValueError(
+                f"WebWorkload '{self.service_name}': no disruption_budget in its config"
+            )
         spec: dict[str, Any] = {"selector": {"matchLabels": self.selector}}
         if budget.min_available is not None:
             spec["minAvailable"] = budget.min_available
@@ -190,7 +194,7 @@ class WebWorkload(Construct):
             "DisruptionBudget",
             api_version="policy/v1",
             kind="PodDisruptionBudget",
-            name=self.name,
+            name=self.service_name,
             namespace=self.props.namespace,
             labels=self.labels,
             body={"spec": spec},

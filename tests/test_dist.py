@@ -166,3 +166,10 @@ def test_no_secret_kind_anywhere_in_dist() -> None:
     for path in (ROOT / "dist").rglob("*.yaml"):
         for doc in yaml.safe_load_all(path.read_text()):
             assert doc["kind"] != "Secret", path
+
+
+def test_parallel_render_matches_the_committed_dist(tmp_path: Path) -> None:
+    """Environments rendered in worker processes give the same bytes as one process."""
+    result = synth("--output", str(tmp_path / "dist"), "--jobs", "3")
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "dist") == tree(ROOT / "dist")
