@@ -25,7 +25,12 @@ fi
 
 t1=$(date +%s)
 set +e
-"$PYTHON" -m pytest tests/e2e -ra "$@"
+# Default to the whole suite unless test paths were given.
+paths=(tests/e2e)
+for a in "$@"; do
+  case "$a" in -*) ;; *) [ -e "${a%%::*}" ] && paths=() ;; esac
+done
+"$PYTHON" -m pytest "${paths[@]}" -ra "$@"
 rc=$?
 set -e
 echo "== e2e: pytest finished in $(( $(date +%s) - t1 ))s (exit $rc)"
