@@ -75,17 +75,19 @@ def test_bootstrap_from_dist_syncs_and_becomes_healthy(isolated_cluster, base_re
     for app in chart_apps:
         assert cluster.app(app) is not None, f"root did not create Application {app}"
 
-    # Stand in for the ingress controller and cert-manager, then the
-    # git-sourced apps must be Healthy.
-    for ing in cluster.kube.list("networking.k8s.io/v1", "Ingress"):
-        cluster.set_ingress_status(ing["metadata"]["name"], ing["metadata"]["namespace"])
-    for issuer in cluster.kube.list("cert-manager.io/v1", "ClusterIssuer"):
-        cluster.set_ready_condition(
-            "cert-manager.io/v1", "ClusterIssuer", issuer["metadata"]["name"]
-        )
+    # Stand in for the ingress controller, cert-manager and the HPA
+    # controller; then the git-sourced apps must be Healthy.
+    cluster.stand_in_controllers()
     for app in git_apps:
         cluster.refresh_app(app, hard=False)
         cluster.wait_app(app, sync="Synced", health="Healthy", timeout=120)
     e2e_timings[f"bootstrap {ENV}: apply root.yaml -> git apps Synced+Healthy"] = round(
         time.monotonic() - t0, 2
     )
+
+    # ... and stay so across a few controller resync periods.
+    time.sleep(20)
+    for app in git_apps:
+        cluster.refresh_app(app, hard=False)
+        st = cluster.wait_app(app, sync="Synced", timeout=60)
+        assert st["health"] == "Healthy", st

@@ -346,7 +346,10 @@ class Cluster:
                 f"--cluster-signing-key-file={self.pki.ca.key}",
                 "--use-service-account-credentials=false",
                 # No kubelet: keep the (absent) node lifecycle from interfering.
-                "--controllers=*,-nodelifecycle,-cloud-node-lifecycle",
+                # No metrics API: the HPA controller would only mark every
+                # HorizontalPodAutoscaler unable to fetch metrics (Argo CD:
+                # Degraded), so it is off and HPAs stay as applied (Healthy).
+                "--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-horizontalpodautoscaling",
                 "--v=1",
             ],
         )
@@ -624,6 +627,76 @@ class Cluster:
             namespace=namespace,
             subresource="status",
         )
+
+    def set_hpa_status(self, name: str, namespace: str) -> Manifest:
+        """Stand in for the HPA controller (off: there is no metrics API):
+        report the HPA able to scale and active at its current replica count,
+        which Argo CD's HPA health check reads as Healthy."""
+        assert self.kube is not None
+        hpa = self.kube.get("autoscaling/v2", "HorizontalPodAutoscaler", name, namespace)
+        if hpa is None:
+            raise KubeError(404, f"HorizontalPodAutoscaler {namespace}/{name} not found")
+        ref = hpa["spec"]["scaleTargetRef"]
+        target = self.kube.get(
+            ref.get("apiVersion", "apps/v1"), ref["kind"], ref["name"], namespace
+        )
+        replicas = ((target or {}).get("spec") or {}).get("replicas") or hpa["spec"].get(
+            "minReplicas", 1
+        )
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        conds = [
+            {
+                "type": t,
+                "status": "True",
+                "reason": "E2EStandIn",
+                "message": "set by the e2e harness",
+                "lastTransitionTime": now,
+            }
+            for t in ("AbleToScale", "ScalingActive")
+        ]
+        return self.kube.patch(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            name,
+            {
+                "status": {
+                    "currentReplicas": replicas,
+                    "desiredReplicas": replicas,
+                    "conditions": conds,
+                }
+            },
+            namespace=namespace,
+            subresource="status",
+        )
+
+    def stand_in_controllers(self, namespace: str | None = None) -> dict[str, int]:
+        """Do once what absent controllers would: publish an address on every
+        Ingress (ingress controller), mark cert-manager issuers and
+        certificates Ready, report HPAs active (HPA controller + metrics
+        API). `namespace=None`: all namespaces. Returns counts per kind. Pods
+        are separate: mark_pods_ready() / start_fake_kubelet()."""
+        assert self.kube is not None
+        counts = {"Ingress": 0, "cert-manager": 0, "HorizontalPodAutoscaler": 0}
+        for ing in self.kube.list("networking.k8s.io/v1", "Ingress", namespace):
+            self.set_ingress_status(ing["metadata"]["name"], ing["metadata"]["namespace"])
+            counts["Ingress"] += 1
+        for kind in ("ClusterIssuer", "Issuer", "Certificate"):
+            try:
+                objs = self.kube.list("cert-manager.io/v1", kind, namespace)
+            except KubeError:
+                continue  # CRD not installed
+            for o in objs:
+                self.set_ready_condition(
+                    "cert-manager.io/v1",
+                    kind,
+                    o["metadata"]["name"],
+                    o["metadata"].get("namespace"),
+                )
+                counts["cert-manager"] += 1
+        for hpa in self.kube.list("autoscaling/v2", "HorizontalPodAutoscaler", namespace):
+            self.set_hpa_status(hpa["metadata"]["name"], hpa["metadata"]["namespace"])
+            counts["HorizontalPodAutoscaler"] += 1
+        return counts
 
     def mark_pods_ready(
         self,
