@@ -47,6 +47,10 @@ imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS
 crds: $(VENV)/.installed ## Download the pinned CRDs (for `make check` outside this repo's CI).
 	$(PY) -m constructs_lib.validate --fetch-crds
 
+.PHONY: secrets
+secrets: $(VENV)/.installed ## Scan every file of the repo, dist/ included, for secrets (detect-secrets).
+	git ls-files -z --cached --others --exclude-standard | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline
+
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy.
 	$(VENV)/bin/ruff check .
@@ -68,8 +72,9 @@ test: install ## Every test: units, golden files, dist drift, schemas, lint.
 	$(MAKE) --no-print-directory lint
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Synth benchmarks on generated configs (10/100/1000 services).
+bench: $(VENV)/.installed ## Benchmarks: synth, generate and validate at 10/100/1000 services.
 	$(PY) -O tests/bench/bench_synth.py
+	$(PY) tests/bench/bench_cli.py
 
 .PHONY: lock
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs network to PyPI).

@@ -29,6 +29,8 @@ class RepoSettings(Model):
 
 
 class ArgoCdSettings(Model):
+    """The Argo CD this environment is deployed by."""
+
     namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in. Default: argocd.")
     destination_server: str = Field(
         "https://kubernetes.default.svc",
@@ -87,7 +89,7 @@ class ClusterSettings(Model):
 
     version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
     name: DnsLabel = Field(description="Environment name; must equal the folder name.")
-    repo: RepoSettings
+    repo: RepoSettings = Field(description="Where Argo CD syncs this environment from.")
     domain: Hostname = Field(
         description="Domain of this environment. Hostnames under the config's base domain are "
         "re-rooted onto it: shop.example.com becomes shop.dev.example.com for domain "

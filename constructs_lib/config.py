@@ -6,6 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -82,7 +83,7 @@ class InfisicalSettings(Model):
         description="Base URL of the Infisical instance, e.g. https://app.infisical.com.",
     )
     project_id: str = Field(min_length=1, description="Infisical project ID.")
-    auth: InfisicalAuth
+    auth: InfisicalAuth = Field(description="How pods authenticate: a machine identity.")
     ca_certificate: str | None = Field(
         None, description="PEM CA bundle for a self-hosted Infisical. Default: system CAs."
     )
@@ -97,6 +98,8 @@ class SecretsSettings(Model):
 
 
 class ResourceList(Model):
+    """CPU and memory as Kubernetes quantities."""
+
     cpu: Quantity | None = Field(None, description="CPU, e.g. '250m'.")
     memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'.")
 
@@ -104,11 +107,17 @@ class ResourceList(Model):
 class Resources(Model):
     """Container resources. Requests must not exceed limits."""
 
-    requests: ResourceList | None = None
-    limits: ResourceList | None = None
+    requests: ResourceList | None = Field(
+        None, description="What the scheduler reserves. Default: none (defaults.resources)."
+    )
+    limits: ResourceList | None = Field(
+        None, description="The most the container may use. Default: none (defaults.resources)."
+    )
 
 
 class Defaults(Model):
+    """Values every service gets unless it sets its own."""
+
     resources: Resources | None = Field(
         None, description="Resources for services that declare none. Default: none."
     )
@@ -130,9 +139,13 @@ class Features(Model):
 class Image(Model):
     """Container image. CI rolls a service by editing `tag` or `digest`."""
 
-    repository: ImageRepository
-    tag: ImageTag | None = None
-    digest: ImageDigest | None = None
+    repository: ImageRepository = Field(
+        description="Registry and repository, without tag or digest, e.g. ghcr.io/acme/web."
+    )
+    tag: ImageTag | None = Field(None, description="Image tag. Set tag, digest, or both.")
+    digest: ImageDigest | None = Field(
+        None, description="sha256:<64 hex>. Pins the exact image; wins over a moved tag."
+    )
     pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="Default: Kubernetes' own (IfNotPresent unless the tag is 'latest')."
     )
@@ -154,40 +167,48 @@ class Image(Model):
 
 
 class Port(Model):
+    """A container port, exposed by the Service on `service_port`."""
+
     name: PortName = Field(description="Port name, referenced by probes and the Ingress.")
-    container_port: int = Field(ge=1, le=65535)
+    container_port: int = Field(ge=1, le=65535, description="Port the container listens on.")
     service_port: int | None = Field(
         None, ge=1, le=65535, description="Port of the Service. Default: the container port."
     )
-    protocol: Literal["TCP", "UDP"] = "TCP"
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
 
 
 PortRef = Annotated[int, Field(ge=1, le=65535)] | PortName
 
 
 class HttpGet(Model):
-    path: HttpPath = "/"
-    port: PortRef
+    """An HTTP GET probe."""
+
+    path: HttpPath = Field("/", description="Path of the HTTP GET. Default: '/'.")
+    port: PortRef = Field(description="Port number or name of a declared port.")
 
 
 class TcpSocket(Model):
-    port: PortRef
+    """A TCP connect probe."""
+
+    port: PortRef = Field(description="Port number or name of a declared port.")
 
 
 class ExecAction(Model):
-    command: list[str] = Field(min_length=1)
+    """A command probe."""
+
+    command: list[str] = Field(min_length=1, description="Command run in the container.")
 
 
 class Probe(Model):
     """Exactly one of http, tcp or exec."""
 
-    http: HttpGet | None = None
-    tcp: TcpSocket | None = None
-    exec: ExecAction | None = None
-    initial_delay_seconds: int | None = Field(None, ge=0)
-    period_seconds: int | None = Field(None, ge=1)
-    timeout_seconds: int | None = Field(None, ge=1)
-    failure_threshold: int | None = Field(None, ge=1)
+    http: HttpGet | None = Field(None, description="Healthy on an HTTP status 200-399.")
+    tcp: TcpSocket | None = Field(None, description="Healthy when the port accepts a connection.")
+    exec: ExecAction | None = Field(None, description="Healthy when the command exits 0.")
+    initial_delay_seconds: int | None = Field(None, ge=0, description="Default: Kubernetes' (0).")
+    period_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (10).")
+    timeout_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (1).")
+    failure_threshold: int | None = Field(None, ge=1, description="Default: Kubernetes' (3).")
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -197,9 +218,15 @@ class Probe(Model):
 
 
 class Probes(Model):
-    readiness: Probe | None = None
-    liveness: Probe | None = None
-    startup: Probe | None = None
+    """Container probes. Readiness and startup are for Deployments only."""
+
+    readiness: Probe | None = Field(
+        None, description="Gates traffic and rollouts. Default: none (ready once started)."
+    )
+    liveness: Probe | None = Field(None, description="Restarts the container when it fails.")
+    startup: Probe | None = Field(
+        None, description="Holds the other probes until it passes, for slow starts."
+    )
 
 
 class SecretRef(Model):
@@ -227,22 +254,30 @@ class SecretRef(Model):
 
 
 class EmptyDir(Model):
-    size_limit: Quantity | None = None
-    medium: Literal["", "Memory"] | None = None
+    """A scratch volume that lives as long as the pod."""
+
+    size_limit: Quantity | None = Field(None, description="Default: no limit.")
+    medium: Literal["", "Memory"] | None = Field(
+        None, description="Memory: a tmpfs, counted against the memory limit. Default: disk."
+    )
 
 
 class PersistentVolumeClaimRef(Model):
-    claim_name: DnsSubdomain
+    """An existing PersistentVolumeClaim in the app namespace; the base does not create it."""
+
+    claim_name: DnsSubdomain = Field(description="Name of the PersistentVolumeClaim.")
 
 
 class Volume(Model):
     """A writable volume. Exactly one source: empty_dir or persistent_volume_claim."""
 
-    name: DnsLabel
-    mount_path: AbsolutePath
-    read_only: bool = False
-    empty_dir: EmptyDir | None = None
-    persistent_volume_claim: PersistentVolumeClaimRef | None = None
+    name: DnsLabel = Field(description="Volume name; 'tmp' and 'secrets' are reserved.")
+    mount_path: AbsolutePath = Field(description="Where the volume appears in the container.")
+    read_only: bool = Field(False, description="Default: false.")
+    empty_dir: EmptyDir | None = Field(None, description="A scratch volume.")
+    persistent_volume_claim: PersistentVolumeClaimRef | None = Field(
+        None, description="An existing claim."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
@@ -252,6 +287,8 @@ class Volume(Model):
 
 
 class IngressTls(Model):
+    """TLS of one Ingress; cert-manager issues the certificate."""
+
     enabled: bool | None = Field(None, description="Default: the global tls.enabled.")
     secret_name: DnsSubdomain | None = Field(
         None, description="Secret cert-manager writes the certificate to. Default: <service>-tls."
@@ -259,20 +296,33 @@ class IngressTls(Model):
 
 
 class Ingress(Model):
-    hosts: list[Hostname] = Field(min_length=1)
-    paths: list[HttpPath] = Field(default_factory=lambda: ["/"], min_length=1)
+    """An Ingress with TLS for a Deployment with ports."""
+
+    hosts: list[Hostname] = Field(
+        min_length=1,
+        description="Public hostnames. Those under `domain` move onto each environment's domain.",
+    )
+    paths: list[HttpPath] = Field(
+        default_factory=lambda: ["/"], min_length=1, description="Path prefixes. Default: ['/']."
+    )
     port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
-    tls: IngressTls = Field(default_factory=IngressTls)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Extra annotations for the controller. Default: none."
+    )
 
 
 class Autoscaling(Model):
     """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
 
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1)
-    target_cpu_utilization: int | None = Field(80, ge=1, le=100)
-    target_memory_utilization: int | None = Field(None, ge=1, le=100)
+    min_replicas: int = Field(1, ge=1, description="Default: 1.")
+    max_replicas: int = Field(ge=1, description="Upper bound of the replica count.")
+    target_cpu_utilization: int | None = Field(
+        80, ge=1, le=100, description="Percent of the CPU request. Default: 80."
+    )
+    target_memory_utilization: int | None = Field(
+        None, ge=1, le=100, description="Percent of the memory request. Default: none."
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -291,8 +341,12 @@ IntOrPercent = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d{
 class DisruptionBudget(Model):
     """PodDisruptionBudget. Exactly one of min_available or max_unavailable."""
 
-    min_available: IntOrPercent | None = None
-    max_unavailable: IntOrPercent | None = None
+    min_available: IntOrPercent | None = Field(
+        None, description="Pods that must stay up during evictions: a count or 'N%'."
+    )
+    max_unavailable: IntOrPercent | None = Field(
+        None, description="Pods that may be down during evictions: a count or 'N%'."
+    )
 
     @model_validator(mode="after")
     def _one(self) -> DisruptionBudget:
@@ -305,8 +359,10 @@ class Security(Model):
     """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
 
     run_as_user: int | None = Field(None, ge=1, description="UID. Default: the image's user.")
-    run_as_group: int | None = Field(None, ge=1)
-    fs_group: int | None = Field(None, ge=1)
+    run_as_group: int | None = Field(None, ge=1, description="GID. Default: the image's group.")
+    fs_group: int | None = Field(
+        None, ge=1, description="Group owning mounted volumes. Default: none."
+    )
     read_only_root_filesystem: bool = Field(True, description="Default: true.")
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
         default_factory=list,
@@ -332,35 +388,67 @@ WorkloadType = Literal["Deployment", "CronJob", "Job"]
 class Service(Model):
     """One workload. Deployment for long-running work, CronJob for scheduled, Job for one-off."""
 
-    name: DnsLabel
-    type: WorkloadType = "Deployment"
-    image: Image
+    name: DnsLabel = Field(
+        description="Service name, unique in the app: names its objects and its selector labels."
+    )
+    type: WorkloadType = Field("Deployment", description="Kind of workload. Default: Deployment.")
+    image: Image = Field(description="Container image, pinned by tag or digest.")
     replicas: int = Field(1, ge=0, description="Deployment replicas. Default: 1.")
-    command: list[str] | None = None
-    args: list[str] | None = None
-    ports: list[Port] = Field(default_factory=list)
-    probes: Probes = Field(default_factory=Probes)
+    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
+    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
+    ports: list[Port] = Field(
+        default_factory=list, description="Ports; a Service is created when any. Default: none."
+    )
+    probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
     resources: Resources | None = Field(None, description="Default: defaults.resources.")
-    env: dict[EnvName, str] = Field(default_factory=dict)
-    secrets: list[SecretRef] = Field(default_factory=list)
-    secrets_mount_path: AbsolutePath = "/mnt/secrets"
-    volumes: list[Volume] = Field(default_factory=list)
-    ingress: Ingress | None = None
-    autoscaling: Autoscaling | None = None
-    disruption_budget: DisruptionBudget | None = None
-    security: Security = Field(default_factory=Security)
-    egress: Egress = Field(default_factory=Egress)
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Plain environment variables; never secrets."
+    )
+    secrets: list[SecretRef] = Field(
+        default_factory=list, description="Infisical secrets as files or env vars. Default: none."
+    )
+    secrets_mount_path: AbsolutePath = Field(
+        "/mnt/secrets", description="Where secret files appear. Default: /mnt/secrets."
+    )
+    volumes: list[Volume] = Field(
+        default_factory=list, description="Writable volumes besides /tmp. Default: none."
+    )
+    ingress: Ingress | None = Field(None, description="Public HTTP(S) access. Default: none.")
+    autoscaling: Autoscaling | None = Field(
+        None, description="A HorizontalPodAutoscaler; it then owns the replica count."
+    )
+    disruption_budget: DisruptionBudget | None = Field(
+        None, description="A PodDisruptionBudget. Default: none."
+    )
+    security: Security = Field(
+        default_factory=Security, description="Loosens the restricted defaults, field by field."
+    )
+    egress: Egress = Field(default_factory=Egress, description="Default: DNS only.")
     # Scheduled and one-off work.
-    schedule: CronSchedule | None = None
-    time_zone: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
-    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Forbid"
-    successful_jobs_history_limit: int = Field(3, ge=0)
-    failed_jobs_history_limit: int = Field(1, ge=0)
-    starting_deadline_seconds: int | None = Field(None, ge=1)
-    suspend: bool = False
-    backoff_limit: int = Field(2, ge=0)
-    active_deadline_seconds: int | None = Field(None, ge=1)
-    restart_policy: Literal["OnFailure", "Never"] = "OnFailure"
+    schedule: CronSchedule | None = Field(
+        None, description="Five-field cron or a macro (@daily). Required for a CronJob."
+    )
+    time_zone: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+        description="IANA time zone of the schedule, e.g. Europe/Paris. Default: the cluster's.",
+    )
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
+        "Forbid", description="Whether a run may start while the last one runs. Default: Forbid."
+    )
+    successful_jobs_history_limit: int = Field(3, ge=0, description="Default: 3.")
+    failed_jobs_history_limit: int = Field(1, ge=0, description="Default: 1.")
+    starting_deadline_seconds: int | None = Field(
+        None, ge=1, description="Skip a run that cannot start within this. Default: no deadline."
+    )
+    suspend: bool = Field(False, description="Pause the schedule. Default: false.")
+    backoff_limit: int = Field(2, ge=0, description="Retries of a failed Job. Default: 2.")
+    active_deadline_seconds: int | None = Field(
+        None, ge=1, description="Kill a Job running longer. Default: no deadline."
+    )
+    restart_policy: Literal["OnFailure", "Never"] = Field(
+        "OnFailure", description="Restart policy of a Job's pods. Default: OnFailure."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> Service:
@@ -517,9 +605,13 @@ class AppConfig(Model):
     domain: Hostname = Field(
         description="Base domain. Hostnames under it are re-rooted onto each environment's domain."
     )
-    tls: TlsSettings = Field(default_factory=TlsSettings)
-    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
-    defaults: Defaults = Field(default_factory=Defaults)
+    tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS of every Ingress.")
+    secrets: SecretsSettings = Field(
+        default_factory=SecretsSettings, description="Where secrets come from. Default: nowhere."
+    )
+    defaults: Defaults = Field(
+        default_factory=Defaults, description="Values for services that set none."
+    )
     features: Features = Field(default_factory=Features)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     services: list[Service] = Field(default_factory=list)
@@ -536,8 +628,9 @@ class AppConfig(Model):
                     f"services[{names[service.name]}]"
                 )
             names[service.name] = i
+        by_name = {s.name: s for s in self.services}
         for i, service in enumerate(self.services):
-            _check_egress_services(i, service, self.services)
+            _check_egress_services(i, service, by_name)
             if service.secrets and self.secrets.infisical is None:
                 raise ValueError(
                     f"services[{i}].secrets: service '{service.name}' declares secrets but "
@@ -563,8 +656,7 @@ class AppConfig(Model):
         return self
 
 
-def _check_egress_services(i: int, service: Service, services: list[Service]) -> None:
-    by_name = {s.name: s for s in services}
+def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
     for j, name in enumerate(service.egress.services):
         where = f"services[{i}].egress.services[{j}]"
         if name == service.name:

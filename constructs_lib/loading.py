@@ -56,13 +56,108 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"document: not UTF-8 text (byte {exc.start})"]) from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text like `read_yaml`: one document, duplicate keys rejected."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return _fast_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), [f"{where}: invalid YAML: {problem}"]) from None
+        raise ConfigError(source, [f"{where}: invalid YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError(source, ["document: invalid YAML: nested too deeply"]) from None
+
+
+# A config of 1000 services has ~70,000 nodes; PyYAML's generic constructor spends most of a
+# second on them. The fast path below composes with libyaml, caches implicit-tag resolution
+# per value, and builds plain dicts and lists directly; anything unusual (merge keys, explicit
+# tags) goes through the regular SafeLoader machinery, with duplicate keys still rejected.
+_CBase: Any = getattr(yaml, "CSafeLoader", None)
+_RESOLVED: dict[str, str] = {}
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+_base_resolve: Any = yaml.resolver.BaseResolver.resolve  # untyped in types-pyyaml
+
+
+def _resolve_cached(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    if kind is yaml.ScalarNode and implicit[0]:
+        tag = _RESOLVED.get(value)
+        if tag is None:
+            tag = _base_resolve(self, kind, value, implicit)
+            if len(_RESOLVED) < 100_000:
+                _RESOLVED[value] = tag
+        return tag
+    return _base_resolve(self, kind, value, implicit)
+
+
+if _CBase is not None:
+
+    class _FastLoader(_CBase):  # type: ignore[misc]  # libyaml binding is untyped
+        resolve = _resolve_cached
+
+    _FastLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+        _construct_mapping,
+    )
+
+
+def _fast_load(text: str) -> Any:
+    if _CBase is None:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _build(node, loader, {})
+    finally:
+        loader.dispose()
+
+
+def _build(node: Any, loader: Any, memo: dict[int, Any]) -> Any:
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, yaml.ScalarNode):
+        value = node.value if node.tag == _STR else loader.construct_object(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        value = []
+        memo[id(node)] = value
+        value.extend(_build(item, loader, memo) for item in node.value)
+    elif (
+        isinstance(node, yaml.MappingNode)
+        and node.tag == _MAP
+        and not any(key.tag == _MERGE for key, _ in node.value)
+    ):
+        value = {}
+        memo[id(node)] = value
+        for key_node, value_node in node.value:
+            key = _build(key_node, loader, memo)
+            try:
+                duplicate = key in value
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            value[key] = _build(value_node, loader, memo)
+    else:
+        value = loader.construct_object(node, deep=True)
+    memo[id(node)] = value
+    return value
 
 
 def parse_model(model: type[M], data: Any, source: str) -> M:

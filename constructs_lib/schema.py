@@ -16,11 +16,13 @@ from pydantic import BaseModel
 
 from constructs_lib.clusters import ClusterSettings
 from constructs_lib.config import AppConfig
+from constructs_lib.payload import Payload
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS: dict[Path, type[BaseModel]] = {
     ROOT / "config" / "app-config.schema.json": AppConfig,
     ROOT / "clusters" / "cluster.schema.json": ClusterSettings,
+    ROOT / "config" / "deployed-apps.schema.json": Payload,
 }
 # Reference pages generated from the same schemas, so the docs cannot drift from the model.
 REFERENCES: dict[Path, tuple[type[BaseModel], str, str]] = {

@@ -79,3 +79,13 @@ def config() -> AppConfig:
 @pytest.fixture
 def cluster() -> ClusterSettings:
     return load_cluster("dev")
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped config in an otherwise empty folder (gitops-base CLI tests)."""
+    import shutil
+
+    path = tmp_path / "app-config.yaml"
+    shutil.copyfile(ROOT / "config" / "app-config.yaml", path)
+    return path

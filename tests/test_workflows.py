@@ -1,0 +1,112 @@
+"""The GitHub Actions workflows pass actionlint, pin every action by SHA, and grant nothing.
+
+actionlint is built once from the Go module proxy into a cache outside the repository, keyed by
+version; bump ACTIONLINT_VERSION to move it. The test fails, never skips, when Go is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+ACTIONLINT_VERSION = "v1.7.12"
+ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint"
+TOOLS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitops-base" / "tools"
+# owner/repo[/path]@<40 hex> # <tag>
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def actionlint() -> Path:
+    """The pinned actionlint binary, built with `go install` on first use."""
+    binary = TOOLS / f"actionlint-{ACTIONLINT_VERSION}"
+    if binary.is_file():
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        pytest.fail(f"go is needed once to build actionlint {ACTIONLINT_VERSION} into {binary}")
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
+        subprocess.run(
+            [go, "install", f"{ACTIONLINT_MODULE}@{ACTIONLINT_VERSION}"],
+            env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
+            check=True,
+            timeout=900,
+        )
+        (Path(gobin) / "actionlint").replace(binary)  # atomic: no half-written binary
+    return binary
+
+
+def uses(node: Any) -> list[str]:
+    """Every `uses:` value anywhere in a workflow."""
+    if isinstance(node, dict):
+        found = [v for k, v in node.items() if k == "uses" and isinstance(v, str)]
+        return found + [u for v in node.values() for u in uses(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in uses(v)]
+    return []
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_workflows_exist() -> None:
+    assert (ROOT / ".github" / "workflows" / "ci.yaml") in WORKFLOWS
+
+
+def test_actionlint_finds_nothing() -> None:
+    result = subprocess.run(
+        [str(actionlint()), "-no-color", *map(str, WORKFLOWS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / ".github" / "workflows" / "broken.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: echo ${{ github.event.no_such_thing.x }}\n        shell: bashh\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [str(actionlint()), "-no-color", str(broken)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "bashh" in result.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_by_sha(path: Path) -> None:
+    unpinned = [u for u in uses(load(path)) if not u.startswith("./") and not PINNED.match(u)]
+    assert unpinned == []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        if re.search(r"\buses:\s*[\w.-]+/", line):
+            assert re.search(r"@[0-9a-f]{40}\s+# v\d", line), f"{path.name}: no tag comment: {line}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_minimal(path: Path) -> None:
+    workflow = load(path)
+    assert workflow.get("permissions") == {}, "top level must be `permissions: {}`"
+    for name, job in workflow["jobs"].items():
+        granted = job.get("permissions")
+        assert isinstance(granted, dict), f"job {name} must declare its permissions"
+        assert granted.get("contents") in (None, "read"), f"job {name}: contents beyond read"
