@@ -1,0 +1,158 @@
+"""pytest wiring for the e2e harness (see docs/e2e.md).
+
+Fixtures:
+  e2e_tools      the located binaries (fails the run, never skips, if missing)
+  cluster        session-wide control plane + Argo CD (harness.Cluster)
+  isolated_cluster  a fresh one per test module
+  git_repo       factory: git_repo(source_dir=None, name=..., rewrite_urls=...) -> GitRepo
+  base_repo      GitRepo copy of this repository with repo URLs pointing at itself
+  e2e_timings    dict of measured durations, printed at the end of the run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from harness import Cluster, GitRepo, ToolsMissing, find_tools  # noqa: E402
+from harness.tools import REPO_ROOT  # noqa: E402
+
+_STATE: dict = {"clusters": [], "timings": {}}
+
+
+def _log(msg: str) -> None:
+    # Progress lines go straight to the terminal (not captured per test).
+    sys.__stderr__.write(msg + "\n")
+    sys.__stderr__.flush()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "e2e: end-to-end test against a local control plane + Argo CD"
+    )
+
+
+@pytest.fixture(scope="session")
+def e2e_timings() -> dict:
+    return _STATE["timings"]
+
+
+@pytest.fixture(scope="session")
+def e2e_tools():
+    try:
+        return find_tools()
+    except ToolsMissing as exc:
+        error = str(exc)
+    pytest.fail(error, pytrace=False)
+
+
+def _run_cluster(workdir: Path, tools, timings: dict, prefix: str):
+    c = Cluster(workdir, tools, log=_log)
+    _STATE["clusters"].append(c)
+    try:
+        error = None
+        try:
+            c.start()
+        except Exception as exc:
+            error = f"e2e cluster failed to start: {exc}"
+        if error:
+            pytest.fail(error, pytrace=False)
+        for k, v in c.timings.items():
+            timings[f"{prefix}startup.{k}"] = round(v, 2)
+        yield c
+    finally:
+        t0 = time.monotonic()
+        c.stop()
+        timings[f"{prefix}teardown"] = round(time.monotonic() - t0, 2)
+        _STATE["clusters"].remove(c)
+
+
+@pytest.fixture(scope="session")
+def cluster(e2e_tools, tmp_path_factory, e2e_timings):
+    """One control plane + Argo CD shared by the whole session."""
+    env_dir = os.environ.get("GITOPS_BASE_E2E_WORKDIR")
+    workdir = Path(env_dir) if env_dir else tmp_path_factory.mktemp("cluster", numbered=True)
+    yield from _run_cluster(workdir, e2e_tools, e2e_timings, "")
+
+
+@pytest.fixture(scope="module")
+def isolated_cluster(e2e_tools, tmp_path_factory, e2e_timings, request):
+    """A fresh control plane + Argo CD for one test module (about 20 s to
+    start): for journeys that must not see, or leave behind, other tests'
+    Applications."""
+    workdir = tmp_path_factory.mktemp("cluster-" + request.module.__name__.rsplit(".", 1)[-1])
+    yield from _run_cluster(workdir, e2e_tools, e2e_timings, f"{request.module.__name__}: ")
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """Factory for local git repositories Argo CD can read (file:// URLs)."""
+    made: list[GitRepo] = []
+
+    def make(
+        source: Path | None = None, name: str = "repo", rewrite_urls=None, branch: str = "main"
+    ) -> GitRepo:
+        repo = GitRepo.create(
+            tmp_path / name, source=source, branch=branch, rewrite_urls=rewrite_urls
+        )
+        made.append(repo)
+        return repo
+
+    return make
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    # The e2e suite skips nothing silently: a skip is turned into a failure
+    # (set GITOPS_BASE_E2E_ALLOW_SKIP=1 to allow skips while developing).
+    if (
+        rep.skipped
+        and not hasattr(rep, "wasxfail")
+        and os.environ.get("GITOPS_BASE_E2E_ALLOW_SKIP") != "1"
+    ):
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        rep.outcome = "failed"
+        rep.longrepr = (
+            f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
+        )
+    if rep.failed and call.when in ("setup", "call"):
+        for c in _STATE["clusters"]:
+            rep.sections.append((f"e2e component logs ({c.workdir})", c.diagnostics(30)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    timings = _STATE["timings"]
+    if not timings:
+        return
+    terminalreporter.section("e2e timings (seconds)")
+    for k, v in timings.items():
+        terminalreporter.write_line(f"{k:<50} {v}")
+    report = os.environ.get("GITOPS_BASE_E2E_REPORT")
+    if report:
+        Path(report).write_text(json.dumps(timings, indent=2) + "\n")
+
+
+@pytest.fixture
+def base_repo(git_repo):
+    """A git copy of this repository (the GitOps base, committed dist/
+    included, local edits too) in which every git repoURL of Argo CD objects
+    points at the copy itself. Edit it with write()/remove() and
+    commit_all(); Argo CD sees commits after refresh_app(..., hard=True)."""
+    return git_repo(REPO_ROOT, name="base", rewrite_urls=True)

@@ -1,0 +1,61 @@
+"""Fast checks of the harness's GitRepo helper (no cluster needed)."""
+
+from __future__ import annotations
+
+import yaml
+from harness import GitRepo
+
+APPS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: root}
+spec:
+  source:
+    repoURL: https://git.example.invalid/acme/gitops.git
+    path: dist/dev
+    targetRevision: main
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: cert-manager}
+spec:
+  sources:
+    - {repoURL: https://charts.example.invalid, chart: cert-manager, targetRevision: v1.21.1}
+    - {repoURL: https://git.example.invalid/acme/gitops.git, ref: values}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: platform}
+spec:
+  sourceRepos: [https://git.example.invalid/acme/gitops.git, https://charts.example.invalid]
+"""
+
+
+def test_create_rewrites_git_sources_but_not_charts(tmp_path):
+    src = tmp_path / "src"
+    (src / "apps").mkdir(parents=True)
+    (src / "apps" / "root.yaml").write_text(APPS)
+    (src / "README.md").write_text("not yaml\n")
+
+    repo = GitRepo.create(tmp_path / "repo", source=src, rewrite_urls=True)
+
+    assert repo.url == f"file://{(tmp_path / 'repo').resolve()}"
+    root, cm, project = yaml.safe_load_all((repo.path / "apps" / "root.yaml").read_text())
+    assert root["spec"]["source"]["repoURL"] == repo.url
+    assert cm["spec"]["sources"][0]["repoURL"] == "https://charts.example.invalid"
+    assert cm["spec"]["sources"][1]["repoURL"] == repo.url
+    assert project["spec"]["sourceRepos"] == [repo.url, "https://charts.example.invalid"]
+    assert repo.git("status", "--porcelain") == ""  # the rewrite is committed
+
+
+def test_commit_all_tracks_writes_and_removals(tmp_path):
+    repo = GitRepo.create(tmp_path / "repo")
+    first = repo.head()
+    repo.write("a/cm.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+    second = repo.commit_all("add")
+    assert second != first
+    assert repo.commit_all("nothing changed") == second
+    repo.remove("a/cm.yaml")
+    third = repo.commit_all("remove")
+    assert third != second
+    assert repo.git("ls-files") == ""
