@@ -71,9 +71,18 @@ check: $(VENV)/.installed ## Validate config, clusters and dist/ against the Kub
 	$(PY) -m constructs_lib.validate
 
 .PHONY: test
-test: install ## Every test: units, golden files, dist drift, schemas, lint.
-	$(VENV)/bin/pytest
+test: install ## Every test: units, golden output, dist drift, schemas, docs, lint, then end to end.
+	$(VENV)/bin/pytest --ignore=tests/e2e
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory e2e
+
+.PHONY: unit
+unit: install ## Every test except the end-to-end suite (fast feedback).
+	$(VENV)/bin/pytest --ignore=tests/e2e
+
+.PHONY: e2e
+e2e: install ## End to end: real kube-apiserver, controller-manager, etcd and Argo CD (docs/e2e.md).
+	PYTHON=$(PY) bash tests/e2e/run.sh
 
 .PHONY: bench
 bench: $(VENV)/.installed ## Benchmarks: synth, generate and validate at 10/100/1000 services.
