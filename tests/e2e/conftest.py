@@ -15,45 +15,55 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
+from pluggy import Result
+
+from tests.e2e.harness import Cluster, GitRepo, Timings, Tools, ToolsMissing, find_tools
+from tests.e2e.harness.tools import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
-from harness import Cluster, GitRepo, ToolsMissing, find_tools  # noqa: E402
-from harness.tools import REPO_ROOT  # noqa: E402
+GitRepoFactory = Callable[..., GitRepo]
 
-_STATE: dict = {"clusters": [], "timings": {}}
+
+class _State:
+    def __init__(self) -> None:
+        self.clusters: list[Cluster] = []
+        self.timings: Timings = {}
+
+
+_STATE = _State()
 
 
 def _log(msg: str) -> None:
     # Progress lines go straight to the terminal (not captured per test).
-    sys.__stderr__.write(msg + "\n")
-    sys.__stderr__.flush()
+    stream = sys.__stderr__ or sys.stderr
+    stream.write(msg + "\n")
+    stream.flush()
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.e2e)
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "e2e: end-to-end test against a local control plane + Argo CD"
     )
 
 
 @pytest.fixture(scope="session")
-def e2e_timings() -> dict:
-    return _STATE["timings"]
+def e2e_timings() -> Timings:
+    return _STATE.timings
 
 
 @pytest.fixture(scope="session")
-def e2e_tools():
+def e2e_tools() -> Tools:
     try:
         return find_tools()
     except ToolsMissing as exc:
@@ -61,9 +71,9 @@ def e2e_tools():
     pytest.fail(error, pytrace=False)
 
 
-def _run_cluster(workdir: Path, tools, timings: dict, prefix: str):
+def _run_cluster(workdir: Path, tools: Tools, timings: Timings, prefix: str) -> Iterator[Cluster]:
     c = Cluster(workdir, tools, log=_log)
-    _STATE["clusters"].append(c)
+    _STATE.clusters.append(c)
     try:
         error = None
         try:
@@ -79,11 +89,13 @@ def _run_cluster(workdir: Path, tools, timings: dict, prefix: str):
         t0 = time.monotonic()
         c.stop()
         timings[f"{prefix}teardown"] = round(time.monotonic() - t0, 2)
-        _STATE["clusters"].remove(c)
+        _STATE.clusters.remove(c)
 
 
 @pytest.fixture(scope="session")
-def cluster(e2e_tools, tmp_path_factory, e2e_timings):
+def cluster(
+    e2e_tools: Tools, tmp_path_factory: pytest.TempPathFactory, e2e_timings: Timings
+) -> Iterator[Cluster]:
     """One control plane + Argo CD shared by the whole session."""
     env_dir = os.environ.get("GITOPS_BASE_E2E_WORKDIR")
     workdir = Path(env_dir) if env_dir else tmp_path_factory.mktemp("cluster", numbered=True)
@@ -91,7 +103,12 @@ def cluster(e2e_tools, tmp_path_factory, e2e_timings):
 
 
 @pytest.fixture(scope="module")
-def isolated_cluster(e2e_tools, tmp_path_factory, e2e_timings, request):
+def isolated_cluster(
+    e2e_tools: Tools,
+    tmp_path_factory: pytest.TempPathFactory,
+    e2e_timings: Timings,
+    request: pytest.FixtureRequest,
+) -> Iterator[Cluster]:
     """A fresh control plane + Argo CD for one test module (about 20 s to
     start): for journeys that must not see, or leave behind, other tests'
     Applications."""
@@ -100,12 +117,15 @@ def isolated_cluster(e2e_tools, tmp_path_factory, e2e_timings, request):
 
 
 @pytest.fixture
-def git_repo(tmp_path):
+def git_repo(tmp_path: Path) -> GitRepoFactory:
     """Factory for local git repositories Argo CD can read (file:// URLs)."""
     made: list[GitRepo] = []
 
     def make(
-        source: Path | None = None, name: str = "repo", rewrite_urls=None, branch: str = "main"
+        source: Path | None = None,
+        name: str = "repo",
+        rewrite_urls: bool | dict[str, str] | Callable[[str], str | None] | None = None,
+        branch: str = "main",
     ) -> GitRepo:
         repo = GitRepo.create(
             tmp_path / name, source=source, branch=branch, rewrite_urls=rewrite_urls
@@ -117,7 +137,9 @@ def git_repo(tmp_path):
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Result[pytest.TestReport], None]:
     outcome = yield
     rep = outcome.get_result()
     # The e2e suite skips nothing silently: a skip is turned into a failure
@@ -133,12 +155,12 @@ def pytest_runtest_makereport(item, call):
             f"e2e tests must not be skipped (GITOPS_BASE_E2E_ALLOW_SKIP=1 allows it): {reason}"
         )
     if rep.failed and call.when in ("setup", "call"):
-        for c in _STATE["clusters"]:
+        for c in _STATE.clusters:
             rep.sections.append((f"e2e component logs ({c.workdir})", c.diagnostics(30)))
 
 
-def pytest_terminal_summary(terminalreporter):
-    timings = _STATE["timings"]
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    timings = _STATE.timings
     if not timings:
         return
     terminalreporter.section("e2e timings (seconds)")
@@ -150,7 +172,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture
-def base_repo(git_repo):
+def base_repo(git_repo: GitRepoFactory) -> GitRepo:
     """A git copy of this repository (the GitOps base, committed dist/
     included, local edits too) in which every git repoURL of Argo CD objects
     points at the copy itself. Edit it with write()/remove() and

@@ -10,9 +10,14 @@ controller, becomes Healthy.
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import yaml
-from harness.tools import REPO_ROOT
+
+from tests.e2e.harness import Cluster, GitRepo, Timings
+from tests.e2e.harness.kube import Manifest
+from tests.e2e.harness.tools import REPO_ROOT
 
 ENV = "dev"
 ROOT = REPO_ROOT / "dist" / ENV / "root.yaml"
@@ -22,8 +27,8 @@ class RefusedByProject(AssertionError):
     """An AppProject guard rail refused a sync."""
 
 
-def applications_in(path) -> dict[str, dict]:
-    apps = {}
+def applications_in(path: Path) -> dict[str, Manifest]:
+    apps: dict[str, Manifest] = {}
     for p in sorted(path.glob("*.yaml")):
         for doc in yaml.safe_load_all(p.read_text()):
             if isinstance(doc, dict) and doc.get("kind") == "Application":
@@ -31,16 +36,16 @@ def applications_in(path) -> dict[str, dict]:
     return apps
 
 
-def is_chart(app: dict) -> bool:
+def is_chart(app: Manifest) -> bool:
     spec = app["spec"]
     return any("chart" in s for s in [spec.get("source") or {}, *(spec.get("sources") or [])])
 
 
-def wait_synced_or_refused(cluster, app: str, timeout: float = 180) -> dict:
+def wait_synced_or_refused(cluster: Cluster, app: str, timeout: float = 180) -> dict[str, Any]:
     """Return as soon as the app is Synced by a successful sync, or its sync
     is refused by a guard rail (so a refusal fails fast, not at the timeout)."""
 
-    def check():
+    def check() -> dict[str, Any] | None:
         st = cluster.app_status(app)
         msg = st.get("operation", {}).get("message") or ""
         if "not permitted" in msg or "is not valid" in msg:
@@ -55,7 +60,9 @@ def wait_synced_or_refused(cluster, app: str, timeout: float = 180) -> dict:
     return st
 
 
-def test_bootstrap_from_dist_syncs_and_becomes_healthy(isolated_cluster, base_repo, e2e_timings):
+def test_bootstrap_from_dist_syncs_and_becomes_healthy(
+    isolated_cluster: Cluster, base_repo: GitRepo, e2e_timings: Timings
+) -> None:
     """Helm-chart add-ons (cert-manager, ingress controller, CSI driver...)
     cannot be fetched here (no network, no helm); they must exist, but only
     the git-sourced Applications are required to sync and become Healthy."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
-from harness import GitRepo
+
+from tests.e2e.harness import GitRepo
 
 APPS = """\
 apiVersion: argoproj.io/v1alpha1
@@ -31,7 +34,7 @@ spec:
 """
 
 
-def test_create_rewrites_git_sources_but_not_charts(tmp_path):
+def test_create_rewrites_git_sources_but_not_charts(tmp_path: Path) -> None:
     src = tmp_path / "src"
     (src / "apps").mkdir(parents=True)
     (src / "apps" / "root.yaml").write_text(APPS)
@@ -48,7 +51,7 @@ def test_create_rewrites_git_sources_but_not_charts(tmp_path):
     assert repo.git("status", "--porcelain") == ""  # the rewrite is committed
 
 
-def test_commit_all_tracks_writes_and_removals(tmp_path):
+def test_commit_all_tracks_writes_and_removals(tmp_path: Path) -> None:
     repo = GitRepo.create(tmp_path / "repo")
     first = repo.head()
     repo.write("a/cm.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from harness.cluster import ARGOCD_NS, IN_CLUSTER
+
+from tests.e2e.harness import Cluster, GitRepo, Timings
+from tests.e2e.harness.cluster import ARGOCD_NS, IN_CLUSTER
+from tests.e2e.harness.kube import Manifest
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "smoke-repo"
 
@@ -37,7 +41,7 @@ spec:
 
 def application(
     name: str, repo_url: str, path: str, namespace: str, project: str = "default"
-) -> dict:
+) -> Manifest:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -51,28 +55,26 @@ def application(
     }
 
 
-def owned_by(obj: dict, kind: str, name: str) -> bool:
+def owned_by(obj: Manifest, kind: str, name: str) -> bool:
     return any(
         o["kind"] == kind and o["name"] == name for o in obj["metadata"].get("ownerReferences", [])
     )
 
 
 @pytest.fixture(scope="module")
-def smoke_repo(tmp_path_factory):
-    from harness import GitRepo
-
+def smoke_repo(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     return GitRepo.create(tmp_path_factory.mktemp("smoke") / "repo", source=FIXTURE)
 
 
 @pytest.fixture(scope="module")
-def demo_app(cluster, smoke_repo):
+def demo_app(cluster: Cluster, smoke_repo: GitRepo) -> str:
     cluster.apply(application("demo", smoke_repo.url, "apps/demo", "demo"))
     return "demo"
 
 
 def test_application_syncs_and_controller_manager_creates_pods(
-    cluster, smoke_repo, demo_app, e2e_timings
-):
+    cluster: Cluster, smoke_repo: GitRepo, demo_app: str, e2e_timings: Timings
+) -> None:
     t0 = time.monotonic()
     cluster.wait_app(
         demo_app,
@@ -113,7 +115,7 @@ def test_application_syncs_and_controller_manager_creates_pods(
     assert cluster.mark_pods_ready("demo", "app.kubernetes.io/name=web") == 1
     cluster.wait_for(
         lambda: (
-            (cluster.get("apps/v1", "Deployment", "web", "demo").get("status") or {}).get(
+            (cluster.must_get("apps/v1", "Deployment", "web", "demo").get("status") or {}).get(
                 "availableReplicas"
             )
             == 1
@@ -126,7 +128,9 @@ def test_application_syncs_and_controller_manager_creates_pods(
     cluster.wait_app(demo_app, sync="Synced", health="Healthy", timeout=60)
 
 
-def test_commit_and_hard_refresh_reaches_synced(cluster, smoke_repo, demo_app, e2e_timings):
+def test_commit_and_hard_refresh_reaches_synced(
+    cluster: Cluster, smoke_repo: GitRepo, demo_app: str, e2e_timings: Timings
+) -> None:
     cluster.wait_app(demo_app, sync="Synced", timeout=120)
     smoke_repo.write(
         "apps/demo/configmap.yaml",
@@ -166,8 +170,10 @@ def test_commit_and_hard_refresh_reaches_synced(cluster, smoke_repo, demo_app, e
     )
 
 
-def test_image_rollout_completes_with_fake_kubelet(cluster, smoke_repo, demo_app, e2e_timings):
-    before = cluster.get("apps/v1", "Deployment", "web", "demo")
+def test_image_rollout_completes_with_fake_kubelet(
+    cluster: Cluster, smoke_repo: GitRepo, demo_app: str, e2e_timings: Timings
+) -> None:
+    before = cluster.must_get("apps/v1", "Deployment", "web", "demo")
     old_rs = {
         r["metadata"]["name"]
         for r in cluster.kube.list("apps/v1", "ReplicaSet", "demo")
@@ -182,8 +188,8 @@ def test_image_rollout_completes_with_fake_kubelet(cluster, smoke_repo, demo_app
         cluster.refresh_app(demo_app, hard=True)
         cluster.wait_app(demo_app, sync="Synced", revision=sha, operation_phase="Succeeded")
 
-        def rolled_out():
-            d = cluster.get("apps/v1", "Deployment", "web", "demo")
+        def rolled_out() -> Manifest | None:
+            d = cluster.must_get("apps/v1", "Deployment", "web", "demo")
             st = d.get("status") or {}
             done = (
                 d["metadata"]["generation"] > before["metadata"]["generation"]
@@ -206,7 +212,9 @@ def test_image_rollout_completes_with_fake_kubelet(cluster, smoke_repo, demo_app
             assert rs["spec"]["replicas"] == 0, rs["metadata"]["name"]
 
 
-def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, demo_app):
+def test_pod_security_admission_rejects_non_compliant_pods(
+    cluster: Cluster, smoke_repo: GitRepo, demo_app: str
+) -> None:
     smoke_repo.write("apps/demo/rootful.yaml", PSS_VIOLATING_DEPLOYMENT)
     sha = smoke_repo.commit_all("add a Deployment violating the restricted PSS")
     cluster.refresh_app(demo_app, hard=True)
@@ -216,7 +224,7 @@ def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, 
     # The Deployment itself is admitted; its Pods are not.
     assert cluster.get("apps/v1", "Deployment", "rootful", "demo") is not None
 
-    def failed_create():
+    def failed_create() -> tuple[Manifest, dict[str, Any]] | None:
         for rs in cluster.kube.list("apps/v1", "ReplicaSet", "demo"):
             if owned_by(rs, "Deployment", "rootful"):
                 for c in (rs.get("status") or {}).get("conditions", []):
@@ -240,7 +248,9 @@ def test_pod_security_admission_rejects_non_compliant_pods(cluster, smoke_repo, 
     ]
 
 
-def test_appproject_refuses_other_namespaces_and_cluster_scoped_kinds(cluster, smoke_repo):
+def test_appproject_refuses_other_namespaces_and_cluster_scoped_kinds(
+    cluster: Cluster, smoke_repo: GitRepo
+) -> None:
     cluster.apply(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "guarded"}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}},

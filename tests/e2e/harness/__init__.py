@@ -11,12 +11,16 @@ from .kube import KubeClient, KubeError, load_manifests
 from .tools import Tools, ToolsMissing, find_tools
 from .wait import WaitTimeout, wait_for
 
+Timings = dict[str, float]
+"""Measured durations in seconds, by description (the `e2e_timings` fixture)."""
+
 __all__ = [
     "Cluster",
     "ClusterError",
     "GitRepo",
     "KubeClient",
     "KubeError",
+    "Timings",
     "Tools",
     "ToolsMissing",
     "WaitTimeout",

@@ -33,10 +33,10 @@ import yaml
 
 from . import netns
 from .kube import KubeClient, KubeError, Manifest
-from .pki import PKI
+from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
 from .tools import Tools, crds_dir, find_tools
-from .wait import wait_for
+from .wait import T, wait_for
 
 ARGOCD_NS = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -56,7 +56,8 @@ class ClusterError(RuntimeError):
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 _NO_PROXY = urllib.request.ProxyHandler({})
@@ -68,7 +69,7 @@ _INSECURE.verify_mode = ssl.CERT_NONE
 def http_get(url: str, insecure: bool = False, timeout: float = 2) -> tuple[int, str]:
     """GET on loopback without proxies; (status, body). `insecure` skips TLS
     verification (kcm serves a self-signed cert)."""
-    handlers: list = [_NO_PROXY]
+    handlers: list[urllib.request.BaseHandler] = [_NO_PROXY]
     if insecure:
         handlers.append(urllib.request.HTTPSHandler(context=_INSECURE))
     opener = urllib.request.build_opener(*handlers)
@@ -107,8 +108,15 @@ class Cluster:
         self.procs: dict[str, Proc] = {}
         self.timings: dict[str, float] = {}
         self.network = ""
-        self.kube: KubeClient | None = None  # set by start()
+        self._kube: KubeClient | None = None  # set by start()
         self._started = False
+
+    @property
+    def kube(self) -> KubeClient:
+        """The admin REST client (available once the API server is up)."""
+        if self._kube is None:
+            raise ClusterError("cluster not started: no API server client yet")
+        return self._kube
 
     # ------------------------------------------------------------------ life
     def start(self) -> Cluster:
@@ -139,8 +147,8 @@ class Cluster:
         self.stop_fake_kubelet()
         for name in reversed(list(self.procs)):
             self.procs[name].stop()
-        if self.kube is not None:
-            self.kube.close()
+        if self._kube is not None:
+            self._kube.close()
 
     def __enter__(self) -> Cluster:
         return self.start()
@@ -163,7 +171,9 @@ class Cluster:
             out.append(f"--- {proc.status_line()}\n{proc.tail(lines)}")
         return "\n".join(out)
 
-    def _spawn(self, name: str, argv: list, env: dict[str, str] | None = None) -> Proc:
+    def _spawn(
+        self, name: str, argv: list[str | os.PathLike[str]], env: dict[str, str] | None = None
+    ) -> Proc:
         proc = Proc(
             name,
             argv,
@@ -228,7 +238,7 @@ class Cluster:
         self.kcm_kubeconfig = self._write_kubeconfig("kcm.kubeconfig", kcm, "kube-system")
         self.argocd_kubeconfig = self._write_kubeconfig("argocd.kubeconfig", argocd, ARGOCD_NS)
 
-    def _write_kubeconfig(self, name: str, pair, namespace: str) -> Path:
+    def _write_kubeconfig(self, name: str, pair: CertPair, namespace: str) -> Path:
         cfg = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -320,10 +330,12 @@ class Cluster:
                 "--v=1",
             ],
         )
-        self.kube = KubeClient(self.server, self.pki.ca.cert, self.admin.cert, self.admin.key)
+        kube = self._kube = KubeClient(
+            self.server, self.pki.ca.cert, self.admin.cert, self.admin.key
+        )
 
         def ready() -> bool:
-            return self.kube.request("GET", "/readyz") == "ok"
+            return bool(kube.request("GET", "/readyz") == "ok")
 
         self._wait_ready(proc, ready, APISERVER_TIMEOUT)
         # Bootstrap RBAC and priority classes are created by post-start hooks
@@ -550,23 +562,30 @@ class Cluster:
     # ------------------------------------------------------------ kube helpers
     def apply(self, *manifests: Any) -> list[Manifest]:
         """Server-side apply YAML text / Paths / dicts (see kube.load_manifests)."""
-        assert self.kube is not None, "cluster not started"
         return self.kube.apply(*manifests)
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> Manifest | None:
-        assert self.kube is not None, "cluster not started"
         return self.kube.get(api_version, kind, name, namespace)
+
+    def must_get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Manifest:
+        """The object; AssertionError when it does not exist."""
+        obj = self.kube.get(api_version, kind, name, namespace)
+        where = f"{namespace}/{name}" if namespace else name
+        assert obj is not None, f"{kind} {where} ({api_version}) does not exist"
+        return obj
 
     def wait_for(
         self,
-        predicate: Callable[[], Any],
+        predicate: Callable[[], T | None],
         timeout: float = 60,
         description: str = "condition",
         interval: float = 0.5,
         logs: list[str] | None = None,
-    ) -> Any:
+    ) -> T:
         """wait_for() that appends the tail of component logs on timeout
         (`logs`: component names; default: the Argo CD ones)."""
         only = logs or ["argocd-application-controller", "argocd-repo-server"]
@@ -585,7 +604,6 @@ class Cluster:
         in the Ingress status, which is what Argo CD's Ingress health check
         waits for (Progressing -> Healthy)."""
         entry: dict[str, str] = {"hostname": hostname} if hostname else {"ip": ip}
-        assert self.kube is not None
         return self.kube.patch(
             "networking.k8s.io/v1",
             "Ingress",
@@ -606,7 +624,6 @@ class Cluster:
         """Stand in for a controller that is not running (e.g. cert-manager
         for ClusterIssuers/Certificates): set status.conditions Ready=True,
         which is what Argo CD's health checks for such kinds look at."""
-        assert self.kube is not None
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         obj = self.kube.get(api_version, kind, name, namespace)
         if obj is None:
@@ -632,7 +649,6 @@ class Cluster:
         """Stand in for the HPA controller (off: there is no metrics API):
         report the HPA able to scale and active at its current replica count,
         which Argo CD's HPA health check reads as Healthy."""
-        assert self.kube is not None
         hpa = self.kube.get("autoscaling/v2", "HorizontalPodAutoscaler", name, namespace)
         if hpa is None:
             raise KubeError(404, f"HorizontalPodAutoscaler {namespace}/{name} not found")
@@ -675,7 +691,6 @@ class Cluster:
         certificates Ready, report HPAs active (HPA controller + metrics
         API). `namespace=None`: all namespaces. Returns counts per kind. Pods
         are separate: mark_pods_ready() / start_fake_kubelet()."""
-        assert self.kube is not None
         counts = {"Ingress": 0, "cert-manager": 0, "HorizontalPodAutoscaler": 0}
         for ing in self.kube.list("networking.k8s.io/v1", "Ingress", namespace):
             self.set_ingress_status(ing["metadata"]["name"], ing["metadata"]["namespace"])
@@ -767,7 +782,8 @@ class Cluster:
         def loop() -> None:
             with open(log_path, "a") as log:
                 while not stop.is_set():
-                    for ns in namespaces or [None]:
+                    targets: list[str | None] = list(namespaces) if namespaces else [None]
+                    for ns in targets:
                         try:
                             n = self.mark_pods_ready(ns, kube=kube)
                             if n:
@@ -784,7 +800,7 @@ class Cluster:
 
         thread = threading.Thread(target=loop, name="fake-kubelet", daemon=True)
         thread.start()
-        self._kubelet = (thread, stop)
+        self._kubelet: tuple[threading.Thread, threading.Event] | None = (thread, stop)
 
     def stop_fake_kubelet(self) -> None:
         kubelet = getattr(self, "_kubelet", None)
@@ -830,7 +846,6 @@ class Cluster:
 
     def refresh_app(self, name: str, hard: bool = True, namespace: str = ARGOCD_NS) -> None:
         """Ask the controller to re-read git now (annotation refresh=hard|normal)."""
-        assert self.kube is not None
         self.kube.patch(
             "argoproj.io/v1alpha1",
             "Application",
@@ -882,16 +897,16 @@ class Cluster:
     def wait_app_condition(
         self,
         name: str,
-        match: Callable[[dict], bool],
+        match: Callable[[dict[str, Any]], bool],
         timeout: float = 60,
         description: str = "a matching condition",
         namespace: str = ARGOCD_NS,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """Wait until some entry of status.conditions or the last operation's
         message satisfies `match` (called with {"type", "message"}); returns
         all matching entries."""
 
-        def check() -> list[dict] | None:
+        def check() -> list[dict[str, Any]] | None:
             st = self.app_status(name, namespace)
             if not st["exists"]:
                 return None
@@ -921,7 +936,6 @@ class Cluster:
         phase = ((app or {}).get("status") or {}).get("operationState", {}).get("phase")
         if phase != "Running":
             return False
-        assert self.kube is not None
         self.kube.patch(
             "argoproj.io/v1alpha1",
             "Application",
@@ -939,14 +953,12 @@ class Cluster:
         Argo CD does not finalize an Application while a sync is running, so
         running syncs of it and of Applications being deleted are terminated.
         `wait` blocks until the Application object is gone."""
-        assert self.kube is not None
         self.terminate_operation(name, namespace)
         self.kube.delete("argoproj.io/v1alpha1", "Application", name, namespace)
         if not wait:
             return
 
         def gone() -> bool:
-            assert self.kube is not None
             for app in self.kube.list("argoproj.io/v1alpha1", "Application", namespace):
                 if app["metadata"].get("deletionTimestamp"):
                     self.terminate_operation(app["metadata"]["name"], namespace)
@@ -955,7 +967,6 @@ class Cluster:
         self.wait_for(gone, timeout, f"Application {name} (and what it manages) to be deleted")
 
     def events_text(self, namespace: str, involved_name: str | None = None) -> str:
-        assert self.kube is not None
         try:
             evs = self.kube.events(namespace, involved_name)
         except KubeError as exc:

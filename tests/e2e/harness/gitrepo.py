@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ class GitRepo:
         return self.git("rev-parse", "HEAD")
 
     # ---- edits ---------------------------------------------------------------
-    def write(self, relpath: str, content: str | dict | list) -> Path:
+    def write(self, relpath: str, content: str | dict[str, Any] | list[Any]) -> Path:
         """Write a file; dicts/lists are dumped as (multi-document) YAML."""
         p = self.path / relpath
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ class GitRepo:
         return self.head()
 
     # ---- repo URL rewriting ----------------------------------------------------
-    def _argocd_docs(self):
+    def _argocd_docs(self) -> Iterator[tuple[Path, list[Any]]]:
         for p in sorted(self.path.rglob("*")):
             if (
                 p.suffix not in (".yaml", ".yml")
@@ -217,7 +217,7 @@ def _rewrite_source(src: Any, fn: Callable[[str], str | None]) -> bool:
     return False
 
 
-def _rewrite_doc(doc: dict, fn: Callable[[str], str | None]) -> bool:
+def _rewrite_doc(doc: dict[str, Any], fn: Callable[[str], str | None]) -> bool:
     spec = doc.get("spec") or {}
     dirty = False
     kind = doc["kind"]

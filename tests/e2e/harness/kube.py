@@ -16,12 +16,14 @@ import ssl
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
 
 Manifest = dict[str, Any]
+# `KubeClient.list` shadows the builtin inside the class body.
+ManifestList = list[Manifest]
 
 # libyaml's loader is ~10x faster on the multi-megabyte CRDs.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -207,7 +209,9 @@ class KubeClient:
     ) -> Manifest | None:
         """The object, or None when it does not exist."""
         try:
-            return self.request("GET", self.path(api_version, kind, name, namespace))
+            return cast(
+                Manifest, self.request("GET", self.path(api_version, kind, name, namespace))
+            )
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -229,11 +233,11 @@ class KubeClient:
         data = self.request(
             "GET", self.path(api_version, kind, namespace=namespace), params=params or None
         )
-        return data.get("items", [])
+        return cast(ManifestList, data.get("items", []))
 
     def events(
         self, namespace: str, involved_name: str | None = None, involved_kind: str | None = None
-    ) -> list[Manifest]:
+    ) -> ManifestList:
         sel = []
         if involved_name:
             sel.append(f"involvedObject.name={involved_name}")
@@ -256,13 +260,16 @@ class KubeClient:
         params = {"fieldManager": field_manager}
         if force:
             params["force"] = "true"
-        return self.request(
-            "PATCH", path, params=params, body=obj, content_type="application/apply-patch+yaml"
+        return cast(
+            Manifest,
+            self.request(
+                "PATCH", path, params=params, body=obj, content_type="application/apply-patch+yaml"
+            ),
         )
 
     def apply(
         self, *sources: Any, field_manager: str = "e2e-harness", crd_timeout: float = 60
-    ) -> list[Manifest]:
+    ) -> ManifestList:
         """Server-side apply every object in `sources` (see load_manifests):
         CustomResourceDefinitions first (waiting until Established), then
         Namespaces, then the rest in the given order."""
@@ -285,7 +292,7 @@ class KubeClient:
                 c["type"]: c["status"]
                 for c in ((crd or {}).get("status") or {}).get("conditions") or []
             }
-            if conds.get("Established") == "True":
+            if crd is not None and conds.get("Established") == "True":
                 spec = crd["spec"]
                 ver = next(v["name"] for v in spec["versions"] if v.get("storage"))
                 self.resource(f"{spec['group']}/{ver}", spec["names"]["kind"], wait=timeout)
@@ -297,7 +304,7 @@ class KubeClient:
     def create(self, obj: Manifest) -> Manifest:
         meta = obj.get("metadata", {})
         path = self.path(obj["apiVersion"], obj["kind"], namespace=meta.get("namespace"), wait=10)
-        return self.request("POST", path, body=obj)
+        return cast(Manifest, self.request("POST", path, body=obj))
 
     def patch(
         self,
@@ -314,11 +321,14 @@ class KubeClient:
             "json": "application/json-patch+json",
             "strategic": "application/strategic-merge-patch+json",
         }[patch_type]
-        return self.request(
-            "PATCH",
-            self.path(api_version, kind, name, namespace, subresource),
-            body=patch,
-            content_type=ctype,
+        return cast(
+            Manifest,
+            self.request(
+                "PATCH",
+                self.path(api_version, kind, name, namespace, subresource),
+                body=patch,
+                content_type=ctype,
+            ),
         )
 
     def delete(

@@ -18,6 +18,8 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -34,7 +36,7 @@ class Proc:
     def __init__(
         self,
         name: str,
-        argv: Sequence[str | os.PathLike],
+        argv: Sequence[str | os.PathLike[str]],
         log_path: Path,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
@@ -44,7 +46,7 @@ class Proc:
         self.log_path = log_path
         self.env = env
         self.cwd = cwd
-        self.popen: subprocess.Popen | None = None
+        self.popen: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self) -> Proc:
@@ -136,7 +138,9 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
-def _on_sigterm(signum, frame):  # turn SIGTERM into a normal exit: finalizers run
+def _on_sigterm(
+    signum: int, frame: FrameType | None
+) -> NoReturn:  # turn SIGTERM into a normal exit: finalizers run
     raise SystemExit(128 + signum)
 
 
