@@ -65,20 +65,18 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     app = cdk8s.App()
     workloads = cdk8s.Chart(app, "app", disable_resource_name_hashes=True)
     add_workloads(workloads, config, cluster)
+    bootstrap = cdk8s.Chart(app, "bootstrap", disable_resource_name_hashes=True)
+    add_bootstrap(bootstrap, config, cluster)
     argocd = cdk8s.Chart(app, "argocd", disable_resource_name_hashes=True)
     add_delivery(argocd, config, cluster)
     platform = add_platform(app, config, cluster)
 
-    argocd_objects = synthesize(argocd) + synthesize(platform.delivery)
-    root = [
-        m for m in argocd_objects if m["metadata"]["name"] in (BOOTSTRAP_PROJECT, ROOT_APPLICATION)
-    ]
-    root += synthesize(platform.bootstrap)
+    root = synthesize(bootstrap) + synthesize(platform.bootstrap)
     return RenderedEnv(
         name=cluster.name,
         folders={
             "app": synthesize(workloads),
-            "argocd": argocd_objects,
+            "argocd": synthesize(argocd) + synthesize(platform.delivery),
             "platform": synthesize(platform.cluster),
         },
         root=sorted(root, key=lambda m: ROOT_ORDER.index(m["kind"])),
@@ -164,11 +162,14 @@ def secret_mount(
     )
 
 
-def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
-    """The root Application (app of apps), the AppProjects, and the app's Application."""
+def add_bootstrap(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
+    """The root Application (app of apps) and its project: root.yaml, applied by hand.
+
+    They are not in dist/<env>/argocd/: a root that manages its own Application never finishes
+    deleting in Argo CD 3.x, and a change to them is rare enough to re-apply by hand.
+    """
     argocd_ns = cluster.argocd.namespace
     server = cluster.argocd.destination_server
-    repos = (cluster.repo.url,)
     labels = standard_labels(config.app.name, "argocd")
     ArgoProject(
         chart,
@@ -178,7 +179,7 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             namespace=argocd_ns,
             labels=labels,
             description="The root Application: manages AppProjects and Applications only.",
-            source_repos=repos,
+            source_repos=(cluster.repo.url,),
             destinations=((server, argocd_ns),),
             namespaced_kinds=(
                 Kind("argoproj.io", "Application"),
@@ -201,6 +202,14 @@ def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings
             destination_server=server,
         ),
     )
+
+
+def add_delivery(chart: cdk8s.Chart, config: AppConfig, cluster: ClusterSettings) -> None:
+    """The app's AppProject and Application: children of the root."""
+    argocd_ns = cluster.argocd.namespace
+    server = cluster.argocd.destination_server
+    repos = (cluster.repo.url,)
+    labels = standard_labels(config.app.name, "argocd")
     ArgoProject(
         chart,
         "AppProject",
