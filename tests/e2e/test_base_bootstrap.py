@@ -10,54 +10,13 @@ controller, becomes Healthy.
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from tests.e2e.harness import Cluster, GitRepo, Timings
-from tests.e2e.harness.kube import Manifest
+from tests.e2e.harness.base import applications_in, is_chart, wait_synced_or_refused
 from tests.e2e.harness.tools import REPO_ROOT
 
 ENV = "dev"
 ROOT = REPO_ROOT / "dist" / ENV / "root.yaml"
-
-
-class RefusedByProject(AssertionError):
-    """An AppProject guard rail refused a sync."""
-
-
-def applications_in(path: Path) -> dict[str, Manifest]:
-    apps: dict[str, Manifest] = {}
-    for p in sorted(path.glob("*.yaml")):
-        for doc in yaml.safe_load_all(p.read_text()):
-            if isinstance(doc, dict) and doc.get("kind") == "Application":
-                apps[doc["metadata"]["name"]] = doc
-    return apps
-
-
-def is_chart(app: Manifest) -> bool:
-    spec = app["spec"]
-    return any("chart" in s for s in [spec.get("source") or {}, *(spec.get("sources") or [])])
-
-
-def wait_synced_or_refused(cluster: Cluster, app: str, timeout: float = 180) -> dict[str, Any]:
-    """Return as soon as the app is Synced by a successful sync, or its sync
-    is refused by a guard rail (so a refusal fails fast, not at the timeout)."""
-
-    def check() -> dict[str, Any] | None:
-        st = cluster.app_status(app)
-        msg = st.get("operation", {}).get("message") or ""
-        if "not permitted" in msg or "is not valid" in msg:
-            return st
-        if st.get("sync") == "Synced" and st["operation"]["phase"] == "Succeeded":
-            return st
-        return None
-
-    st = cluster.wait_for(check, timeout, f"Application {app} to sync (or be refused)")
-    if st["sync"] != "Synced":
-        raise RefusedByProject(f"Application {app} was refused: {st['operation']['message']}")
-    return st
 
 
 def test_bootstrap_from_dist_syncs_and_becomes_healthy(
