@@ -17,6 +17,7 @@ journey starts from the state the previous one left.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -368,14 +369,17 @@ def test_guard_rails_refuse_objects_outside_the_project(
 
     hits = cluster.wait_app_condition(
         "shop",
-        lambda c: "not permitted in project shop" in (c.get("message") or ""),
+        lambda c: "not permitted in project" in (c.get("message") or ""),
         timeout=120,
         description="a message saying a resource is not permitted in project shop",
     )
     text = "\n".join(c["message"] for c in hits)
     _say(f"guard rails: shop reports: {text}")
-    assert "ClusterRole is not permitted in project shop" in text, text
-    assert "namespace kube-system is not permitted in project shop" in text, text
+    # Argo CD v3.5 words them "resource rbac.authorization.k8s.io:ClusterRole
+    # is not permitted in project shop" and "namespace kube-system is not
+    # permitted in project 'shop'".
+    assert re.search(r"ClusterRole is not permitted in project '?shop'?", text), text
+    assert re.search(r"namespace kube-system is not permitted in project '?shop'?", text), text
     st = cluster.app_status("shop")
     assert st["sync"] != "Synced", st
     assert cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", "sneaky") is None
