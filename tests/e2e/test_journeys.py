@@ -316,6 +316,7 @@ def test_roll_an_image(isolated_cluster: Cluster, shop_repo: GitRepo, e2e_timing
     assert any("config/app-config.yaml" in line for line in changed), changed
     assert any(f"dist/{ENV}/app/deployment-web.yaml" in line for line in changed), changed
     sha = shop_repo.commit_all("roll web to 1.9.1")
+    t_commit = time.monotonic()
     took = sync_to(cluster, sha)
     e2e_timings["journeys: roll an image: commit -> Synced"] = round(took, 2)
 
@@ -336,6 +337,25 @@ def test_roll_an_image(isolated_cluster: Cluster, shop_repo: GitRepo, e2e_timing
         f"roll an image: commit -> Synced in {took:.1f}s; new ReplicaSet "
         f"{rs['metadata']['name']} {time.monotonic() - t1:.1f}s later"
     )
+
+    # With the stand-in kubelet the rollout completes: every replica runs the
+    # new image and the old ReplicaSets are scaled to zero.
+    def rolled_out() -> bool:
+        d = cluster.must_get("apps/v1", "Deployment", "web", NS)
+        st = d.get("status") or {}
+        olds = [r for r in replica_sets_of(cluster, "web") if r["metadata"]["name"] in before]
+        return bool(
+            st.get("observedGeneration") == d["metadata"]["generation"]
+            and st.get("updatedReplicas") == st.get("availableReplicas") == 2
+            and st.get("replicas") == 2
+            and all(r["spec"]["replicas"] == 0 for r in olds)
+        )
+
+    cluster.wait_for(rolled_out, 90, "web to roll out 1.9.1", logs=["kube-controller-manager"])
+    e2e_timings["journeys: roll an image: commit -> rolled out"] = round(
+        time.monotonic() - t_commit, 2
+    )
+    cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=60)
     # Only web rolled.
     api = cluster.must_get("apps/v1", "Deployment", "api", NS)
     assert container(api, "api")["image"] == "ghcr.io/example/shop-api:2.4.0"
