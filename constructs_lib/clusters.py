@@ -22,8 +22,9 @@ class RepoSettings(Model):
     """The Git repository and revision Argo CD syncs this environment from."""
 
     url: str = Field(
-        pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+|file://\S+)$",
-        description="Repository URL as Argo CD sees it (https://, ssh:// or git@host:path).",
+        pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+|file://\S+|http://\S+)$",
+        description="Repository URL as Argo CD sees it (https://, ssh:// or git@host:path; "
+        "http:// and file:// only for local test servers).",
     )
     revision: str = Field("main", min_length=1, description="Branch, tag or commit. Default: main.")
 
