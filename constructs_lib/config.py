@@ -456,7 +456,7 @@ class Service(Model):
         _check_ports(self)
         _check_port_refs(self)
         if self.resources is not None:
-            _check_requests_within_limits(self.resources)
+            check_requests_within_limits(self.resources)
         _check_mount_paths(self)
         return self
 
@@ -527,7 +527,8 @@ def _check_port_refs(s: Service) -> None:
             raise ValueError(f"ingress.port: '{s.ingress.port}' is not declared in ports")
 
 
-def _check_requests_within_limits(resources: Resources) -> None:
+def check_requests_within_limits(resources: Resources) -> None:
+    """Raise when a request is above its limit (shared with the payload model)."""
     if resources.requests is None or resources.limits is None:
         return
     for field in ("cpu", "memory"):

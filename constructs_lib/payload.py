@@ -15,7 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
-from constructs_lib.config import Issuer, Model, Resources, SecretRef
+from constructs_lib.config import (
+    Issuer,
+    Model,
+    Resources,
+    SecretRef,
+    check_requests_within_limits,
+)
 from constructs_lib.loading import format_errors
 from constructs_lib.value_types import (
     CronSchedule,
@@ -26,7 +32,6 @@ from constructs_lib.value_types import (
     ImageDigest,
     ImageRepository,
     ImageTag,
-    quantity_value,
 )
 
 PAYLOAD_VERSION = 1
@@ -163,7 +168,7 @@ class DeployedApp(Model):
             if first != i:
                 raise ValueError(f"fqdns[{i}]: '{host}' is already listed as fqdns[{first}]")
         if self.resources is not None:
-            _requests_within_limits(self.resources)
+            check_requests_within_limits(self.resources)
         env_targets: dict[str, str] = {name: "env" for name in self.env}
         files: dict[str, int] = {}
         for i, secret in enumerate(self.secrets):
@@ -188,16 +193,6 @@ class DeployedApp(Model):
         if self.fqdns is not None:
             return list(self.fqdns)
         return [self.fqdn] if self.fqdn is not None else []
-
-
-def _requests_within_limits(resources: Resources) -> None:
-    if resources.requests is None or resources.limits is None:
-        return
-    for field in ("cpu", "memory"):
-        request = getattr(resources.requests, field)
-        limit = getattr(resources.limits, field)
-        if request and limit and quantity_value(request) > quantity_value(limit):
-            raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
 
 
 class PayloadInfisical(Model):
