@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -61,10 +64,27 @@ def read_yaml(path: Path) -> Any:
     return parse_yaml(text, str(path))
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that all stay alive.
+
+    Parsing a config of 1000 services allocates ~70,000 nodes; without the pause, Python runs
+    collections that find nothing to free and take half of the parse time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text like `read_yaml`: one document, duplicate keys rejected."""
     try:
-        return _fast_load(text)
+        with _no_gc():
+            return _fast_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
@@ -163,7 +183,8 @@ def _build(node: Any, loader: Any, memo: dict[int, Any]) -> Any:
 def parse_model(model: type[M], data: Any, source: str) -> M:
     """Validate data against a model; every error becomes one `path: message` line."""
     try:
-        return model.model_validate(data)
+        with _no_gc():
+            return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, format_errors(exc, model)) from None
 
