@@ -101,14 +101,10 @@ class WebWorkload(KubeObject):
             }
             for p in self.props.pod.service.ports
         ]
-        return KubeObject(
-            self,
+        return self._child(
             "Service",
             api_version="v1",
             kind="Service",
-            name=self.service_name,
-            namespace=self.props.namespace,
-            labels=self.labels,
             body={"spec": {"type": "ClusterIP", "selector": self.selector, "ports": ports}},
         )
 
@@ -156,14 +152,10 @@ class WebWorkload(KubeObject):
             )
             if target is not None
         ]
-        return KubeObject(
-            self,
+        return self._child(
             "Autoscaler",
             api_version="autoscaling/v2",
             kind="HorizontalPodAutoscaler",
-            name=self.service_name,
-            namespace=self.props.namespace,
-            labels=self.labels,
             body={
                 "spec": {
                     "scaleTargetRef": {
@@ -189,13 +181,22 @@ class WebWorkload(KubeObject):
             spec["minAvailable"] = budget.min_available
         if budget.max_unavailable is not None:
             spec["maxUnavailable"] = budget.max_unavailable
-        return KubeObject(
-            self,
+        return self._child(
             "DisruptionBudget",
             api_version="policy/v1",
             kind="PodDisruptionBudget",
+            body={"spec": spec},
+        )
+
+    def _child(self, id: str, *, api_version: str, kind: str, body: dict[str, Any]) -> KubeObject:
+        """An object of this workload: same name, namespace and labels as the Deployment."""
+        return KubeObject(
+            self,
+            id,
+            api_version=api_version,
+            kind=kind,
             name=self.service_name,
             namespace=self.props.namespace,
             labels=self.labels,
-            body={"spec": spec},
+            body=body,
         )
