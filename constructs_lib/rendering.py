@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -193,45 +194,135 @@ def render_files(env: RenderedEnv) -> dict[str, str]:
     return files
 
 
-def write_tree(files: Mapping[str, str], target: Path) -> None:
-    """Write the files below `target`."""
-    made: set[Path] = set()
-    for relative, text in sorted(files.items()):
-        path = target / relative
-        if path.parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        path.write_text(text, encoding="utf-8")
+@dataclass
+class Staged:
+    """One render's files, written into dist/ but not yet in place; see `stage`.
 
-
-@contextmanager
-def publishing(dist: Path, staging: Path | None = None) -> Iterator[Path]:
-    """An empty folder next to `dist` to render into, swapped in for `dist` on success.
-
-    If the block raises, `dist` is left exactly as it was. The swap is two renames, so a
-    reader sees either the old tree or the new one. `staging`, when given (the cdk8s CLI's
-    output folder), receives a copy too, so `cdk8s synth` lists what it rendered.
+    Paths are strings, so a worker process can send this back to the one that commits.
     """
-    dist = dist.resolve()
-    dist.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dist.name}.", dir=dist.parent))
+
+    dist: Path
+    paths: frozenset[str]  # every file of the render, relative to dist
+    replacements: list[tuple[str, str]] = field(default_factory=list)  # (temporary, final)
+    created: list[str] = field(default_factory=list)  # new files
+    folders: list[str] = field(default_factory=list)  # new folders, parents first
+
+    @property
+    def changed(self) -> int:
+        """Files this render adds or rewrites."""
+        return len(self.replacements) + len(self.created)
+
+
+def stage(files: Mapping[str, str], dist: Path) -> Staged:
+    """Write what differs from `dist`, without changing any file that exists.
+
+    A new file is written at its final path; a changed one under a temporary name beside the
+    file it replaces; an unchanged one is not touched (its mtime stays, and the disk sees no
+    writes on a synth that changes nothing). `commit` puts the changes in place; `discard`
+    undoes all of this, so a run that fails here leaves `dist` exactly as it was.
+    """
+    staged = Staged(dist, frozenset(files))
+    folders: set[Path] = set()
     try:
-        new = work / "new"
-        new.mkdir()
-        yield new
-        if staging is not None:
-            if staging.exists():
-                shutil.rmtree(staging)
-            shutil.copytree(new, staging)
-        old = work / "old"
-        if dist.exists():
-            os.replace(dist, old)
-        os.replace(new, dist)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for relative, text in sorted(files.items()):
+            path = dist / relative
+            if path.parent not in folders:
+                _make_folders(path.parent, staged.folders)
+                folders.add(path.parent)
+            data = text.encode("utf-8")
+            current = _regular_file_size(path)
+            if current is None:
+                _write(path, data)
+                staged.created.append(str(path))
+            elif current != len(data) or path.read_bytes() != data:
+                temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                _write(temporary, data)
+                staged.replacements.append((str(temporary), str(path)))
+    except BaseException:
+        discard([staged])
+        raise
+    return staged
 
 
-def publish(files: Mapping[str, str], dist: Path, staging: Path | None = None) -> None:
-    """Replace `dist` with these files, or leave it untouched if anything fails."""
-    with publishing(dist, staging) as new:
-        write_tree(files, new)
+def stage_folder(dist: Path) -> Staged:
+    """Create `dist` (and its parents) if missing, as a staged step `discard` can undo. Run it
+    before renders stage in parallel, so that no two of them race to create the same folder."""
+    staged = Staged(dist, frozenset())
+    try:
+        _make_folders(dist, staged.folders)
+    except BaseException:
+        discard([staged])
+        raise
+    return staged
+
+
+def commit(staged: list[Staged], dist: Path) -> int:
+    """Put every staged file in place, then delete what no render produced: files of objects
+    that are gone, and folders left empty. Returns the number of files removed."""
+    for render in staged:
+        for temporary, final in render.replacements:
+            os.replace(temporary, final)
+    keep = frozenset().union(*(render.paths for render in staged))
+    removed = 0
+    for folder, subfolders, names in os.walk(dist, topdown=False):
+        here = Path(folder)
+        for name in names + [d for d in subfolders if (here / d).is_symlink()]:
+            if (here / name).relative_to(dist).as_posix() not in keep:
+                (here / name).unlink()
+                removed += 1
+        if here != dist and not any(here.iterdir()):
+            here.rmdir()
+    return removed
+
+
+def discard(staged: list[Staged]) -> None:
+    """Undo `stage`: remove temporary and new files, then new folders, deepest first."""
+    for render in staged:
+        for path in [temporary for temporary, _ in render.replacements] + render.created:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    for render in reversed(staged):
+        for folder in reversed(render.folders):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if empty: nothing of anybody else's is lost
+
+
+def publish(files: Mapping[str, str], dist: Path) -> None:
+    """Make `dist` hold exactly these files (relative path -> text), or leave it as it was."""
+    staged = [stage_folder(dist)]
+    staged.append(stage(files, dist))
+    commit(staged, dist)
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Replace `target` with a copy of `source`."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+
+
+def _make_folders(folder: Path, made: list[str]) -> None:
+    """mkdir -p, recording each folder it makes."""
+    missing: list[Path] = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()  # a file in the way raises FileExistsError: reported, nothing changed
+        made.append(str(path))
+
+
+def _regular_file_size(path: Path) -> int | None:
+    """Size of the file at `path`; None if nothing is there. A folder in the way is an error."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way of a file", str(path))
+    return info.st_size if stat.S_ISREG(info.st_mode) else -1  # a link is always replaced
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)

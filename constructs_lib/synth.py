@@ -11,16 +11,25 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from constructs_lib.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.config import AppConfig
 from constructs_lib.loading import ConfigError, load_model
-from constructs_lib.rendering import OutputError, RenderedEnv, publishing, render_files, write_tree
+from constructs_lib.rendering import (
+    OutputError,
+    RenderedEnv,
+    Staged,
+    commit,
+    copy_tree,
+    discard,
+    render_files,
+    stage,
+    stage_folder,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "app-config.yaml"
@@ -105,35 +114,63 @@ def jobs_for(inputs: Inputs, requested: int | None) -> int:
     return max(1, min(len(inputs.clusters), (os.cpu_count() or 1) + 1))
 
 
-def write_env(build: Build, config: AppConfig, cluster: ClusterSettings, target: Path) -> int:
-    """Render one environment into `target`/<env>/; returns the number of files."""
-    files = render_env(build, config, cluster)
-    write_tree(files, target)
-    return len(files)
+def write_env(build: Build, config: AppConfig, cluster: ClusterSettings, dist: Path) -> Staged:
+    """Render one environment and stage what changed in `dist`/<env>/ (see `stage`)."""
+    return stage(render_env(build, config, cluster), dist)
 
 
-def render_all(build: Build, inputs: Inputs, target: Path, jobs: int = 1) -> int:
-    """Render every environment into `target`. Raises OutputError (or ValueError from a
-    construct). Returns the number of files written."""
-    first, *rest = inputs.clusters
-    if jobs <= 1 or not rest:
-        return sum(write_env(build, inputs.config, c, target) for c in inputs.clusters)
-    # Workers render and write the other environments while this process, whose cdk8s
-    # runtime is already loaded, does the first. spawn, not fork: a forked child would share
-    # this process's jsii runtime pipes.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs - 1, len(rest)), mp_context=context) as pool:
-        counts = pool.map(write_env, repeat(build), repeat(inputs.config), rest, repeat(target))
-        return write_env(build, inputs.config, first, target) + sum(counts)
+def render_all(build: Build, inputs: Inputs, dist: Path, jobs: int = 1) -> list[Staged]:
+    """Render every environment and stage the changes in `dist`. If anything fails (an
+    OutputError, a ValueError from a construct, an OSError), everything staged is undone
+    before the error propagates, so `dist` is as it was."""
+    staged = [stage_folder(dist)]
+    try:
+        first, *rest = inputs.clusters
+        if jobs <= 1 or not rest:
+            for cluster in inputs.clusters:
+                staged.append(write_env(build, inputs.config, cluster, dist))
+            return staged
+        # Workers render the other environments while this process, whose cdk8s runtime is
+        # already loaded, does the first. spawn, not fork: a forked child would share this
+        # process's jsii runtime pipes.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(jobs - 1, len(rest)), mp_context=context) as pool:
+            futures = [pool.submit(write_env, build, inputs.config, c, dist) for c in rest]
+            try:
+                staged.append(write_env(build, inputs.config, first, dist))
+            finally:  # wait for every worker: what succeeded must be undone if anything failed
+                done, error = _collect(futures)
+                staged += done
+            if error is not None:
+                raise error
+        return staged
+    except BaseException:
+        discard(staged)
+        raise
+
+
+def _collect(futures: list[Future[Staged]]) -> tuple[list[Staged], BaseException | None]:
+    """The results that succeeded, and the first error."""
+    done: list[Staged] = []
+    error: BaseException | None = None
+    for future in futures:
+        try:
+            done.append(future.result())
+        except BaseException as exc:
+            error = error or exc
+    return done, error
 
 
 def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None = None) -> int:
     """Synthesize and publish. Returns the process exit code; never raises for bad input."""
     staging = os.environ.get("CDK8S_OUTDIR")
+    dist = dist.resolve()
     try:
         inputs = load_inputs(config, clusters)
-        with publishing(dist, Path(staging).resolve() if staging else None) as target:
-            count = render_all(build, inputs, target, jobs_for(inputs, jobs))
+        staged = render_all(build, inputs, dist, jobs_for(inputs, jobs))
+        removed = commit(staged, dist)
+        if staging:
+            copy_tree(dist, Path(staging).resolve())
     except ConfigError as exc:
         _report(exc.problems)
         return 1
@@ -147,7 +184,12 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
         _report([f"{exc.filename or dist}: {exc.strerror}"])
         return 1
     names = ", ".join(c.name for c in inputs.clusters)
-    print(f"synthesized {count} files for {names} into {_display(dist)}")
+    count = sum(len(s.paths) for s in staged)
+    changed = sum(s.changed for s in staged)
+    print(
+        f"synthesized {count} files for {names} into {_display(dist)} "
+        f"({changed} written, {removed} removed)"
+    )
     return 0
 
 

@@ -113,6 +113,48 @@ def test_one_image_tag_change_is_one_line_per_env(workspace: Path) -> None:
     }
 
 
+def test_a_second_synth_rewrites_only_what_changed(workspace: Path) -> None:
+    """Unchanged files keep their inode and mtime: cheap re-synths, quiet file watchers."""
+    assert synth_into(workspace).returncode == 0
+    dist = workspace / "dist"
+    before = {p: p.stat() for p in dist.rglob("*.yaml")}
+    config = workspace / "config" / "app-config.yaml"
+    config.write_text(config.read_text().replace('tag: "2.3.0"', 'tag: "2.4.0"'))
+    result = synth_into(workspace)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("(3 written, 0 removed)")
+    touched = sorted(
+        p.relative_to(dist).as_posix()
+        for p, info in before.items()
+        if (p.stat().st_ino, p.stat().st_mtime_ns) != (info.st_ino, info.st_mtime_ns)
+    )
+    assert touched == [f"{env}/app/deployment-api.yaml" for env in ("dev", "prod", "test")]
+    assert not [p for p in dist.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_failing_worker_undoes_every_environment(workspace: Path) -> None:
+    """prod fails in a worker process after dev and test rendered changes: nothing lands."""
+    from app import build
+    from constructs_lib.overlays import with_overlays
+    from constructs_lib.synth import run
+
+    dist = workspace / "dist"
+    assert synth_into(workspace).returncode == 0
+    before = tree(dist)
+    config = workspace / "config" / "app-config.yaml"
+    config.write_text(config.read_text().replace('tag: "2.3.0"', 'tag: "2.4.0"'))
+    overlays = workspace / "overlays"
+    (overlays / "prod").mkdir(parents=True)
+    (overlays / "prod" / "patches.yaml").write_text(
+        "patches:\n  - target: {kind: Deployment, name: x}\n"
+        "    patch: [{op: remove, path: /spec/replicas}]\n"
+    )
+    code = run(with_overlays(build, overlays), config, workspace / "clusters", dist, jobs=3)
+    assert code == 1
+    assert tree(dist) == before
+    assert sorted(p.name for p in dist.iterdir()) == ["dev", "prod", "test"]
+
+
 def test_removed_service_removes_its_files(workspace: Path) -> None:
     config = workspace / "config" / "app-config.yaml"
     data = yaml.safe_load(config.read_text())

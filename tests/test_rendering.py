@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from constructs_lib.rendering import (
     OutputError,
     RenderedEnv,
+    discard,
     dump,
     file_name,
     publish,
     render_files,
+    stage,
 )
 
 keys = st.text(min_size=1, max_size=12)
@@ -106,18 +108,49 @@ def manifest(kind: str, name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
 
 
-def test_publish_replaces_the_tree(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    (dist / "old-env").mkdir(parents=True)
-    (dist / "old-env" / "stale.yaml").write_text("x")
+def listing(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+def test_publish_into_a_new_folder(tmp_path: Path) -> None:
+    dist = tmp_path / "out" / "dist"
     files = render_files(RenderedEnv("dev", {"app": [manifest("ConfigMap", "a")]}, []))
     publish(files, dist)
-    assert sorted(str(p.relative_to(dist)) for p in dist.rglob("*")) == [
-        "dev",
-        "dev/app",
-        "dev/app/configmap-a.yaml",
+    assert listing(tmp_path) == [
+        "out",
+        "out/dist",
+        "out/dist/dev",
+        "out/dist/dev/app",
+        "out/dist/dev/app/configmap-a.yaml",
     ]
-    assert list(tmp_path.iterdir()) == [dist], "no temporary folders left behind"
+
+
+def test_publish_rewrites_only_what_changed(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    publish({"dev/app/same.yaml": "a: 1\n", "dev/app/edit.yaml": "b: 1\n"}, dist)
+    same, edit = (dist / "dev/app/same.yaml").stat(), (dist / "dev/app/edit.yaml").stat()
+    (dist / "old-env").mkdir()
+    (dist / "old-env" / "stale.yaml").write_text("x")
+    (dist / "dev" / "app" / ".stray.yaml.123.tmp").write_text("left by a killed run")
+
+    publish({"dev/app/same.yaml": "a: 1\n", "dev/app/edit.yaml": "b: 2\n"}, dist)
+
+    assert listing(dist) == ["dev", "dev/app", "dev/app/edit.yaml", "dev/app/same.yaml"]
+    assert (dist / "dev/app/edit.yaml").read_text() == "b: 2\n"
+    after = (dist / "dev/app/same.yaml").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (same.st_ino, same.st_mtime_ns), "untouched"
+    assert (dist / "dev/app/edit.yaml").stat().st_ino != edit.st_ino, "replaced by a rename"
+
+
+def test_staged_changes_are_invisible_until_commit(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    publish({"dev/a.yaml": "a: 1\n"}, dist)
+    staged = stage({"dev/a.yaml": "a: 2\n", "dev/b.yaml": "b: 1\n"}, dist)
+    assert staged.changed == 2
+    assert (dist / "dev/a.yaml").read_text() == "a: 1\n"
+    discard([staged])
+    assert listing(dist) == ["dev", "dev/a.yaml"]
+    assert (dist / "dev/a.yaml").read_text() == "a: 1\n"
 
 
 def test_two_objects_in_one_file_are_refused() -> None:
@@ -130,11 +163,30 @@ def test_two_objects_in_one_file_are_refused() -> None:
 
 def test_publish_failure_keeps_dist(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
+    publish({"dev/app/configmap-a.yaml": "a: 1\n", "dev/app/z": "z\n"}, dist)
+    (dist / "dev/app/z").unlink()
+    (dist / "dev/app/z").mkdir()  # a folder where the next run wants a file
+    before = {p: p.read_bytes() for p in dist.rglob("*") if p.is_file()}
+    with pytest.raises(IsADirectoryError):  # after configmap-a.yaml was already staged
+        publish(
+            {"dev/app/configmap-a.yaml": "a: 2\n", "dev/a-new/b.yaml": "b", "dev/app/z": ""}, dist
+        )
+    assert {p: p.read_bytes() for p in dist.rglob("*") if p.is_file()} == before
+    assert listing(dist) == ["dev", "dev/app", "dev/app/configmap-a.yaml", "dev/app/z"]
+
+
+def test_a_file_in_the_way_of_a_folder_fails_cleanly(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
     publish({"dev/app/configmap-a.yaml": "a: 1\n"}, dist)
     with pytest.raises(OSError):  # 'dev/app' cannot be a file and a folder at once
         publish({"dev/app": "not a folder", "dev/app/x.yaml": "x"}, dist)
     assert (dist / "dev" / "app" / "configmap-a.yaml").read_text() == "a: 1\n"
-    assert list(tmp_path.iterdir()) == [dist]
+    assert listing(tmp_path) == [
+        "dist",
+        "dist/dev",
+        "dist/dev/app",
+        "dist/dev/app/configmap-a.yaml",
+    ]
 
 
 def test_output_error_survives_pickling() -> None:
