@@ -186,10 +186,14 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
     names = ", ".join(c.name for c in inputs.clusters)
     count = sum(len(s.paths) for s in staged)
     changed = sum(s.changed for s in staged)
-    print(
-        f"synthesized {count} files for {names} into {_display(dist)} "
-        f"({changed} written, {removed} removed)"
-    )
+    try:
+        print(
+            f"synthesized {count} files for {names} into {_display(dist)} "
+            f"({changed} written, {removed} removed)",
+            flush=True,
+        )
+    except BrokenPipeError:  # `... | head -0`: the synth itself succeeded
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -217,4 +221,8 @@ def main(build: Build, argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="worker processes (default: by size of the app)"
     )
     args: Any = parser.parse_args(argv)
-    return run(build, args.config, args.clusters, args.output, args.jobs)
+    try:
+        return run(build, args.config, args.clusters, args.output, args.jobs)
+    except KeyboardInterrupt:  # what was staged is already undone (render_all)
+        print("synth interrupted", file=sys.stderr)
+        return 130

@@ -155,6 +155,20 @@ def test_a_failing_worker_undoes_every_environment(workspace: Path) -> None:
     assert sorted(p.name for p in dist.iterdir()) == ["dev", "prod", "test"]
 
 
+def test_a_closed_stdout_is_not_an_error(workspace: Path) -> None:
+    """`make synth | head -0` in a script: the synth succeeded, so no traceback, exit 0."""
+    command = [sys.executable, "-O", str(ROOT / "app.py"), "--output", str(workspace / "dist")]
+    child = subprocess.Popen(
+        command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # the reader is gone before the summary line is printed
+    _, stderr = child.communicate()
+    assert child.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert tree(workspace / "dist") == tree(ROOT / "dist")
+
+
 def test_removed_service_removes_its_files(workspace: Path) -> None:
     config = workspace / "config" / "app-config.yaml"
     data = yaml.safe_load(config.read_text())
