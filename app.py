@@ -10,6 +10,9 @@ Run `make synth` (or `cdk8s synth`, or `gitops-base synth`) to render dist/<env>
 
 from __future__ import annotations
 
+# First: loads cdk8s (a Node.js process) in the background while Python imports the rest.
+import constructs_lib.preload  # isort: skip  # noqa: F401
+
 import sys
 from functools import cache
 
