@@ -125,6 +125,7 @@ def main() -> int:
         check=True,
         capture_output=True,
     )
+    load = os.getloadavg()[0]
     rows = measure("example", ROOT / "config" / "app-config.yaml", ROOT / "clusters", args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
@@ -135,7 +136,10 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
         return 0
     envs = len(list((ROOT / "clusters").glob("*/cluster.yaml")))
-    print(f"synth across {envs} environments, best of {args.repeat} runs, {os.cpu_count()} CPUs")
+    print(
+        f"synth across {envs} environments, best of {args.repeat} runs, {os.cpu_count()} CPUs, "
+        f"load average {load:.2f} before the first run"
+    )
     print(
         f"{'case':<14} {'run':<12} {'wall s':>7} {'files':>6} {'written':>8} "
         f"{'ms/file':>8} {'peak RSS MB':>12}"
