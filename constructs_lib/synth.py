@@ -181,7 +181,8 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
         _report([str(exc)])
         return 1
     except OSError as exc:
-        _report([f"{exc.filename or dist}: {exc.strerror}"])
+        reason = exc.strerror or str(exc)  # a FileNotFoundError of ours carries a message
+        _report([f"{exc.filename}: {reason}" if exc.filename else reason])
         return 1
     names = ", ".join(c.name for c in inputs.clusters)
     count = sum(len(s.paths) for s in staged)

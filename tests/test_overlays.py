@@ -12,6 +12,7 @@ import yaml
 from app import build
 from constructs_lib.overlays import merge, with_overlays
 from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+from constructs_lib.validate import crd_schemas
 
 FIXTURES = Path(__file__).parent / "fixtures" / "overlays"
 REPO_DIST = Path(__file__).resolve().parent.parent / "dist"
@@ -77,6 +78,22 @@ def test_patched_objects_are_validated_and_every_problem_reported(
         for line in err
     ), err
     assert f"{prefix}: patches[1]: remove /spec/nothing: 'nothing' does not exist" in err
+
+
+def test_missing_crds_are_reported_with_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patched object is validated; without the CRDs the synth says how to get them."""
+    monkeypatch.setenv("CRDS_DIR", str(tmp_path / "empty"))
+    crd_schemas.cache_clear()
+    try:
+        code, _ = synth("good", tmp_path)
+    finally:
+        crd_schemas.cache_clear()
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"error: pinned CRDs missing in {tmp_path / 'empty'}: argoproj.io_applications" in err
+    assert "run 'make crds'" in err
 
 
 def test_a_bad_config_overlay_is_reported_with_its_file(
