@@ -48,8 +48,13 @@ imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS
 	$(PY) imports/regenerate.py
 
 .PHONY: crds
-crds: $(VENV)/.installed ## Download the pinned CRDs (for `make check` outside this repo's CI).
+crds: $(VENV)/.installed ## Download the pinned CRDs again (test and check fetch them when missing).
 	$(PY) -m constructs_lib.validate --fetch-crds
+
+# The schema validation needs the pinned CRDs; fetched once, only where they are missing.
+.PHONY: crds-ready
+crds-ready: $(VENV)/.installed
+	@$(PY) -m constructs_lib.validate --ensure-crds
 
 .PHONY: secrets
 secrets: $(VENV)/.installed ## Scan every file of the repo, dist/ included, for secrets (detect-secrets).
@@ -67,21 +72,21 @@ fmt: $(VENV)/.installed ## Format the code.
 	$(VENV)/bin/ruff format .
 
 .PHONY: check
-check: $(VENV)/.installed ## Validate config, clusters and dist/ against the Kubernetes and CRD schemas.
+check: crds-ready ## Validate config, clusters and dist/ against the Kubernetes and CRD schemas.
 	$(PY) -m constructs_lib.validate
 
 .PHONY: test
-test: install ## Every test: units, golden output, dist drift, schemas, docs, lint, then end to end.
+test: install crds-ready ## Every test: units, golden output, dist drift, schemas, docs, lint, then end to end.
 	$(VENV)/bin/pytest --ignore=tests/e2e
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory e2e
 
 .PHONY: unit
-unit: install ## Every test except the end-to-end suite (fast feedback).
+unit: install crds-ready ## Every test except the end-to-end suite (fast feedback).
 	$(VENV)/bin/pytest --ignore=tests/e2e
 
 .PHONY: e2e
-e2e: install ## End to end: real kube-apiserver, controller-manager, etcd and Argo CD (docs/e2e.md).
+e2e: install crds-ready ## End to end: real kube-apiserver, controller-manager, etcd and Argo CD (docs/e2e.md).
 	PYTHON=$(PY) bash tests/e2e/run.sh
 
 .PHONY: bench

@@ -45,14 +45,21 @@ def crds_dir() -> Path:
     if configured:
         return Path(configured)
     shared = ROOT.parent / "shared" / "crds"
-    return shared if shared.is_dir() else CACHE
+    if all((shared / name).is_file() for name in PINNED_CRDS):
+        return shared
+    return CACHE
+
+
+def missing_crds() -> list[str]:
+    """The pinned CRD files not found in `crds_dir()`."""
+    return [name for name in PINNED_CRDS if not (crds_dir() / name).is_file()]
 
 
 @cache
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> openAPIV3Schema of every pinned CRD version."""
     directory = crds_dir()
-    missing = [name for name in PINNED_CRDS if not (directory / name).is_file()]
+    missing = missing_crds()
     if missing:
         raise FileNotFoundError(
             f"pinned CRDs missing in {directory}: {', '.join(missing)}; run 'make crds' "
@@ -193,12 +200,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("dist", nargs="?", type=Path, default=ROOT / "dist")
     parser.add_argument(
-        "--fetch-crds", action="store_true", help=f"download the pinned CRDs into {CACHE} and exit"
+        "--fetch-crds",
+        action="store_true",
+        help=f"download the pinned CRDs into $CRDS_DIR (default {CACHE}) and exit",
+    )
+    parser.add_argument(
+        "--ensure-crds",
+        action="store_true",
+        help="like --fetch-crds, but only if any pinned CRD is missing from where they are read",
     )
     args = parser.parse_args(argv)
-    if args.fetch_crds:
+    if args.ensure_crds and not missing_crds():
+        return 0
+    if args.fetch_crds or args.ensure_crds:
         try:
-            fetch_crds()
+            fetch_crds(Path(os.environ.get("CRDS_DIR") or CACHE))
         except OSError as exc:
             print(f"error: cannot fetch the pinned CRDs: {exc}", file=sys.stderr)
             return 1

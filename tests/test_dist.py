@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.validate import validate_tree
+from constructs_lib.validate import PINNED_CRDS, crds_dir, missing_crds, validate_tree
 
 from .conftest import ROOT
 
@@ -229,3 +229,25 @@ def test_parallel_render_matches_the_committed_dist(tmp_path: Path) -> None:
     result = synth("--output", str(tmp_path / "dist"), "--jobs", "3")
     assert result.returncode == 0, result.stderr
     assert tree(tmp_path / "dist") == tree(ROOT / "dist")
+
+
+def test_ensure_crds_is_a_no_op_when_every_pinned_crd_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = crds_dir()
+    for name in PINNED_CRDS:
+        if name != "cert-manager.io_issuers.yaml":
+            shutil.copy(source / name, tmp_path / name)
+    monkeypatch.setenv("CRDS_DIR", str(tmp_path))
+    assert missing_crds() == ["cert-manager.io_issuers.yaml"]
+    shutil.copy(source / "cert-manager.io_issuers.yaml", tmp_path)
+    assert missing_crds() == []
+    result = subprocess.run(
+        [sys.executable, "-m", "constructs_lib.validate", "--ensure-crds"],
+        cwd=ROOT,
+        env={**ENV, "CRDS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
