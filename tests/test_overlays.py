@@ -12,7 +12,7 @@ import yaml
 from app import build
 from constructs_lib.overlays import merge, with_overlays
 from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
-from constructs_lib.validate import crd_schemas
+from constructs_lib.validate import _crd_validator, crd_schemas
 
 FIXTURES = Path(__file__).parent / "fixtures" / "overlays"
 REPO_DIST = Path(__file__).resolve().parent.parent / "dist"
@@ -85,11 +85,14 @@ def test_missing_crds_are_reported_with_what_to_do(
 ) -> None:
     """A patched object is validated; without the CRDs the synth says how to get them."""
     monkeypatch.setenv("CRDS_DIR", str(tmp_path / "empty"))
-    crd_schemas.cache_clear()
+    caches = (crd_schemas, _crd_validator)  # what earlier tests cached from the real CRDs
+    for cached in caches:
+        cached.cache_clear()
     try:
         code, _ = synth("good", tmp_path)
     finally:
-        crd_schemas.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
     assert code == 1
     err = capsys.readouterr().err
     assert f"error: pinned CRDs missing in {tmp_path / 'empty'}: argoproj.io_applications" in err
