@@ -251,3 +251,20 @@ def test_ensure_crds_is_a_no_op_when_every_pinned_crd_is_there(
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_small_apps_render_in_one_process_large_ones_per_environment() -> None:
+    from constructs_lib.synth import PARALLEL_THRESHOLD, Inputs, jobs_for, load_inputs
+
+    example = load_inputs(ROOT / "config" / "app-config.yaml", ROOT / "clusters")
+    envs = len(example.clusters)
+
+    def with_services(count: int) -> Inputs:
+        services = [example.config.services[0]] * count  # only the count matters here
+        return Inputs(example.config.model_copy(update={"services": services}), example.clusters)
+
+    below = PARALLEL_THRESHOLD // envs - 1
+    assert jobs_for(with_services(below), None) == 1
+    assert jobs_for(with_services(below + 1), None) == min(envs, (os.cpu_count() or 1) + 1)
+    assert jobs_for(with_services(1), 9) == envs, "never more processes than environments"
+    assert jobs_for(with_services(5000), 1) == 1, "--jobs 1 always renders in one process"
