@@ -222,22 +222,23 @@ def stage(files: Mapping[str, str], dist: Path) -> Staged:
     undoes all of this, so a run that fails here leaves `dist` exactly as it was.
     """
     staged = Staged(dist, frozenset(files))
-    folders: set[Path] = set()
+    folders: set[str] = set()
     try:
         for relative, text in sorted(files.items()):
-            path = dist / relative
-            if path.parent not in folders:
-                _make_folders(path.parent, staged.folders)
-                folders.add(path.parent)
+            path = os.path.join(dist, relative)
+            folder = os.path.dirname(path)
+            if folder not in folders:
+                _make_folders(Path(folder), staged.folders)
+                folders.add(folder)
             data = text.encode("utf-8")
-            current = _regular_file_size(path)
-            if current is None:
+            differs = _differs(path, data)
+            if differs is None:
                 _write(path, data)
-                staged.created.append(str(path))
-            elif current != len(data) or path.read_bytes() != data:
-                temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                staged.created.append(path)
+            elif differs:
+                temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
                 _write(temporary, data)
-                staged.replacements.append((str(temporary), str(path)))
+                staged.replacements.append((temporary, path))
     except BaseException:
         discard([staged])
         raise
@@ -312,17 +313,28 @@ def _make_folders(folder: Path, made: list[str]) -> None:
         made.append(str(path))
 
 
-def _regular_file_size(path: Path) -> int | None:
-    """Size of the file at `path`; None if nothing is there. A folder in the way is an error."""
+def _differs(path: str, data: bytes) -> bool | None:
+    """Whether the file at `path` holds other bytes than `data`; None if nothing is there.
+    A link is always replaced; a folder in the way is an error."""
     try:
-        info = path.lstat()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "a folder is in the way of a file", str(path))
-    return info.st_size if stat.S_ISREG(info.st_mode) else -1  # a link is always replaced
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symbolic link
+            return True
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way of a file", path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return True
+        return os.read(fd, len(data) + 1) != data
+    finally:
+        os.close(fd)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: str, data: bytes) -> None:
     with open(path, "wb") as file:
         file.write(data)

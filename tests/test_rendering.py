@@ -142,6 +142,17 @@ def test_publish_rewrites_only_what_changed(tmp_path: Path) -> None:
     assert (dist / "dev/app/edit.yaml").stat().st_ino != edit.st_ino, "replaced by a rename"
 
 
+def test_a_link_where_a_file_goes_is_replaced_not_followed(tmp_path: Path) -> None:
+    dist, elsewhere = tmp_path / "dist", tmp_path / "elsewhere.yaml"
+    elsewhere.write_text("a: 1\n")
+    (dist / "dev").mkdir(parents=True)
+    (dist / "dev" / "a.yaml").symlink_to(elsewhere)
+    publish({"dev/a.yaml": "a: 1\n"}, dist)
+    assert not (dist / "dev" / "a.yaml").is_symlink()
+    assert (dist / "dev" / "a.yaml").read_text() == "a: 1\n"
+    assert elsewhere.read_text() == "a: 1\n"
+
+
 def test_staged_changes_are_invisible_until_commit(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     publish({"dev/a.yaml": "a: 1\n"}, dist)
