@@ -266,13 +266,15 @@ def commit(staged: list[Staged], dist: Path) -> int:
     keep = frozenset().union(*(render.paths for render in staged))
     removed = 0
     for folder, subfolders, names in os.walk(dist, topdown=False):
-        here = Path(folder)
-        for name in names + [d for d in subfolders if (here / d).is_symlink()]:
-            if (here / name).relative_to(dist).as_posix() not in keep:
-                (here / name).unlink()
+        relative = os.path.relpath(folder, dist)
+        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+        links = [d for d in subfolders if os.path.islink(os.path.join(folder, d))]
+        for name in names + links:
+            if prefix + name not in keep:
+                os.unlink(os.path.join(folder, name))
                 removed += 1
-        if here != dist and not any(here.iterdir()):
-            here.rmdir()
+        if prefix and not os.listdir(folder):
+            os.rmdir(folder)
     return removed
 
 
