@@ -9,6 +9,7 @@ atomically with `write_atomic`.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import os
 import re
@@ -89,6 +90,12 @@ def scalar(value: Any, *, flow: bool = False) -> str:
         return str(value)
     if not isinstance(value, str):
         raise TypeError(f"cannot write {type(value).__name__} as a YAML scalar")
+    return _string(value, flow)
+
+
+@functools.lru_cache(maxsize=65536)
+def _string(value: str, flow: bool) -> str:
+    """A string scalar; cached, as keys and common values repeat in every service."""
     plain = _PLAIN_FLOW if flow else _PLAIN_BLOCK
     if (
         plain.fullmatch(value)
