@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from constructs_lib.yaml_quoting import double_quoted
+
 # Plain (unquoted) scalars: a conservative subset of YAML's plain style. Anything else is quoted.
 _PLAIN = re.compile(r"^[A-Za-z0-9_./$][A-Za-z0-9_./@:+=,$~-]*( [A-Za-z0-9_./@:+=,()$~-]+)*\Z")
 _PRINTABLE = re.compile(r"^[\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*\Z")
@@ -122,29 +124,9 @@ def _string(text: str) -> str:
         return text
     if _PRINTABLE.match(text):
         return "'" + text.replace("'", "''") + "'"
-    return _double_quoted(text)
+    return double_quoted(text)
 
 
-def _double_quoted(text: str) -> str:
-    """YAML double-quoted style; escapes everything YAML does not allow as printable."""
-    out = []
-    for char in text:
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif _PRINTABLE.match(char):
-            out.append(char)
-        elif char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) <= 0xFF:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
-_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
 _STR = "tag:yaml.org,2002:str"
 
 
