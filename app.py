@@ -11,33 +11,33 @@ Run `make synth` (or `cdk8s synth`, or `gitops-base synth`) to render dist/<env>
 from __future__ import annotations
 
 # First: loads cdk8s (a Node.js process) in the background while Python imports the rest.
-import constructs_lib.preload  # isort: skip  # noqa: F401
+import constructs_lib.render.preload  # isort: skip  # noqa: F401
 
 import sys
 from functools import cache
 
 import cdk8s
 
-from constructs_lib.argocd import (
+from constructs_lib.constructs.argocd.application import (
     ArgoApplication,
     ArgoApplicationProps,
     ArgoProject,
     ArgoProjectProps,
     Kind,
 )
-from constructs_lib.clusters import ClusterSettings, rehost
-from constructs_lib.config import AppConfig, Service
-from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
-from constructs_lib.infisical_secret_mount import InfisicalSecretMountProps
-from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
-from constructs_lib.kube_object import SYNC_WAVE, KubeObject, synthesize
-from constructs_lib.labels import standard_labels
-from constructs_lib.overlays import with_overlays
-from constructs_lib.pod_template import PodTemplateProps
-from constructs_lib.rendering import RenderedEnv
-from constructs_lib.synth import main
-from constructs_lib.versions import Versions, load_versions
-from constructs_lib.web_workload import IngressProps, WebWorkload, WebWorkloadProps
+from constructs_lib.constructs.cron_workload import CronWorkload, CronWorkloadProps
+from constructs_lib.constructs.infisical_secret_mount import InfisicalSecretMountProps
+from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, synthesize
+from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.constructs.platform.k3s_platform import K3sPlatform, K3sPlatformProps
+from constructs_lib.constructs.pod_template import PodTemplateProps
+from constructs_lib.constructs.web_workload import IngressProps, WebWorkload, WebWorkloadProps
+from constructs_lib.model.clusters import ClusterSettings, rehost
+from constructs_lib.model.config import AppConfig, Service
+from constructs_lib.model.versions import Versions, load_versions
+from constructs_lib.render.overlays import with_overlays
+from constructs_lib.render.publish import RenderedEnv
+from constructs_lib.render.synth import main
 
 BOOTSTRAP_PROJECT = "bootstrap"
 ROOT_APPLICATION = "root"

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 sys.path.insert(0, str(ROOT))
 
-from constructs_lib.clusters import ClusterSettings  # noqa: E402
-from constructs_lib.config import AppConfig  # noqa: E402
-from constructs_lib.loading import load_model  # noqa: E402
+from constructs_lib.model.clusters import ClusterSettings  # noqa: E402
+from constructs_lib.model.config import AppConfig  # noqa: E402
+from constructs_lib.model.loading import load_model  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

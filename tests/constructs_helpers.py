@@ -8,10 +8,10 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
-from constructs_lib.config import Service
-from constructs_lib.kube_object import synthesize
-from constructs_lib.labels import standard_labels
-from constructs_lib.pod_template import PodTemplateProps
+from constructs_lib.constructs.kube_object import synthesize
+from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.constructs.pod_template import PodTemplateProps
+from constructs_lib.model.config import Service
 
 
 def synth(build: Callable[[Construct], object]) -> list[dict[str, Any]]:

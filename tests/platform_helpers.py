@@ -7,11 +7,11 @@ from typing import Any
 
 import cdk8s
 
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
-from constructs_lib.k3s_platform import K3sPlatform, K3sPlatformProps
-from constructs_lib.kube_object import synthesize
-from constructs_lib.versions import load_versions
+from constructs_lib.constructs.kube_object import synthesize
+from constructs_lib.constructs.platform.k3s_platform import K3sPlatform, K3sPlatformProps
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.versions import load_versions
 
 Manifest = dict[str, Any]
 

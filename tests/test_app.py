@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from constructs_lib.clusters import ClusterSettings, rehost
-from constructs_lib.config import AppConfig
+from constructs_lib.model.clusters import ClusterSettings, rehost
+from constructs_lib.model.config import AppConfig
 
 from .conftest import find
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.app_namespace import container_defaults, derive_quota, max_pods
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
+from constructs_lib.constructs.app_namespace import container_defaults, derive_quota, max_pods
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
 from tests.conftest import with_changes
 from tests.platform_helpers import render_platform
 

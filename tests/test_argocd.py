@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.argocd import (
+from constructs_lib.constructs.argocd.application import (
     ArgoApplication,
     ArgoApplicationProps,
     ArgoProject,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.diff import compare
+from constructs_lib.cli.diff import compare
 from tests.helpers import ROOT, cli_env
 
 
@@ -76,7 +76,7 @@ def repo(tmp_path: Path) -> Path:
 def run_diff(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # `-m` from the repo runs that repo's constructs_lib, so its ROOT is the throwaway repo.
     return subprocess.run(
-        [sys.executable, "-m", "constructs_lib.cli", "diff", *args],
+        [sys.executable, "-m", "constructs_lib.cli.main", "diff", *args],
         cwd=repo,
         env=cli_env(),
         capture_output=True,

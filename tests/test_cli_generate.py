@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.cli import main
-from constructs_lib.config import AppConfig
-from constructs_lib.loading import load_model
-from constructs_lib.payload import MAX_APPS, MAX_PAYLOAD_BYTES
+from constructs_lib.cli.main import main
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import load_model
+from constructs_lib.model.payload import MAX_APPS, MAX_PAYLOAD_BYTES
 from tests.helpers import CONFIG, FIXTURES, run_cli
 
 INVALID = sorted((FIXTURES / "payloads" / "invalid").glob("*.json"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from constructs_lib.config import AppConfig
-from constructs_lib.loading import load_model
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import load_model
 from tests.helpers import CONFIG, run_cli
 
 DIGEST = "sha256:" + "ab" * 32

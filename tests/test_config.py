@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.config import AppConfig
-from constructs_lib.loading import ConfigError, load_model, parse_model
-from constructs_lib.value_types import quantity_value
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import ConfigError, load_model, parse_model
+from constructs_lib.model.value_types import quantity_value
 
 from .conftest import FIXTURES, ROOT
 

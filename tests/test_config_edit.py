@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from constructs_lib.config_edit import flow, scalar, services_block
-from constructs_lib.yaml_quoting import double_quoted
+from constructs_lib.cli.config_edit import flow, scalar, services_block
+from constructs_lib.render.yaml_quoting import double_quoted
 
 # Any text, including control characters, line separators and lone surrogates excluded
 # (the payload rejects those before they get here).

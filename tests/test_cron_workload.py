@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from constructs import Construct
 
-from constructs_lib.cron_workload import CronWorkload, CronWorkloadProps
+from constructs_lib.constructs.cron_workload import CronWorkload, CronWorkloadProps
 
 from .conftest import find, kinds
 from .constructs_helpers import pod_props, service, synth

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.validate import PINNED_CRDS, crds_dir, missing_crds, validate_tree
+from constructs_lib.render.schema_check import PINNED_CRDS, crds_dir, missing_crds, validate_tree
 
 from .conftest import ROOT
 
@@ -135,8 +135,8 @@ def test_a_second_synth_rewrites_only_what_changed(workspace: Path) -> None:
 def test_a_failing_worker_undoes_every_environment(workspace: Path) -> None:
     """prod fails in a worker process after dev and test rendered changes: nothing lands."""
     from app import build
-    from constructs_lib.overlays import with_overlays
-    from constructs_lib.synth import run
+    from constructs_lib.render.overlays import with_overlays
+    from constructs_lib.render.synth import run
 
     dist = workspace / "dist"
     assert synth_into(workspace).returncode == 0
@@ -243,7 +243,7 @@ def test_ensure_crds_is_a_no_op_when_every_pinned_crd_is_there(
     shutil.copy(source / "cert-manager.io_issuers.yaml", tmp_path)
     assert missing_crds() == []
     result = subprocess.run(
-        [sys.executable, "-m", "constructs_lib.validate", "--ensure-crds"],
+        [sys.executable, "-m", "constructs_lib.render.schema_check", "--ensure-crds"],
         cwd=ROOT,
         env={**ENV, "CRDS_DIR": str(tmp_path)},
         capture_output=True,
@@ -254,7 +254,7 @@ def test_ensure_crds_is_a_no_op_when_every_pinned_crd_is_there(
 
 
 def test_small_apps_render_in_one_process_large_ones_per_environment() -> None:
-    from constructs_lib.synth import PARALLEL_THRESHOLD, Inputs, jobs_for, load_inputs
+    from constructs_lib.render.synth import PARALLEL_THRESHOLD, Inputs, jobs_for, load_inputs
 
     example = load_inputs(ROOT / "config" / "app-config.yaml", ROOT / "clusters")
     envs = len(example.clusters)

@@ -16,12 +16,12 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from constructs_lib.cli import main
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
-from constructs_lib.loading import load_model
-from constructs_lib.payload import parse_json, parse_payload, to_services
-from constructs_lib.validate import (
+from constructs_lib.cli.main import main
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import load_model
+from constructs_lib.model.payload import parse_json, parse_payload, to_services
+from constructs_lib.render.schema_check import (
     validate_manifest,
 )
 from tests.helpers import CONFIG, ROOT

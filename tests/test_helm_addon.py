@@ -4,10 +4,10 @@ from typing import Any
 
 import cdk8s
 
-from constructs_lib.helm_addon import HelmAddon, HelmAddonProps
-from constructs_lib.kube_object import synthesize
-from constructs_lib.validate import validate_manifest
-from constructs_lib.versions import ChartPin
+from constructs_lib.constructs.argocd.helm_addon import HelmAddon, HelmAddonProps
+from constructs_lib.constructs.kube_object import synthesize
+from constructs_lib.model.versions import ChartPin
+from constructs_lib.render.schema_check import validate_manifest
 
 PIN = ChartPin(version="1.2.3", repo="https://charts.example.com")
 

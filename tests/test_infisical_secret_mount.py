@@ -5,8 +5,11 @@ from typing import Any
 import pytest
 import yaml
 
-from constructs_lib.config import InfisicalSettings, SecretRef
-from constructs_lib.infisical_secret_mount import InfisicalSecretMount, InfisicalSecretMountProps
+from constructs_lib.constructs.infisical_secret_mount import (
+    InfisicalSecretMount,
+    InfisicalSecretMountProps,
+)
+from constructs_lib.model.config import InfisicalSettings, SecretRef
 
 from .conftest import find
 from .constructs_helpers import synth

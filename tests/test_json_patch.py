@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.json_patch import PatchError, apply_patch, parse_pointer
+from constructs_lib.render.json_patch import PatchError, apply_patch, parse_pointer
 
 DOC: dict[str, Any] = {"a": {"b": [1, 2, 3], "c/d": {"e~f": 1}}}
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
-from constructs_lib.k3s_platform import (
+from constructs_lib.constructs.platform.k3s_platform import (
     APPLICATION_HEALTH_KEY,
     PLATFORM_CLUSTER_KINDS,
     PLATFORM_NAMESPACED_KINDS,
 )
-from constructs_lib.validate import validate_manifest
-from constructs_lib.versions import load_versions
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.versions import load_versions
+from constructs_lib.render.schema_check import validate_manifest
 from tests.conftest import load_cluster, with_changes
 from tests.platform_helpers import render_platform
 
@@ -274,7 +274,7 @@ def test_applications_are_automated_with_the_finalizer(
 def test_ingress_settings_are_checked(
     cluster: ClusterSettings, ingress: dict[str, object], message: str
 ) -> None:
-    from constructs_lib.loading import ConfigError, parse_model
+    from constructs_lib.model.loading import ConfigError, parse_model
 
     data = cluster.model_dump(mode="json")
     data["ingress"].update(ingress)

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import cdk8s
 
-from constructs_lib.kube_object import synthesize
-from constructs_lib.lets_encrypt_issuers import LetsEncryptIssuers, LetsEncryptIssuersProps
-from constructs_lib.validate import validate_manifest
+from constructs_lib.constructs.kube_object import synthesize
+from constructs_lib.constructs.lets_encrypt_issuers import (
+    LetsEncryptIssuers,
+    LetsEncryptIssuersProps,
+)
+from constructs_lib.render.schema_check import validate_manifest
 
 
 def test_staging_and_production_with_the_ingress_class() -> None:

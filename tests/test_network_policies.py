@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
-from constructs_lib.labels import selector_labels
+from constructs_lib.constructs.labels import selector_labels
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
 from tests.conftest import with_changes
 from tests.netpol_model import External, Pod, allowed
 from tests.platform_helpers import render_platform
@@ -167,7 +167,7 @@ def test_policies_can_be_turned_off(config: AppConfig, cluster: ClusterSettings)
 def test_declared_calls_must_name_a_service_with_ports(
     config: AppConfig, changes: dict[str, Any], message: str
 ) -> None:
-    from constructs_lib.loading import ConfigError, parse_model
+    from constructs_lib.model.loading import ConfigError, parse_model
 
     data = config.model_dump(mode="json", exclude_unset=True)
     data["services"][0].update(changes)

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from app import build
-from constructs_lib.overlays import merge, with_overlays
-from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
-from constructs_lib.validate import _crd_validator, crd_schemas
+from constructs_lib.render.overlays import merge, with_overlays
+from constructs_lib.render.schema_check import _crd_validator, crd_schemas
+from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "overlays"
 REPO_DIST = Path(__file__).resolve().parent.parent / "dist"

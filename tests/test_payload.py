@@ -8,8 +8,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from constructs_lib.config_edit import services_block
-from constructs_lib.payload import (
+from constructs_lib.cli.config_edit import services_block
+from constructs_lib.cli.schema import SCHEMAS, schema_text
+from constructs_lib.model.payload import (
     ImageParts,
     Payload,
     PayloadError,
@@ -18,7 +19,6 @@ from constructs_lib.payload import (
     split_image,
     to_service,
 )
-from constructs_lib.schema import SCHEMAS, schema_text
 from tests.helpers import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"

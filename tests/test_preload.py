@@ -1,4 +1,4 @@
-"""constructs_lib.preload: cdk8s loads on a thread while the main thread imports the rest.
+"""constructs_lib.render.preload: cdk8s loads on a thread while the main thread imports the rest.
 
 That is safe only while the two threads never import the same module. This records, in a fresh
 interpreter, which thread imports each module, and checks it.
@@ -23,7 +23,7 @@ class Recorder:
         return None  # only watching: the normal finders import the module
 
 sys.meta_path.insert(0, Recorder())
-import constructs_lib.preload
+import constructs_lib.render.preload
 for thread in threading.enumerate():
     if thread.name == "cdk8s-preload":
         thread.join()
@@ -49,4 +49,7 @@ def test_the_preload_thread_imports_only_cdk8s_and_constructs() -> None:
     )
     both = sorted(name for name in on_thread if len(seen[name]) > 1)
     assert both == [], f"imported on both threads: {both}"
-    assert "constructs_lib.config" in seen and "MainThread" in seen["constructs_lib.config"]
+    assert (
+        "constructs_lib.model.config" in seen
+        and "MainThread" in seen["constructs_lib.model.config"]
+    )

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constructs_lib.rendering import (
+from constructs_lib.render.publish import (
     OutputError,
     RenderedEnv,
     discard,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.tls_ingress import TlsIngress, TlsIngressProps
+from constructs_lib.constructs.tls_ingress import TlsIngress, TlsIngressProps
 
 from .conftest import find
 from .constructs_helpers import synth

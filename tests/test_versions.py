@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.loading import ConfigError, parse_model
-from constructs_lib.versions import VERSIONS_FILE, Versions, load_versions
+from constructs_lib.model.loading import ConfigError, parse_model
+from constructs_lib.model.versions import VERSIONS_FILE, Versions, load_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
@@ -82,7 +82,7 @@ def test_a_chart_version_change_changes_dist(
 ) -> None:
     """What makes the dist drift test the CI check for a version bump without a re-synth."""
     import app
-    from constructs_lib.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+    from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
     versions = load_versions()
     pin = versions.charts["cert-manager"].model_copy(update={"version": "v9.9.9"})

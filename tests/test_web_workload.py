@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from constructs import Construct
 
-from constructs_lib.web_workload import IngressProps, WebWorkload, WebWorkloadProps
+from constructs_lib.constructs.web_workload import IngressProps, WebWorkload, WebWorkloadProps
 
 from .conftest import find, kinds
 from .constructs_helpers import pod_props, service, synth

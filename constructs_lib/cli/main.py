@@ -1,0 +1,129 @@
+"""`gitops-base`: the command line the infra pipeline calls. Reference: docs/reference/cli.md.
+
+    gitops-base generate --input PAYLOAD.json   # deployed_apps payload -> config services
+    gitops-base validate [CONFIG]               # config and env settings, every problem
+    gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
+    gitops-base synth                           # what `make synth` does
+    gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
+
+Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
+each, nothing written), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from constructs_lib.cli.common import EXIT_OK, project_root
+
+
+def parser() -> argparse.ArgumentParser:
+    root = project_root()
+    default_config = root / "config" / "app-config.yaml"
+    default_clusters = root / "clusters"
+    top = argparse.ArgumentParser(
+        prog="gitops-base",
+        description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
+        epilog="Exit codes: 0 success, 1 invalid input (nothing written), 2 usage error.",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser(
+        "generate",
+        help="turn a deployed_apps payload into the services of the config",
+        description="Turn a deployed_apps payload (docs/reference/deployed-apps.md) into the "
+        "services of the config. Global settings are kept from the existing config unless the "
+        "payload or a flag sets them (flag > payload > config). Same input, same bytes.",
+    )
+    gen.add_argument("--input", required=True, metavar="PAYLOAD.json", help="payload; - for stdin")
+    gen.add_argument(
+        "--output",
+        type=Path,
+        default=default_config,
+        metavar="CONFIG",
+        help="config file to write (default: config/app-config.yaml)",
+    )
+    gen.add_argument("--app-name", help="app.name")
+    gen.add_argument("--namespace", help="app.namespace")
+    gen.add_argument("--domain", help="base domain")
+    gen.add_argument("--tls-issuer", help="tls.issuer (letsencrypt-staging|letsencrypt-production)")
+    gen.add_argument("--infisical-url", help="secrets.infisical.url")
+    gen.add_argument("--infisical-project-id", help="secrets.infisical.project_id")
+    gen.add_argument("--infisical-identity-id", help="secrets.infisical.auth.identity_id")
+    gen.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="accept an empty deployed_apps (removes every service; refused by default)",
+    )
+    gen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the config is not what the payload generates",
+    )
+    gen.set_defaults(func="generate")
+
+    val = sub.add_parser(
+        "validate",
+        help="check the config and the environment settings",
+        description="Check a config and every clusters/<env>/cluster.yaml; print every problem "
+        "as one `file: path: message` line.",
+    )
+    val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    val.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    val.set_defaults(func="validate")
+
+    img = sub.add_parser(
+        "set-image",
+        help="change one service's image tag or digest, and nothing else",
+        description="Set the image tag (SERVICE TAG) or digest (SERVICE@sha256:...) of one "
+        "service. Only the line of the pin changes; comments and formatting survive. The "
+        "image is pinned by exactly one of tag or digest afterwards.",
+    )
+    img.add_argument(
+        "service", metavar="SERVICE[@sha256:DIGEST]", help="service name, with @digest to pin one"
+    )
+    img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
+    img.add_argument("--config", type=Path, default=default_config, help="config file")
+    img.set_defaults(func="set_image")
+
+    syn = sub.add_parser(
+        "synth",
+        help="render dist/<env>/ (what `make synth` does)",
+        description="Render dist/<env>/ for every environment; a failed run changes nothing.",
+    )
+    syn.add_argument("--config", type=Path, default=default_config, help="app config file")
+    syn.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    syn.add_argument("--output", type=Path, default=None, help="output folder (default: dist/)")
+    syn.set_defaults(func="synth")
+
+    dif = sub.add_parser(
+        "diff",
+        help="rendered manifests of a base ref vs the working tree, as Markdown",
+        description="Synthesize the base ref and the working tree into temporary folders and "
+        "print, per resource (kind/namespace/name), what was added, removed or changed, "
+        "with a unified diff of the changed ones. dist/ is not touched.",
+    )
+    dif.add_argument("--base", default="HEAD", help="git ref to compare with (default: HEAD)")
+    dif.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
+    dif.set_defaults(func="diff")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args: Any = parser().parse_args(argv)
+    try:
+        command = importlib.import_module(f"constructs_lib.cli.{args.func}")
+        return int(command.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
