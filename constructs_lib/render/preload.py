@@ -34,6 +34,6 @@ def _import_cdk8s() -> None:
 threading.Thread(target=_import_cdk8s, name="cdk8s-preload", daemon=True).start()
 
 # Meanwhile, on this thread: what app.py needs that does not import cdk8s.
-import constructs_lib.model.versions  # noqa: E402, F401
-import constructs_lib.render.overlays  # noqa: E402, F401
+import constructs_lib.model.versions  # noqa: E402
+import constructs_lib.render.overlays  # noqa: E402
 import constructs_lib.render.synth  # noqa: E402, F401
