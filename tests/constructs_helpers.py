@@ -8,9 +8,9 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
+from constructs_lib.compose.workloads import pod_fields
 from constructs_lib.constructs.kube_object import synthesize
-from constructs_lib.constructs.labels import standard_labels
-from constructs_lib.constructs.pod_template import PodTemplateProps
+from constructs_lib.constructs.workloads import Workload, WorkloadProps
 from constructs_lib.model.config import Service
 
 
@@ -31,7 +31,8 @@ def service(**fields: Any) -> Service:
     return Service.model_validate(data)
 
 
-def pod_props(svc: Service) -> PodTemplateProps:
-    return PodTemplateProps(
-        service=svc, labels=standard_labels("shop", svc.name), service_account_name="shop"
-    )
+def workload_props(construct: type[Workload], svc: Service, **props: Any) -> WorkloadProps:
+    """Props of `construct` for a service of the app 'shop', as the composition builds them."""
+    fields = pod_fields(construct, svc, None)
+    fields.update(app="shop", namespace="shop", service_account_name="shop", **props)
+    return construct.PROPS(**fields)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import cdk8s
-
+from constructs_lib.compose.layout import EnvCharts
+from constructs_lib.compose.platform import add_platform
+from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize
-from constructs_lib.constructs.platform.k3s_platform import K3sPlatform, K3sPlatformProps
+from constructs_lib.constructs.platform.k3s_platform import PlatformScopes
+from constructs_lib.constructs.workloads import Workload
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import load_versions
@@ -35,13 +37,18 @@ class Rendered:
         return sorted(m["metadata"]["name"] for m in self.all if m["kind"] == kind)
 
 
+def render_workloads(config: AppConfig, cluster: ClusterSettings) -> list[Workload]:
+    """The app's workload constructs, as the composition builds them."""
+    return add_workloads(EnvCharts(cluster.name).workloads, config, cluster)
+
+
 def render_platform(config: AppConfig, cluster: ClusterSettings) -> Rendered:
-    app = cdk8s.App()
-    platform = K3sPlatform(
-        app,
-        "platform",
-        props=K3sPlatformProps(config=config, cluster=cluster, versions=load_versions()),
+    charts = EnvCharts(cluster.name)
+    workloads = add_workloads(charts.workloads, config, cluster)
+    scopes = PlatformScopes(
+        delivery=charts.delivery, cluster=charts.platform, bootstrap=charts.root
     )
+    add_platform(charts.app, scopes, config, cluster, load_versions(), workloads)
     return Rendered(
-        synthesize(platform.delivery), synthesize(platform.cluster), synthesize(platform.bootstrap)
+        synthesize(charts.delivery), synthesize(charts.platform), synthesize(charts.root)
     )

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.constructs.app_namespace import container_defaults, derive_quota, max_pods
+from constructs_lib.compose.platform import container_defaults, quota
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from tests.conftest import with_changes
-from tests.platform_helpers import render_platform
+from tests.platform_helpers import render_platform, render_workloads
 
 
 def test_namespace_enforces_restricted_and_is_never_pruned(
@@ -21,11 +21,13 @@ def test_namespace_enforces_restricted_and_is_never_pruned(
     assert annotations["argocd.argoproj.io/sync-wave"] == "-10"
 
 
-def test_max_pods_counts_autoscaling_and_rollout_surge(config: AppConfig) -> None:
-    by_name = {s.name: s for s in config.services}
-    assert max_pods(by_name["web"]) == 6 + 2  # max_replicas 6, 25 % surge rounded up
-    assert max_pods(by_name["api"]) == 2 + 1
-    assert max_pods(by_name["nightly-report"]) == 1
+def test_max_pods_counts_autoscaling_and_rollout_surge(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    by_name = {w.service_name: w for w in render_workloads(config, cluster)}
+    assert by_name["web"].max_pods == 6 + 2  # max_replicas 6, 25 % surge rounded up
+    assert by_name["api"].max_pods == 2 + 1
+    assert by_name["nightly-report"].max_pods == 1
 
 
 def test_quota_is_derived_with_headroom(config: AppConfig, cluster: ClusterSettings) -> None:
@@ -67,8 +69,8 @@ def test_limit_range_defaults_follow_the_config_defaults(
 def test_limit_range_override_wins(config: AppConfig) -> None:
     config = with_changes(config, platform__limit_range={"default_request": {"cpu": "20m"}})
     request, limit = container_defaults(config)
-    assert (request.cpu, request.memory) == ("20m", "64Mi")
-    assert (limit.cpu, limit.memory) == ("500m", "256Mi")
+    assert (request["cpu"], request["memory"]) == ("20m", "64Mi")
+    assert (limit["cpu"], limit["memory"]) == ("500m", "256Mi")
 
 
 def test_a_request_above_the_limit_is_an_error(config: AppConfig, cluster: ClusterSettings) -> None:
@@ -95,4 +97,4 @@ def test_quota_and_limit_range_can_be_turned_off(
 def test_no_services_still_leaves_room_for_one_pod(config: AppConfig) -> None:
     config = with_changes(config, services=[])
     request, limit = container_defaults(config)
-    assert derive_quota(config, request, limit).pods == 1
+    assert quota(config, [], request, limit)["pods"] == "1"

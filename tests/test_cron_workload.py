@@ -5,16 +5,14 @@ from typing import Any
 import pytest
 from constructs import Construct
 
-from constructs_lib.constructs.cron_workload import CronWorkload, CronWorkloadProps
+from constructs_lib.constructs.workloads.cron_workload import CronWorkload
 
 from .conftest import find, kinds
-from .constructs_helpers import pod_props, service, synth
+from .constructs_helpers import service, synth, workload_props
 
 
 def cron(scope: Construct, svc: Any) -> CronWorkload:
-    return CronWorkload(
-        scope, "c", props=CronWorkloadProps(app="shop", namespace="shop", pod=pod_props(svc))
-    )
+    return CronWorkload(scope, "c", props=workload_props(CronWorkload, svc))
 
 
 def test_cronjob_schedule_concurrency_and_history() -> None:

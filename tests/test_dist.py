@@ -134,7 +134,7 @@ def test_a_second_synth_rewrites_only_what_changed(workspace: Path) -> None:
 
 def test_a_failing_worker_undoes_every_environment(workspace: Path) -> None:
     """prod fails in a worker process after dev and test rendered changes: nothing lands."""
-    from app import build
+    from constructs_lib.compose.build import build
     from constructs_lib.render.overlays import with_overlays
     from constructs_lib.render.synth import run
 

@@ -1,25 +1,32 @@
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 import yaml
 
 from constructs_lib.constructs.infisical_secret_mount import (
+    InfisicalConnection,
+    InfisicalSecret,
     InfisicalSecretMount,
     InfisicalSecretMountProps,
 )
-from constructs_lib.model.config import InfisicalSettings, SecretRef
 
 from .conftest import find
 from .constructs_helpers import synth
 
-INFISICAL = InfisicalSettings.model_validate(
-    {"url": "https://infisical.example.com", "project_id": "p-1", "auth": {"identity_id": "id-1"}}
+INFISICAL = InfisicalConnection(
+    url="https://infisical.example.com",
+    project_id="p-1",
+    identity_id="id-1",
+    audience="infisical",
 )
 SECRETS = (
-    SecretRef(key="DATABASE_URL", path="/api", env="DATABASE_URL"),
-    SecretRef(key="tls-key", path="/certs", file="tls.key"),
+    InfisicalSecret(
+        key="DATABASE_URL", path="/api", object_name="DATABASE_URL", env="DATABASE_URL"
+    ),
+    InfisicalSecret(key="tls-key", path="/certs", object_name="tls.key"),
 )
 
 
@@ -108,9 +115,7 @@ def test_volume_mount_and_env_vars() -> None:
 
 
 def test_ca_certificate_is_passed_when_set() -> None:
-    infisical = INFISICAL.model_copy(
-        update={"ca_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n"}
-    )
+    infisical = dataclasses.replace(INFISICAL, ca_certificate="-----BEGIN CERTIFICATE-----\nMIIB\n")
     spc = find(
         synth(lambda c: InfisicalSecretMount(c, "s", props=props(infisical=infisical))),
         "SecretProviderClass",

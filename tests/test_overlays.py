@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app import build
+from constructs_lib.compose.build import build
 from constructs_lib.render.overlays import merge, with_overlays
 from constructs_lib.render.schema_check import _crd_validator, crd_schemas
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run

@@ -10,12 +10,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from constructs_lib.compose.layout import RenderedEnv, file_name
 from constructs_lib.render.publish import (
     OutputError,
-    RenderedEnv,
     discard,
     dump,
-    file_name,
     publish,
     render_files,
     stage,

@@ -81,14 +81,15 @@ def test_a_chart_version_change_changes_dist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What makes the dist drift test the CI check for a version bump without a re-synth."""
-    import app
+    from constructs_lib.compose import build as composition
+    from constructs_lib.compose.build import build
     from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
     versions = load_versions()
     pin = versions.charts["cert-manager"].model_copy(update={"version": "v9.9.9"})
     bumped = versions.model_copy(update={"charts": {**versions.charts, "cert-manager": pin}})
-    monkeypatch.setattr(app, "versions", lambda: bumped)
-    assert run(app.build, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
+    monkeypatch.setattr(composition, "versions", lambda: bumped)
+    assert run(build, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
     fresh = {
         str(p.relative_to(tmp_path / "dist")): p.read_text()
         for p in (tmp_path / "dist").rglob("*.yaml")

@@ -2,20 +2,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from constructs import Construct
 
-from constructs_lib.constructs.web_workload import IngressProps, WebWorkload, WebWorkloadProps
+from constructs_lib.constructs.workloads import WORKLOADS
+from constructs_lib.constructs.workloads.cron_workload import CronWorkload
+from constructs_lib.constructs.workloads.web_workload import WebWorkload
+from constructs_lib.constructs.workloads.workload import IngressProps
 
 from .conftest import find, kinds
-from .constructs_helpers import pod_props, service, synth
+from .constructs_helpers import service, synth, workload_props
 
 
 def web(scope: Construct, svc: Any, **props: Any) -> WebWorkload:
     return WebWorkload(
         scope,
         "web",
-        props=WebWorkloadProps(app="shop", namespace="shop", pod=pod_props(svc), **props),
+        props=workload_props(WebWorkload, svc, **props),
     )
 
 
@@ -170,7 +172,7 @@ def test_probes_resources_and_env() -> None:
     assert c["command"] == ["/bin/web"]
 
 
-def test_rejects_scheduled_work() -> None:
-    svc = service(type="CronJob", schedule="@daily", ports=[])
-    with pytest.raises(ValueError, match="WebWorkload 'web': type is CronJob, not Deployment"):
-        synth(lambda c: web(c, svc))
+def test_scheduled_work_is_not_a_web_workload() -> None:
+    assert WORKLOADS["Deployment"] is WebWorkload
+    assert WORKLOADS["CronJob"] is CronWorkload
+    assert WORKLOADS["Job"] is CronWorkload

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.compose.layout import APP, RenderedEnv
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.publish import (
     OutputError,
-    RenderedEnv,
     Staged,
     commit,
     copy_tree,
@@ -84,7 +84,7 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
             )
             if manifest["kind"] == "Secret":
                 problems.append(f"{where}: kind Secret must never be rendered; use Infisical")
-            if folder == "app" and manifest["metadata"].get("namespace") != config.app.namespace:
+            if folder == APP and manifest["metadata"].get("namespace") != config.app.namespace:
                 problems.append(f"{where}: not in the app namespace '{config.app.namespace}'")
     return problems
 

@@ -9,7 +9,15 @@ from constructs import Construct
 
 from constructs_lib.constructs.argocd.application import RESOURCES_FINALIZER
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
-from constructs_lib.model.versions import ChartPin
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where a chart is published and the exact version to install."""
+
+    repo: str
+    """Helm repository URL, as Argo CD's repoURL."""
+    version: str
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,7 @@ class HelmAddonProps:
     """Name of the Application and of the Helm release."""
     chart: str
     """Chart name in the Helm repository."""
-    pin: ChartPin
+    pin: ChartSource
     """Repository and exact version, from platform/versions.yaml."""
     argocd_namespace: str
     labels: dict[str, str]
