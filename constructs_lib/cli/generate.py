@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail
+from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail, project_root
 from constructs_lib.cli.config_edit import (
     EditError,
     Globals,
@@ -25,6 +25,7 @@ from constructs_lib.cli.config_edit import (
     write_atomic,
 )
 from constructs_lib.errors import ProblemsError
+from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
@@ -158,24 +159,26 @@ def generate(
 
 def run(args: argparse.Namespace) -> int:
     output: Path = args.output
+    payload_text = sys.stdin.buffer.read() if args.input == "-" else None
     try:
-        result = generate(
-            payload_path=None if args.input == "-" else Path(args.input),
-            payload_text=sys.stdin.buffer.read() if args.input == "-" else None,
-            output=output,
-            flags={
-                "app_name": args.app_name,
-                "namespace": args.namespace,
-                "domain": args.domain,
-                "tls_issuer": args.tls_issuer,
-                "infisical_url": args.infisical_url,
-                "infisical_project_id": args.infisical_project_id,
-                "infisical_identity_id": args.infisical_identity_id,
-            },
-            allow_empty=args.allow_empty,
-            check=args.check,
-        )
-    except GenerateError as exc:
+        with checkout_lock(project_root()):
+            result = generate(
+                payload_path=None if args.input == "-" else Path(args.input),
+                payload_text=payload_text,
+                output=output,
+                flags={
+                    "app_name": args.app_name,
+                    "namespace": args.namespace,
+                    "domain": args.domain,
+                    "tls_issuer": args.tls_issuer,
+                    "infisical_url": args.infisical_url,
+                    "infisical_project_id": args.infisical_project_id,
+                    "infisical_identity_id": args.infisical_identity_id,
+                },
+                allow_empty=args.allow_empty,
+                check=args.check,
+            )
+    except (GenerateError, LockError) as exc:
         return fail(
             exc.problems,
             f"generate: {len(exc.problems)} problem(s); {display(output)} was not changed",

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail
+from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
 from constructs_lib.cli.generate import GenerateError, read_text
+from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.value_types import ImageDigest, ImageTag
@@ -73,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     elif tag.startswith("sha256:"):
         tag, digest = None, tag
     try:
-        changed, reference = set_image_in_file(args.config, service, tag=tag, digest=digest)
-    except GenerateError as exc:
+        with checkout_lock(project_root()):
+            changed, reference = set_image_in_file(args.config, service, tag=tag, digest=digest)
+    except (GenerateError, LockError) as exc:
         return fail(
             exc.problems,
             f"set-image: {len(exc.problems)} problem(s); {display(args.config)} was not changed",
