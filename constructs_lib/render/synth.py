@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.compose.layout import APP, RenderedEnv
+from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
+from constructs_lib.render.ownership import check_output_folder
 from constructs_lib.render.publish import (
     OutputError,
     Staged,
@@ -169,11 +171,16 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
     staging = os.environ.get("CDK8S_OUTDIR")
     dist = dist.resolve()
     try:
-        inputs = load_inputs(config, clusters)
-        staged = render_all(build, inputs, dist, jobs_for(inputs, jobs))
-        removed = commit(staged, dist)
-        if staging:
-            copy_tree(dist, Path(staging).resolve())
+        with checkout_lock(ROOT):
+            inputs = load_inputs(config, clusters)
+            check_output_folder(dist)
+            staged = render_all(build, inputs, dist, jobs_for(inputs, jobs))
+            removed = commit(staged, dist)
+            if staging:
+                copy_tree(dist, Path(staging).resolve())
+    except LockError as exc:
+        _report(exc.problems)
+        return 1
     except ConfigError as exc:
         _report(exc.problems)
         return 1
