@@ -59,8 +59,8 @@ def test_synth_refuses_an_output_folder_it_does_not_own(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == (
         f"error: {output}: not an output folder of gitops-base synth (it holds .git/, "
-        "notes.yaml, src/main.py); a synth deletes every file it did not render, so it writes only into a "
-        "missing or empty folder or one holding nothing but <env>/root.yaml and "
+        "notes.yaml, src/main.py); a synth deletes every file it did not render, so it writes "
+        "only into a missing or empty folder or one holding nothing but <env>/root.yaml and "
         "<env>/{app,argocd,platform}/*.yaml"
     )
     assert files(output) == before
