@@ -292,6 +292,23 @@ EXPECTED: dict[str, list[str]] = {
             "or digit, at most 63 characters)"
         ),
     ],
+    "namespace_reserved": [
+        (
+            "namespace: 'kube-system' is reserved: it holds the cluster's system components "
+            "(DNS, the API server's add-ons), and the app namespace gets default-deny network "
+            "policies, restricted Pod Security and a quota; choose a namespace of the app's own"
+        ),
+    ],
+    "app_name_reserved": [
+        (
+            "app_name: 'bootstrap' is reserved: the base names the AppProject of the root "
+            "Application so, and the app's Application and AppProject would overwrite it; "
+            "choose another name"
+        ),
+    ],
+    "version_float": [
+        "version: input should be the integer 1, got 1.0",
+    ],
     "yaml_object_as_value": [
         "deployed_apps[0] (name 'api').image: input should be a valid string",
     ],

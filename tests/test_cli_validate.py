@@ -104,3 +104,22 @@ def test_works_on_the_checkout_it_runs_in(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[0] == (
         f"{config}: services[0].replicas: input should be greater than or equal to 0"
     )
+
+
+def test_the_app_namespace_may_not_be_the_environments_argocd_namespace(tmp_path: Path) -> None:
+    clusters = tmp_path / "clusters"
+    shutil.copytree(CLUSTERS, clusters)
+    path = clusters / "dev" / "cluster.yaml"
+    path.write_text(path.read_text().replace("  namespace: argocd\n", "  namespace: shop\n"))
+    expected = (
+        f"{path}: argocd.namespace: 'shop' is also the app namespace (app.namespace): Argo CD's "
+        "namespace must not get the app's default-deny network policies, restricted Pod "
+        "Security and quota; give the app a namespace of its own"
+    )
+    done = run_cli("validate", "--clusters", clusters)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [expected]
+    synth = run_cli("synth", "--clusters", clusters, "--output", tmp_path / "dist")
+    assert synth.returncode == 1
+    assert synth.stderr.splitlines()[0] == f"error: {expected}"
+    assert not (tmp_path / "dist").exists()

@@ -13,6 +13,7 @@ from typing import Any
 from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.cross_checks import cluster_problems
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import display
 
@@ -58,8 +59,9 @@ def check_inputs(config: Path, clusters: Path) -> Report:
     """Every problem of the config and of clusters/<env>/cluster.yaml, in file order."""
     report = Report()
     report.checked.append(display(config))
+    loaded: AppConfig | None = None
     try:
-        load_model(AppConfig, config)
+        loaded = load_model(AppConfig, config)
     except ConfigError as exc:
         for line in exc.problems:
             report.add(display(config), line.removeprefix(f"{config}: "))
@@ -83,6 +85,9 @@ def check_inputs(config: Path, clusters: Path) -> Report:
                 display(path),
                 f"name: '{cluster.name}' must equal the folder name '{env_dir.name}'",
             )
+        if loaded is not None:
+            for line in cluster_problems(loaded, cluster):
+                report.add(display(path), line)
     return report
 
 

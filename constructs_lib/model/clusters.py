@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from constructs_lib.model.config import Issuer, Model
-from constructs_lib.model.value_types import DnsLabel, Hostname
+from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
 
 CLUSTER_FILE = "cluster.yaml"
 
@@ -88,7 +88,7 @@ class IngressSettings(Model):
 class ClusterSettings(Model):
     """Settings of one environment (one k3s cluster)."""
 
-    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
     name: DnsLabel = Field(description="Environment name; must equal the folder name.")
     repo: RepoSettings = Field(description="Where Argo CD syncs this environment from.")
     domain: Hostname = Field(

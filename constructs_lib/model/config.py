@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from constructs_lib.model.value_types import (
     AbsolutePath,
+    AppName,
+    AppNamespace,
     CronSchedule,
     DnsLabel,
     DnsSubdomain,
@@ -24,6 +26,7 @@ from constructs_lib.model.value_types import (
     ImageTag,
     PortName,
     Quantity,
+    SchemaVersion,
     quantity_value,
 )
 
@@ -33,9 +36,10 @@ Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
 
 
 class Model(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
+    """Base of every config model: unknown keys are errors, values are immutable, and types are
+    strict: no string or boolean where a number belongs (`replicas: "3"`, `replicas: true`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --- global settings -------------------------------------------------------------------------
@@ -44,8 +48,15 @@ class Model(BaseModel):
 class AppSettings(Model):
     """Identity of the application: every object is labelled with it."""
 
-    name: DnsLabel = Field(description="Application name; the value of app.kubernetes.io/part-of.")
-    namespace: DnsLabel = Field(description="Namespace every workload of the app is deployed to.")
+    name: AppName = Field(
+        description="Application name; the value of app.kubernetes.io/part-of. Not a name the "
+        "base uses for its own Argo CD objects (root, bootstrap, platform, default, add-ons)."
+    )
+    namespace: AppNamespace = Field(
+        description="Namespace every workload of the app is deployed to. Not a system, Argo CD "
+        "or add-on namespace (kube-system, kube-public, kube-node-lease, default, argocd, "
+        "ingress-nginx, cert-manager)."
+    )
 
 
 class TlsSettings(Model):
@@ -601,7 +612,7 @@ class PlatformSettings(Model):
 class AppConfig(Model):
     """Root of `config/app-config.yaml`."""
 
-    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
     app: AppSettings
     domain: Hostname = Field(
         description="Base domain. Hostnames under it are re-rooted onto each environment's domain."

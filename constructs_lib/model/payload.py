@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
@@ -25,6 +25,8 @@ from constructs_lib.model.config import (
 )
 from constructs_lib.model.loading import format_errors
 from constructs_lib.model.value_types import (
+    AppName,
+    AppNamespace,
     CronSchedule,
     DnsLabel,
     EnvName,
@@ -33,6 +35,7 @@ from constructs_lib.model.value_types import (
     ImageDigest,
     ImageRepository,
     ImageTag,
+    SchemaVersion,
 )
 
 PAYLOAD_VERSION = 1
@@ -206,8 +209,8 @@ class PayloadInfisical(Model):
 class GlobalSettings(Model):
     """Optional global settings a payload may set; each one wins over the existing config."""
 
-    app_name: DnsLabel | None = Field(None, description="The config's app.name.")
-    namespace: DnsLabel | None = Field(None, description="The config's app.namespace.")
+    app_name: AppName | None = Field(None, description="The config's app.name.")
+    namespace: AppNamespace | None = Field(None, description="The config's app.namespace.")
     domain: Hostname | None = Field(None, description="The config's base domain.")
     tls_issuer: Issuer | None = Field(None, description="The config's tls.issuer.")
     infisical: PayloadInfisical | None = Field(
@@ -218,7 +221,7 @@ class GlobalSettings(Model):
 class Payload(GlobalSettings):
     """The whole payload: `{"deployed_apps": [...]}`; a bare array is read as the same."""
 
-    version: Literal[1] | None = Field(None, description="Payload version. Only 1 exists.")
+    version: SchemaVersion | None = Field(None, description="Payload version. Only 1 exists.")
     deployed_apps: list[DeployedApp] = Field(
         max_length=MAX_APPS, description=f"The apps to deploy, at most {MAX_APPS}."
     )

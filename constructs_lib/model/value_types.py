@@ -7,9 +7,9 @@ Each type rejects a bad value with a message that says what a good one looks lik
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
@@ -191,3 +191,64 @@ def quantity_value(quantity: str) -> float:
     if suffix in _DECIMAL:
         return number * _DECIMAL[suffix]
     return float(quantity)  # exponent form such as '1e3'
+
+
+# Namespaces the app must never be deployed to: the baseline puts default-deny
+# NetworkPolicies, restricted Pod Security and a quota on the app namespace, which would stop
+# the cluster's own components running there.
+RESERVED_NAMESPACES = {
+    "kube-system": "the cluster's system components (DNS, the API server's add-ons)",
+    "kube-public": "readable by every client, reserved by Kubernetes",
+    "kube-node-lease": "the nodes' heartbeats",
+    "default": "Kubernetes' own default namespace",
+    "argocd": "Argo CD itself",
+    "ingress-nginx": "the ingress controller add-on",
+    "cert-manager": "the cert-manager add-on",
+}
+# Names the base gives its own Argo CD objects (or Argo CD gives its built-in project): an app
+# of that name would render an Application or AppProject that overwrites them.
+RESERVED_APP_NAMES = {
+    "root": "the root Application of every environment",
+    "bootstrap": "the AppProject of the root Application",
+    "platform": "the Application and AppProject of the platform add-ons",
+    "default": "Argo CD's built-in AppProject",
+    "cert-manager": "the Application of the cert-manager add-on",
+    "ingress-nginx": "the Application of the ingress-nginx add-on",
+    "secrets-store-csi-driver": "the Application of the Secrets Store CSI driver add-on",
+    "infisical-csi-provider": "the Application of the Infisical CSI provider add-on",
+}
+
+
+def _app_namespace(value: str) -> str:
+    reason = RESERVED_NAMESPACES.get(value)
+    if reason is not None:
+        raise ValueError(
+            f"'{value}' is reserved: it holds {reason}, and the app namespace gets default-deny "
+            "network policies, restricted Pod Security and a quota; choose a namespace of "
+            "the app's own"
+        )
+    return value
+
+
+def _app_name(value: str) -> str:
+    reason = RESERVED_APP_NAMES.get(value)
+    if reason is not None:
+        raise ValueError(
+            f"'{value}' is reserved: the base names {reason} so, and the app's Application "
+            "and AppProject would overwrite it; choose another name"
+        )
+    return value
+
+
+AppNamespace = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_namespace)]
+AppName = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_name)]
+
+
+def _integer(value: object) -> object:
+    """Refuse what pydantic's Literal[1] would take for 1: 1.0 and true."""
+    if type(value) is not int:
+        raise ValueError(f"input should be the integer 1, got {value!r}")
+    return value
+
+
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_integer)]

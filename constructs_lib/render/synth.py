@@ -20,6 +20,7 @@ from constructs_lib.compose.layout import APP, RenderedEnv
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.cross_checks import cluster_problems
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.ownership import check_output_folder
@@ -68,6 +69,8 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
                 problems.append(
                     f"{path}: name: '{cluster.name}' must equal the folder name '{env_dir.name}'"
                 )
+            if config is not None:
+                problems += [f"{path}: {p}" for p in cluster_problems(config, cluster)]
             clusters.append(cluster)
         if not clusters and not problems:
             problems.append(f"{clusters_path}: no environments (expected <env>/{CLUSTER_FILE})")
