@@ -306,6 +306,14 @@ EXPECTED: dict[str, list[str]] = {
             "choose another name"
         ),
     ],
+    "image_latest": [
+        (
+            "deployed_apps[0] (name 'api').image: tag 'latest' is mutable: the same config could "
+            "deploy a different image tomorrow; pin a digest (digest: sha256:<64 hex>, e.g. with "
+            "`gitops-base set-image SERVICE@sha256:...`) or a release tag, or set "
+            "allow_mutable_tag: true on this image"
+        ),
+    ],
     "version_float": [
         "version: input should be the integer 1, got 1.0",
     ],
@@ -622,3 +630,15 @@ def test_infisical_flags_complete_a_new_config(tmp_path: Path) -> None:
         "p-1",
         "i-1",
     )
+
+
+def test_a_payload_may_allow_a_mutable_tag_per_app(tmp_path: Path) -> None:
+    payload = tmp_path / "payload.json"
+    app = {"name": "api", "image": "ghcr.io/acme/api:latest", "allow_mutable_tag": True}
+    payload.write_text(json.dumps({"deployed_apps": [app]}))
+    output = tmp_path / "app-config.yaml"
+    flags = ["--app-name", "shop", "--namespace", "shop", "--domain", "example.com"]
+    code = main(["generate", "--input", str(payload), "--output", str(output), *flags])
+    assert code == 0
+    image = load_model(AppConfig, output).services[0].image
+    assert (image.tag, image.allow_mutable_tag) == ("latest", True)

@@ -142,3 +142,25 @@ def test_tag_and_digest_together_is_a_usage_error(config_copy: Path) -> None:
 def test_a_missing_tag_is_a_usage_error(config_copy: Path) -> None:
     done = run_cli("set-image", "web", "--config", config_copy)
     assert done.returncode == 2
+
+
+def test_latest_is_refused_unless_the_service_allows_a_mutable_tag(config_copy: Path) -> None:
+    before = config_copy.read_text()
+    done = run_cli("set-image", "web", "latest", "--config", config_copy)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"{config_copy}: services[0].image: tag 'latest' is mutable: the same config could "
+        "deploy a different image tomorrow; pin a digest (digest: sha256:<64 hex>, e.g. with "
+        "`gitops-base set-image SERVICE@sha256:...`) or a release tag, or set "
+        "allow_mutable_tag: true on this image"
+    )
+    assert config_copy.read_text() == before
+    allowed = before.replace(
+        "repository: ghcr.io/example/shop-web\n",
+        "repository: ghcr.io/example/shop-web\n      allow_mutable_tag: true\n",
+        1,
+    )
+    assert allowed != before
+    config_copy.write_text(allowed)
+    done = run_cli("set-image", "web", "latest", "--config", config_copy)
+    assert done.returncode == 0, done.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.loading import ConfigError, load_model, parse_model
+from constructs_lib.model.loading import ConfigError, load_model, parse_model, parse_yaml
 from constructs_lib.model.value_types import quantity_value
 
 from .conftest import FIXTURES, ROOT
@@ -137,3 +137,15 @@ def test_derived_values_cannot_be_set_in_yaml() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_model(AppConfig, data, "inline")
     assert caught.value.problems == ["services[0].image.reference: unknown field"]
+
+
+def test_a_mutable_tag_is_accepted_when_allowed_or_pinned_by_digest() -> None:
+    base = "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+    digest = "sha256:" + "ab" * 32
+    for image in (
+        "{repository: ghcr.io/example/web, tag: latest, allow_mutable_tag: true}",
+        f"{{repository: ghcr.io/example/web, tag: latest, digest: '{digest}'}}",
+    ):
+        text = base + f"  - name: web\n    image: {image}\n"
+        config = parse_model(AppConfig, parse_yaml(text, "x.yaml"), "x.yaml")
+        assert config.services[0].image.tag == "latest"

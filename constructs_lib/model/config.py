@@ -31,6 +31,8 @@ from constructs_lib.model.value_types import (
 )
 
 CONFIG_VERSION = 1
+# Tags registries move on every push: an image pinned only by one of these is not reproducible.
+MUTABLE_TAGS = frozenset({"latest"})
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
 
@@ -160,11 +162,23 @@ class Image(Model):
     pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         None, description="Default: Kubernetes' own (IfNotPresent unless the tag is 'latest')."
     )
+    allow_mutable_tag: bool = Field(
+        False,
+        description="Accept a tag that is moved on every push ('latest') without a digest. "
+        "Default: false (refused: the same config could deploy different images).",
+    )
 
     @model_validator(mode="after")
     def _tag_or_digest(self) -> Image:
         if self.tag is None and self.digest is None:
             raise ValueError("set 'tag' or 'digest'")
+        if self.digest is None and self.tag in MUTABLE_TAGS and not self.allow_mutable_tag:
+            raise ValueError(
+                f"tag '{self.tag}' is mutable: the same config could deploy a different image "
+                "tomorrow; pin a digest (digest: sha256:<64 hex>, e.g. with `gitops-base "
+                "set-image SERVICE@sha256:...`) or a release tag, or set "
+                "allow_mutable_tag: true on this image"
+            )
         return self
 
     @property

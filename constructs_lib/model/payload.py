@@ -135,6 +135,11 @@ class DeployedApp(Model):
         None, description="Public hostnames; none means internal only (no Ingress)."
     )
     fqdn: Hostname | None = Field(None, description="One public hostname; same as `fqdns: [x]`.")
+    allow_mutable_tag: bool = Field(
+        False,
+        description="Accept a 'latest' tag without a digest (the config's "
+        "image.allow_mutable_tag). Default: false.",
+    )
     replicas: int = Field(1, ge=0, strict=True, description="Replicas. Default: 1.")
     port: Port | None = Field(
         None, description=f"Container port the app listens on. Default: {DEFAULT_PORT}."
@@ -417,6 +422,7 @@ def to_service(app: DeployedApp) -> dict[str, Any]:
         "repository": image.repository,
         **({"tag": image.tag} if image.tag else {}),
         **({"digest": image.digest} if image.digest else {}),
+        **({"allow_mutable_tag": True} if app.allow_mutable_tag else {}),
     }
     if app.schedule is not None:
         service["schedule"] = app.schedule
