@@ -20,9 +20,9 @@ EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
 EXPECTED: dict[str, list[str]] = {
     "cron_invalid": [
         (
-            "deployed_apps[0] (name 'api').schedule: '61 * * * *' is not a valid cron schedule "
-            "(five fields 'minute hour day-of-month month day-of-week', or a macro such as "
-            "'@daily')"
+            "deployed_apps[0] (name 'api').schedule: '61 * * * *' is not a valid cron schedule: "
+            "'61' is outside 0-59 in the minute field (Kubernetes' cron takes numbers, month "
+            "and day names, '*', '?', '-', ',' and '/'; not 'L', 'W' or '#')"
         ),
     ],
     "cron_too_few_fields": [

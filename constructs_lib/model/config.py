@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
 from constructs_lib.model.value_types import (
     AbsolutePath,
+    Annotations,
     AppName,
     AppNamespace,
     CronSchedule,
@@ -27,12 +29,16 @@ from constructs_lib.model.value_types import (
     PortName,
     Quantity,
     SchemaVersion,
+    TimeZone,
     quantity_value,
 )
 
 CONFIG_VERSION = 1
 # Tags registries move on every push: an image pinned only by one of these is not reproducible.
 MUTABLE_TAGS = frozenset({"latest"})
+# Bounds of one resource list: far above any node (k3s or not), far below an overflow.
+MAX_CPU_CORES = 10000
+MAX_MEMORY_BYTES = 64 * 2**40
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
 
@@ -113,8 +119,18 @@ class SecretsSettings(Model):
 class ResourceList(Model):
     """CPU and memory as Kubernetes quantities."""
 
-    cpu: Quantity | None = Field(None, description="CPU, e.g. '250m'.")
-    memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'.")
+    cpu: Quantity | None = Field(
+        None, description=f"CPU, e.g. '250m'. At most {MAX_CPU_CORES} cores."
+    )
+    memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'. At most 64Ti.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ResourceList:
+        if self.cpu is not None and quantity_value(self.cpu) > MAX_CPU_CORES:
+            raise ValueError(f"cpu: '{self.cpu}' is more than {MAX_CPU_CORES} cores")
+        if self.memory is not None and quantity_value(self.memory) > MAX_MEMORY_BYTES:
+            raise ValueError(f"memory: '{self.memory}' is more than 64Ti")
+        return self
 
 
 class Resources(Model):
@@ -230,10 +246,18 @@ class Probe(Model):
     http: HttpGet | None = Field(None, description="Healthy on an HTTP status 200-399.")
     tcp: TcpSocket | None = Field(None, description="Healthy when the port accepts a connection.")
     exec: ExecAction | None = Field(None, description="Healthy when the command exits 0.")
-    initial_delay_seconds: int | None = Field(None, ge=0, description="Default: Kubernetes' (0).")
-    period_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (10).")
-    timeout_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (1).")
-    failure_threshold: int | None = Field(None, ge=1, description="Default: Kubernetes' (3).")
+    initial_delay_seconds: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Default: Kubernetes' (0)."
+    )
+    period_seconds: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (10)."
+    )
+    timeout_seconds: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (1)."
+    )
+    failure_threshold: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (3)."
+    )
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -270,6 +294,11 @@ class SecretRef(Model):
     def _one_target(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
             raise ValueError("set exactly one of 'env' or 'file'")
+        if self.file is not None and (self.file == "." or self.file.startswith("..")):
+            raise ValueError(
+                f"file: '{self.file}' is reserved: the volume's atomic writer uses '.', '..' and "
+                "names starting with '..' (such as '..data') for its own links"
+            )
         return self
 
     @property
@@ -332,7 +361,7 @@ class Ingress(Model):
     )
     port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
     tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
-    annotations: dict[str, str] = Field(
+    annotations: Annotations = Field(
         default_factory=dict, description="Extra annotations for the controller. Default: none."
     )
 
@@ -340,8 +369,8 @@ class Ingress(Model):
 class Autoscaling(Model):
     """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
 
-    min_replicas: int = Field(1, ge=1, description="Default: 1.")
-    max_replicas: int = Field(ge=1, description="Upper bound of the replica count.")
+    min_replicas: int = Field(1, ge=1, le=INT32_MAX, description="Default: 1.")
+    max_replicas: int = Field(ge=1, le=INT32_MAX, description="Upper bound of the replica count.")
     target_cpu_utilization: int | None = Field(
         80, ge=1, le=100, description="Percent of the CPU request. Default: 80."
     )
@@ -383,10 +412,14 @@ class DisruptionBudget(Model):
 class Security(Model):
     """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
 
-    run_as_user: int | None = Field(None, ge=1, description="UID. Default: the image's user.")
-    run_as_group: int | None = Field(None, ge=1, description="GID. Default: the image's group.")
+    run_as_user: int | None = Field(
+        None, ge=1, le=INT64_MAX, description="UID. Default: the image's user."
+    )
+    run_as_group: int | None = Field(
+        None, ge=1, le=INT64_MAX, description="GID. Default: the image's group."
+    )
     fs_group: int | None = Field(
-        None, ge=1, description="Group owning mounted volumes. Default: none."
+        None, ge=1, le=INT64_MAX, description="Group owning mounted volumes. Default: none."
     )
     read_only_root_filesystem: bool = Field(True, description="Default: true.")
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
@@ -418,7 +451,7 @@ class Service(Model):
     )
     type: WorkloadType = Field("Deployment", description="Kind of workload. Default: Deployment.")
     image: Image = Field(description="Container image, pinned by tag or digest.")
-    replicas: int = Field(1, ge=0, description="Deployment replicas. Default: 1.")
+    replicas: int = Field(1, ge=0, le=INT32_MAX, description="Deployment replicas. Default: 1.")
     command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
     args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
     ports: list[Port] = Field(
@@ -453,23 +486,27 @@ class Service(Model):
     schedule: CronSchedule | None = Field(
         None, description="Five-field cron or a macro (@daily). Required for a CronJob."
     )
-    time_zone: str | None = Field(
+    time_zone: TimeZone | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
         description="IANA time zone of the schedule, e.g. Europe/Paris. Default: the cluster's.",
     )
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
         "Forbid", description="Whether a run may start while the last one runs. Default: Forbid."
     )
-    successful_jobs_history_limit: int = Field(3, ge=0, description="Default: 3.")
-    failed_jobs_history_limit: int = Field(1, ge=0, description="Default: 1.")
+    successful_jobs_history_limit: int = Field(3, ge=0, le=INT32_MAX, description="Default: 3.")
+    failed_jobs_history_limit: int = Field(1, ge=0, le=INT32_MAX, description="Default: 1.")
     starting_deadline_seconds: int | None = Field(
-        None, ge=1, description="Skip a run that cannot start within this. Default: no deadline."
+        None,
+        ge=1,
+        le=INT64_MAX,
+        description="Skip a run that cannot start within this. Default: no deadline.",
     )
     suspend: bool = Field(False, description="Pause the schedule. Default: false.")
-    backoff_limit: int = Field(2, ge=0, description="Retries of a failed Job. Default: 2.")
+    backoff_limit: int = Field(
+        2, ge=0, le=INT32_MAX, description="Retries of a failed Job. Default: 2."
+    )
     active_deadline_seconds: int | None = Field(
-        None, ge=1, description="Kill a Job running longer. Default: no deadline."
+        None, ge=1, le=INT64_MAX, description="Kill a Job running longer. Default: no deadline."
     )
     restart_policy: Literal["OnFailure", "Never"] = Field(
         "OnFailure", description="Restart policy of a Job's pods. Default: OnFailure."
@@ -483,12 +520,43 @@ class Service(Model):
         if self.resources is not None:
             check_requests_within_limits(self.resources)
         _check_mount_paths(self)
+        _check_secrets(self)
         return self
+
+
+def _check_secrets(s: Service) -> None:
+    """The CSI provider keys what it fetches by secret and by object name: a secret delivered
+    twice, or two secrets under one name, would lose one of them without an error."""
+    by_secret: dict[tuple[str, str], int] = {}
+    by_name: dict[str, int] = {}
+    for i, secret in enumerate(s.secrets):
+        where = (secret.path, secret.key)
+        if where in by_secret:
+            raise ValueError(
+                f"secrets[{i}]: key '{secret.key}' in '{secret.path}' is already delivered by "
+                f"secrets[{by_secret[where]}]; deliver each secret once (as a file or as an "
+                "env var, not both)"
+            )
+        if secret.object_name in by_name:
+            raise ValueError(
+                f"secrets[{i}]: the name '{secret.object_name}' is already used by "
+                f"secrets[{by_name[secret.object_name]}]; give each secret its own env or "
+                "file name"
+            )
+        by_secret[where] = i
+        by_name[secret.object_name] = i
 
 
 def _check_kind_fields(s: Service) -> None:
     if s.type == "CronJob" and s.schedule is None:
         raise ValueError("a CronJob needs 'schedule'")
+    if s.type == "CronJob" and len(s.name) > CRONJOB_NAME_MAX:
+        raise ValueError(
+            f"name: '{s.name}' has {len(s.name)} characters; a CronJob's name may have at most "
+            f"{CRONJOB_NAME_MAX} (its Jobs add 11 to it and must fit 63)"
+        )
+    if s.type != "CronJob" and s.time_zone is not None:
+        raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")
     if s.type != "CronJob" and s.schedule is not None:
         raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
     if s.type != "Deployment":

@@ -6,10 +6,13 @@ Each type rejects a bad value with a message that says what a good one looks lik
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
+
+from constructs_lib.model.kube_rules import annotation_key_problem, cron_problem, time_zone_problem
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
@@ -27,7 +30,6 @@ _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}\Z")
 # exponent. Negative quantities make no sense for requests/limits, so the sign is not accepted.
 _QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?\Z")
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z")
-_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
 def _dns_label(value: str) -> str:
@@ -117,11 +119,18 @@ def _digest(value: str) -> str:
     return value
 
 
+# Above this, a quantity is a typo or an attack, not a size: 8Pi of memory or 2^53 cores. It
+# also keeps every sum the base derives from quantities (quotas) a finite number.
+QUANTITY_MAX = 2**53
+
+
 def _quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
+    if len(value) > 64 or not _QUANTITY.match(value):
         raise ValueError(
             f"'{value}' is not a valid Kubernetes quantity (e.g. '250m', '0.5', '128Mi', '1Gi')"
         )
+    if not math.isfinite(number := quantity_value(value)) or number > QUANTITY_MAX:
+        raise ValueError(f"'{value}' is too large a quantity (at most 2^53, e.g. '8Pi')")
     return value
 
 
@@ -138,16 +147,25 @@ def _abs_path(value: str) -> str:
 
 
 def _cron(value: str) -> str:
-    from croniter import croniter
+    problem = cron_problem(value)
+    if problem is not None:
+        space = " " if problem.startswith("(") else ""
+        raise ValueError(f"'{value}' is not a valid cron schedule{space}{problem}")
+    return value
 
-    if value in _CRON_MACROS:
-        return value
-    fields = value.split()
-    if len(fields) != 5 or not croniter.is_valid(value):
-        raise ValueError(
-            f"'{value}' is not a valid cron schedule (five fields 'minute hour day-of-month "
-            "month day-of-week', or a macro such as '@daily')"
-        )
+
+def _time_zone(value: str) -> str:
+    problem = time_zone_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _annotations(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        problem = annotation_key_problem(key)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
@@ -163,6 +181,8 @@ Quantity = Annotated[str, AfterValidator(_quantity)]
 HttpPath = Annotated[str, AfterValidator(_http_path)]
 AbsolutePath = Annotated[str, AfterValidator(_abs_path)]
 CronSchedule = Annotated[str, AfterValidator(_cron)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
