@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from constructs_lib.cli.main import main
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
 from constructs_lib.model.payload import MAX_APPS, MAX_PAYLOAD_BYTES
-from tests.helpers import CONFIG, FIXTURES, run_cli
+from tests.helpers import CLI, CONFIG, FIXTURES, cli_env, run_cli
 
 INVALID = sorted((FIXTURES / "payloads" / "invalid").glob("*.json"))
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
@@ -527,9 +528,8 @@ def test_a_payload_above_the_size_limit_is_refused(config_copy: Path) -> None:
     )
     done = run_cli("generate", "--input", payload, "--output", config_copy)
     assert done.returncode == 1
-    size = payload.stat().st_size
     assert done.stderr.splitlines()[0] == (
-        f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes"
+        f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"
     )
 
 
@@ -642,3 +642,30 @@ def test_a_payload_may_allow_a_mutable_tag_per_app(tmp_path: Path) -> None:
     assert code == 0
     image = load_model(AppConfig, output).services[0].image
     assert (image.tag, image.allow_mutable_tag) == ("latest", True)
+
+
+def test_an_endless_input_is_refused_after_the_limit(config_copy: Path) -> None:
+    before = config_copy.read_bytes()
+    done = run_cli("generate", "--input", "/dev/zero", "--output", config_copy)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"
+    )
+    assert config_copy.read_bytes() == before
+
+
+def test_an_endless_stdin_is_refused_after_the_limit(config_copy: Path) -> None:
+    with open("/dev/zero", "rb") as zero:
+        done = subprocess.run(
+            [str(CLI), "generate", "--input", "-", "--output", str(config_copy)],
+            stdin=zero,
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            check=False,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"
+    )

@@ -164,3 +164,35 @@ def test_latest_is_refused_unless_the_service_allows_a_mutable_tag(config_copy: 
     config_copy.write_text(allowed)
     done = run_cli("set-image", "web", "latest", "--config", config_copy)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_symlinked_config_stays_a_link_and_its_target_is_edited(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "app-config.yaml"
+    target.parent.mkdir()
+    target.write_text(CONFIG.read_text())
+    link = tmp_path / "app-config.yaml"
+    link.symlink_to(Path("real") / "app-config.yaml")
+    done = run_cli("set-image", "web", "1.9.0", "--config", link)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink()
+    assert str(link.readlink()) == "real/app-config.yaml"
+    assert changed_lines(CONFIG.read_text(), target.read_text()) == [
+        '-      tag: "1.8.2"',
+        '+      tag: "1.9.0"',
+    ]
+    assert [p.name for p in target.parent.iterdir()] == ["app-config.yaml"]
+
+
+def test_crlf_line_ends_and_a_bom_are_kept(tmp_path: Path) -> None:
+    config = tmp_path / "app-config.yaml"
+    before = b"\xef\xbb\xbf" + CONFIG.read_bytes().replace(b"\n", b"\r\n")
+    config.write_bytes(before)
+    done = run_cli("set-image", "web", "1.9.0", "--config", config)
+    assert done.returncode == 0, done.stderr
+    after = config.read_bytes()
+    assert after.startswith(b"\xef\xbb\xbf")
+    assert after.count(b"\r\n") == before.count(b"\r\n")
+    assert after.count(b"\n") == before.count(b"\n")
+    old_lines, new_lines = before.split(b"\r\n"), after.split(b"\r\n")
+    differing = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert differing == [(b'      tag: "1.8.2"', b'      tag: "1.9.0"')]

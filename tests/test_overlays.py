@@ -149,3 +149,27 @@ def test_overlay_errors_come_back_from_worker_processes(
     code = run(build_, DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist", jobs=2)
     assert code == 1
     assert "patches[0]: no Deployment 'x' in dist/dev" in capsys.readouterr().err
+
+
+def test_a_duplicate_key_in_an_overlay_manifest_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, dist = synth("duplicatekey", tmp_path)
+    assert code == 1
+    assert (
+        "error: tests/fixtures/overlays/duplicatekey/dev/manifests/platform/"
+        "networkpolicy-allow-monitoring.yaml: line 15: invalid YAML: duplicate key 'ingress'"
+    ) in capsys.readouterr().err
+    assert not dist.exists()
+
+
+def test_aliases_in_an_overlay_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, dist = synth("alias", tmp_path)
+    assert code == 1
+    assert (
+        "error: tests/fixtures/overlays/alias/dev/config.yaml: line 2: invalid YAML: aliases "
+        "(*name) are not allowed; write the value out where it is used"
+    ) in capsys.readouterr().err
+    assert not dist.exists()

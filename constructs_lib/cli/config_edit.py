@@ -409,7 +409,9 @@ def set_image(text: str, service: str, *, tag: str | None = None, digest: str | 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file next to `path`, then rename over it."""
+    """Write to a temporary file next to `path`, then rename over it. A symbolic link is
+    followed: its target is replaced and the link stays a link."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -26,9 +26,11 @@ from constructs_lib.cli.config_edit import (
 )
 from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
+from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
+    MAX_PAYLOAD_BYTES,
     Payload,
     PayloadError,
     entry_label,
@@ -55,12 +57,16 @@ class Result:
 
 
 def read_text(path: Path) -> str | None:
+    """The config's text as it is on disk (a BOM and CRLF line ends kept), at most
+    MAX_YAML_BYTES; None if there is no file."""
     if not path.exists():
         return None
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path, MAX_YAML_BYTES).decode("utf-8")
     except OSError as exc:
         raise GenerateError([f"{display(path)}: cannot read: {exc.strerror}"]) from None
+    except InputTooLarge as exc:
+        raise GenerateError([f"{display(path)}: {exc}"]) from None
     except UnicodeDecodeError as exc:
         raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
 
@@ -129,6 +135,8 @@ def generate(
         )
     settings = merge_globals(payload, flags)
     existing = read_text(output)
+    if existing is not None:  # generate writes its own line ends, as open() in text mode reads
+        existing = existing.replace("\r\n", "\n").replace("\r", "\n")
     try:
         skeleton = with_placeholder(existing, settings)
     except EditError as exc:
@@ -159,7 +167,8 @@ def generate(
 
 def run(args: argparse.Namespace) -> int:
     output: Path = args.output
-    payload_text = sys.stdin.buffer.read() if args.input == "-" else None
+    # One byte over the limit is enough for the payload check to refuse it.
+    payload_text = sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1) if args.input == "-" else None
     try:
         with checkout_lock(project_root()):
             result = generate(

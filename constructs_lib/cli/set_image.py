@@ -36,12 +36,15 @@ def set_image_in_file(
     text = read_text(config)
     if text is None:
         raise GenerateError([f"{display(config)}: no such file"])
+    # The edit keeps the file's own bytes around the pin: a byte order mark stays first and
+    # CRLF line ends stay CRLF (read_text does not translate them), so the diff is one line.
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
     try:
-        new = set_image(text, service, tag=tag, digest=digest)
+        new = bom + set_image(text.removeprefix(bom), service, tag=tag, digest=digest)
     except EditError as exc:
         raise GenerateError([f"{display(config)}: {p}" for p in exc.problems]) from None
     try:
-        data = parse_yaml(new, display(config))
+        data = parse_yaml(new.removeprefix(bom), display(config))
         parsed = AppConfig.model_validate(data)
     except ConfigError as exc:
         raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from constructs_lib.errors import ProblemsError
+from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,9 +57,12 @@ _UniqueKeyLoader.add_constructor(
 def read_yaml(path: Path) -> Any:
     """Parse one YAML document; syntax errors become a ConfigError with the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_bounded(path, MAX_YAML_BYTES)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except OSError as exc:
         raise ConfigError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
+    except InputTooLarge as exc:
+        raise ConfigError(str(path), [f"document: {exc}"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [f"document: not UTF-8 text (byte {exc.start})"]) from None
     return parse_yaml(text, str(path))
@@ -81,10 +85,20 @@ def _no_gc() -> Iterator[None]:
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text like `read_yaml`: one document, duplicate keys rejected."""
+    """Parse YAML text like `read_yaml`: one document, duplicate keys and aliases rejected."""
+    return _parse(_fast_load, text, source)
+
+
+def parse_yaml_documents(text: str, source: str) -> list[Any]:
+    """Parse every document of a YAML stream as strictly as `parse_yaml`."""
+    result: list[Any] = _parse(_fast_load_all, text, source)
+    return result
+
+
+def _parse(load: Any, text: str, source: str) -> Any:
     try:
         with _no_gc():
-            return _fast_load(text)
+            return load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "document"
@@ -98,7 +112,7 @@ def parse_yaml(text: str, source: str) -> Any:
 # second on them. The fast path below composes with libyaml, caches implicit-tag resolution
 # per value, and builds plain dicts and lists directly; anything unusual (merge keys, explicit
 # tags) goes through the regular SafeLoader machinery, with duplicate keys still rejected.
-_CBase: Any = getattr(yaml, "CSafeLoader", None)
+_CBase: Any = yaml.CSafeLoader  # libyaml: _UniqueKeyLoader needs it too
 _RESOLVED: dict[str, str] = {}
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -120,28 +134,62 @@ def _resolve_cached(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
     return _base_resolve(self, kind, value, implicit)
 
 
-if _CBase is not None:
+class _FastLoader(_CBase):  # type: ignore[misc]  # libyaml binding is untyped
+    resolve = _resolve_cached
 
-    class _FastLoader(_CBase):  # type: ignore[misc]  # libyaml binding is untyped
-        resolve = _resolve_cached
 
-    _FastLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-        _construct_mapping,
-    )
+_FastLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
 
 
 def _fast_load(text: str) -> Any:
-    if _CBase is None:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
     loader = _FastLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
+        _reject_aliases(node)
         return _build(node, loader, {})
     finally:
         loader.dispose()
+
+
+def _fast_load_all(text: str) -> list[Any]:
+    loader = _FastLoader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            node = loader.get_node()
+            _reject_aliases(node)
+            documents.append(_build(node, loader, {}))
+        return documents
+    finally:
+        loader.dispose()
+
+
+def _reject_aliases(root: Any) -> None:
+    """Refuse a node reached twice: an alias (`*name`). Aliases let a few lines expand into a
+    billion values ("billion laughs") and hide what a value is from a reviewer; the config and
+    the overlays never need them. Stops at the first repeat, so it is linear in the file."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "aliases (*name) are not allowed; write the value out where it is used",
+                node.start_mark,
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
 
 
 def _build(node: Any, loader: Any, memo: dict[int, Any]) -> Any:

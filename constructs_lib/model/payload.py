@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
 from constructs_lib.errors import ProblemsError
+from constructs_lib.model.bounded import InputTooLarge, read_bounded
 from constructs_lib.model.config import (
     Issuer,
     Model,
@@ -253,9 +254,7 @@ class _DuplicateKey(ValueError):
 def parse_json(text: str | bytes) -> Any:
     """Parse payload JSON; every failure becomes a PayloadError with one readable line."""
     if len(text) > MAX_PAYLOAD_BYTES:
-        raise PayloadError(
-            [f"payload is {len(text)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes"]
-        )
+        raise PayloadError([f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"])
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -337,10 +336,11 @@ def parse_payload(data: Any) -> Payload:
 
 def load_payload(path: Path) -> Payload:
     try:
-        size = path.stat().st_size
-        if size > MAX_PAYLOAD_BYTES:
-            raise PayloadError([f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes"])
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_PAYLOAD_BYTES)
+    except InputTooLarge:
+        raise PayloadError(
+            [f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"]
+        ) from None
     except OSError as exc:
         raise PayloadError([f"cannot read {path}: {exc.strerror}"]) from None
     return parse_payload(parse_json(raw))

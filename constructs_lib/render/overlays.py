@@ -17,13 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ConfigDict, Field
 
 from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, Model
-from constructs_lib.model.loading import ConfigError, format_errors, parse_model, read_yaml
+from constructs_lib.model.loading import (
+    ConfigError,
+    format_errors,
+    parse_model,
+    parse_yaml_documents,
+    read_yaml,
+)
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.json_patch import PatchError, apply_patch
 from constructs_lib.render.schema_check import validate_manifest
@@ -145,9 +151,16 @@ def _load_manifests(path: Path, problems: list[str]) -> dict[str, list[tuple[str
             )
             continue
         try:
-            documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-        except yaml.YAMLError as exc:
-            problems.append(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}")
+            raw = read_bounded(file, MAX_YAML_BYTES)
+            documents = parse_yaml_documents(raw.decode("utf-8"), where)
+        except (OSError, InputTooLarge, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            if isinstance(exc, UnicodeDecodeError):
+                reason = f"not UTF-8 text (byte {exc.start})"
+            problems.append(f"{where}: {reason}")
+            continue
+        except ConfigError as exc:
+            problems += [f"{where}: {p}" for p in exc.problems]
             continue
         for i, document in enumerate(d for d in documents if d is not None):
             name = document.get("metadata", {}).get("name") if isinstance(document, dict) else None
