@@ -149,3 +149,11 @@ def test_a_mutable_tag_is_accepted_when_allowed_or_pinned_by_digest() -> None:
         text = base + f"  - name: web\n    image: {image}\n"
         config = parse_model(AppConfig, parse_yaml(text, "x.yaml"), "x.yaml")
         assert config.services[0].image.tag == "latest"
+
+
+def test_the_synced_secret_rule_names_the_secret_the_driver_syncs() -> None:
+    """The TLS secret rule must know the name the CSI mount gives its synced Secret."""
+    from constructs_lib.model.config import SYNCED_SECRET_SUFFIX
+
+    rendered = (ROOT / "dist" / "dev" / "app" / "secretproviderclass-api.yaml").read_text()
+    assert f"secretName: api{SYNCED_SECRET_SUFFIX}\n" in rendered

@@ -39,6 +39,8 @@ MUTABLE_TAGS = frozenset({"latest"})
 # Bounds of one resource list: far above any node (k3s or not), far below an overflow.
 MAX_CPU_CORES = 10000
 MAX_MEMORY_BYTES = 64 * 2**40
+# Suffix of the Secret the CSI driver syncs a service's env secrets into.
+SYNCED_SECRET_SUFFIX = "-infisical"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
 
@@ -723,6 +725,12 @@ class AppConfig(Model):
                 )
             names[service.name] = i
         by_name = {s.name: s for s in self.services}
+        # The Secret the CSI driver syncs env secrets into (constructs/infisical_secret_mount).
+        synced_secrets = {
+            f"{s.name}{SYNCED_SECRET_SUFFIX}": s.name
+            for s in self.services
+            if any(secret.env for secret in s.secrets)
+        }
         for i, service in enumerate(self.services):
             _check_egress_services(i, service, by_name)
             if service.secrets and self.secrets.infisical is None:
@@ -741,6 +749,13 @@ class AppConfig(Model):
                         )
                     routes[(host, path)] = service.name
             secret = service.ingress.tls.secret_name or f"{service.name}-tls"
+            synced = synced_secrets.get(secret)
+            if synced is not None:
+                raise ValueError(
+                    f"services[{i}].ingress.tls.secret_name: '{secret}' is the Secret the CSI "
+                    f"driver syncs the env secrets of '{synced}' to; cert-manager and the driver "
+                    "would overwrite each other's Secret: choose another name"
+                )
             if secret in tls_secrets:
                 raise ValueError(
                     f"services[{i}].ingress.tls.secret_name: '{secret}' is already used by "
