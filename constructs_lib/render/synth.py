@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -228,8 +229,16 @@ def main(build: Build, argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="worker processes (default: by size of the app)"
     )
     args: Any = parser.parse_args(argv)
+    # SIGTERM and SIGHUP (a runner stopping the job, `gitops-base synth` passing it on) stop
+    # the synth like Ctrl-C does: what was staged is undone and the lock released.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         return run(build, args.config, args.clusters, args.output, args.jobs)
     except KeyboardInterrupt:  # what was staged is already undone (render_all)
         print("synth interrupted", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
