@@ -91,3 +91,16 @@ def test_synth_owns_its_own_tree_and_clears_stale_objects_and_temporaries(
     done = run_cli("synth", "--output", output)
     assert done.returncode == 0, done.stderr
     assert files(output) == files(ROOT / "dist")
+
+
+def test_the_next_synth_cleans_up_after_a_killed_one_first(tmp_path: Path) -> None:
+    output = tmp_path / "dist"
+    assert run_cli("synth", "--output", output).returncode == 0
+    (output / "dev" / "app" / ".deployment-web.yaml.999.tmp").write_text("half a file")
+    (output / "dev" / ".root.yaml.999.tmp").write_text("")
+    done = run_cli("synth", "--output", output)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"{output}: cleaned up after an interrupted synth: it holds the old tree again\n"
+    )
+    assert files(output) == files(ROOT / "dist")

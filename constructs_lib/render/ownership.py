@@ -7,6 +7,7 @@ writes (the layout of constructs_lib/compose/layout.py):
     <env>/root.yaml
     <env>/{app,argocd,platform}/*.yaml
     <env>/{app,argocd,platform}/.*.yaml.<pid>.tmp   (left by an interrupted synth)
+    <env>/.root.yaml.<pid>.tmp, .gitops-base-commit.json[.<pid>.tmp]   (the same)
 
 Any other file, folder or link (a `.git`, a source file, a README) makes the folder foreign,
 and the synth refuses it before writing or deleting anything.
@@ -20,22 +21,28 @@ from pathlib import Path
 
 from constructs_lib.compose.layout import APP, ARGOCD, PLATFORM, ROOT_FILE
 from constructs_lib.paths import display
-from constructs_lib.render.publish import OutputError
+from constructs_lib.render.publish import JOURNAL, OutputError
 
 ENV_FOLDERS = frozenset({APP, ARGOCD, PLATFORM})
 _ENV = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _OBJECT_FILE = re.compile(r"^[a-z0-9][-a-z0-9.]*\.yaml\Z")
 _TEMPORARY = re.compile(r"^\.[a-z0-9][-a-z0-9.]*\.yaml\.\d+\.tmp\Z")
+_ROOT_TEMPORARY = re.compile(rf"^\.{re.escape(ROOT_FILE)}\.\d+\.tmp\Z")
+_JOURNAL_TEMPORARY = re.compile(rf"^{re.escape(JOURNAL)}\.\d+\.tmp\Z")
 _SHOWN = 3
 
 
 def _owned(parts: tuple[str, ...], is_dir: bool) -> bool:
+    if len(parts) == 1 and not is_dir:  # the journal of a commit, and its temporary file
+        return parts[0] == JOURNAL or bool(_JOURNAL_TEMPORARY.match(parts[0]))
     if not parts or not _ENV.match(parts[0]):
         return False
     if len(parts) == 1:
         return is_dir
     if len(parts) == 2:
-        return (is_dir and parts[1] in ENV_FOLDERS) or (not is_dir and parts[1] == ROOT_FILE)
+        if is_dir:
+            return parts[1] in ENV_FOLDERS
+        return parts[1] == ROOT_FILE or bool(_ROOT_TEMPORARY.match(parts[1]))
     if len(parts) == 3 and not is_dir and parts[1] in ENV_FOLDERS:
         return bool(_OBJECT_FILE.match(parts[2]) or _TEMPORARY.match(parts[2]))
     return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import json
 import os
 import re
 import shutil
@@ -182,10 +183,11 @@ class Staged:
 def stage(files: Mapping[str, str], dist: Path) -> Staged:
     """Write what differs from `dist`, without changing any file that exists.
 
-    A new file is written at its final path; a changed one under a temporary name beside the
-    file it replaces; an unchanged one is not touched (its mtime stays, and the disk sees no
-    writes on a synth that changes nothing). `commit` puts the changes in place; `discard`
-    undoes all of this, so a run that fails here leaves `dist` exactly as it was.
+    A new or changed file is written under a temporary name beside its final path; an
+    unchanged one is not touched (its mtime stays, and the disk sees no writes on a synth
+    that changes nothing). `commit` puts the changes in place; `discard` undoes all of this,
+    so a run that fails here leaves `dist` exactly as it was, and a run killed here leaves
+    only temporary files, which `recover` removes.
     """
     staged = Staged(dist, frozenset(files))
     folders: set[str] = set()
@@ -197,14 +199,10 @@ def stage(files: Mapping[str, str], dist: Path) -> Staged:
                 _make_folders(Path(folder), staged.folders)
                 folders.add(folder)
             data = text.encode("utf-8")
-            differs = _differs(path, data)
-            if differs is None:
-                _write(path, data)
-                staged.created.append(path)
-            elif differs:
+            if _differs(path, data) is not False:  # new or changed: in place only at commit
                 temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-                _write(temporary, data)
                 staged.replacements.append((temporary, path))
+                _write(temporary, data)
     except BaseException:
         discard([staged])
         raise
@@ -225,23 +223,98 @@ def stage_folder(dist: Path) -> Staged:
 
 def commit(staged: list[Staged], dist: Path) -> int:
     """Put every staged file in place, then delete what no render produced: files of objects
-    that are gone, and folders left empty. Returns the number of files removed."""
-    for render in staged:
-        for temporary, final in render.replacements:
-            os.replace(temporary, final)
+    that are gone, and folders left empty. Returns the number of files removed.
+
+    First a journal (`JOURNAL` in `dist`) records every rename and deletion to come, so that
+    a run killed while this runs is finished by the next one (`recover`): `dist` ends up as
+    the new tree, never as a mix. If the journal cannot be written (a full disk), everything
+    staged is undone and `dist` stays the old tree.
+    """
     keep = frozenset().union(*(render.paths for render in staged))
-    removed = 0
-    for folder, subfolders, names in os.walk(dist, topdown=False):
+    renames = [pair for render in staged for pair in render.replacements]
+    ours = {temporary for temporary, _ in renames}
+    stale: list[str] = []
+    for folder, subfolders, names in os.walk(dist):
         relative = os.path.relpath(folder, dist)
         prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
         links = [d for d in subfolders if os.path.islink(os.path.join(folder, d))]
         for name in names + links:
-            if prefix + name not in keep:
-                os.unlink(os.path.join(folder, name))
-                removed += 1
-        if prefix and not os.listdir(folder):
+            path = os.path.join(folder, name)
+            if prefix + name not in keep and path not in ours and prefix + name != JOURNAL:
+                stale.append(path)
+    try:
+        _write_journal(dist, renames, stale)
+    except BaseException:
+        discard(staged)
+        raise
+    _apply(dist, renames, stale)
+    return len(stale)
+
+
+JOURNAL = ".gitops-base-commit.json"
+
+
+def _write_journal(dist: Path, renames: list[tuple[str, str]], stale: list[str]) -> None:
+    journal = {
+        "rename": [[os.path.relpath(a, dist), os.path.relpath(b, dist)] for a, b in renames],
+        "delete": [os.path.relpath(path, dist) for path in stale],
+    }
+    temporary = os.path.join(dist, f"{JOURNAL}.{os.getpid()}.tmp")
+    try:
+        _write(temporary, json.dumps(journal).encode("utf-8"))
+        os.replace(temporary, os.path.join(dist, JOURNAL))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _apply(dist: Path, renames: list[tuple[str, str]], stale: list[str]) -> None:
+    """Carry out a journal; safe to repeat after it was cut short anywhere."""
+    for temporary, final in renames:
+        with contextlib.suppress(FileNotFoundError):  # already renamed by a cut-short run
+            os.replace(temporary, final)
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    _remove_empty_folders(dist)
+    os.unlink(os.path.join(dist, JOURNAL))
+
+
+def _remove_empty_folders(dist: Path) -> None:
+    for folder, _, _ in os.walk(dist, topdown=False):
+        if os.path.normpath(folder) != os.path.normpath(dist) and not os.listdir(folder):
             os.rmdir(folder)
-    return removed
+
+
+_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp\Z")
+
+
+def recover(dist: Path) -> str | None:
+    """Bring `dist` back to a whole tree after a synth was killed or the machine stopped:
+    finish a commit that had written its journal (the new tree), or else remove what a
+    render had staged (the old tree). Returns which one it did, or None if nothing was left.
+    Run it with the checkout's lock held, before anything else reads or writes `dist`."""
+    journal = os.path.join(dist, JOURNAL)
+    if os.path.isfile(journal) and not os.path.islink(journal):
+        with open(journal, encoding="utf-8") as file:
+            data = json.load(file)
+        renames = [(os.path.join(dist, a), os.path.join(dist, b)) for a, b in data["rename"]]
+        stale = [os.path.join(dist, path) for path in data["delete"]]
+        _apply(dist, renames, stale)
+        return "new"
+    leftovers = [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(dist)
+        for name in names
+        if _TEMPORARY.match(name)
+    ]
+    for path in leftovers:
+        os.unlink(path)
+    if leftovers:
+        _remove_empty_folders(dist)
+        return "old"
+    return None
 
 
 def discard(staged: list[Staged]) -> None:

@@ -31,6 +31,7 @@ from constructs_lib.render.publish import (
     commit,
     copy_tree,
     discard,
+    recover,
     render_files,
     stage,
     stage_folder,
@@ -176,8 +177,17 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
     dist = dist.resolve()
     try:
         with checkout_lock(ROOT):
-            inputs = load_inputs(config, clusters)
+            # Before anything else: refuse a folder that is not ours, then make ours whole
+            # again if a synth was killed in it (old tree or new tree, never a mix).
             check_output_folder(dist)
+            recovered = recover(dist) if os.path.isdir(dist) else None
+            if recovered is not None:
+                print(
+                    f"{display(dist)}: cleaned up after an interrupted synth: it holds the "
+                    f"{recovered} tree again",
+                    file=sys.stderr,
+                )
+            inputs = load_inputs(config, clusters)
             staged = render_all(build, inputs, dist, jobs_for(inputs, jobs))
             removed = commit(staged, dist)
             if staging:
