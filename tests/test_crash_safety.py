@@ -125,3 +125,49 @@ def test_a_synth_killed_at_ten_points_leaves_the_old_or_the_new_tree(tmp_path: P
     # Points before the journal give the old tree, points after it the new one.
     assert outcomes == sorted(outcomes, key=["old", "new"].index)
     assert "old" in outcomes and "new" in outcomes
+
+
+# Runs app.py with the N-th file write under dist/ failing half-way, as on a full disk.
+FULL_DISK_RUNNER = r"""
+import errno, os, runpy, sys
+import constructs_lib.render.publish as publish
+
+fail_at, app, *args = sys.argv[1:]
+fail_at, count, write = int(fail_at), [0], publish._write
+
+def full_disk(path, data):
+    count[0] += 1
+    if count[0] == fail_at:
+        with open(path, "wb") as file:
+            file.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    write(path, data)
+
+publish._write = full_disk
+sys.argv = [app, *args]
+runpy.run_path(app, run_name="__main__")
+"""
+
+
+def test_a_full_disk_leaves_the_old_tree_and_no_partial_file(tmp_path: Path) -> None:
+    config = tmp_path / "app-config.yaml"
+    text = (ROOT / "config" / "app-config.yaml").read_text()
+    config.write_text(text.replace('tag: "1.8.2"', 'tag: "1.9.0"'))
+    assert config.read_text() != text
+    writes = 3 + 1  # the web Deployment of three environments, then the journal
+    for fail_at in (1, 2, writes):
+        dist = tmp_path / f"dist-{fail_at}"
+        shutil.copytree(ROOT / "dist", dist)
+        args = [str(fail_at), str(ROOT / "app.py"), "--config", str(config), "--output", str(dist)]
+        done = subprocess.run(
+            [sys.executable, "-O", "-c", FULL_DISK_RUNNER, *args],
+            cwd=ROOT,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 1, done.stderr
+        assert "No space left on device" in done.stderr
+        assert done.stderr.rstrip().endswith("dist/ was not changed")
+        assert tree(dist) == tree(ROOT / "dist"), f"write {fail_at} failed: dist/ changed"
