@@ -123,3 +123,28 @@ def test_the_app_namespace_may_not_be_the_environments_argocd_namespace(tmp_path
     assert synth.returncode == 1
     assert synth.stderr.splitlines()[0] == f"error: {expected}"
     assert not (tmp_path / "dist").exists()
+
+
+def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Path) -> None:
+    clusters = tmp_path / "clusters"
+    shutil.copytree(CLUSTERS, clusters)
+    dev = clusters / "dev" / "cluster.yaml"
+    dev.write_text(dev.read_text().replace("domain: dev.example.com", "domain: example.net"))
+    assert "domain: example.net" in dev.read_text()
+    config = tmp_path / "app-config.yaml"
+    config.write_text(
+        "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+        "  - name: web\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
+        "    ports: [{name: http, container_port: 8080}]\n"
+        "    ingress: {hosts: [shop.example.com]}\n"
+        "  - name: web2\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
+        "    ports: [{name: http, container_port: 8080}]\n"
+        "    ingress: {hosts: [shop.example.net]}\n"
+    )
+    done = run_cli("validate", config, "--clusters", clusters)
+    assert done.returncode == 1
+    # In dev, shop.example.com moves onto example.net, where web2 already routes.
+    assert done.stdout.splitlines() == [
+        f"{dev}: domain: with 'example.net', services[1].ingress.hosts[0] 'shop.example.net' "
+        "routes shop.example.net/, which 'web' already routes here"
+    ]

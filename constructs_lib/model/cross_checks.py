@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig
 
 
@@ -16,4 +16,25 @@ def cluster_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
             "(app.namespace): Argo CD's namespace must not get the app's default-deny network "
             "policies, restricted Pod Security and quota; give the app a namespace of its own"
         )
+    problems += _route_problems(config, cluster)
+    return problems
+
+
+def _route_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
+    """Two services routing one host and path once hosts under the base domain have moved
+    onto the environment's domain (the config's own rule sees only the hosts as written)."""
+    routes: dict[tuple[str, str], str] = {}
+    problems = []
+    for i, service in enumerate(config.services):
+        if service.ingress is None:
+            continue
+        for h, host in enumerate(service.ingress.hosts):
+            moved = rehost(host, config.domain, cluster.domain)
+            for path in service.ingress.paths:
+                other = routes.setdefault((moved, path), service.name)
+                if other != service.name:
+                    problems.append(
+                        f"domain: with '{cluster.domain}', services[{i}].ingress.hosts[{h}] "
+                        f"'{host}' routes {moved}{path}, which '{other}' already routes here"
+                    )
     return problems
