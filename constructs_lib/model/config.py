@@ -382,7 +382,9 @@ class Egress(Model):
     )
 
 
-WorkloadType = Literal["Deployment", "CronJob", "Job"]
+WorkloadType = Literal["Deployment", "StatefulSet", "CronJob", "Job"]
+# Long-running types: they take a Service, an Ingress, an autoscaler and a disruption budget.
+SERVING_TYPES = ("Deployment", "StatefulSet")
 
 
 class Service(Model):
@@ -391,9 +393,15 @@ class Service(Model):
     name: DnsLabel = Field(
         description="Service name, unique in the app: names its objects and its selector labels."
     )
-    type: WorkloadType = Field("Deployment", description="Kind of workload. Default: Deployment.")
+    type: WorkloadType = Field(
+        "Deployment",
+        description="Kind of workload: Deployment, StatefulSet (stable pod names), CronJob or "
+        "Job. Default: Deployment.",
+    )
     image: Image = Field(description="Container image, pinned by tag or digest.")
-    replicas: int = Field(1, ge=0, description="Deployment replicas. Default: 1.")
+    replicas: int = Field(
+        1, ge=0, description="Replicas of a Deployment or StatefulSet. Default: 1."
+    )
     command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
     args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
     ports: list[Port] = Field(
@@ -466,7 +474,7 @@ def _check_kind_fields(s: Service) -> None:
         raise ValueError("a CronJob needs 'schedule'")
     if s.type != "CronJob" and s.schedule is not None:
         raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
-    if s.type != "Deployment":
+    if s.type not in SERVING_TYPES:
         for field in ("ingress", "autoscaling", "disruption_budget"):
             if getattr(s, field) is not None:
                 raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
