@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from constructs_lib.compose.layout import EnvCharts
+from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.platform import add_platform
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize

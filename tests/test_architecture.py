@@ -110,3 +110,19 @@ def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from constructs_lib.cli.main import main\n")
     assert "constructs_lib.cli.main" in imports_of(sample)
+
+
+def test_the_synth_machinery_loads_without_cdk8s() -> None:
+    """render.preload imports these on the main thread while cdk8s loads on another; if they
+    pulled in cdk8s, the main thread would wait for it and the overlap would be lost."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, constructs_lib.render.synth, constructs_lib.render.overlays, "
+        "constructs_lib.model.versions; print('cdk8s' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
