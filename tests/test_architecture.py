@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 PACKAGE = ROOT / "constructs_lib"
 LAYERS = ("model", "constructs", "compose", "render", "cli")

@@ -12,9 +12,8 @@ from constructs_lib.constructs.infisical_secret_mount import (
     InfisicalSecretMount,
     InfisicalSecretMountProps,
 )
-
-from .conftest import find
-from .constructs_helpers import synth
+from tests.support import find
+from tests.support.constructs import synth
 
 INFISICAL = InfisicalConnection(
     url="https://infisical.example.com",

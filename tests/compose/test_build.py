@@ -6,8 +6,7 @@ from typing import Any
 
 from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig
-
-from .conftest import find
+from tests.support import find
 
 
 def test_every_app_object_lands_in_the_app_namespace(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
-from tests.helpers import CONFIG, run_cli
+from tests.support import CONFIG, run_cli
 
 DIGEST = "sha256:" + "ab" * 32
 

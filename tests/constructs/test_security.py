@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 ALLOWED_VOLUMES = {
     "configMap",

@@ -9,9 +9,8 @@ from constructs_lib.constructs.argocd.application import (
     ArgoProjectProps,
     Kind,
 )
-
-from .conftest import find
-from .constructs_helpers import synth
+from tests.support import find
+from tests.support.constructs import synth
 
 
 def project(**fields: object) -> ArgoProjectProps:

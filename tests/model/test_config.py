@@ -9,8 +9,7 @@ import pytest
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model, parse_model
 from constructs_lib.model.value_types import quantity_value
-
-from .conftest import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT
 
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
 

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from constructs_lib.render.schema_check import PINNED_CRDS, crds_dir, missing_crds, validate_tree
-
-from .conftest import ROOT
+from tests.support import ROOT
 
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 

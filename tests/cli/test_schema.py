@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from constructs_lib.cli.schema import SCHEMAS, generated_files, schema_text
-
-from .conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize("path", list(SCHEMAS), ids=lambda p: p.name)

@@ -9,7 +9,7 @@ import yaml
 from constructs_lib.model.loading import ConfigError, parse_model
 from constructs_lib.model.versions import VERSIONS_FILE, Versions, load_versions
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 

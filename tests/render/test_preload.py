@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 PROBE = """
 import json, sys, threading

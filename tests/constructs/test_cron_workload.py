@@ -6,9 +6,8 @@ import pytest
 from constructs import Construct
 
 from constructs_lib.constructs.workloads.cron_workload import CronWorkload
-
-from .conftest import find, kinds
-from .constructs_helpers import service, synth, workload_props
+from tests.support import find, kinds
+from tests.support.constructs import service, synth, workload_props
 
 
 def cron(scope: Construct, svc: Any) -> CronWorkload:

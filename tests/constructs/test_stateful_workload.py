@@ -8,9 +8,8 @@ from constructs_lib.compose.workloads import app_kinds
 from constructs_lib.constructs.argocd.application import Kind
 from constructs_lib.constructs.workloads import WORKLOADS
 from constructs_lib.constructs.workloads.stateful_workload import StatefulWorkload
-
-from .conftest import find, kinds
-from .constructs_helpers import service, synth, workload_props
+from tests.support import find, kinds
+from tests.support.constructs import service, synth, workload_props
 
 
 def stateful(scope: Construct, svc: Any, **props: Any) -> StatefulWorkload:

@@ -24,7 +24,7 @@ from constructs_lib.model.payload import parse_json, parse_payload, to_services
 from constructs_lib.render.schema_check import (
     validate_manifest,
 )
-from tests.helpers import CONFIG, ROOT
+from tests.support import CONFIG, ROOT
 
 NAMES = st.one_of(
     st.sampled_from(["api", "web", "worker", "report", "API", "bad_name", "", "-x", "a" * 64]),

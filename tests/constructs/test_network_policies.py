@@ -14,9 +14,9 @@ import pytest
 from constructs_lib.constructs.labels import selector_labels
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from tests.conftest import with_changes
-from tests.netpol_model import External, Pod, allowed
-from tests.platform_helpers import render_platform
+from tests.support import with_changes
+from tests.support.netpol_model import External, Pod, allowed
+from tests.support.platform import render_platform
 
 NS = "shop"
 NGINX = Pod(

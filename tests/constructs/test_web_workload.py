@@ -8,9 +8,8 @@ from constructs_lib.constructs.workloads import WORKLOADS
 from constructs_lib.constructs.workloads.cron_workload import CronWorkload
 from constructs_lib.constructs.workloads.web_workload import WebWorkload
 from constructs_lib.constructs.workloads.workload import IngressProps
-
-from .conftest import find, kinds
-from .constructs_helpers import service, synth, workload_props
+from tests.support import find, kinds
+from tests.support.constructs import service, synth, workload_props
 
 
 def web(scope: Construct, svc: Any, **props: Any) -> WebWorkload:

@@ -19,7 +19,7 @@ from constructs_lib.model.payload import (
     split_image,
     to_service,
 )
-from tests.helpers import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
 DIGEST = "sha256:" + "0" * 64

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.helpers import CONFIG, ROOT, run_cli
+from tests.support import CONFIG, ROOT, run_cli
 
 CLUSTERS = ROOT / "clusters"
 

@@ -3,9 +3,8 @@ from __future__ import annotations
 import pytest
 
 from constructs_lib.constructs.tls_ingress import TlsIngress, TlsIngressProps
-
-from .conftest import find
-from .constructs_helpers import synth
+from tests.support import find
+from tests.support.constructs import synth
 
 LABELS = {"app.kubernetes.io/name": "web"}
 

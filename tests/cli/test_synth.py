@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, run_cli
+from tests.support import ROOT, run_cli
 
 
 def files(root: Path) -> dict[str, bytes]:

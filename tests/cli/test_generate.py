@@ -12,7 +12,7 @@ from constructs_lib.cli.main import main
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
 from constructs_lib.model.payload import MAX_APPS, MAX_PAYLOAD_BYTES
-from tests.helpers import CONFIG, FIXTURES, run_cli
+from tests.support import CONFIG, FIXTURES, run_cli
 
 INVALID = sorted((FIXTURES / "payloads" / "invalid").glob("*.json"))
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"

@@ -5,8 +5,8 @@ import pytest
 from constructs_lib.compose.platform import container_defaults, quota
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from tests.conftest import with_changes
-from tests.platform_helpers import render_platform, render_workloads
+from tests.support import with_changes
+from tests.support.platform import render_platform, render_workloads
 
 
 def test_namespace_enforces_restricted_and_is_never_pruned(

@@ -12,8 +12,8 @@ from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import load_versions
 from constructs_lib.render.schema_check import validate_manifest
-from tests.conftest import load_cluster, with_changes
-from tests.platform_helpers import render_platform
+from tests.support import load_cluster, with_changes
+from tests.support.platform import render_platform
 
 ALWAYS = ["cert-manager", "infisical-csi-provider", "secrets-store-csi-driver"]
 
@@ -59,7 +59,7 @@ def test_an_env_override_changes_only_that_envs_target_revision(
 ) -> None:
     versions = load_versions()
     moved = versions.model_copy(update={"overrides": {"test": {"cert-manager": "v1.22.0"}}})
-    monkeypatch.setattr("tests.platform_helpers.load_versions", lambda: moved)
+    monkeypatch.setattr("tests.support.platform.load_versions", lambda: moved)
     test = render_platform(config, load_cluster("test")).find("Application", "cert-manager")
     prod = render_platform(config, load_cluster("prod")).find("Application", "cert-manager")
     assert test["spec"]["source"]["targetRevision"] == "v1.22.0"

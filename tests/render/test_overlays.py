@@ -14,8 +14,8 @@ from constructs_lib.render.overlays import merge, with_overlays
 from constructs_lib.render.schema_check import _crd_validator, crd_schemas
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
-FIXTURES = Path(__file__).parent / "fixtures" / "overlays"
-REPO_DIST = Path(__file__).resolve().parent.parent / "dist"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays"
+REPO_DIST = Path(__file__).resolve().parents[2] / "dist"
 
 
 def synth(case: str, tmp_path: Path) -> tuple[int, Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.cli.diff import compare
-from tests.helpers import ROOT, cli_env
+from tests.support import ROOT, cli_env
 
 
 def deployment(name: str, image: str) -> dict[str, object]:
