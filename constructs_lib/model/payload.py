@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from constructs_lib.errors import ProblemsError
 from constructs_lib.model.config import (
@@ -265,11 +273,18 @@ class IngressV2(Model):
     )
     paths: list[HttpPath] | None = Field(None, description="Path prefixes. Default: ['/'].")
     port: PortRef | None = Field(None, description="Port to route to. Default: the first.")
-    tls: bool | IngressTlsV2 | None = Field(
+    tls: StrictBool | IngressTlsV2 | None = Field(
         None,
         description="false: plain HTTP; {secret_name}: TLS into that Secret. Default: the "
         "config's tls.enabled.",
     )
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_shape(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, bool | dict):
+            raise ValueError("expected false, true or an object {\"secret_name\": ...}")
+        return value
 
 
 class AppCall(Model):
@@ -334,9 +349,6 @@ class DeployedAppV2(Model):
     def _rules(self) -> DeployedAppV2:
         if isinstance(self.resources, Resources):
             check_requests_within_limits(self.resources)
-        for i, call in enumerate(self.egress.apps if self.egress else []):
-            if call.name == self.name:
-                raise ValueError(f"egress.apps[{i}]: app '{self.name}' cannot name itself")
         return self
 
 
@@ -557,6 +569,9 @@ def _cross_entry_problems_v2(payload: PayloadV2) -> list[str]:
         for j, call in enumerate(app.egress.apps if app.egress else []):
             where = f"{entry_label(i, data)}.egress.apps[{j}]"
             target = by_name.get(call.name)
+            if call.name == app.name:
+                problems.append(f"{where}.name: app '{app.name}' cannot call itself")
+                continue
             if target is None:
                 problems.append(f"{where}.name: no app '{call.name}' in deployed_apps")
                 continue
