@@ -283,7 +283,7 @@ class IngressV2(Model):
     @classmethod
     def _tls_shape(cls, value: Any) -> Any:
         if value is not None and not isinstance(value, bool | dict):
-            raise ValueError("expected false, true or an object {\"secret_name\": ...}")
+            raise ValueError('expected false, true or an object {"secret_name": ...}')
         return value
 
 
