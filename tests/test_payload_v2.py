@@ -278,3 +278,14 @@ def test_network_policies_follow_the_declared_calls_per_port(golden: AppConfig) 
     assert allowed(rendered, migrate, db, 5432)
     assert not allowed(rendered, migrate, public, 443)
     assert not allowed(rendered, web, db, 5432)
+
+
+def test_a_per_env_key_naming_no_environment_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "app-config.yaml"
+    config.write_text(GOLDEN.read_text().replace("env_hosts: {prod:", "env_hosts: {stage:"))
+    done = run_cli("validate", config, "--clusters", ROOT / "clusters")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{config}: services[0].ingress.env_hosts.stage: no environment 'stage' "
+        "(clusters: dev, prod, test)"
+    ]

@@ -6,7 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -788,3 +788,20 @@ def _check_hosts(i: int, ingress: Ingress, domain: str) -> None:
                     f"domain '{domain}'; list it in ingress.hosts, which moves it onto each "
                     "environment's domain"
                 )
+
+
+def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
+    """Problems for per-environment keys (image.envs, ingress.env_hosts) naming no environment:
+    such a host or image would silently never render."""
+    problems = []
+    known = ", ".join(envs) or "none"
+    for i, service in enumerate(config.services):
+        named = [(f"image.envs.{e}", e) for e in service.image.envs]
+        if service.ingress is not None:
+            named += [(f"ingress.env_hosts.{e}", e) for e in service.ingress.env_hosts]
+        for where, env in named:
+            if env not in envs:
+                problems.append(
+                    f"services[{i}].{where}: no environment '{env}' (clusters: {known})"
+                )
+    return problems
