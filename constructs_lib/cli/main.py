@@ -5,6 +5,7 @@
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
     gitops-base promote SERVICE --from dev --to test
+    gitops-base describe [--format mermaid]     # hosts -> services -> calls -> egress
     gitops-base synth                           # what `make synth` does
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
 
@@ -112,6 +113,20 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("--config", type=Path, default=default_config, help="config file")
     pro.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
     pro.set_defaults(func="promote")
+
+    des = sub.add_parser(
+        "describe",
+        help="the app's topology: hosts, services, calls, egress, secrets",
+        description="Print public hosts -> services -> declared calls -> external egress, and "
+        "the secrets of each service, as text, a Mermaid flowchart, or both as Markdown.",
+    )
+    des.add_argument("--config", type=Path, default=default_config, help="config file")
+    des.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    des.add_argument("--env", default=None, help="hosts and images as this environment has them")
+    des.add_argument(
+        "--format", choices=("text", "mermaid", "markdown"), default="text", help="default: text"
+    )
+    des.set_defaults(func="describe")
 
     syn = sub.add_parser(
         "synth",
