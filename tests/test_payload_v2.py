@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from constructs_lib.cli.main import main
+from constructs_lib.compose.delivery import add_delivery
 from constructs_lib.compose.layout import EnvCharts
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize
@@ -289,3 +290,25 @@ def test_a_per_env_key_naming_no_environment_is_an_error(tmp_path: Path) -> None
         f"{config}: services[0].ingress.env_hosts.stage: no environment 'stage' "
         "(clusters: dev, prod, test)"
     ]
+
+
+@pytest.mark.parametrize(("sealed", "pulls"), [(True, True), (True, False), (False, True)])
+def test_the_app_project_allows_sealed_secrets_only_when_pulls_need_them(
+    golden: AppConfig, sealed: bool, pulls: bool
+) -> None:
+    config = golden
+    if not pulls:
+        data = golden.model_dump(mode="json", exclude_unset=True)
+        data["services"][1].pop("image_pull_secrets")
+        config = AppConfig.model_validate(data)
+    cluster = load_cluster("dev").model_copy(update={"sealed_secrets": sealed})
+    charts = EnvCharts("dev")
+    add_delivery(charts.delivery, config, cluster)
+    project = next(
+        m
+        for m in synthesize(charts.delivery)
+        if m["kind"] == "AppProject" and m["metadata"]["name"] == "shop"
+    )
+    kinds = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
+    assert (("bitnami.com", "SealedSecret") in kinds) == (sealed and pulls)
+    assert ("", "Secret") not in kinds
