@@ -312,3 +312,27 @@ def test_the_app_project_allows_sealed_secrets_only_when_pulls_need_them(
     kinds = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
     assert (("bitnami.com", "SealedSecret") in kinds) == (sealed and pulls)
     assert ("", "Secret") not in kinds
+
+
+def test_callers_of_one_service_on_different_ports_get_only_their_own_ports(
+    golden: AppConfig,
+) -> None:
+    data = golden.model_dump(mode="json", exclude_unset=True)
+    data["services"][2]["egress"] = {"services": [{"name": "api", "ports": ["metrics"]}]}
+    config = AppConfig.model_validate(data)
+    rendered = [
+        m
+        for m in render_platform(config, load_cluster("dev")).cluster
+        if m["kind"] == "NetworkPolicy"
+    ]
+    names = sorted(
+        m["metadata"]["name"] for m in rendered if "egress-to-api" in m["metadata"]["name"]
+    )
+    assert names == ["allow-egress-to-api-http", "allow-egress-to-api-metrics"]
+    web = pod("web", {"http": 8080})
+    api = pod("api", {"http": 8080, "metrics": 9090})
+    worker = pod("worker", {})
+    assert allowed(rendered, web, api, 8080)
+    assert not allowed(rendered, web, api, 9090)
+    assert allowed(rendered, worker, api, 9090)
+    assert not allowed(rendered, worker, api, 8080)
