@@ -336,3 +336,13 @@ def test_callers_of_one_service_on_different_ports_get_only_their_own_ports(
     assert not allowed(rendered, web, api, 9090)
     assert allowed(rendered, worker, api, 9090)
     assert not allowed(rendered, worker, api, 8080)
+
+
+def test_an_empty_list_given_on_purpose_clears_the_hand_set_value(
+    base_copy: Path, tmp_path: Path
+) -> None:
+    worker = {"name": "worker", "image": "registry.internal:5000/shop/worker:1", "volumes": []}
+    payload = write_payload(tmp_path, [worker])
+    assert run_cli("generate", "--input", payload, "--output", base_copy).returncode == 0
+    assert services_of(base_copy)["worker"]["volumes"] == []
+    assert services_of(base_copy)["worker"]["args"] == ["--queue", "orders"]  # not carried

@@ -668,7 +668,8 @@ def to_service_v2(
         value = getattr(app, key)
         if value is not None:
             service[key] = list(value)
-    if app.ports:
+    given = app.model_fields_set  # an empty list given on purpose clears the config's value
+    if "ports" in given:
         service["ports"] = [dump(p) for p in app.ports]
     if app.probes is not None:
         service["probes"] = dump(app.probes)
@@ -682,11 +683,11 @@ def to_service_v2(
                 f"defaults.resource_presets (known: {', '.join(sorted(presets or {})) or 'none'})"
             )
         service["resources"] = preset.model_dump(exclude_none=True)
-    if app.env:
+    if "env" in given:
         service["env"] = dict(app.env)
-    if app.secrets:
+    if "secrets" in given:
         service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
-    if app.volumes:
+    if "volumes" in given:
         service["volumes"] = [dump(v) for v in app.volumes]
     if app.ingress is not None:
         ingress: dict[str, Any] = {"hosts": list(app.ingress.hosts)}
