@@ -48,6 +48,7 @@ def app(**fields: object) -> dict[str, object]:
 
 def service(**fields: object) -> dict[str, Any]:
     payload = parse_payload({"deployed_apps": [app(**fields)]})
+    assert isinstance(payload, Payload)
     return to_service(payload.deployed_apps[0])
 
 
@@ -113,6 +114,7 @@ def test_generated_services_read_back_as_the_same_data() -> None:
     import yaml
 
     payload = parse_payload(parse_json(EXAMPLE.read_bytes()))
+    assert isinstance(payload, Payload)
     services = [to_service(a) for a in payload.deployed_apps]
     assert yaml.safe_load(services_block(services)) == {"services": services}
 
