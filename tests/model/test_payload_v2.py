@@ -12,17 +12,16 @@ import pytest
 import yaml
 
 from constructs_lib.cli.main import main
+from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.delivery import add_delivery
-from constructs_lib.compose.layout import EnvCharts
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
 from constructs_lib.model.payload import DeployedAppV2, to_service_v2
-from tests.conftest import load_cluster
-from tests.helpers import FIXTURES, ROOT, run_cli
-from tests.netpol_model import External, Pod, allowed
-from tests.platform_helpers import render_platform
+from tests.support import FIXTURES, ROOT, load_cluster, run_cli
+from tests.support.netpol_model import External, Pod, allowed
+from tests.support.platform import render_platform
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example-v2.json"
 BASE = FIXTURES / "configs" / "base.yaml"

@@ -7,10 +7,9 @@ import itertools
 from constructs_lib.cli.describe import as_mermaid, topology
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
-from tests.conftest import load_cluster
-from tests.helpers import FIXTURES, ROOT, run_cli
-from tests.netpol_model import Pod, allowed
-from tests.platform_helpers import render_platform
+from tests.support import FIXTURES, ROOT, load_cluster, run_cli
+from tests.support.netpol_model import Pod, allowed
+from tests.support.platform import render_platform
 
 GOLDEN = FIXTURES / "configs" / "example-v2.generated.yaml"
 

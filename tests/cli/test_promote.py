@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from constructs_lib.compose.layout import EnvCharts
+from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
-from tests.conftest import load_cluster
-from tests.helpers import ROOT, run_cli
+from tests.support import ROOT, load_cluster, run_cli
 
 CLUSTERS = ROOT / "clusters"
 
