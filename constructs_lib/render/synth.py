@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.errors import ProblemsError
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
@@ -174,10 +175,7 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
         removed = commit(staged, dist)
         if staging:
             copy_tree(dist, Path(staging).resolve())
-    except ConfigError as exc:
-        _report(exc.problems)
-        return 1
-    except OutputError as exc:
+    except ProblemsError as exc:  # bad input, refused output, missing pinned CRDs
         _report(exc.problems)
         return 1
     except ValueError as exc:  # a construct refusing its props
