@@ -14,13 +14,17 @@ through the reference validator (jsonschema), which words the problems.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 
 from constructs_lib.paths import ROOT
@@ -93,23 +97,30 @@ def _strict(schema: Any) -> Any:
 
 @cache
 def _fast_crd_validator(api_version: str, kind: str) -> Any:
-    import jsonschema_rs
-
     schema = crd_schema(api_version, kind)
     if schema is None:
         return None
     return jsonschema_rs.Draft7Validator(_strict(schema), validate_formats=False)
 
 
+def _schemas_root() -> Path:
+    """kubernetes-validate's bundled schemas, found without importing the package (its import
+    takes 0.1 s; the synth needs only the files)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    assert spec is not None and spec.submodule_search_locations, "kubernetes-validate"
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+_SCHEMAS = _schemas_root()
+
+
+def _schema_folder(version: str) -> Path:
+    return _SCHEMAS / f"v{version}.0-local-strict"
+
+
 def _kubernetes_schema(version: str, api_version: str, kind: str) -> Any:
     """The strict JSON schema kubernetes-validate bundles for one kind, or None."""
-    import json
-    import re
-    from importlib.resources import files
-
-    folder = files("kubernetes_validate").joinpath(
-        "kubernetes-json-schema", f"v{version}.0-local-strict"
-    )
+    folder = _schema_folder(version)
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema_file = folder.joinpath(f"{kind.lower()}-{group_version}.json")
     if not schema_file.is_file():
@@ -122,16 +133,12 @@ _BASE = "https://kubernetes-validate.invalid/v{version}/"
 
 @cache
 def _fast_registry(version: str) -> Any:
-    import jsonschema_rs
-
     definitions = (_BASE + "_definitions.json").format(version=version)
     return jsonschema_rs.Registry(resources=[(definitions, _definitions(version))])
 
 
 @cache
 def _fast_kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
-    import jsonschema_rs
-
     schema = _kubernetes_schema(version, api_version, kind)
     if schema is None:
         return None
@@ -165,13 +172,24 @@ def _kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
 
 @cache
 def _definitions(version: str) -> Any:
-    import json
-    from importlib.resources import files
+    return json.loads((_schema_folder(version) / "_definitions.json").read_text())
 
-    path = files("kubernetes_validate").joinpath(
-        "kubernetes-json-schema", f"v{version}.0-local-strict", "_definitions.json"
-    )
-    return json.loads(path.read_text())
+
+def warm(kinds: Iterable[str] = (), versions: Iterable[str] = NEWEST) -> None:
+    """Build ahead what a synth will need (the Kubernetes definitions, the validators of the
+    pinned CRDs of `kinds`), so that a thread can do it while the synth waits for cdk8s.
+    Errors are left for the synth's own call to raise."""
+    wanted = set(kinds)
+    try:
+        for version in versions:
+            _fast_registry(version)
+        for pin in pinned_crds():
+            if pin.kind in wanted:
+                crd = load_crd(pin)
+                for served in crd["spec"]["versions"]:
+                    _fast_crd_validator(f"{pin.group}/{served['name']}", pin.kind)
+    except Exception:  # raised again where the synth needs it
+        return
 
 
 def validate_manifest(
