@@ -159,3 +159,17 @@ def test_check_without_crds_exits_with_the_hint(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: pinned CRDs missing in {tmp_path}: ")
     assert "set CRDS_DIR=/path/to/mirror" in result.stderr
+
+
+def test_the_e2e_harness_applies_exactly_the_pinned_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.e2e.harness.tools import ToolsMissing, crd_files
+
+    monkeypatch.setenv("CRDS_DIR", str(SOURCE))
+    assert crd_files() == [SOURCE / pin.file for pin in pinned_crds()]
+    monkeypatch.setenv("CRDS_DIR", str(tmp_path))
+    with pytest.raises(ToolsMissing) as exc:
+        crd_files()
+    assert str(exc.value).startswith(f"pinned CRDs missing in {tmp_path}: ")
+    assert "CRDS_DIR=/path/to/mirror" in str(exc.value)
