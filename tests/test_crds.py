@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -173,3 +174,18 @@ def test_the_e2e_harness_applies_exactly_the_pinned_files(
         crd_files()
     assert str(exc.value).startswith(f"pinned CRDs missing in {tmp_path}: ")
     assert "CRDS_DIR=/path/to/mirror" in str(exc.value)
+
+
+def test_a_parsed_crd_is_kept_as_json_under_its_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    (pin,) = [p for p in pinned_crds() if p.kind == "SealedSecret"]
+    expected = yaml.safe_load((SOURCE / pin.file).read_text())
+    assert crds.load_crd(pin, SOURCE) == expected
+    parsed = tmp_path / "gitops-base" / "crds" / "parsed" / f"{pin.sha256}.json"
+    assert json.loads(parsed.read_text()) == expected
+    parsed.write_text("{not json")  # a damaged cache entry is parsed again and replaced
+    assert crds.load_crd(pin, SOURCE) == expected
+    assert json.loads(parsed.read_text()) == expected
+    assert sorted(p.name for p in parsed.parent.iterdir()) == [parsed.name]
