@@ -107,7 +107,8 @@ def _schemas_root() -> Path:
     """kubernetes-validate's bundled schemas, found without importing the package (its import
     takes 0.1 s; the synth needs only the files)."""
     spec = importlib.util.find_spec("kubernetes_validate")
-    assert spec is not None and spec.submodule_search_locations, "kubernetes-validate"
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes-validate is not installed: run 'make install'")
     return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
