@@ -53,6 +53,7 @@ def main() -> int:
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(child, target)
+            (target / "__init__.py").touch()  # `cdk8s import` writes none at this level
     return 0
 
 
