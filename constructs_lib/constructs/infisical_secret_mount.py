@@ -15,10 +15,38 @@ import yaml
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
-from constructs_lib.model.config import InfisicalSettings, SecretRef
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 VOLUME_NAME = "secrets"
+
+
+@dataclass(frozen=True)
+class InfisicalConnection:
+    """How the CSI provider reaches Infisical and authenticates (a machine identity)."""
+
+    url: str
+    project_id: str
+    identity_id: str
+    audience: str
+    """Audience of the service account token the provider presents."""
+    auth_method: str = "kubernetes"
+    """@default kubernetes"""
+    ca_certificate: str | None = None
+    """PEM CA of a self-hosted Infisical. @default the system's CAs"""
+
+
+@dataclass(frozen=True)
+class InfisicalSecret:
+    """One Infisical secret: a file under the mount, and an env var when `env` is set."""
+
+    key: str
+    """Key in Infisical."""
+    path: str
+    """Infisical folder."""
+    object_name: str
+    """File name under the mount; an env var syncs from it."""
+    env: str | None = None
+    """Also expose as this environment variable. @default file only"""
 
 
 @dataclass(frozen=True)
@@ -29,10 +57,10 @@ class InfisicalSecretMountProps:
     """Name of the SecretProviderClass; also the prefix of the synced Secret."""
     namespace: str
     labels: dict[str, str]
-    infisical: InfisicalSettings
+    infisical: InfisicalConnection
     env_slug: str
     """Infisical environment slug (per cluster)."""
-    secrets: tuple[SecretRef, ...]
+    secrets: tuple[InfisicalSecret, ...]
     mount_path: str = "/mnt/secrets"
     """Where the files appear in the container. @default /mnt/secrets"""
 
@@ -108,11 +136,11 @@ def _parameters(props: InfisicalSecretMountProps) -> dict[str, str]:
     ]
     parameters = {
         "infisicalUrl": infisical.url,
-        "authMethod": infisical.auth.method,
-        "identityId": infisical.auth.identity_id,
+        "authMethod": infisical.auth_method,
+        "identityId": infisical.identity_id,
         "projectId": infisical.project_id,
         "envSlug": props.env_slug,
-        "audience": infisical.auth.audience,
+        "audience": infisical.audience,
         # The provider reads this list as YAML text.
         "secrets": yaml.safe_dump(objects, sort_keys=False, default_flow_style=False),
     }

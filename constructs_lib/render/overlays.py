@@ -20,12 +20,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import ConfigDict, Field
 
+from constructs_lib.compose.layout import RenderedEnv
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, Model
 from constructs_lib.model.loading import ConfigError, format_errors, parse_model, read_yaml
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.json_patch import PatchError, apply_patch
-from constructs_lib.render.publish import RenderedEnv
 from constructs_lib.render.schema_check import validate_manifest
 
 OVERLAYS_DIR = ROOT / "overlays"

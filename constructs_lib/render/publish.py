@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from constructs_lib.compose.layout import RenderedEnv, file_path, root_path
 from constructs_lib.errors import ProblemsError
 from constructs_lib.render.yaml_quoting import double_quoted
 
@@ -131,20 +132,6 @@ def _string(text: str) -> str:
 _STR = "tag:yaml.org,2002:str"
 
 
-def file_name(manifest: Mapping[str, Any]) -> str:
-    """`<kind>-<name>.yaml`, lowercase: `deployment-web.yaml`."""
-    return f"{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
-
-
-@dataclass(frozen=True)
-class RenderedEnv:
-    """Everything one environment renders: folder -> objects, plus the hand-applied root file."""
-
-    name: str
-    folders: Mapping[str, list[dict[str, Any]]]
-    root: list[dict[str, Any]]
-
-
 class OutputError(ProblemsError):
     """Rendered output that must not be published. `problems` holds one line each."""
 
@@ -158,7 +145,7 @@ def render_files(env: RenderedEnv) -> dict[str, str]:
     problems: list[str] = []
     for folder, manifests in sorted(env.folders.items()):
         for manifest in manifests:
-            path = f"{env.name}/{folder}/{file_name(manifest)}"
+            path = file_path(env.name, folder, manifest)
             if path in files:
                 problems.append(
                     f"dist/{path}: two objects render to this file "
@@ -167,7 +154,7 @@ def render_files(env: RenderedEnv) -> dict[str, str]:
                 continue
             files[path] = dump(manifest)
     if env.root:
-        files[f"{env.name}/root.yaml"] = "---\n".join(dump(m) for m in env.root)
+        files[root_path(env.name)] = "---\n".join(dump(m) for m in env.root)
     if problems:
         raise OutputError(problems)
     return files

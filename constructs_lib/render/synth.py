@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.compose.layout import APP, RenderedEnv
 from constructs_lib.errors import ProblemsError
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.publish import (
     OutputError,
-    RenderedEnv,
     Staged,
     commit,
     copy_tree,
@@ -70,6 +70,9 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
             clusters.append(cluster)
         if not clusters and not problems:
             problems.append(f"{clusters_path}: no environments (expected <env>/{CLUSTER_FILE})")
+    if config is not None and clusters:
+        names = [c.name for c in clusters]
+        problems += [f"{config_path}: {p}" for p in unknown_envs(config, names)]
     if problems or config is None:
         raise ConfigError("inputs", problems)
     return Inputs(config, clusters)
@@ -85,7 +88,7 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
             )
             if manifest["kind"] == "Secret":
                 problems.append(f"{where}: kind Secret must never be rendered; use Infisical")
-            if folder == "app" and manifest["metadata"].get("namespace") != config.app.namespace:
+            if folder == APP and manifest["metadata"].get("namespace") != config.app.namespace:
                 problems.append(f"{where}: not in the app namespace '{config.app.namespace}'")
     return problems
 

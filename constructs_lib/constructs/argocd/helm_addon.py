@@ -7,9 +7,17 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.application import RESOURCES_FINALIZER
+from constructs_lib.constructs.argocd.sync_policy import RESOURCES_FINALIZER, sync_policy
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
-from constructs_lib.model.versions import ChartPin
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where a chart is published and the exact version to install."""
+
+    repo: str
+    """Helm repository URL, as Argo CD's repoURL."""
+    version: str
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,7 @@ class HelmAddonProps:
     """Name of the Application and of the Helm release."""
     chart: str
     """Chart name in the Helm repository."""
-    pin: ChartPin
+    pin: ChartSource
     """Repository and exact version, from platform/versions.yaml."""
     argocd_namespace: str
     labels: dict[str, str]
@@ -44,7 +52,7 @@ class HelmAddon(KubeObject):
 
     def __init__(self, scope: Construct, id: str, *, props: HelmAddonProps) -> None:
         self.props = props
-        sync_options = ["PrunePropagationPolicy=foreground", "PruneLast=true"]
+        sync_options = []
         if props.create_namespace:
             sync_options.append("CreateNamespace=true")
         if props.server_side_apply:
@@ -64,14 +72,7 @@ class HelmAddon(KubeObject):
                 "server": props.destination_server,
                 "namespace": props.destination_namespace,
             },
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": sync_options,
-                "retry": {
-                    "limit": 10,
-                    "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"},
-                },
-            },
+            "syncPolicy": sync_policy(sync_options),
         }
         super().__init__(
             scope,

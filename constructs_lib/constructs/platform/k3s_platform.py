@@ -1,12 +1,14 @@
 """K3sPlatform: everything a fresh k3s cluster needs before the app can run, per environment.
 
-Two charts come out of it:
+Its objects go into three scopes the caller names (`PlatformScopes`), one per place they are
+delivered from:
 
-- `delivery` (synced from dist/<env>/argocd/ by the root Application): the `platform`
-  AppProject, one HelmAddon Application per add-on and the Application that syncs
-- `cluster` (dist/<env>/platform/): the app namespace with restricted Pod Security, its
-  NetworkPolicies, ResourceQuota and LimitRange, the Let's Encrypt ClusterIssuers and, with
-  Traefik, the HelmChartConfig that configures k3s's bundled Traefik.
+- `delivery` (synced by the root Application): the `platform` AppProject, one HelmAddon
+  Application per add-on and the Application that syncs the `cluster` objects;
+- `cluster`: the app namespace with restricted Pod Security, its NetworkPolicies, ResourceQuota
+  and LimitRange, the Let's Encrypt ClusterIssuers and, with Traefik, the HelmChartConfig that
+  configures k3s's bundled Traefik;
+- `bootstrap` (applied with the root): the Application health check merged into argocd-cm.
 
 Sync waves of the root's children: projects (-1), controllers and CRDs (1), the Infisical
 provider (2), the cluster objects (3: issuers need cert-manager's CRDs), the app (10). They only
@@ -16,19 +18,14 @@ shipped in root.yaml and in the self-managed Argo CD's values).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-import cdk8s
 import yaml
 from constructs import Construct
 
-from constructs_lib.constructs.app_namespace import (
-    AppNamespace,
-    AppNamespaceProps,
-    container_defaults,
-    derive_quota,
-)
+from constructs_lib.constructs.app_namespace import AppNamespace, AppNamespaceProps
 from constructs_lib.constructs.argocd.application import (
     ArgoApplication,
     ArgoApplicationProps,
@@ -36,9 +33,8 @@ from constructs_lib.constructs.argocd.application import (
     ArgoProjectProps,
     Kind,
 )
-from constructs_lib.constructs.argocd.helm_addon import HelmAddon, HelmAddonProps
+from constructs_lib.constructs.argocd.helm_addon import ChartSource, HelmAddon, HelmAddonProps
 from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
@@ -46,12 +42,8 @@ from constructs_lib.constructs.lets_encrypt_issuers import (
 from constructs_lib.constructs.network_policies import (
     AppNetworkPolicies,
     AppNetworkPoliciesProps,
-    Call,
     Peer,
 )
-from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, Service
-from constructs_lib.model.versions import Versions
 
 PLATFORM = "platform"
 KUBE_SYSTEM = "kube-system"
@@ -114,15 +106,55 @@ PLATFORM_NAMESPACED_KINDS = (
 
 
 @dataclass(frozen=True)
+class PlatformIngress:
+    """The ingress controller and how clients reach it on a node without a cloud LB."""
+
+    controller: Literal["nginx", "traefik"] = "nginx"
+    """@default nginx (the ingress-nginx chart)"""
+    http_node_port: int = 30080
+    https_node_port: int = 30443
+    publish_status_address: tuple[str, ...] = ()
+    """Node IPs written into Ingress status. @default none"""
+
+
+@dataclass(frozen=True)
+class PlatformScopes:
+    """Where K3sPlatform puts its objects (see the module docstring)."""
+
+    delivery: Construct
+    cluster: Construct
+    bootstrap: Construct
+
+
+@dataclass(frozen=True)
 class K3sPlatformProps:
     """Props of K3sPlatform."""
 
-    config: AppConfig
-    cluster: ClusterSettings
-    versions: Versions
-    """Chart pins; the cluster's overrides apply."""
+    scopes: PlatformScopes
+    labels: dict[str, str]
+    app_namespace: AppNamespaceProps
+    """The app's namespace and its baseline."""
+    argocd_namespace: str
+    destination_server: str
+    repo_url: str
+    """Repository the `cluster` objects are synced from."""
+    revision: str
+    path: str
+    """Folder of the `cluster` objects in the repository."""
+    charts: Mapping[str, ChartSource]
+    """Chart name -> pinned source, for every add-on this env installs."""
+    acme_email: str
+    ingress: PlatformIngress = field(default_factory=PlatformIngress)
+    csi_token_audience: str = "infisical"
+    """Audience of the tokens the CSI driver requests for providers. @default infisical"""
+    network_policies: AppNetworkPoliciesProps | None = None
+    """@default no NetworkPolicies"""
+    sealed_secrets: bool = False
+    """Install the sealed-secrets controller. @default False"""
+    argocd_self_managed: bool = False
+    """Render an Application of the argo-cd chart. @default False"""
     sync_wave: str = "3"
-    """Wave of the Application of dist/<env>/platform/ among the root's children. @default 3"""
+    """Wave of the Application of the `cluster` objects among the root's children. @default 3"""
 
 
 class K3sPlatform(Construct):
@@ -131,12 +163,11 @@ class K3sPlatform(Construct):
     def __init__(self, scope: Construct, id: str, *, props: K3sPlatformProps) -> None:
         super().__init__(scope, id)
         self.props = props
-        config, cluster = props.config, props.cluster
-        self.labels = standard_labels(config.app.name, PLATFORM)
-        self.ingress_class = cluster.ingress.controller
-        self.delivery = cdk8s.Chart(self, "argocd", disable_resource_name_hashes=True)
-        self.cluster = cdk8s.Chart(self, "platform", disable_resource_name_hashes=True)
-        self.bootstrap = cdk8s.Chart(self, "bootstrap", disable_resource_name_hashes=True)
+        self.labels = props.labels
+        self.ingress_class = props.ingress.controller
+        self.delivery = props.scopes.delivery
+        self.cluster = props.scopes.cluster
+        self.bootstrap = props.scopes.bootstrap
         self.addons: dict[str, HelmAddon] = {}
 
         self._addons()
@@ -158,19 +189,20 @@ class K3sPlatform(Construct):
         server_side_apply: bool = False,
     ) -> HelmAddon:
         """Create the Application of one pinned chart and return it."""
-        cluster = self.props.cluster
+        if chart not in self.props.charts:
+            raise ValueError(f"K3sPlatform: no pinned source for chart '{chart}'")
         addon = HelmAddon(
             self.delivery,
             chart,
             props=HelmAddonProps(
                 name=name or chart,
                 chart=chart,
-                pin=self.props.versions.pin(chart, cluster.name),
-                argocd_namespace=cluster.argocd.namespace,
+                pin=self.props.charts[chart],
+                argocd_namespace=self.props.argocd_namespace,
                 labels=self.labels,
                 project=PLATFORM,
                 destination_namespace=namespace,
-                destination_server=cluster.argocd.destination_server,
+                destination_server=self.props.destination_server,
                 values=values,
                 sync_wave=sync_wave,
                 create_namespace=namespace != KUBE_SYSTEM,
@@ -181,8 +213,8 @@ class K3sPlatform(Construct):
         return addon
 
     def _addons(self) -> None:
-        cluster = self.props.cluster
-        if cluster.ingress.controller == "nginx":
+        props = self.props
+        if props.ingress.controller == "nginx":
             self.add_addon(
                 "ingress-nginx", namespace=INGRESS_NGINX_NAMESPACE, values=self.nginx_values()
             )
@@ -198,18 +230,18 @@ class K3sPlatform(Construct):
         # Infisical's chart puts its socket under /etc/kubernetes/secrets-store-csi-providers,
         # which the driver chart (1.6.0) watches by default (linux.additionalProvidersDirs).
         self.add_addon("infisical-csi-provider", namespace=KUBE_SYSTEM, values={}, sync_wave="2")
-        if cluster.sealed_secrets:
+        if props.sealed_secrets:
             # kubeseal looks for this controller name in kube-system by default.
             self.add_addon(
                 "sealed-secrets",
                 namespace=KUBE_SYSTEM,
                 values={"fullnameOverride": "sealed-secrets-controller"},
             )
-        if cluster.argocd.self_managed:
+        if props.argocd_self_managed:
             self.add_addon(
                 "argo-cd",
                 name="argocd",
-                namespace=cluster.argocd.namespace,
+                namespace=props.argocd_namespace,
                 values={"configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}}},
                 sync_wave="0",
                 server_side_apply=True,
@@ -217,7 +249,7 @@ class K3sPlatform(Construct):
 
     def nginx_values(self) -> dict[str, Any]:
         """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
-        ingress = self.props.cluster.ingress
+        ingress = self.props.ingress
         controller: dict[str, Any] = {
             "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
             "service": {
@@ -234,18 +266,16 @@ class K3sPlatform(Construct):
         return {"controller": controller}
 
     def csi_driver_values(self) -> dict[str, Any]:
-        infisical = self.props.config.secrets.infisical
-        audience = infisical.auth.audience if infisical else "infisical"
         return {
             "syncSecret": {"enabled": True},
             "enableSecretRotation": True,
             "rotationPollInterval": "2m",
-            "tokenRequests": [{"audience": audience}],
+            "tokenRequests": [{"audience": self.props.csi_token_audience}],
         }
 
     def traefik_values(self) -> dict[str, Any]:
         """Values for k3s's bundled Traefik chart (keys stable from chart 34 to 41)."""
-        ingress = self.props.cluster.ingress
+        ingress = self.props.ingress
         values: dict[str, Any] = {
             "ports": {
                 "web": {"nodePort": ingress.http_node_port},
@@ -260,20 +290,20 @@ class K3sPlatform(Construct):
         return values
 
     def _project(self) -> ArgoProject:
-        cluster = self.props.cluster
-        server = cluster.argocd.destination_server
-        namespaces = {self.props.config.app.namespace, KUBE_SYSTEM, CERT_MANAGER_NAMESPACE}
-        if cluster.ingress.controller == "nginx":
+        props = self.props
+        server = props.destination_server
+        namespaces = {props.app_namespace.name, KUBE_SYSTEM, CERT_MANAGER_NAMESPACE}
+        if props.ingress.controller == "nginx":
             namespaces.add(INGRESS_NGINX_NAMESPACE)
-        if cluster.argocd.self_managed:
-            namespaces.add(cluster.argocd.namespace)
-        repos = [cluster.repo.url, *sorted({a.props.pin.repo for a in self.addons.values()})]
+        if props.argocd_self_managed:
+            namespaces.add(props.argocd_namespace)
+        repos = [props.repo_url, *sorted({a.props.pin.repo for a in self.addons.values()})]
         return ArgoProject(
             self.delivery,
             "Project",
             props=ArgoProjectProps(
                 name=PLATFORM,
-                namespace=cluster.argocd.namespace,
+                namespace=props.argocd_namespace,
                 labels=self.labels,
                 description="Cluster add-ons and the app namespace's baseline: "
                 "the kinds they need only.",
@@ -285,89 +315,43 @@ class K3sPlatform(Construct):
         )
 
     def _platform_application(self) -> ArgoApplication:
-        cluster = self.props.cluster
+        props = self.props
         return ArgoApplication(
             self.delivery,
             "Application",
             props=ArgoApplicationProps(
                 name=PLATFORM,
-                namespace=cluster.argocd.namespace,
+                namespace=props.argocd_namespace,
                 labels=self.labels,
                 project=PLATFORM,
-                repo_url=cluster.repo.url,
-                revision=cluster.repo.revision,
-                path=f"dist/{cluster.name}/{PLATFORM}",
-                destination_namespace=self.props.config.app.namespace,
-                destination_server=cluster.argocd.destination_server,
-                sync_wave=self.props.sync_wave,
+                repo_url=props.repo_url,
+                revision=props.revision,
+                path=props.path,
+                destination_namespace=props.app_namespace.name,
+                destination_server=props.destination_server,
+                sync_wave=props.sync_wave,
             ),
         )
 
     # --- cluster objects -------------------------------------------------------------------
 
     def _cluster_objects(self) -> None:
-        config, cluster = self.props.config, self.props.cluster
-        request, limit = container_defaults(config)
-        settings = config.platform
-        self.namespace = AppNamespace(
-            self.cluster,
-            "Namespace",
-            props=AppNamespaceProps(
-                name=config.app.namespace,
-                labels=self.labels,
-                quota=derive_quota(config, request, limit) if settings.quota.enabled else None,
-                quota_overrides=settings.quota,
-                limit_range=settings.limit_range if settings.limit_range.enabled else None,
-                default_request=request,
-                default_limit=limit,
-            ),
-        )
+        props = self.props
+        self.namespace = AppNamespace(self.cluster, "Namespace", props=props.app_namespace)
         self.issuers = LetsEncryptIssuers(
             self.cluster,
             "Issuers",
             props=LetsEncryptIssuersProps(
-                email=cluster.acme_email, ingress_class_name=self.ingress_class, labels=self.labels
+                email=props.acme_email, ingress_class_name=self.ingress_class, labels=self.labels
             ),
         )
         self.network_policies = (
-            AppNetworkPolicies(self.cluster, "NetworkPolicies", props=self.network_policy_props())
-            if config.features.network_policies
+            AppNetworkPolicies(self.cluster, "NetworkPolicies", props=props.network_policies)
+            if props.network_policies is not None
             else None
         )
         self.traefik_config = (
-            self._traefik_config() if cluster.ingress.controller == "traefik" else None
-        )
-
-    def network_policy_props(self) -> AppNetworkPoliciesProps:
-        config = self.props.config
-        by_name = {s.name: s for s in config.services}
-        routed: dict[str, tuple[str, ...]] = {
-            s.name: (_routed_port(s),)
-            for s in config.services
-            if s.ingress is not None and config.features.ingresses and config.features.services
-        }
-        tls = config.tls.enabled and any(
-            by_name[name].ingress.tls.enabled is not False  # type: ignore[union-attr]
-            for name in routed
-        )
-        calls = tuple(
-            Call(
-                caller=s.name,
-                callee=callee,
-                ports=tuple((p.name, p.protocol) for p in by_name[callee].ports),
-            )
-            for s in config.services
-            for callee in s.egress.services
-        )
-        return AppNetworkPoliciesProps(
-            app=config.app.name,
-            namespace=config.app.namespace,
-            labels=self.labels,
-            ingress_controller=INGRESS_CONTROLLERS[self.ingress_class],
-            routed=routed,
-            acme_solver=tls,
-            internet=tuple(s.name for s in config.services if s.egress.internet),
-            calls=calls,
+            self._traefik_config() if props.ingress.controller == "traefik" else None
         )
 
     def _traefik_config(self) -> KubeObject:
@@ -391,17 +375,7 @@ class K3sPlatform(Construct):
             api_version="v1",
             kind="ConfigMap",
             name="argocd-cm",
-            namespace=self.props.cluster.argocd.namespace,
+            namespace=self.props.argocd_namespace,
             labels={"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"},
             body={"data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
         )
-
-
-def _routed_port(service: Service) -> str:
-    """Container port name the Service port of the service's Ingress targets."""
-    ingress = service.ingress
-    ref = ingress.port if ingress is not None else None
-    for port in service.ports:
-        if ref is None or ref == port.name or ref == (port.service_port or port.container_port):
-            return port.name
-    raise ValueError(f"service '{service.name}': ingress.port '{ref}' is not declared in ports")
