@@ -160,7 +160,7 @@ def fetch_crds(
         log(f"fetched {pin.url}")
 
 
-def ensure_crds() -> Path:
+def ensure_crds(log: Callable[[str], None] = print) -> Path:
     """The folder holding every pinned file, downloading the missing ones into the cache when
     no mirror is configured (CRDS_DIR) or found (../shared/crds)."""
     directory = crds_dir()
@@ -168,7 +168,8 @@ def ensure_crds() -> Path:
         return directory
     if os.environ.get("CRDS_DIR"):
         return require_crds()  # a configured mirror is never written to: report what it lacks
-    fetch_crds(directory, [p for p in pinned_crds() if p.file in missing_crds(directory)])
+    missing = [p for p in pinned_crds() if p.file in missing_crds(directory)]
+    fetch_crds(directory, missing, log=log)
     return directory
 
 

@@ -35,7 +35,6 @@ from constructs_lib.render.crds import (
     fetch_crds,
     load_crd,
     pinned_crds,
-    require_crds,
 )
 
 # The Kubernetes minors the base supports. See docs/reference/kubernetes-versions.md.
@@ -45,13 +44,20 @@ NEWEST = KUBERNETES_VERSIONS[-1:]
 
 
 @cache
+def _ensure_crds() -> None:
+    ensure_crds(log=lambda line: print(line, file=sys.stderr))
+
+
+@cache
 def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     """openAPIV3Schema of a pinned CRD's version; None for kinds no pinned CRD defines.
     Only the one file is read, so a synth pays for the CRDs it uses."""
     group, _, version = api_version.rpartition("/")
     for pin in pinned_crds():
         if pin.kind == kind and pin.group == group:
-            require_crds()  # every pinned file must be there: say so before reading any
+            # Every pinned file must be there: fetched (checksums checked) into the cache on
+            # first use when no mirror is configured; else an error naming the mirror variable.
+            _ensure_crds()
             crd = load_crd(pin)
             for served in crd["spec"]["versions"]:
                 if served["name"] == version:
