@@ -21,6 +21,7 @@ from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
+from constructs_lib.render.policy import render_checked
 from constructs_lib.render.publish import (
     OutputError,
     Staged,
@@ -99,8 +100,8 @@ PARALLEL_THRESHOLD = 1200
 
 def render_env(build: Build, config: AppConfig, cluster: ClusterSettings) -> dict[str, str]:
     """Build one environment and turn it into files (path -> YAML text)."""
-    env = build(config, cluster)
-    problems = check_rendered(env, config)
+    env, problems = render_checked(build, config, cluster)  # the trust policy (policy.py)
+    problems = check_rendered(env, config) + problems
     if problems:
         raise OutputError(problems)
     return render_files(env)
