@@ -35,15 +35,22 @@ REFUSED = {
         "dist/dev/platform: Namespace 'shop': pod-security: enforce lowered from "
         "'restricted' to 'privileged'"
     ],
+    "addonpodsecurity": [
+        f"dist/dev/argocd: Application 'ingress-nginx': pod-security: {mode} lowered from "
+        "'restricted' to 'privileged'"
+        for mode in ("enforce", "audit", "warn")
+    ],
     "defaultdeny": [
         "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: "
         "the default-deny NetworkPolicy was changed"
     ],
     "defaultproject": [
-        "dist/dev/argocd: Application 'elsewhere': project: project 'default' is not one of "
-        "bootstrap, platform, shop"
+        "dist/dev/argocd: Application 'shop': project: project 'default' is not one of "
+        "addon-cert-manager, addon-infisical-csi-provider, addon-ingress-nginx, "
+        "addon-secrets-store-csi-driver, bootstrap, platform, shop"
     ],
     "wildcardproject": [
+        "dist/dev/argocd: AppProject 'open': bootstrap: the base renders no AppProject 'open'",
         "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in sourceRepos '*'",
         "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations server '*'",
         "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations "
@@ -116,7 +123,8 @@ def test_allow_yaml_is_schema_checked(
     err = capsys.readouterr().err.splitlines()
     source = "error: tests/fixtures/overlays/policy/badallow/dev/allow.yaml"
     assert err == [
-        f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'project', "
+        f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
+        "'project', "
         "'project-wildcard', 'pod-security', 'default-deny' or 'argocd-accounts', "
         "got 'everything'",
         f"{source}: allow[0].reason: required field is missing",

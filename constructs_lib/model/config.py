@@ -574,6 +574,18 @@ class QuotaSettings(Model):
         None, description="Override limits.cpu / limits.memory. Default: derived."
     )
     pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
+    node_ports: int = Field(
+        0,
+        ge=0,
+        description="services.nodeports: Services of type NodePort the app may create. "
+        "Default: 0 (traffic comes in through the ingress controller).",
+    )
+    load_balancers: int = Field(
+        0,
+        ge=0,
+        description="services.loadbalancers: Services of type LoadBalancer the app may "
+        "create. Default: 0.",
+    )
 
 
 class LimitRangeSettings(Model):

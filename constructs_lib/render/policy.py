@@ -6,7 +6,10 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
     rbac              no ClusterRole, ClusterRoleBinding, Role or RoleBinding in any dist/
                       folder (the add-on charts bring their own RBAC, from their own project)
     host-access       no privileged container, hostPID, hostIPC, hostNetwork or hostPath volume
-    project           every Application uses one of the AppProjects the base renders
+    bootstrap         no Application or AppProject other than those the base renders (the
+                      root's project cannot restrict names, see SECURITY.md)
+    project           every Application uses one of the AppProjects the base renders, never
+                      Argo CD's `default` (root.yaml locks it)
     project-wildcard  no `*` in an AppProject's sourceRepos, destinations or resource lists
     pod-security      no Namespace's Pod Security level lower than the base renders it
     default-deny      the base's default-deny NetworkPolicies stay, unchanged
@@ -45,6 +48,7 @@ ALLOW_FILE = "allow.yaml"
 Rule = Literal[
     "rbac",
     "host-access",
+    "bootstrap",
     "project",
     "project-wildcard",
     "pod-security",
@@ -68,7 +72,9 @@ POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
 HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
 PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 PSA_MODES = ("enforce", "audit", "warn")
+MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
 ARGOCD_CM = "argocd-cm"
+LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
@@ -175,7 +181,12 @@ def _wildcards(spec: Mapping[str, Any]) -> list[str]:
 
 
 def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
+    """Pod Security levels of a Namespace, or of the namespace an Application creates
+    (`managedNamespaceMetadata`); a missing label is the API server's default, privileged."""
+    if obj.get("kind") == "Application":
+        labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
+    else:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
     return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
 
 
@@ -187,7 +198,12 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
         kind, name, namespace = _meta(obj)
         found.append(Violation(rule, folder, kind, name, namespace, message))
 
-    projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"}
+    projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
+        LOCKED_PROJECT
+    }
+    named = {
+        _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
+    }
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
@@ -196,6 +212,8 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
             spec = _dig(obj, POD_SPEC_PATHS[kind])
             for problem in _host_access(spec if isinstance(spec, dict) else {}):
                 add("host-access", folder, obj, f"{problem}; pods get no host access")
+        if kind in ("Application", "AppProject") and (kind, name) not in named:
+            add("bootstrap", folder, obj, f"the base renders no {kind} '{name}'")
         if kind == "Application":
             project = _dig(obj, ("spec", "project"))
             if project not in projects:
@@ -212,12 +230,9 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
     for folder, obj in _objects(base):
         kind, name, namespace = _meta(obj)
         now = rendered.get((kind, name, namespace))
-        if kind == "Namespace":
-            before, after = _psa(obj), _psa(now[1]) if now else None
+        if now is not None and (kind == "Namespace" or _dig(obj, MANAGED_NAMESPACE_LABELS)):
+            before, after = _psa(obj), _psa(now[1])
             for mode in PSA_MODES:
-                if after is None:
-                    add("pod-security", folder, obj, "the Namespace was removed")
-                    break
                 if PSA_LEVELS.get(after[mode], 0) < PSA_LEVELS.get(before[mode], 0):
                     add(
                         "pod-security",
