@@ -439,7 +439,10 @@ class Service(Model):
     successful_jobs_history_limit: int = Field(3, ge=0, description="Default: 3.")
     failed_jobs_history_limit: int = Field(1, ge=0, description="Default: 1.")
     starting_deadline_seconds: int | None = Field(
-        None, ge=1, description="Skip a run that cannot start within this. Default: no deadline."
+        300,
+        ge=10,
+        description="Skip a run that cannot start within this many seconds (after a controller "
+        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
     )
     suspend: bool = Field(False, description="Pause the schedule. Default: false.")
     backoff_limit: int = Field(2, ge=0, description="Retries of a failed Job. Default: 2.")
