@@ -86,7 +86,8 @@ def kind_of(obj: dict[str, Any]) -> tuple[str, str]:
     return (api.split("/")[0] if "/" in api else "", str(obj["kind"]))
 
 
-def check() -> tuple[list[str], dict[str, Any]]:
+def synthesized() -> list[dict[str, Any]]:
+    """The dev environment's Argo CD objects, with every optional add-on turned on."""
     config = load_model(AppConfig, ROOT / "config" / "app-config.yaml")
     cluster = load_model(ClusterSettings, ROOT / "clusters" / "dev" / "cluster.yaml")
     cluster = cluster.model_copy(
@@ -96,7 +97,41 @@ def check() -> tuple[list[str], dict[str, Any]]:
         }
     )
     env = build(config, cluster)
-    delivery = [o for objs in env.folders.values() for o in objs]
+    return [o for objs in env.folders.values() for o in objs]
+
+
+def render_chart(app: dict[str, Any], helm: str, charts: Path) -> list[dict[str, Any]]:
+    """`helm template` of an add-on Application's chart, as Argo CD's repo-server runs it."""
+    source = app["spec"]["source"]
+    chart, version = source["chart"], source["targetRevision"]
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as values:
+        json.dump(source.get("helm", {}).get("valuesObject", {}), values)
+        values.flush()
+        out = subprocess.run(
+            [
+                helm,
+                "template",
+                source["helm"]["releaseName"],
+                str(charts / f"{chart}-{version}.tgz"),
+                "--namespace",
+                app["spec"]["destination"]["namespace"],
+                "--include-crds",
+                "--kube-version",
+                "1.34.0",
+                "-f",
+                values.name,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"{chart}: helm template failed: {out.stderr.strip()}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def check() -> tuple[list[str], dict[str, Any]]:
+    delivery = synthesized()
     projects = {o["metadata"]["name"]: o["spec"] for o in delivery if o["kind"] == "AppProject"}
     pins = load_versions().charts
     helm, charts = helm_binary(), charts_dir()
@@ -108,31 +143,11 @@ def check() -> tuple[list[str], dict[str, Any]]:
             continue
         chart, version = source["chart"], source["targetRevision"]
         namespace = app["spec"]["destination"]["namespace"]
-        with tempfile.NamedTemporaryFile("w", suffix=".json") as values:
-            json.dump(source.get("helm", {}).get("valuesObject", {}), values)
-            values.flush()
-            out = subprocess.run(
-                [
-                    helm,
-                    "template",
-                    source["helm"]["releaseName"],
-                    str(charts / f"{chart}-{version}.tgz"),
-                    "--namespace",
-                    namespace,
-                    "--include-crds",
-                    "--kube-version",
-                    "1.34.0",
-                    "-f",
-                    values.name,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        if out.returncode != 0:
-            problems.append(f"{chart}: helm template failed: {out.stderr.strip()}")
+        try:
+            rendered = render_chart(app, helm, charts)
+        except RuntimeError as exc:
+            problems.append(str(exc))
             continue
-        rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
         project = projects[app["spec"]["project"]]
         cluster_allowed = {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]}
         namespaced_allowed = {
