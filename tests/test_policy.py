@@ -40,6 +40,10 @@ REFUSED = {
         "'restricted' to 'privileged'"
         for mode in ("enforce", "audit", "warn")
     ],
+    "allowall": [
+        "dist/dev/platform: NetworkPolicy 'allow-all': default-deny: egress[0] allows every "
+        "peer, which undoes default-deny"
+    ],
     "defaultdeny": [
         "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: "
         "the default-deny NetworkPolicy was changed"

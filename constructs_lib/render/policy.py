@@ -12,7 +12,8 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
                       Argo CD's `default` (root.yaml locks it)
     project-wildcard  no `*` in an AppProject's sourceRepos, destinations or resource lists
     pod-security      no Namespace's Pod Security level lower than the base renders it
-    default-deny      the base's default-deny NetworkPolicies stay, unchanged
+    default-deny      the base's default-deny NetworkPolicy stays, unchanged, and no added
+                      or changed NetworkPolicy has a rule open to every peer
     argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users)
 
 The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
@@ -180,6 +181,16 @@ def _wildcards(spec: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _open_rules(spec: Mapping[str, Any]) -> list[str]:
+    """Rules of a NetworkPolicy that admit every peer (no `from` / `to`)."""
+    found = []
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            if not (rule or {}).get(peers):
+                found.append(f"{direction}[{i}] allows every peer")
+    return found
+
+
 def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
     """Pod Security levels of a Namespace, or of the namespace an Application creates
     (`managedNamespaceMetadata`); a missing label is the API server's default, privileged."""
@@ -204,6 +215,11 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
     named = {
         _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
     }
+    base_policies = {
+        (_meta(o)[0], _meta(o)[1], _meta(o)[2]): o.get("spec")
+        for _, o in _objects(base)
+        if o.get("kind") == "NetworkPolicy"
+    }
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
@@ -222,6 +238,9 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
         if kind == "AppProject":
             for problem in _wildcards(obj.get("spec") or {}):
                 add("project-wildcard", folder, obj, f"wildcard in {problem}")
+        if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
+            for problem in _open_rules(obj.get("spec") or {}):
+                add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
         if kind == "ConfigMap" and name == ARGOCD_CM:
             for key in sorted(obj.get("data") or {}):
                 if key.startswith("accounts."):
