@@ -47,11 +47,11 @@ schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated refe
 	$(PY) -m constructs_lib.cli.schema --write
 
 .PHONY: imports
-imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
+imports: install ## Regenerate imports/ from the CRDs pinned in platform/crds.yaml (CRDS_DIR=mirror).
 	$(PY) imports/regenerate.py
 
 .PHONY: crds
-crds: $(VENV)/.installed ## Download the pinned CRDs again (test and check fetch them when missing).
+crds: $(VENV)/.installed ## Download the pinned CRDs and check their SHA-256 (into $CRDS_DIR or the cache).
 	$(PY) -m constructs_lib.render.schema_check --fetch-crds
 
 # The schema validation needs the pinned CRDs; fetched once, only where they are missing.

@@ -12,7 +12,7 @@ from typing import Any
 
 from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import display
 
@@ -58,8 +58,9 @@ def check_inputs(config: Path, clusters: Path) -> Report:
     """Every problem of the config and of clusters/<env>/cluster.yaml, in file order."""
     report = Report()
     report.checked.append(display(config))
+    model: AppConfig | None = None
     try:
-        load_model(AppConfig, config)
+        model = load_model(AppConfig, config)
     except ConfigError as exc:
         for line in exc.problems:
             report.add(display(config), line.removeprefix(f"{config}: "))
@@ -83,6 +84,9 @@ def check_inputs(config: Path, clusters: Path) -> Report:
                 display(path),
                 f"name: '{cluster.name}' must equal the folder name '{env_dir.name}'",
             )
+    if model is not None and envs:
+        for line in unknown_envs(model, [e.name for e in envs]):
+            report.add(display(config), line)
     return report
 
 

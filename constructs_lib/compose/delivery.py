@@ -105,7 +105,7 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
             ),
             source_repos=(cluster.repo.url,),
             destinations=((server, config.app.namespace),),
-            namespaced_kinds=app_kinds(),
+            namespaced_kinds=app_kinds() + pull_secret_kinds(config, cluster),
         ),
     )
     ArgoApplication(
@@ -125,3 +125,16 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
             sync_wave="10",
         ),
     )
+
+
+SEALED_SECRET = Kind("bitnami.com", "SealedSecret")
+
+
+def pull_secret_kinds(config: AppConfig, cluster: ClusterSettings) -> tuple[Kind, ...]:
+    """SealedSecret in the app project only when it can be needed: the environment runs the
+    sealed-secrets controller and some service pulls with a secret
+    (docs/how-to/private-registries.md). Never Secret itself."""
+    pulls = bool(config.defaults.image_pull_secrets) or any(
+        s.image_pull_secrets for s in config.services
+    )
+    return (SEALED_SECRET,) if cluster.sealed_secrets and pulls else ()

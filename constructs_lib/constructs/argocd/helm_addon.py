@@ -7,7 +7,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.application import RESOURCES_FINALIZER
+from constructs_lib.constructs.argocd.sync_policy import RESOURCES_FINALIZER, sync_policy
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
 
 
@@ -55,7 +55,7 @@ class HelmAddon(KubeObject):
 
     def __init__(self, scope: Construct, id: str, *, props: HelmAddonProps) -> None:
         self.props = props
-        sync_options = ["PrunePropagationPolicy=foreground", "PruneLast=true"]
+        sync_options = []
         if props.create_namespace:
             sync_options.append("CreateNamespace=true")
         if props.server_side_apply:
@@ -75,14 +75,7 @@ class HelmAddon(KubeObject):
                 "server": props.destination_server,
                 "namespace": props.destination_namespace,
             },
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": sync_options,
-                "retry": {
-                    "limit": 10,
-                    "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"},
-                },
-            },
+            "syncPolicy": sync_policy(sync_options),
         }
         if props.create_namespace and props.namespace_labels:
             spec["syncPolicy"]["managedNamespaceMetadata"] = {"labels": props.namespace_labels}

@@ -98,6 +98,8 @@ class WorkloadProps:
     """@default no HorizontalPodAutoscaler"""
     disruption_budget: DisruptionBudgetProps | None = None
     """@default no PodDisruptionBudget"""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Secrets in the namespace the kubelet pulls the images with. @default none"""
 
 
 class Workload(KubeObject):
@@ -159,6 +161,8 @@ class Workload(KubeObject):
             "serviceAccountName": props.service_account_name,
             "volumes": volumes,
         }
+        if props.image_pull_secrets:
+            self.pod_spec["imagePullSecrets"] = [{"name": n} for n in props.image_pull_secrets]
         if self.restart_policy:
             self.pod_spec["restartPolicy"] = self.restart_policy
         self._template_parent()["template"] = {
