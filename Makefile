@@ -13,9 +13,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# pip itself, pinned like everything else (requirements.lock cannot hold it).
+PIP_VERSION := 26.3
+
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	@# Synth runs with -O; precompile its bytecode so no run pays for compiling, even where

@@ -22,6 +22,7 @@ from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster
 from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
+from constructs_lib.render.policy import render_checked
 from constructs_lib.render.publish import (
     OutputError,
     Staged,
@@ -120,8 +121,8 @@ def check_schemas(env: RenderedEnv) -> list[str]:
 
 def render_env(build: Build, config: AppConfig, cluster: ClusterSettings) -> dict[str, str]:
     """Build one environment, check it, and turn it into files (path -> YAML text)."""
-    env = build(config, cluster)
-    problems = check_rendered(env, config) or check_schemas(env)
+    env, policy = render_checked(build, config, cluster)  # the trust policy (policy.py)
+    problems = (check_rendered(env, config) + policy) or check_schemas(env)
     if problems:
         raise OutputError(problems)
     return render_files(env)
