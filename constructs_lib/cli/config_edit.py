@@ -88,7 +88,7 @@ def flow(value: Any) -> str:
 # --- the services block ----------------------------------------------------------------------
 
 # Keys whose value is written as a block mapping of flow values (one line per entry).
-_FLOW_VALUES = {"probes", "resources", "ingress"}
+_FLOW_VALUES = {"probes", "resources", "ingress", "envs", "env_hosts"}
 # Keys whose list items are written one flow mapping per line.
 _FLOW_ITEMS = {"ports", "secrets", "volumes"}
 

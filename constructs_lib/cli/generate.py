@@ -24,14 +24,15 @@ from constructs_lib.cli.config_edit import (
     with_placeholder,
     write_atomic,
 )
+from constructs_lib.cli.generate_merge import merge_services
 from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, Resources
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
     MAX_PAYLOAD_BYTES,
-    Payload,
+    AnyPayload,
     PayloadError,
     entry_label,
     load_payload,
@@ -71,7 +72,20 @@ def read_text(path: Path) -> str | None:
         raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
 
 
-def merge_globals(payload: Payload, flags: Mapping[str, str | None]) -> Globals:
+def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:
+    """The config's defaults.resource_presets; an invalid one is reported by validation."""
+    defaults = data.get("defaults")
+    raw = defaults.get("resource_presets") if isinstance(defaults, Mapping) else None
+    presets = {}
+    for name, value in (raw or {}).items() if isinstance(raw, Mapping) else ():
+        try:
+            presets[str(name)] = Resources.model_validate(value)
+        except ValidationError:
+            continue
+    return presets
+
+
+def merge_globals(payload: AnyPayload, flags: Mapping[str, str | None]) -> Globals:
     """Flag > payload > existing config (None keeps what the config has)."""
     infisical = payload.infisical
     from_payload: dict[str, str | None] = {
@@ -141,13 +155,19 @@ def generate(
         skeleton = with_placeholder(existing, settings)
     except EditError as exc:
         raise GenerateError([f"{display(output)}: {p}" for p in exc.problems]) from None
-    services = to_services(payload)
     try:
         data = parse_yaml(skeleton, display(output))
+        before = parse_yaml(existing, display(output)) if existing is not None else None
     except ConfigError as exc:
         raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None
     if not isinstance(data, dict):
         raise GenerateError([f"{display(output)}: (root): expected a mapping"])
+    try:
+        services = to_services(payload, resource_presets(data))
+    except PayloadError as exc:
+        raise GenerateError(exc.problems) from None
+    old_services = before.get("services") if isinstance(before, dict) else None
+    services = merge_services(payload, services, old_services or [])
     # The services block is written from exactly this data; tests prove it reads back equal.
     data["services"] = services
     try:

@@ -3,6 +3,9 @@
     gitops-base generate --input PAYLOAD.json   # deployed_apps payload -> config services
     gitops-base validate [CONFIG]               # config and env settings, every problem
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
+    gitops-base set-image SERVICE TAG --env dev # the image of one environment only
+    gitops-base promote SERVICE --from dev --to test
+    gitops-base describe [--format mermaid]     # hosts -> services -> calls -> egress
     gitops-base synth                           # what `make synth` does
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
 
@@ -89,7 +92,41 @@ def parser() -> argparse.ArgumentParser:
     )
     img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
     img.add_argument("--config", type=Path, default=default_config, help="config file")
+    img.add_argument(
+        "--env",
+        default=None,
+        help="pin the image in this environment only (image.envs.<env>); default: the "
+        "service's own tag/digest, which environments without an override run",
+    )
+    img.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
     img.set_defaults(func="set_image")
+
+    pro = sub.add_parser(
+        "promote",
+        help="run in one environment the image another one runs",
+        description="Set the target environment's image of SERVICE (image.envs.<to>) to the "
+        "tag/digest the source environment runs. One line of the config changes.",
+    )
+    pro.add_argument("service", metavar="SERVICE")
+    pro.add_argument("--from", dest="source", required=True, metavar="ENV")
+    pro.add_argument("--to", dest="target", required=True, metavar="ENV")
+    pro.add_argument("--config", type=Path, default=default_config, help="config file")
+    pro.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    pro.set_defaults(func="promote")
+
+    des = sub.add_parser(
+        "describe",
+        help="the app's topology: hosts, services, calls, egress, secrets",
+        description="Print public hosts -> services -> declared calls -> external egress, and "
+        "the secrets of each service, as text, a Mermaid flowchart, or both as Markdown.",
+    )
+    des.add_argument("--config", type=Path, default=default_config, help="config file")
+    des.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    des.add_argument("--env", default=None, help="hosts and images as this environment has them")
+    des.add_argument(
+        "--format", choices=("text", "mermaid", "markdown"), default="text", help="default: text"
+    )
+    des.set_defaults(func="describe")
 
     syn = sub.add_parser(
         "synth",

@@ -16,13 +16,14 @@ from pydantic import BaseModel
 
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.payload import Payload
+from constructs_lib.model.payload import Payload, PayloadV2
 from constructs_lib.paths import ROOT
 
 SCHEMAS: dict[Path, type[BaseModel]] = {
     ROOT / "config" / "app-config.schema.json": AppConfig,
     ROOT / "clusters" / "cluster.schema.json": ClusterSettings,
     ROOT / "config" / "deployed-apps.schema.json": Payload,
+    ROOT / "config" / "deployed-apps-v2.schema.json": PayloadV2,
 }
 # Reference pages generated from the same schemas, so the docs cannot drift from the model.
 REFERENCES: dict[Path, tuple[type[BaseModel], str, str]] = {

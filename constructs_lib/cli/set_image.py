@@ -78,12 +78,22 @@ def run(args: argparse.Namespace) -> int:
         tag, digest = None, tag
     try:
         with checkout_lock(project_root()):
-            changed, reference = set_image_in_file(args.config, service, tag=tag, digest=digest)
+            if args.env is not None:
+                from constructs_lib.cli.env_image import check_env, check_pins, pin_env_in_file
+
+                check_env(args.env, args.clusters, "--env")
+                check_pins(tag, digest)
+                changed, reference = pin_env_in_file(
+                    args.config, service, args.env, tag=tag, digest=digest
+                )
+            else:
+                changed, reference = set_image_in_file(args.config, service, tag=tag, digest=digest)
     except (GenerateError, LockError) as exc:
         return fail(
             exc.problems,
             f"set-image: {len(exc.problems)} problem(s); {display(args.config)} was not changed",
         )
     verb = "set" if changed else "already at"
-    print(f"{verb} {service} image {reference} in {display(args.config)}")
+    where = f" ({args.env})" if args.env is not None else ""
+    print(f"{verb} {service} image {reference}{where} in {display(args.config)}")
     return EXIT_OK

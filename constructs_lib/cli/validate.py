@@ -12,7 +12,7 @@ from typing import Any
 
 from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import display
@@ -88,6 +88,9 @@ def check_inputs(config: Path, clusters: Path) -> Report:
         if loaded is not None:
             for line in cluster_problems(loaded, cluster):
                 report.add(display(path), line)
+    if loaded is not None and envs:
+        for line in unknown_envs(loaded, [e.name for e in envs]):
+            report.add(display(config), line)
     return report
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.delivery import add_bootstrap, add_delivery
-from constructs_lib.compose.layout import EnvCharts, RenderedEnv
+from constructs_lib.compose.layout import RenderedEnv
 from constructs_lib.compose.platform import add_platform
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.platform.k3s_platform import PlatformScopes

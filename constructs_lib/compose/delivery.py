@@ -14,11 +14,13 @@ from constructs_lib.constructs.argocd.application import (
     ArgoProjectProps,
     Kind,
 )
+from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 
 BOOTSTRAP_PROJECT = "bootstrap"
+DEFAULT_PROJECT = "default"
 ROOT_APPLICATION = "root"
 
 
@@ -46,6 +48,27 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
                 Kind("argoproj.io", "AppProject"),
             ),
         ),
+    )
+    # Argo CD creates a `default` project that allows any repository, destination and kind.
+    # Applied with the root, this empties it: an Application naming it can deploy nothing.
+    KubeObject(
+        scope,
+        "DefaultProject",
+        api_version="argoproj.io/v1alpha1",
+        kind="AppProject",
+        name=DEFAULT_PROJECT,
+        namespace=argocd_ns,
+        labels=labels,
+        body={
+            "spec": {
+                "description": "Locked: no Application may use it.",
+                "sourceRepos": [],
+                "destinations": [],
+                "clusterResourceWhitelist": [],
+                "namespaceResourceWhitelist": [],
+                "namespaceResourceBlacklist": [{"group": "*", "kind": "*"}],
+            }
+        },
     )
     ArgoApplication(
         scope,
@@ -82,7 +105,7 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
             ),
             source_repos=(cluster.repo.url,),
             destinations=((server, config.app.namespace),),
-            namespaced_kinds=app_kinds(),
+            namespaced_kinds=app_kinds() + pull_secret_kinds(config, cluster),
         ),
     )
     ArgoApplication(
@@ -102,3 +125,16 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
             sync_wave="10",
         ),
     )
+
+
+SEALED_SECRET = Kind("bitnami.com", "SealedSecret")
+
+
+def pull_secret_kinds(config: AppConfig, cluster: ClusterSettings) -> tuple[Kind, ...]:
+    """SealedSecret in the app project only when it can be needed: the environment runs the
+    sealed-secrets controller and some service pulls with a secret
+    (docs/how-to/private-registries.md). Never Secret itself."""
+    pulls = bool(config.defaults.image_pull_secrets) or any(
+        s.image_pull_secrets for s in config.services
+    )
+    return (SEALED_SECRET,) if cluster.sealed_secrets and pulls else ()

@@ -6,6 +6,7 @@
     dist/<env>/platform/   the app namespace's baseline and the ClusterIssuers
 
 One file per object, `<kind>-<name>.yaml` in lowercase; root.yaml holds several documents.
+No cdk8s here: the render layer reads this module before the cdk8s runtime has loaded.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import cdk8s
-
-from constructs_lib.constructs.kube_object import synthesize
 
 DIST = "dist"
 APP = "app"
@@ -54,29 +51,3 @@ class RenderedEnv:
     name: str
     folders: Mapping[str, list[dict[str, Any]]]
     root: list[dict[str, Any]]
-
-
-class EnvCharts:
-    """One cdk8s chart per place an object is delivered from: a dist/ folder or root.yaml."""
-
-    def __init__(self, env: str) -> None:
-        self.env = env
-        self.app = cdk8s.App()
-        self.workloads = self._chart(APP)
-        self.root = self._chart("bootstrap")
-        self.delivery = self._chart(ARGOCD)
-        self.platform = self._chart(PLATFORM)
-
-    def _chart(self, id: str) -> cdk8s.Chart:
-        return cdk8s.Chart(self.app, id, disable_resource_name_hashes=True)
-
-    def render(self) -> RenderedEnv:
-        return RenderedEnv(
-            name=self.env,
-            folders={
-                APP: synthesize(self.workloads),
-                ARGOCD: synthesize(self.delivery),
-                PLATFORM: synthesize(self.platform),
-            },
-            root=sorted(synthesize(self.root), key=lambda m: ROOT_ORDER.index(m["kind"])),
-        )

@@ -13,7 +13,11 @@ from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
 from constructs_lib.constructs.argocd.helm_addon import ChartSource
 from constructs_lib.constructs.labels import standard_labels
-from constructs_lib.constructs.network_policies import AppNetworkPoliciesProps, Call
+from constructs_lib.constructs.network_policies import (
+    AppNetworkPoliciesProps,
+    Call,
+    ExternalRule,
+)
 from constructs_lib.constructs.platform.k3s_platform import (
     INGRESS_CONTROLLERS,
     K3sPlatform,
@@ -23,7 +27,7 @@ from constructs_lib.constructs.platform.k3s_platform import (
 )
 from constructs_lib.constructs.workloads import Workload
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, ResourceList, Service
+from constructs_lib.model.config import AppConfig, Port, ResourceList, Service, ServiceCall
 from constructs_lib.model.value_types import quantity_value
 from constructs_lib.model.versions import Versions
 
@@ -174,6 +178,8 @@ def quota(
                 hard[f"{prefix}.{key}"] = value
     if overrides.pods is not None:
         hard["pods"] = str(overrides.pods)
+    hard["services.nodeports"] = str(overrides.node_ports)
+    hard["services.loadbalancers"] = str(overrides.load_balancers)
     return hard
 
 
@@ -207,11 +213,21 @@ def network_policy_props(config: AppConfig, cluster: ClusterSettings) -> AppNetw
     calls = tuple(
         Call(
             caller=s.name,
-            callee=callee,
-            ports=tuple((p.name, p.protocol) for p in by_name[callee].ports),
+            callee=call.name,
+            ports=tuple((p.name, p.protocol) for p in called_ports(by_name[call.name], call)),
         )
         for s in config.services
-        for callee in s.egress.services
+        for call in s.egress.calls
+    )
+    external = tuple(
+        ExternalRule(
+            service=s.name,
+            ports=tuple(e.ports),
+            protocol=e.protocol,
+            cidr=e.cidr,
+        )
+        for s in config.services
+        for e in s.egress.external
     )
     return AppNetworkPoliciesProps(
         app=config.app.name,
@@ -221,8 +237,21 @@ def network_policy_props(config: AppConfig, cluster: ClusterSettings) -> AppNetw
         routed=routed,
         acme_solver=tls,
         internet=tuple(s.name for s in config.services if s.egress.internet),
+        internet_except=tuple(cluster.cluster_ranges()),
         calls=calls,
+        external=external,
     )
+
+
+def called_ports(callee: Service, call: ServiceCall) -> list[Port]:
+    """The callee's ports a call names (by name or service port), or all of them."""
+    if call.ports is None:
+        return list(callee.ports)
+    return [
+        p
+        for p in callee.ports
+        if p.name in call.ports or (p.service_port or p.container_port) in call.ports
+    ]
 
 
 def _routed_port(service: Service) -> str:

@@ -72,18 +72,27 @@ def workload_props(
     """Props of `construct` for one service. Fields a kind adds to WorkloadProps are read from
     the service's config field of the same name (`replicas`, `schedule`, ...)."""
     return construct.PROPS(
-        **pod_fields(construct, service, config.defaults.resources),
+        **pod_fields(construct, service, config.defaults.resources, env=cluster.name),
         app=config.app.name,
         namespace=config.app.namespace,
         service_account_name=config.app.name,
         secrets=secret_mount(config, cluster, service),
         create_service=config.features.services,
         ingress=ingress(config, cluster, service),
+        image_pull_secrets=tuple(
+            config.defaults.image_pull_secrets
+            if service.image_pull_secrets is None
+            else service.image_pull_secrets
+        ),
     )
 
 
 def pod_fields(
-    construct: type[Workload], service: Service, default_resources: Resources | None
+    construct: type[Workload],
+    service: Service,
+    default_resources: Resources | None,
+    *,
+    env: str | None = None,
 ) -> dict[str, Any]:
     """The props fields that come from the service alone: name, containers, volumes, security,
     scaling, and the fields the kind adds."""
@@ -94,7 +103,7 @@ def pod_fields(
     }
     fields.update(
         name=service.name,
-        containers=(main_container(service, default_resources),),
+        containers=(main_container(service, default_resources, env=env),),
         volumes=tuple(volumes(service)),
         security=pod_security(service),
         autoscaling=(
@@ -109,10 +118,13 @@ def pod_fields(
     return fields
 
 
-def main_container(service: Service, default_resources: Resources | None) -> ContainerProps:
+def main_container(
+    service: Service, default_resources: Resources | None, *, env: str | None = None
+) -> ContainerProps:
+    """The service's container; `env` picks the environment's image override, if any."""
     return ContainerProps(
         name=service.name,
-        image=service.image.reference,
+        image=service.image.reference if env is None else service.image.reference_in(env),
         image_pull_policy=service.image.pull_policy,
         command=tuple(service.command or ()),
         args=tuple(service.args or ()),
@@ -211,10 +223,14 @@ def ingress(config: AppConfig, cluster: ClusterSettings, service: Service) -> In
     settings = service.ingress
     if settings is None or not config.features.ingresses or not config.features.services:
         return None
-    if not service.ports:
+    hosts = (
+        *(rehost(h, config.domain, cluster.domain) for h in settings.hosts),
+        *settings.env_hosts.get(cluster.name, ()),
+    )
+    if not service.ports or not hosts:
         return None
     return IngressProps(
-        hosts=tuple(rehost(h, config.domain, cluster.domain) for h in settings.hosts),
+        hosts=hosts,
         tls=config.tls.enabled if settings.tls.enabled is None else settings.tls.enabled,
         cluster_issuer=cluster.tls_issuer or config.tls.issuer,
         ingress_class_name=cluster.ingress.controller,

@@ -7,6 +7,7 @@ declared service-to-service calls add two policies per called service).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,18 @@ class Call:
 
 
 @dataclass(frozen=True)
+class ExternalRule:
+    """Service `service` may open connections to an address range, on `ports` only."""
+
+    service: str
+    ports: tuple[int, ...]
+    protocol: str = "TCP"
+    cidr: str | None = None
+    """The range; None means public addresses (a host given by name: policies match
+    addresses, so the port is opened to the internet, never to private ranges)."""
+
+
+@dataclass(frozen=True)
 class AppNetworkPoliciesProps:
     """Props of AppNetworkPolicies."""
 
@@ -75,8 +88,13 @@ class AppNetworkPoliciesProps:
     """Allow the controller to cert-manager's HTTP-01 solver pods. @default False"""
     internet: tuple[str, ...] = ()
     """Services allowed egress to public addresses. @default none"""
+    internet_except: tuple[str, ...] = ()
+    """More CIDR blocks closed to internet egress: the cluster's pod and service ranges and
+    its nodes' addresses. @default none"""
     calls: tuple[Call, ...] = ()
     """Declared service-to-service calls. @default none"""
+    external: tuple[ExternalRule, ...] = ()
+    """Declared egress outside the cluster, per port. @default none"""
     dns: Peer = KUBE_DNS
     """Cluster DNS every pod may query on port 53. @default k3s CoreDNS (k8s-app=kube-dns)"""
 
@@ -99,6 +117,11 @@ class AppNetworkPolicies(Construct):
             callees.setdefault(call.callee, []).append(call)
         for callee, calls in sorted(callees.items()):
             self.policies += self.allow_calls(callee, calls)
+        external: dict[str, list[ExternalRule]] = {}
+        for rule in props.external:
+            external.setdefault(rule.service, []).append(rule)
+        for service, rules in sorted(external.items()):
+            self.policies.append(self.allow_external(service, rules))
 
     def _policy(self, name: str, spec: dict[str, Any]) -> KubeObject:
         return KubeObject(
@@ -181,33 +204,87 @@ class AppNetworkPolicies(Construct):
                 "egress": [
                     {
                         "to": [
-                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_IPV4)}},
-                            {"ipBlock": {"cidr": "::/0", "except": list(PRIVATE_IPV6)}},
+                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": self._closed(4)}},
+                            {"ipBlock": {"cidr": "::/0", "except": self._closed(6)}},
                         ]
                     }
                 ],
             },
         )
 
+    def _closed(self, version: int) -> list[str]:
+        """The private ranges of one IP version, then each extra block they do not cover."""
+        closed = list(PRIVATE_IPV4 if version == 4 else PRIVATE_IPV6)
+        for block in self.props.internet_except:
+            network = ipaddress.ip_network(block)
+            if network.version != version:
+                continue
+            if not any(
+                network.subnet_of(ipaddress.ip_network(c))  # type: ignore[arg-type]
+                for c in closed
+                if ipaddress.ip_network(c).version == version
+            ):
+                closed.append(str(network))
+        return closed
+
     def allow_calls(self, callee: str, calls: list[Call]) -> list[KubeObject]:
-        """Ingress to `callee` from its callers, and egress from the callers to it."""
-        callers = [c.caller for c in calls]
-        pairs = sorted({p for c in calls for p in c.ports})
-        ports = [{"protocol": protocol, "port": name} for name, protocol in pairs]
+        """Ingress to `callee` from its callers, and egress from the callers to it, each caller
+        on the ports it declared only. Callers declaring the same ports share one egress policy;
+        the callee's ingress policy has one rule per such group."""
+        groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        for call in calls:
+            groups.setdefault(tuple(sorted(set(call.ports))), []).append(call.caller)
+
+        def ports_of(pairs: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+            return [{"protocol": protocol, "port": name} for name, protocol in pairs]
+
         inbound = self._policy(
             f"allow-to-{callee}",
             {
                 "podSelector": self._pods([callee]),
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [{"podSelector": self._pods(callers)}], "ports": ports}],
+                "ingress": [
+                    {"from": [{"podSelector": self._pods(callers)}], "ports": ports_of(pairs)}
+                    for pairs, callers in sorted(groups.items())
+                ],
             },
         )
-        outbound = self._policy(
-            f"allow-egress-to-{callee}",
-            {
-                "podSelector": self._pods(callers),
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [{"podSelector": self._pods([callee])}], "ports": ports}],
-            },
+        outbound = []
+        for pairs, callers in sorted(groups.items()):
+            name = f"allow-egress-to-{callee}"
+            if len(groups) > 1:
+                name += "-" + "-".join(port for port, _ in pairs)
+            outbound.append(
+                self._policy(
+                    name,
+                    {
+                        "podSelector": self._pods(callers),
+                        "policyTypes": ["Egress"],
+                        "egress": [
+                            {
+                                "to": [{"podSelector": self._pods([callee])}],
+                                "ports": ports_of(pairs),
+                            }
+                        ],
+                    },
+                )
+            )
+        return [inbound, *outbound]
+
+    def allow_external(self, service: str, rules: list[ExternalRule]) -> KubeObject:
+        """Egress from `service` to its declared external ranges, each on its ports only."""
+        egress = []
+        for rule in rules:
+            if rule.cidr is not None:
+                to: list[dict[str, Any]] = [{"ipBlock": {"cidr": rule.cidr}}]
+            else:
+                to = [
+                    {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_IPV4)}},
+                    {"ipBlock": {"cidr": "::/0", "except": list(PRIVATE_IPV6)}},
+                ]
+            ports = [{"protocol": rule.protocol, "port": port} for port in rule.ports]
+            egress.append({"to": to, "ports": ports})
+        return self._policy(
+            f"allow-external-egress-{service}",
+            {"podSelector": self._pods([service]), "policyTypes": ["Egress"], "egress": egress},
         )
-        return [inbound, outbound]

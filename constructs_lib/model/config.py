@@ -6,7 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +17,7 @@ from constructs_lib.model.value_types import (
     Annotations,
     AppName,
     AppNamespace,
+    Cidr,
     CronSchedule,
     DnsLabel,
     DnsSubdomain,
@@ -152,6 +153,14 @@ class Defaults(Model):
     resources: Resources | None = Field(
         None, description="Resources for services that declare none. Default: none."
     )
+    resource_presets: dict[DnsLabel, Resources] = Field(
+        default_factory=dict,
+        description="Named resources a deployed_apps payload may ask for by name. Default: none.",
+    )
+    image_pull_secrets: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="Pull secrets of every service that sets none. Default: none.",
+    )
 
 
 class Features(Model):
@@ -165,6 +174,19 @@ class Features(Model):
 
 
 # --- services --------------------------------------------------------------------------------
+
+
+class EnvImage(Model):
+    """The tag and/or digest one environment runs instead of the service's own."""
+
+    tag: ImageTag | None = Field(None, description="Image tag in this environment.")
+    digest: ImageDigest | None = Field(None, description="sha256:<64 hex> in this environment.")
+
+    @model_validator(mode="after")
+    def _tag_or_digest(self) -> EnvImage:
+        if self.tag is None and self.digest is None:
+            raise ValueError("set 'tag' or 'digest'")
+        return self
 
 
 class Image(Model):
@@ -185,6 +207,11 @@ class Image(Model):
         description="Accept a tag that is moved on every push ('latest') without a digest. "
         "Default: false (refused: the same config could deploy different images).",
     )
+    envs: dict[DnsLabel, EnvImage] = Field(
+        default_factory=dict,
+        description="Per-environment tag or digest, replacing `tag` and `digest` in that "
+        "environment only: what `set-image --env` and `promote` edit. Default: none.",
+    )
 
     @model_validator(mode="after")
     def _tag_or_digest(self) -> Image:
@@ -197,16 +224,34 @@ class Image(Model):
                 "set-image SERVICE@sha256:...`) or a release tag, or set "
                 "allow_mutable_tag: true on this image"
             )
+        for env, override in self.envs.items():
+            if override.digest is None and override.tag in MUTABLE_TAGS:
+                if not self.allow_mutable_tag:
+                    raise ValueError(
+                        f"envs.{env}: tag '{override.tag}' is mutable; pin a digest or a "
+                        "release tag, or set allow_mutable_tag: true on this image"
+                    )
         return self
 
     @property
     def reference(self) -> str:
-        ref = self.repository
-        if self.tag:
-            ref += f":{self.tag}"
-        if self.digest:
-            ref += f"@{self.digest}"
-        return ref
+        return _reference(self.repository, self.tag, self.digest)
+
+    def reference_in(self, env: str) -> str:
+        """The image an environment runs: its override, else `tag`/`digest`."""
+        override = self.envs.get(env)
+        if override is None:
+            return self.reference
+        return _reference(self.repository, override.tag, override.digest)
+
+
+def _reference(repository: str, tag: str | None, digest: str | None) -> str:
+    ref = repository
+    if tag:
+        ref += f":{tag}"
+    if digest:
+        ref += f"@{digest}"
+    return ref
 
 
 class Port(Model):
@@ -355,17 +400,28 @@ class Ingress(Model):
     """An Ingress with TLS for a Deployment with ports."""
 
     hosts: list[Hostname] = Field(
-        min_length=1,
-        description="Public hostnames. Those under `domain` move onto each environment's domain.",
+        default_factory=list,
+        description="Public hostnames under `domain`; each moves onto each environment's domain.",
     )
     paths: list[HttpPath] = Field(
         default_factory=lambda: ["/"], min_length=1, description="Path prefixes. Default: ['/']."
+    )
+    env_hosts: dict[DnsLabel, list[Hostname]] = Field(
+        default_factory=dict,
+        description="Hostnames outside `domain`, per environment that serves them; rendered "
+        "unchanged in that environment only. Default: none.",
     )
     port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
     tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
     annotations: Annotations = Field(
         default_factory=dict, description="Extra annotations for the controller. Default: none."
     )
+
+    @model_validator(mode="after")
+    def _some_host(self) -> Ingress:
+        if not self.hosts and not any(self.env_hosts.values()):
+            raise ValueError("set 'hosts' or 'env_hosts'")
+        return self
 
 
 class Autoscaling(Model):
@@ -431,18 +487,60 @@ class Security(Model):
     automount_service_account_token: bool = Field(False, description="Default: false.")
 
 
-class Egress(Model):
-    """Egress the network policy opens beyond DNS. Default: none."""
+class ServiceCall(Model):
+    """A call to another service of the app, on some of its ports."""
 
-    internet: bool = Field(False, description="Allow egress to public addresses.")
-    services: list[DnsLabel] = Field(
-        default_factory=list,
-        description="Services of this app this one calls, on their declared ports. "
-        "Default: none (the network policies deny traffic between services).",
+    name: DnsLabel = Field(description="The called service.")
+    ports: list[PortRef] | None = Field(
+        None,
+        min_length=1,
+        description="Its ports, by name or service port number. Default: all its ports.",
     )
 
 
-WorkloadType = Literal["Deployment", "CronJob", "Job"]
+class ExternalEgress(Model):
+    """Egress to something outside the cluster, on the listed ports only."""
+
+    host: Hostname | None = Field(
+        None,
+        description="A hostname. NetworkPolicies match addresses, not names: a host opens "
+        "the listed ports to public addresses. Give `cidr` to pin the address range.",
+    )
+    cidr: Cidr | None = Field(None, description="An address range, e.g. 10.0.5.0/24.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        min_length=1, description="Destination ports."
+    )
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ExternalEgress:
+        if (self.host is None) == (self.cidr is None):
+            raise ValueError("set exactly one of 'host' or 'cidr'")
+        return self
+
+
+class Egress(Model):
+    """Egress the network policy opens beyond DNS. Default: none."""
+
+    internet: bool = Field(False, description="Allow egress to public addresses on any port.")
+    services: list[DnsLabel | ServiceCall] = Field(
+        default_factory=list,
+        description="Services of this app this one calls: a name (all its ports) or "
+        "{name, ports}. Default: none (the network policies deny traffic between services).",
+    )
+    external: list[ExternalEgress] = Field(
+        default_factory=list,
+        description="Hosts and address ranges outside the cluster, per port. Default: none.",
+    )
+
+    @property
+    def calls(self) -> list[ServiceCall]:
+        return [ServiceCall(name=c) if isinstance(c, str) else c for c in self.services]
+
+
+WorkloadType = Literal["Deployment", "StatefulSet", "CronJob", "Job"]
+# Long-running types: they take a Service, an Ingress, an autoscaler and a disruption budget.
+SERVING_TYPES = ("Deployment", "StatefulSet")
 
 
 class Service(Model):
@@ -451,9 +549,15 @@ class Service(Model):
     name: DnsLabel = Field(
         description="Service name, unique in the app: names its objects and its selector labels."
     )
-    type: WorkloadType = Field("Deployment", description="Kind of workload. Default: Deployment.")
+    type: WorkloadType = Field(
+        "Deployment",
+        description="Kind of workload: Deployment, StatefulSet (stable pod names), CronJob or "
+        "Job. Default: Deployment.",
+    )
     image: Image = Field(description="Container image, pinned by tag or digest.")
-    replicas: int = Field(1, ge=0, le=INT32_MAX, description="Deployment replicas. Default: 1.")
+    replicas: int = Field(
+        1, ge=0, le=INT32_MAX, description="Replicas of a Deployment or StatefulSet. Default: 1."
+    )
     command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
     args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
     ports: list[Port] = Field(
@@ -484,6 +588,11 @@ class Service(Model):
         default_factory=Security, description="Loosens the restricted defaults, field by field."
     )
     egress: Egress = Field(default_factory=Egress, description="Default: DNS only.")
+    image_pull_secrets: list[DnsSubdomain] | None = Field(
+        None,
+        description="Secrets (type kubernetes.io/dockerconfigjson) in the app namespace for "
+        "pulling the image. Default: defaults.image_pull_secrets.",
+    )
     # Scheduled and one-off work.
     schedule: CronSchedule | None = Field(
         None, description="Five-field cron or a macro (@daily). Required for a CronJob."
@@ -498,10 +607,11 @@ class Service(Model):
     successful_jobs_history_limit: int = Field(3, ge=0, le=INT32_MAX, description="Default: 3.")
     failed_jobs_history_limit: int = Field(1, ge=0, le=INT32_MAX, description="Default: 1.")
     starting_deadline_seconds: int | None = Field(
-        None,
-        ge=1,
+        300,
+        ge=10,
         le=INT64_MAX,
-        description="Skip a run that cannot start within this. Default: no deadline.",
+        description="Skip a run that cannot start within this many seconds (after a controller "
+        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
     )
     suspend: bool = Field(False, description="Pause the schedule. Default: false.")
     backoff_limit: int = Field(
@@ -561,7 +671,7 @@ def _check_kind_fields(s: Service) -> None:
         raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")
     if s.type != "CronJob" and s.schedule is not None:
         raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
-    if s.type != "Deployment":
+    if s.type not in SERVING_TYPES:
         for field in ("ingress", "autoscaling", "disruption_budget"):
             if getattr(s, field) is not None:
                 raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
@@ -669,6 +779,18 @@ class QuotaSettings(Model):
         None, description="Override limits.cpu / limits.memory. Default: derived."
     )
     pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
+    node_ports: int = Field(
+        0,
+        ge=0,
+        description="services.nodeports: Services of type NodePort the app may create. "
+        "Default: 0 (traffic comes in through the ingress controller).",
+    )
+    load_balancers: int = Field(
+        0,
+        ge=0,
+        description="services.loadbalancers: Services of type LoadBalancer the app may "
+        "create. Default: 0.",
+    )
 
 
 class LimitRangeSettings(Model):
@@ -740,6 +862,7 @@ class AppConfig(Model):
                 )
             if service.ingress is None:
                 continue
+            _check_hosts(i, service.ingress, self.domain)
             for h, host in enumerate(service.ingress.hosts):
                 for path in service.ingress.paths:
                     if (host, path) in routes:
@@ -766,7 +889,8 @@ class AppConfig(Model):
 
 
 def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
-    for j, name in enumerate(service.egress.services):
+    for j, call in enumerate(service.egress.calls):
+        name = call.name
         where = f"services[{i}].egress.services[{j}]"
         if name == service.name:
             raise ValueError(f"{where}: service '{service.name}' cannot name itself")
@@ -775,3 +899,45 @@ def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Servi
             raise ValueError(f"{where}: no service '{name}' in services")
         if not target.ports:
             raise ValueError(f"{where}: service '{name}' declares no ports to call")
+        for k, ref in enumerate(call.ports or []):
+            if not _port_known(target, ref, service_side=True):
+                raise ValueError(f"{where}.ports[{k}]: service '{name}' declares no port '{ref}'")
+
+
+def under_domain(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _check_hosts(i: int, ingress: Ingress, domain: str) -> None:
+    for h, host in enumerate(ingress.hosts):
+        if not under_domain(host, domain):
+            raise ValueError(
+                f"services[{i}].ingress.hosts[{h}]: '{host}' is not under the base domain "
+                f"'{domain}', so it would be the same host in every environment; list it "
+                "under ingress.env_hosts.<env> for the environments that serve it"
+            )
+    for env, hosts in ingress.env_hosts.items():
+        for h, host in enumerate(hosts):
+            if under_domain(host, domain):
+                raise ValueError(
+                    f"services[{i}].ingress.env_hosts.{env}[{h}]: '{host}' is under the base "
+                    f"domain '{domain}'; list it in ingress.hosts, which moves it onto each "
+                    "environment's domain"
+                )
+
+
+def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
+    """Problems for per-environment keys (image.envs, ingress.env_hosts) naming no environment:
+    such a host or image would silently never render."""
+    problems = []
+    known = ", ".join(envs) or "none"
+    for i, service in enumerate(config.services):
+        named = [(f"image.envs.{e}", e) for e in service.image.envs]
+        if service.ingress is not None:
+            named += [(f"ingress.env_hosts.{e}", e) for e in service.ingress.env_hosts]
+        for where, env in named:
+            if env not in envs:
+                problems.append(
+                    f"services[{i}].{where}: no environment '{env}' (clusters: {known})"
+                )
+    return problems

@@ -9,20 +9,40 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from constructs_lib.errors import ProblemsError
 from constructs_lib.model.bounded import InputTooLarge, read_bounded
 from constructs_lib.model.config import (
+    Autoscaling,
+    DisruptionBudget,
+    ExternalEgress,
     Issuer,
     Model,
+    PortRef,
+    Probes,
     Resources,
     SecretRef,
+    Security,
+    Volume,
+    WorkloadType,
     check_requests_within_limits,
+)
+from constructs_lib.model.config import (
+    Port as ConfigPort,
 )
 from constructs_lib.model.loading import format_errors
 from constructs_lib.model.value_types import (
@@ -30,6 +50,7 @@ from constructs_lib.model.value_types import (
     AppNamespace,
     CronSchedule,
     DnsLabel,
+    DnsSubdomain,
     EnvName,
     Hostname,
     HttpPath,
@@ -39,7 +60,8 @@ from constructs_lib.model.value_types import (
     SchemaVersion,
 )
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
+PAYLOAD_VERSIONS = (1, 2)
 # A payload above these limits is refused before parsing: a pipeline bug, not a real app list.
 MAX_PAYLOAD_BYTES = 8 * 2**20
 MAX_APPS = 2000
@@ -227,10 +249,128 @@ class GlobalSettings(Model):
 class Payload(GlobalSettings):
     """The whole payload: `{"deployed_apps": [...]}`; a bare array is read as the same."""
 
-    version: SchemaVersion | None = Field(None, description="Payload version. Only 1 exists.")
+    version: SchemaVersion | None = Field(
+        None, description="Payload version: 1 (this form, the default) or 2."
+    )
     deployed_apps: list[DeployedApp] = Field(
         max_length=MAX_APPS, description=f"The apps to deploy, at most {MAX_APPS}."
     )
+
+
+# --- version 2 -------------------------------------------------------------------------------
+
+
+class IngressTlsV2(Model):
+    """TLS of an app's Ingress, when it is not the config's default."""
+
+    secret_name: DnsSubdomain | None = Field(
+        None, description="Secret the certificate is written to. Default: <name>-tls."
+    )
+
+
+class IngressV2(Model):
+    """Public HTTP(S) access to an app with ports."""
+
+    hosts: list[Hostname] = Field(
+        default_factory=list,
+        description="Hostnames under the config's domain; each environment gets them on its "
+        "own domain.",
+    )
+    env_hosts: dict[DnsLabel, list[Hostname]] = Field(
+        default_factory=dict,
+        description="Hostnames outside the config's domain, per environment that serves them.",
+    )
+    paths: list[HttpPath] | None = Field(None, description="Path prefixes. Default: ['/'].")
+    port: PortRef | None = Field(None, description="Port to route to. Default: the first.")
+    tls: StrictBool | IngressTlsV2 | None = Field(
+        None,
+        description="false: plain HTTP; {secret_name}: TLS into that Secret. Default: the "
+        "config's tls.enabled.",
+    )
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_shape(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, bool | dict):
+            raise ValueError('expected false, true or an object {"secret_name": ...}')
+        return value
+
+
+class AppCall(Model):
+    """A call to another app of the payload."""
+
+    name: DnsLabel = Field(description="The called app.")
+    ports: list[PortRef] | None = Field(
+        None, min_length=1, description="Its ports, by name or service port. Default: all."
+    )
+
+
+class EgressV2(Model):
+    """Where the app may connect besides DNS. Default: nowhere."""
+
+    apps: list[AppCall] = Field(default_factory=list, description="Other apps it calls.")
+    external: list[ExternalEgress] = Field(
+        default_factory=list,
+        description="Hosts or address ranges outside the cluster, with their ports.",
+    )
+    internet: bool = Field(False, description="Any public address on any port. Default: false.")
+
+
+class DeployedAppV2(Model):
+    """One entry of a version 2 payload: one `services[]` entry of the config."""
+
+    name: DnsLabel = Field(
+        min_length=1, description="Unique in the payload; becomes the service name."
+    )
+    type: WorkloadType = Field("Deployment", description="Deployment, CronJob or Job.")
+    image: ImageReference = Field(min_length=1, description="Image with a tag, digest or both.")
+    new_image: bool = Field(
+        False,
+        description="The image is a new release to deploy. Default: false: an app already in "
+        "the config keeps the image it runs (set-image and promote own it).",
+    )
+    replicas: int | None = Field(None, ge=0, strict=True, description="Default: 1.")
+    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
+    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
+    ports: list[ConfigPort] = Field(
+        default_factory=list, description="Ports, each with its service port. Default: none."
+    )
+    probes: Probes | None = Field(None, description="readiness, liveness, startup probes.")
+    resources: Resources | DnsLabel | None = Field(
+        None,
+        description="Requests and limits, or the name of a preset in the config's "
+        "defaults.resource_presets. Default: the config's defaults.resources.",
+    )
+    env: dict[EnvName, str] = Field(default_factory=dict, description="Plain env variables.")
+    secrets: list[PayloadSecret] = Field(default_factory=list, description="Infisical secrets.")
+    volumes: list[Volume] = Field(default_factory=list, description="Writable volumes.")
+    ingress: IngressV2 | None = Field(None, description="Public access. Default: none.")
+    autoscaling: Autoscaling | None = Field(None, description="A HorizontalPodAutoscaler.")
+    disruption_budget: DisruptionBudget | None = Field(None, description="A PodDisruptionBudget.")
+    security: Security | None = Field(None, description="Loosens the restricted defaults.")
+    egress: EgressV2 | None = Field(None, description="Declared calls. Default: none.")
+    image_pull_secrets: list[DnsSubdomain] | None = Field(
+        None, description="Pull secrets. Default: the config's defaults.image_pull_secrets."
+    )
+    schedule: CronSchedule | None = Field(None, description="Cron schedule of a CronJob.")
+
+    @model_validator(mode="after")
+    def _rules(self) -> DeployedAppV2:
+        if isinstance(self.resources, Resources):
+            check_requests_within_limits(self.resources)
+        return self
+
+
+class PayloadV2(GlobalSettings):
+    """A version 2 payload: `{"version": 2, "deployed_apps": [...]}`."""
+
+    version: Literal[2] = Field(description="2.")
+    deployed_apps: list[DeployedAppV2] = Field(
+        max_length=MAX_APPS, description=f"The apps to deploy, at most {MAX_APPS}."
+    )
+
+
+AnyPayload = Payload | PayloadV2
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -305,7 +445,7 @@ def _plain_path(path: list[str | int]) -> str:
     return out or "(payload)"
 
 
-def parse_payload(data: Any) -> Payload:
+def parse_payload(data: Any) -> AnyPayload:
     """Validate parsed JSON; every problem becomes a line that names its entry."""
     if isinstance(data, list):
         data = {"deployed_apps": data}
@@ -322,19 +462,29 @@ def parse_payload(data: Any) -> Payload:
         raise PayloadError(
             [f"deployed_apps: expected an array of apps, got {_json_type(data['deployed_apps'])}"]
         )
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or version not in PAYLOAD_VERSIONS):
+        raise PayloadError(
+            [f"version: {json.dumps(version)} is not a payload version; known: 1, 2"]
+        )
+    model: type[Payload] | type[PayloadV2] = PayloadV2 if version == 2 else Payload
     try:
-        payload = Payload.model_validate(data)
+        payload = model.model_validate(data)
     except ValidationError as exc:
         raise PayloadError(
-            [_name_entry(line, data) for line in format_errors(exc, Payload)]
+            [_name_entry(line, data) for line in format_errors(exc, model)]
         ) from None
-    problems = _cross_entry_problems(payload)
+    problems = (
+        _cross_entry_problems(payload)
+        if isinstance(payload, Payload)
+        else _cross_entry_problems_v2(payload)
+    )
     if problems:
         raise PayloadError(problems)
     return payload
 
 
-def load_payload(path: Path) -> Payload:
+def load_payload(path: Path) -> AnyPayload:
     try:
         raw = read_bounded(path, MAX_PAYLOAD_BYTES)
     except InputTooLarge:
@@ -395,6 +545,58 @@ def _cross_entry_problems(payload: Payload) -> list[str]:
     return problems
 
 
+def _cross_entry_problems_v2(payload: PayloadV2) -> list[str]:
+    """Version 2 rules across entries: unique names and hosts, calls to apps with such ports."""
+    problems = []
+    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    names: dict[str, int] = {}
+    hosts: dict[tuple[str, str], int] = {}
+    for i, app in enumerate(payload.deployed_apps):
+        label = entry_label(i, data)
+        if app.name in names:
+            problems.append(
+                f"{label}.name: '{app.name}' is already used by deployed_apps[{names[app.name]}]"
+            )
+        else:
+            names[app.name] = i
+        if app.ingress is not None:
+            listed = [("", f"hosts[{h}]", host) for h, host in enumerate(app.ingress.hosts)] + [
+                (env, f"env_hosts.{env}[{h}]", host)
+                for env, env_list in app.ingress.env_hosts.items()
+                for h, host in enumerate(env_list)
+            ]
+            for env, where, host in listed:
+                if (env, host) in hosts and hosts[(env, host)] != i:
+                    other = entry_label(hosts[(env, host)], data)
+                    problems.append(
+                        f"{label}.ingress.{where}: '{host}' is already served by {other}"
+                    )
+                hosts.setdefault((env, host), i)
+    by_name = {a.name: a for a in payload.deployed_apps}
+    for i, app in enumerate(payload.deployed_apps):
+        for j, call in enumerate(app.egress.apps if app.egress else []):
+            where = f"{entry_label(i, data)}.egress.apps[{j}]"
+            target = by_name.get(call.name)
+            if call.name == app.name:
+                problems.append(f"{where}.name: app '{app.name}' cannot call itself")
+                continue
+            if target is None:
+                problems.append(f"{where}.name: no app '{call.name}' in deployed_apps")
+                continue
+            if not target.ports:
+                problems.append(f"{where}.name: app '{call.name}' declares no ports to call")
+                continue
+            declared: set[int | str] = set()
+            for port in target.ports:
+                declared |= {port.name, port.service_port or port.container_port}
+            for k, ref in enumerate(call.ports or []):
+                if ref not in declared:
+                    problems.append(
+                        f"{where}.ports[{k}]: app '{call.name}' declares no port '{ref}'"
+                    )
+    return problems
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -449,5 +651,102 @@ def to_service(app: DeployedApp) -> dict[str, Any]:
     return service
 
 
-def to_services(payload: Payload) -> list[dict[str, Any]]:
-    return [to_service(app) for app in payload.deployed_apps]
+def to_service_v2(
+    app: DeployedAppV2, presets: Mapping[str, Resources] | None = None
+) -> dict[str, Any]:
+    """The `services[]` entry of one version 2 app; keys the app leaves out are left out, so
+    `generate` keeps what the config has for them. `presets` resolves a resources name."""
+
+    def dump(model: Model) -> dict[str, Any]:
+        return model.model_dump(mode="json", exclude_unset=True)
+
+    image = split_image(app.image)
+    service: dict[str, Any] = {"name": app.name}
+    if app.type != "Deployment":
+        service["type"] = app.type
+    service["image"] = {
+        "repository": image.repository,
+        **({"tag": image.tag} if image.tag else {}),
+        **({"digest": image.digest} if image.digest else {}),
+    }
+    if app.schedule is not None:
+        service["schedule"] = app.schedule
+    if app.replicas is not None:
+        service["replicas"] = app.replicas
+    for key in ("command", "args"):
+        value = getattr(app, key)
+        if value is not None:
+            service[key] = list(value)
+    given = app.model_fields_set  # an empty list given on purpose clears the config's value
+    if "ports" in given:
+        service["ports"] = [dump(p) for p in app.ports]
+    if app.probes is not None:
+        service["probes"] = dump(app.probes)
+    if isinstance(app.resources, Resources):
+        service["resources"] = app.resources.model_dump(exclude_none=True)
+    elif app.resources is not None:
+        preset = (presets or {}).get(app.resources)
+        if preset is None:
+            raise ValueError(
+                f"resources: no preset '{app.resources}' in the config's "
+                f"defaults.resource_presets (known: {', '.join(sorted(presets or {})) or 'none'})"
+            )
+        service["resources"] = preset.model_dump(exclude_none=True)
+    if "env" in given:
+        service["env"] = dict(app.env)
+    if "secrets" in given:
+        service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
+    if "volumes" in given:
+        service["volumes"] = [dump(v) for v in app.volumes]
+    if app.ingress is not None:
+        ingress: dict[str, Any] = {"hosts": list(app.ingress.hosts)}
+        if app.ingress.env_hosts:
+            ingress["env_hosts"] = {k: list(v) for k, v in app.ingress.env_hosts.items()}
+        if app.ingress.paths is not None:
+            ingress["paths"] = list(app.ingress.paths)
+        if app.ingress.port is not None:
+            ingress["port"] = app.ingress.port
+        if app.ingress.tls is False:
+            ingress["tls"] = {"enabled": False}
+        elif app.ingress.tls is True:
+            ingress["tls"] = {"enabled": True}
+        elif app.ingress.tls is not None:
+            ingress["tls"] = {"enabled": True, **dump(app.ingress.tls)}
+        service["ingress"] = ingress
+    for key in ("autoscaling", "disruption_budget", "security"):
+        value = getattr(app, key)
+        if value is not None:
+            service[key] = dump(value)
+    if app.egress is not None:
+        egress: dict[str, Any] = {}
+        if app.egress.internet:
+            egress["internet"] = True
+        if app.egress.apps:
+            egress["services"] = [
+                c.name if c.ports is None else {"name": c.name, "ports": list(c.ports)}
+                for c in app.egress.apps
+            ]
+        if app.egress.external:
+            egress["external"] = [dump(e) for e in app.egress.external]
+        service["egress"] = egress
+    if app.image_pull_secrets is not None:
+        service["image_pull_secrets"] = list(app.image_pull_secrets)
+    return service
+
+
+def to_services(
+    payload: AnyPayload, presets: Mapping[str, Resources] | None = None
+) -> list[dict[str, Any]]:
+    """The services of a payload; a version 2 app naming an unknown preset is a PayloadError."""
+    if isinstance(payload, Payload):
+        return [to_service(app) for app in payload.deployed_apps]
+    services, problems = [], []
+    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    for i, app in enumerate(payload.deployed_apps):
+        try:
+            services.append(to_service_v2(app, presets))
+        except ValueError as exc:
+            problems.append(f"{entry_label(i, data)}.{exc}")
+    if problems:
+        raise PayloadError(problems)
+    return services

@@ -6,6 +6,7 @@ Each type rejects a bad value with a message that says what a good one looks lik
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from typing import Annotated, Literal
@@ -272,3 +273,20 @@ def _integer(value: object) -> object:
 
 
 SchemaVersion = Annotated[Literal[1], BeforeValidator(_integer)]
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not an address range: give one like '10.0.5.0/24' or '2001:db8::/32'"
+        ) from None
+    if "/" not in value:
+        raise ValueError(f"'{value}' has no prefix length: give '{network}'")
+    if str(network) != value:
+        raise ValueError(f"'{value}' has host bits set: did you mean '{network}'?")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]

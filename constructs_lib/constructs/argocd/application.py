@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 import cdk8s
 from constructs import Construct
 
+from constructs_lib.constructs.argocd.sync_policy import RESOURCES_FINALIZER, sync_policy, typed
 from constructs_lib.constructs.kube_object import SYNC_WAVE
 from imports.argocd_application.io import argoproj as app_crd
 from imports.argocd_appproject.io import argoproj as project_crd
-
-RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,6 @@ class ArgoApplication(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ArgoApplicationProps) -> None:
         super().__init__(scope, id)
         self.name = props.name
-        sync_options = ["PrunePropagationPolicy=foreground", "PruneLast=true", *props.sync_options]
         self.resource = app_crd.Application(
             self,
             "Resource",
@@ -133,24 +131,6 @@ class ArgoApplication(Construct):
                 destination=app_crd.ApplicationSpecDestination(
                     server=props.destination_server, namespace=props.destination_namespace
                 ),
-                sync_policy=app_crd.ApplicationSpecSyncPolicy(
-                    automated=app_crd.ApplicationSpecSyncPolicyAutomated(
-                        prune=True, self_heal=True
-                    ),
-                    sync_options=sync_options,
-                    retry=app_crd.ApplicationSpecSyncPolicyRetry(
-                        limit=10,
-                        backoff=app_crd.ApplicationSpecSyncPolicyRetryBackoff(
-                            duration="5s", factor=2, max_duration="3m"
-                        ),
-                    ),
-                    managed_namespace_metadata=(
-                        app_crd.ApplicationSpecSyncPolicyManagedNamespaceMetadata(
-                            labels=props.managed_namespace_labels
-                        )
-                        if props.managed_namespace_labels
-                        else None
-                    ),
-                ),
+                sync_policy=typed(sync_policy(props.sync_options, props.managed_namespace_labels)),
             ),
         )

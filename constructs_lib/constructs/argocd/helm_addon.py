@@ -7,7 +7,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.application import RESOURCES_FINALIZER
+from constructs_lib.constructs.argocd.sync_policy import RESOURCES_FINALIZER, sync_policy
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
 
 
@@ -41,6 +41,9 @@ class HelmAddonProps:
     """Order among the root's children. @default 0"""
     create_namespace: bool = True
     """Let Argo CD create the destination namespace. @default True"""
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+    """Labels Argo CD sets on the namespace it creates (managedNamespaceMetadata), such as
+    the Pod Security levels. @default none"""
     server_side_apply: bool = False
     """Apply with server-side apply (needed for CRDs too large for the last-applied
     annotation). @default False"""
@@ -52,7 +55,7 @@ class HelmAddon(KubeObject):
 
     def __init__(self, scope: Construct, id: str, *, props: HelmAddonProps) -> None:
         self.props = props
-        sync_options = ["PrunePropagationPolicy=foreground", "PruneLast=true"]
+        sync_options = []
         if props.create_namespace:
             sync_options.append("CreateNamespace=true")
         if props.server_side_apply:
@@ -60,7 +63,7 @@ class HelmAddon(KubeObject):
         helm: dict[str, Any] = {"releaseName": props.name}
         if props.values:
             helm["valuesObject"] = props.values
-        spec = {
+        spec: dict[str, Any] = {
             "project": props.project,
             "source": {
                 "repoURL": props.pin.repo,
@@ -72,15 +75,10 @@ class HelmAddon(KubeObject):
                 "server": props.destination_server,
                 "namespace": props.destination_namespace,
             },
-            "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": sync_options,
-                "retry": {
-                    "limit": 10,
-                    "backoff": {"duration": "5s", "factor": 2, "maxDuration": "3m"},
-                },
-            },
+            "syncPolicy": sync_policy(sync_options),
         }
+        if props.create_namespace and props.namespace_labels:
+            spec["syncPolicy"]["managedNamespaceMetadata"] = {"labels": props.namespace_labels}
         super().__init__(
             scope,
             id,

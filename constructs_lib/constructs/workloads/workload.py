@@ -98,6 +98,8 @@ class WorkloadProps:
     """@default no HorizontalPodAutoscaler"""
     disruption_budget: DisruptionBudgetProps | None = None
     """@default no PodDisruptionBudget"""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Secrets in the namespace the kubelet pulls the images with. @default none"""
 
 
 class Workload(KubeObject):
@@ -159,6 +161,8 @@ class Workload(KubeObject):
             "serviceAccountName": props.service_account_name,
             "volumes": volumes,
         }
+        if props.image_pull_secrets:
+            self.pod_spec["imagePullSecrets"] = [{"name": n} for n in props.image_pull_secrets]
         if self.restart_policy:
             self.pod_spec["restartPolicy"] = self.restart_policy
         self._template_parent()["template"] = {
@@ -335,7 +339,11 @@ class Workload(KubeObject):
         """Create the PodDisruptionBudget of this workload's pods and return it."""
         if not self.SCALABLE:
             raise ValueError(f"{self.where}: a {self.kind} takes no disruption budget")
-        spec: dict[str, Any] = {"selector": {"matchLabels": self.selector}}
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": self.selector},
+            # A crash-looping pod is not "available" anyway: never let it block a node drain.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
         if budget.min_available is not None:
             spec["minAvailable"] = budget.min_available
         if budget.max_unavailable is not None:

@@ -35,7 +35,7 @@ from . import netns
 from .kube import KubeClient, KubeError, Manifest
 from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
-from .tools import Tools, crds_dir, find_tools
+from .tools import Tools, crd_files, find_tools
 from .wait import T, wait_for
 
 ARGOCD_NS = "argocd"
@@ -96,13 +96,13 @@ class Cluster:
         self,
         workdir: Path,
         tools: Tools | None = None,
-        crds: Path | None = None,
+        crds: list[Path] | None = None,
         log: Callable[[str], None] = print,
         app_resync_seconds: int = 30,
     ):
         self.workdir = Path(workdir)
         self.tools = tools or find_tools()
-        self.crds = crds or crds_dir()
+        self.crds = crds or crd_files()
         self.log = log
         self.app_resync_seconds = app_resync_seconds
         self.procs: dict[str, Proc] = {}
@@ -381,7 +381,7 @@ class Cluster:
     def _bootstrap_objects(self) -> None:
         kube = self.kube
         assert kube is not None
-        kube.apply(sorted(self.crds.glob("*.yaml")))
+        kube.apply(self.crds)
         kube.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGOCD_NS}},
             *self.argocd_config_objects(),
