@@ -17,7 +17,12 @@ from tests.support import ROOT
 
 PACKAGE = ROOT / "constructs_lib"
 LAYERS = ("model", "constructs", "compose", "render", "cli")
-SHARED = {"constructs_lib.errors", "constructs_lib.paths", "constructs_lib"}
+SHARED = {
+    "constructs_lib.errors",
+    "constructs_lib.paths",
+    "constructs_lib.locking",
+    "constructs_lib",
+}
 
 
 def module_name(path: Path) -> str:

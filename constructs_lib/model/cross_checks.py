@@ -28,13 +28,21 @@ def _route_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
     for i, service in enumerate(config.services):
         if service.ingress is None:
             continue
-        for h, host in enumerate(service.ingress.hosts):
-            moved = rehost(host, config.domain, cluster.domain)
+        # The hosts this env serves: the base-domain ones moved onto its domain, and its own
+        # env_hosts as written.
+        named = [
+            (f"hosts[{h}]", host, rehost(host, config.domain, cluster.domain))
+            for h, host in enumerate(service.ingress.hosts)
+        ] + [
+            (f"env_hosts.{cluster.name}[{h}]", host, host)
+            for h, host in enumerate(service.ingress.env_hosts.get(cluster.name, []))
+        ]
+        for field, host, moved in named:
             for path in service.ingress.paths:
                 other = routes.setdefault((moved, path), service.name)
                 if other != service.name:
                     problems.append(
-                        f"domain: with '{cluster.domain}', services[{i}].ingress.hosts[{h}] "
+                        f"domain: with '{cluster.domain}', services[{i}].ingress.{field} "
                         f"'{host}' routes {moved}{path}, which '{other}' already routes here"
                     )
     return problems

@@ -139,12 +139,12 @@ def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Pat
         "    ingress: {hosts: [shop.example.com]}\n"
         "  - name: web2\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
         "    ports: [{name: http, container_port: 8080}]\n"
-        "    ingress: {hosts: [shop.example.net]}\n"
+        "    ingress: {hosts: [], env_hosts: {dev: [shop.example.net]}}\n"
     )
     done = run_cli("validate", config, "--clusters", clusters)
     assert done.returncode == 1
     # In dev, shop.example.com moves onto example.net, where web2 already routes.
     assert done.stdout.splitlines() == [
-        f"{dev}: domain: with 'example.net', services[1].ingress.hosts[0] 'shop.example.net' "
-        "routes shop.example.net/, which 'web' already routes here"
+        f"{dev}: domain: with 'example.net', services[1].ingress.env_hosts.dev[0] "
+        "'shop.example.net' routes shop.example.net/, which 'web' already routes here"
     ]
