@@ -929,5 +929,8 @@ class Poller:
         self._thread.join(10)
 
 
-def in_cidr(ip: str, cidr: str) -> bool:
-    return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
+def in_cidr(address: str, cidr: str) -> bool:
+    """Whether an address or a network (`10.42.0.0/24`) lies in `cidr`."""
+    net = ipaddress.ip_network(address, strict=False)
+    outer = ipaddress.ip_network(cidr)
+    return net.version == outer.version and net.subnet_of(outer)  # type: ignore[arg-type]
