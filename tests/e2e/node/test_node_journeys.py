@@ -9,14 +9,18 @@ kube-proxy, CoreDNS and kube-router's NetworkPolicy controller. The images are t
    security context says (non-root, read-only root filesystem, seccomp, no capabilities);
 2. cluster DNS answers from inside a pod, through the base's allow-dns policy;
 3. undeclared calls are refused: web -> api, api -> web, egress outside the cluster;
-4. declared calls work: `egress: {services: [api]}` on web, `egress: {internet: true}` on api;
-5. a rolling image update keeps the service answering (commit -> new pods Ready measured).
+4. add a service, then remove it: its pod starts (closed to undeclared callers), then goes;
+5. declared calls work: `egress: {services: [api]}` on web, `egress: {internet: true}` on api;
+6. a rolling image update keeps the service answering (commit -> new pods Ready measured);
+7. guard rails: objects the app's AppProject does not permit are refused, the pods run on.
 
 The tests run in file order on one node: each starts from the state the previous one left.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +44,7 @@ from tests.e2e.harness.node import (
     in_cidr,
 )
 from tests.e2e.harness.tools import REPO_ROOT
+from tests.e2e.test_journeys import BAD_OVERLAY
 
 ENV = "dev"
 NS = "shop"
@@ -47,6 +52,8 @@ PAYLOAD = Path(__file__).resolve().parent / "payload.json"
 WEB_IMAGE = "ghcr.io/example/shop-web:1.9.0"
 WEB_IMAGE_NEXT = "ghcr.io/example/shop-web:1.9.1"
 API_IMAGE = "ghcr.io/example/shop-api:2.4.0"
+SEARCH_IMAGE = "ghcr.io/example/shop-search:1.0.0"
+SEARCH = "app.kubernetes.io/name=search"
 WEB = "app.kubernetes.io/name=web"
 API = "app.kubernetes.io/name=api"
 API_PORT = 9000
@@ -253,6 +260,55 @@ def test_undeclared_calls_are_refused(node: Node, e2e_timings: Timings) -> None:
 
 
 # ----------------------------------------------------------------- journey 4
+def test_add_then_remove_a_service(
+    node: Node, shop_repo: GitRepo, e2e_timings: Timings, tmp_path: Path
+) -> None:
+    cluster = node.cluster
+    node.server_image(SEARCH_IMAGE, "shop-search 1.0.0")
+    payload = json.loads(PAYLOAD.read_text())
+    payload["deployed_apps"].append(
+        {"name": "search", "image": SEARCH_IMAGE, "health": {"path": "/healthz"}}
+    )
+    bigger = tmp_path / "payload-plus-search.json"
+    bigger.write_text(json.dumps(payload))
+
+    gitops_base(shop_repo.path, "generate", "--input", str(bigger))
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("add search")
+    t0 = time.monotonic()
+    sync_to(node, sha, ("shop",))
+    pods = node.wait_pods_ready(NS, SEARCH, 1, SEARCH_IMAGE)
+    took = time.monotonic() - t0
+    e2e_timings["node: add a service: commit -> pod Ready"] = round(took, 2)
+    _say(f"add a service: commit -> search pod Ready in {took:.1f}s")
+    code, version = node.pod_get(pods[0], "/version")
+    assert (code, version) == (200, "shop-search 1.0.0")
+    # A new service is closed like the others: nobody declared a call to it.
+    refused_for(node, node.pods(NS, WEB)[0], "http://search/healthz", seconds=2)
+
+    gitops_base(shop_repo.path, "generate", "--input", str(PAYLOAD))
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("remove search")
+    t0 = time.monotonic()
+    sync_to(node, sha, ("shop",))
+    cluster.wait_for(
+        lambda: (
+            not node.pods(NS, SEARCH)
+            and cluster.get("apps/v1", "Deployment", "search", NS) is None
+            and cluster.get("v1", "Service", "search", NS) is None
+        ),
+        120,
+        "the search Deployment, Service and pod to be gone",
+    )
+    took = time.monotonic() - t0
+    e2e_timings["node: remove a service: commit -> pod gone"] = round(took, 2)
+    _say(f"remove a service: commit -> search pod gone in {took:.1f}s")
+    # The others kept running.
+    node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE, timeout=30)
+    node.wait_pods_ready(NS, API, 1, API_IMAGE, timeout=30)
+
+
+# ----------------------------------------------------------------- journey 5
 def test_declared_calls_are_allowed(node: Node, shop_repo: GitRepo, e2e_timings: Timings) -> None:
     cluster = node.cluster
 
@@ -287,7 +343,7 @@ def test_declared_calls_are_allowed(node: Node, shop_repo: GitRepo, e2e_timings:
     refused_for(node, api, f"http://web.{NS}.svc.cluster.local/healthz", API_PORT, seconds=2)
 
 
-# ----------------------------------------------------------------- journey 5
+# ----------------------------------------------------------------- journey 6
 def test_roll_an_image_keeps_answering(
     node: Node, shop_repo: GitRepo, e2e_timings: Timings
 ) -> None:
@@ -320,3 +376,32 @@ def test_roll_an_image_keeps_answering(
     eventually(lambda: reaches(node, web, "http://api/healthz"), 60, "new web to reach api", node)
     refused_for(node, web, OUTSIDE_URL, seconds=2)
     cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=120)
+
+
+# ----------------------------------------------------------------- journey 7
+def test_guard_rails_refuse_objects_outside_the_project(node: Node, shop_repo: GitRepo) -> None:
+    cluster = node.cluster
+    for name, obj in BAD_OVERLAY.items():
+        shop_repo.write(f"dist/{ENV}/app/{name}", obj)
+    sha = shop_repo.commit_all("a bad overlay: a ClusterRole and an object in kube-system")
+    cluster.refresh_app("shop", hard=True)
+    hits = cluster.wait_app_condition(
+        "shop",
+        lambda c: "not permitted in project" in (c.get("message") or ""),
+        timeout=120,
+        description="a message saying a resource is not permitted in project shop",
+    )
+    text = "\n".join(c["message"] for c in hits)
+    assert re.search(r"ClusterRole is not permitted in project '?shop'?", text), text
+    assert re.search(r"namespace kube-system is not permitted in project '?shop'?", text), text
+    assert cluster.app_status("shop")["revision"] == sha
+    assert cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", "sneaky") is None
+    assert cluster.get("v1", "ConfigMap", "sneaky", "kube-system") is None
+    # The pods kept running through the refused sync.
+    node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE_NEXT, timeout=30)
+    for name in BAD_OVERLAY:
+        shop_repo.remove(f"dist/{ENV}/app/{name}")
+    sha = shop_repo.commit_all("drop the bad overlay")
+    cluster.terminate_operation("shop")
+    cluster.refresh_app("shop", hard=True)
+    cluster.wait_app("shop", sync="Synced", revision=sha, timeout=120)
