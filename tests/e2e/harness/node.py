@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -303,8 +304,6 @@ class Node:
         (cni / "net.d" / "10-e2e.conflist").write_text(json.dumps(conf, indent=2))
         # "The internet": a second network namespace behind a veth pair.
         if "ext0" not in netns.interfaces():
-            import sys
-
             proc = self._spawn(
                 "outside", ["unshare", "--net", "--", sys.executable, "-c", _OUTSIDE_SERVER]
             )
