@@ -852,30 +852,34 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 
     # ---------------------------------------------------------- teardown
     def _kill_pods(self) -> None:
-        """Kill every container and shim of this node's containerd: they outlive it (shims
-        are daemons), and pods of a stopped node would keep running."""
+        """Kill every shim of this node's containerd and every process under them (the
+        containers): shims are daemons that outlive containerd, and pods of a stopped node
+        would keep running. Only processes of this node: shims are told its socket address."""
         if "containerd" not in self.procs:
             return
-        sock = str(self.containerd_socket)
-        victims: list[int] = []
+        sock = str(self.containerd_socket).encode()
+        containerd_pid = self.procs["containerd"].pid
+        parents: dict[int, int] = {}
+        shims: list[int] = []
         for pid_dir in Path("/proc").iterdir():
             if not pid_dir.name.isdigit():
                 continue
+            pid = int(pid_dir.name)
             try:
+                stat = (pid_dir / "stat").read_text()
                 argv = (pid_dir / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if any(a.decode("utf-8", "replace") == sock for a in argv) and pid_dir.name != str(
-                self.procs["containerd"].pid
-            ):
-                victims.append(int(pid_dir.name))
-        # The containers: every process in the kubelet's pod cgroups.
-        for procs_file in Path("/sys/fs/cgroup").glob("*/kubepods*/**/cgroup.procs"):
-            try:
-                victims += [int(x) for x in procs_file.read_text().split()]
-            except OSError:
-                continue
-        for pid in set(victims):
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            if sock in argv and pid != containerd_pid:
+                shims.append(pid)
+        victims = set(shims)
+        grew = True
+        while grew:
+            more = {pid for pid, ppid in parents.items() if ppid in victims} - victims
+            victims |= more
+            grew = bool(more)
+        for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
