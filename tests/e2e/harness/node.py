@@ -272,7 +272,8 @@ class Node:
                 (bindir / name).symlink_to(self.tools[name])
         return bindir
 
-    def _wait(self, proc: Proc, check: Callable[[], Any], what: str) -> None:
+    def _wait(self, proc: Proc, check: Callable[[], Any]) -> None:
+        """Poll `check` until truthy; fail with the process's log tail if it exits or times out."""
         self.cluster._wait_ready(proc, check, NODE_TIMEOUT)
 
     # ------------------------------------------------------------- network
@@ -325,7 +326,7 @@ class Node:
             def answers() -> bool:
                 return http_get(f"http://{OUTSIDE_IP}/")[1] == OUTSIDE_BODY
 
-            self._wait(proc, answers, "the outside server")
+            self._wait(proc, answers)
         # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: "the internet", where
         # no DNS server runs (no upstream resolution here).
         (self.workdir / "resolv.conf").write_text(f"nameserver {OUTSIDE_IP}\n")
@@ -389,7 +390,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         def up() -> bool:
             return self.ctr("version", check=False) is not None
 
-        self._wait(proc, up, "containerd")
+        self._wait(proc, up)
 
     def ctr(self, *args: str, check: bool = True, timeout: float = 120) -> str | None:
         """`ctr` against this node's containerd, in the CRI namespace (k8s.io)."""
@@ -523,7 +524,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
             }
             return conds.get("Ready") == "True" and bool((node or {})["spec"].get("podCIDR"))
 
-        self._wait(proc, ready, "the Node to be Ready with a pod CIDR")
+        self._wait(proc, ready)
 
     def _start_kube_proxy(self) -> None:
         kubeconfig = self._kubeconfig("kube-proxy", "system:kube-proxy", ())
@@ -552,7 +553,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         def healthy() -> bool:
             return http_get(f"http://127.0.0.1:{healthz}/healthz")[0] == 200
 
-        self._wait(proc, healthy, "kube-proxy")
+        self._wait(proc, healthy)
 
     def _start_scheduler(self) -> None:
         kubeconfig = self._kubeconfig("kube-scheduler", "system:kube-scheduler", ())
@@ -575,7 +576,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         def healthy() -> bool:
             return http_get(f"https://127.0.0.1:{port}/healthz", insecure=True) == (200, "ok")
 
-        self._wait(proc, healthy, "kube-scheduler")
+        self._wait(proc, healthy)
 
     def _start_kube_router(self) -> None:
         # Full read access to pods, namespaces, nodes and NetworkPolicies is what it needs;
@@ -605,7 +606,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         def healthy() -> bool:
             return http_get(f"http://127.0.0.1:{health}/healthz")[0] == 200
 
-        self._wait(proc, healthy, "kube-router")
+        self._wait(proc, healthy)
 
     # ------------------------------------------------------------- CoreDNS
     def coredns_manifests(self) -> list[Manifest]:

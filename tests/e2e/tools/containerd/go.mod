@@ -1,6 +1,6 @@
 module gitops-base.local/e2e/tools/containerd
 
-go 1.26.8
+go 1.26.6
 
 tool (
 	github.com/containerd/containerd/v2/cmd/containerd

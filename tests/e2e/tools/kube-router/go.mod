@@ -1,6 +1,6 @@
 module gitops-base.local/e2e/tools/kube-router
 
-go 1.26.8
+go 1.26.0
 
 tool github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 

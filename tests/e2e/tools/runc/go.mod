@@ -1,6 +1,6 @@
 module gitops-base.local/e2e/tools/runc
 
-go 1.26.8
+go 1.26.0
 
 tool github.com/opencontainers/runc
 
