@@ -11,7 +11,7 @@ Two charts come out of it:
 Sync waves of the root's children: projects (-1), controllers and CRDs (1), the Infisical
 provider (2), the cluster objects (3: issuers need cert-manager's CRDs), the app (10). They only
 wait on each other with the Application health check in argocd-cm (`APPLICATION_HEALTH_LUA`,
-shipped in root.yaml and in the self-managed Argo CD's values).
+shipped in root.yaml).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from constructs_lib.argocd import (
     ArgoProjectProps,
     Kind,
 )
+from constructs_lib.argocd_self_managed import SelfManagedArgoCd, SelfManagedArgoCdProps
 from constructs_lib.clusters import ClusterSettings
 from constructs_lib.config import AppConfig, Service
 from constructs_lib.helm_addon import HelmAddon, HelmAddonProps
@@ -43,7 +44,7 @@ from constructs_lib.kube_object import KubeObject
 from constructs_lib.labels import standard_labels
 from constructs_lib.lets_encrypt_issuers import LetsEncryptIssuers, LetsEncryptIssuersProps
 from constructs_lib.network_policies import AppNetworkPolicies, AppNetworkPoliciesProps, Call, Peer
-from constructs_lib.versions import Versions
+from constructs_lib.versions import ARGOCD_REPO, Versions
 
 PLATFORM = "platform"
 KUBE_SYSTEM = "kube-system"
@@ -197,14 +198,20 @@ class K3sPlatform(Construct):
                 namespace=KUBE_SYSTEM,
                 values={"fullnameOverride": "sealed-secrets-controller"},
             )
+        self.self_managed: SelfManagedArgoCd | None = None
         if cluster.argocd.self_managed:
-            self.add_addon(
-                "argo-cd",
-                name="argocd",
-                namespace=cluster.argocd.namespace,
-                values={"configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}}},
-                sync_wave="0",
-                server_side_apply=True,
+            # The health check stays in root.yaml's argocd-cm: Argo CD applies install.yaml's
+            # argocd-cm server-side, which leaves keys another field manager owns.
+            self.self_managed = SelfManagedArgoCd(
+                self.delivery,
+                "argocd",
+                props=SelfManagedArgoCdProps(
+                    pin=self.props.versions.argocd,
+                    namespace=cluster.argocd.namespace,
+                    labels=self.labels,
+                    project=PLATFORM,
+                    destination_server=cluster.argocd.destination_server,
+                ),
             )
 
     def nginx_values(self) -> dict[str, Any]:
@@ -260,6 +267,8 @@ class K3sPlatform(Construct):
         if cluster.argocd.self_managed:
             namespaces.add(cluster.argocd.namespace)
         repos = [cluster.repo.url, *sorted({a.props.pin.repo for a in self.addons.values()})]
+        if self.self_managed is not None:
+            repos.append(ARGOCD_REPO)
         return ArgoProject(
             self.delivery,
             "Project",

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 # Pinned CRD files: upstream URL (also in cdk8s.yaml for the typed bindings) and mirror name.
 PINNED_CRDS = {
-    "argoproj.io_applications.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml",
-    "argoproj.io_appprojects.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/appproject-crd.yaml",
-    "argoproj.io_applicationsets.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/applicationset-crd.yaml",
+    "argoproj.io_applications.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/application-crd.yaml",
+    "argoproj.io_appprojects.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/appproject-crd.yaml",
+    "argoproj.io_applicationsets.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/applicationset-crd.yaml",
     "cert-manager.io_clusterissuers.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_clusterissuers.yaml",
     "cert-manager.io_issuers.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_issuers.yaml",
     "cert-manager.io_certificates.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_certificates.yaml",
