@@ -110,7 +110,11 @@ def test_a_chart_version_change_changes_dist(
     ("field", "value", "message"),
     [
         ("version", "latest", "argocd.version: 'latest' is not an exact version"),
-        ("install_sha256", "abc", "argocd.install_sha256: string should match pattern '^[0-9a-f]{64}$'"),
+        (
+            "install_sha256",
+            "abc",
+            "argocd.install_sha256: string should match pattern '^[0-9a-f]{64}$'",
+        ),
     ],
 )
 def test_a_loose_argocd_pin_is_rejected(field: str, value: str, message: str) -> None:
