@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
 
 VERSIONING = ROOT / "docs" / "reference" / "versioning.md"
