@@ -68,6 +68,19 @@ def object_ref(obj: Manifest) -> str:
     return f"{obj.get('kind')} {where}{meta.get('name')}"
 
 
+def _content(obj: Manifest | None) -> Manifest | None:
+    """An object without what changes on every write or is written by controllers (status),
+    to tell whether an apply changed it."""
+    if obj is None:
+        return None
+    meta = {
+        k: v
+        for k, v in (obj.get("metadata") or {}).items()
+        if k not in ("resourceVersion", "managedFields", "generation")
+    }
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
 @dataclass(frozen=True)
 class Applied:
     """What one server-side apply did."""
@@ -196,9 +209,9 @@ class Kube:
         )
         if dry_run:
             return Applied(ref, changed=False, created=False)
-        version_before = (before or {}).get("metadata", {}).get("resourceVersion")
-        version_after = self.to_dict(after).get("metadata", {}).get("resourceVersion")
-        return Applied(ref, changed=version_before != version_after, created=before is None)
+        return Applied(
+            ref, changed=_content(before) != _content(self.to_dict(after)), created=before is None
+        )
 
     def annotate(
         self, api_version: str, kind: str, name: str, namespace: str, key: str, value: str
