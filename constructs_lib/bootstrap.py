@@ -60,7 +60,7 @@ MANAGER_INSTALL = "gitops-base-argocd-install"
 MANAGER_CREDENTIAL = "gitops-base-repo-credential"
 MANAGER_ROOT = "gitops-base-root"
 
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+REPOSITORY_LABEL = "argocd.argoproj.io/secret-type"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 # What must be running before Argo CD can sync: (apiVersion, kind, name).
 ARGOCD_WORKLOADS = (
@@ -359,7 +359,7 @@ def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str)
             "name": f"gitops-base-repo-{env}",
             "namespace": namespace,
             "labels": {
-                SECRET_TYPE_LABEL: "repository",
+                REPOSITORY_LABEL: "repository",
                 "app.kubernetes.io/managed-by": "gitops-base",
             },
         },
@@ -549,7 +549,7 @@ def run(opts: Options, out: Callable[[str], None] = print) -> int:
             existing = [
                 s
                 for s in kube.list("v1", "Secret", namespace)
-                if (s["metadata"].get("labels") or {}).get(SECRET_TYPE_LABEL) == "repository"
+                if (s["metadata"].get("labels") or {}).get(REPOSITORY_LABEL) == "repository"
             ]
             out(
                 "repository credential: none given; "
