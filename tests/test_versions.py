@@ -83,6 +83,21 @@ def test_renovate_manager_matches_every_pin() -> None:
         assert match["datasource"] == "helm"
 
 
+def test_renovate_manager_finds_the_argocd_version() -> None:
+    import json
+
+    managers = json.loads((ROOT / "renovate.json").read_text())["customManagers"]
+    pattern = re.compile(managers[1]["matchStrings"][0].replace("(?<", "(?P<"))
+    found = [m.groupdict() for m in pattern.finditer(VERSIONS_FILE.read_text())]
+    assert found == [
+        {
+            "datasource": "github-releases",
+            "depName": "argoproj/argo-cd",
+            "currentValue": load_versions().argocd.version,
+        }
+    ]
+
+
 def test_a_chart_version_change_changes_dist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
