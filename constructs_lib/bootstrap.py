@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from constructs_lib.kube import CLUSTER_SCOPED_KINDS, Manifest, object_ref
+from constructs_lib.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 
 if TYPE_CHECKING:
     from constructs_lib.clusters import ClusterSettings
@@ -245,7 +245,7 @@ def read_manifest(pin: ArgoCdPin, local: str | None) -> tuple[str, str]:
 def install_objects(text: str, namespace: str) -> list[Manifest]:
     """The objects of install.yaml, namespaced into `namespace`, after its Namespace and CRDs
     (the order kubectl would need)."""
-    docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if isinstance(d, dict)]
     namespace_obj: Manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -382,7 +382,11 @@ def redacted(obj: Manifest) -> Manifest:
 
 
 def root_objects(path: Path) -> list[Manifest]:
-    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
+    return [
+        d
+        for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        if isinstance(d, dict)
+    ]
 
 
 # --- running it -----------------------------------------------------------------------------
@@ -412,26 +416,31 @@ class Runner:
     def apply_step(
         self, title: str, objects: Sequence[Manifest], manager: str, dry_run: bool
     ) -> int:
-        """Send every object as a server-side dry run, then apply them (unless dry_run), so a
-        step the API server refuses changes nothing. Returns how many objects changed."""
+        """Send every object to the API server as a dry run first, so a step the server refuses
+        (rights, validation) changes nothing; then apply the objects the dry run shows would
+        change (all of them when they cannot be checked yet). Returns how many changed."""
         namespaces: dict[str, bool] = {}
+        plan: list[tuple[Manifest, Manifest | None, bool]] = []
         for obj in objects:
+            live = self.kube.live(obj)
             if self._can_dry_run(obj, namespaces):
-                self.kube.apply(obj, manager, dry_run=True)
+                predicted = self.kube.apply(obj, manager, dry_run=True)
+                plan.append((obj, live, live is None or content(predicted) != content(live)))
+            else:
+                plan.append((obj, live, True))
         if dry_run:
-            for obj in objects:
-                meta = obj["metadata"]
-                live = self.kube.get(
-                    obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
-                )
-                self.out(f"  would apply {object_ref(obj)} ({'exists' if live else 'new'})")
+            for obj, live, changes in plan:
+                verdict = "new" if live is None else "changes" if changes else "unchanged"
+                self.out(f"  would apply {object_ref(obj)} ({verdict})")
             return 0
         changed = 0
-        for obj in objects:
-            result = self.kube.apply(obj, manager)
-            if result.changed:
+        for obj, live, changes in plan:
+            if not changes:
+                continue
+            after = self.kube.apply(obj, manager)
+            if content(after) != content(live):
                 changed += 1
-                self.out(f"  {'created' if result.created else 'configured'} {result.ref}")
+                self.out(f"  {'created' if live is None else 'configured'} {object_ref(obj)}")
         self.out(f"{title}: {len(objects)} objects, {changed} changed")
         return changed
 

@@ -8,7 +8,6 @@ commands start as fast as before.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +67,7 @@ def object_ref(obj: Manifest) -> str:
     return f"{obj.get('kind')} {where}{meta.get('name')}"
 
 
-def _content(obj: Manifest | None) -> Manifest | None:
+def content(obj: Manifest | None) -> Manifest | None:
     """An object without what changes on every write or is written by controllers (status),
     to tell whether an apply changed it."""
     if obj is None:
@@ -81,19 +80,11 @@ def _content(obj: Manifest | None) -> Manifest | None:
     return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
-@dataclass(frozen=True)
-class Applied:
-    """What one server-side apply did."""
-
-    ref: str
-    changed: bool
-    created: bool
-
-
 class Kube:
     """The calls the commands make, on one lightkube client."""
 
     def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
+        import httpx2
         from lightkube import Client, ConfigError, KubeConfig
 
         path = kubeconfig_path(kubeconfig)
@@ -106,7 +97,8 @@ class Kube:
         assert config is not None
         self.server = config.cluster.server
         self.context = config.context_name
-        self.client: Client = Client(config, trust_env=False)
+        # 60 s: applying Argo CD's largest CRD (1.4 MB) takes seconds on a busy small node.
+        self.client: Client = Client(config, trust_env=False, timeout=httpx2.Timeout(60.0))
 
     def close(self) -> None:
         self.client.close()
@@ -186,32 +178,27 @@ class Kube:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def apply(self, obj: Manifest, field_manager: str, dry_run: bool = False) -> Applied:
-        """Server-side apply (conflicts forced: this command owns what it applies)."""
+    def apply(self, obj: Manifest, field_manager: str, dry_run: bool = False) -> Manifest:
+        """Server-side apply (conflicts forced: this command owns what it applies); returns
+        the object as stored, or as it would be stored with `dry_run`."""
         from lightkube import codecs
 
-        meta = obj["metadata"]
-        ref = object_ref(obj)
         res = self.resource(obj["apiVersion"], obj["kind"])
-        before = (
-            None
-            if dry_run
-            else self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-        )
         model = res.from_dict(obj) if hasattr(res, "from_dict") else codecs.from_dict(obj)
         after = self._call(
-            f"{'check (dry run)' if dry_run else 'apply'} {ref}",
+            f"{'check (dry run)' if dry_run else 'apply'} {object_ref(obj)}",
             self.client.apply,
             model,
             field_manager=field_manager,
             force=True,
             dry_run=dry_run,
         )
-        if dry_run:
-            return Applied(ref, changed=False, created=False)
-        return Applied(
-            ref, changed=_content(before) != _content(self.to_dict(after)), created=before is None
-        )
+        return self.to_dict(after)
+
+    def live(self, obj: Manifest) -> Manifest | None:
+        """The object as it is in the cluster, None when it (or its kind) does not exist."""
+        meta = obj["metadata"]
+        return self.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
 
     def annotate(
         self, api_version: str, kind: str, name: str, namespace: str, key: str, value: str

@@ -113,7 +113,7 @@ def expected_apps(dist_env: Path) -> dict[str, int]:
     for path in [dist_env / "root.yaml", *sorted((dist_env / "argocd").glob("*.yaml"))]:
         if not path.is_file():
             continue
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
             if isinstance(doc, dict) and doc.get("kind") == "Application":
                 apps[doc["metadata"]["name"]] = _wave(doc)
     return apps

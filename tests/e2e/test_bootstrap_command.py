@@ -186,7 +186,11 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     assert TOKEN not in out + err
 
     # What bootstrap installed: the pinned Argo CD's objects ...
-    install = [d for d in yaml.safe_load_all(manifest.read_text()) if isinstance(d, dict)]
+    install = [
+        d
+        for d in yaml.load_all(manifest.read_text(), Loader=yaml.CSafeLoader)
+        if isinstance(d, dict)
+    ]
     for kind in ("CustomResourceDefinition", "ClusterRole", "ConfigMap", "StatefulSet"):
         for obj in (d for d in install if d["kind"] == kind):
             ns = None if kind in ("CustomResourceDefinition", "ClusterRole") else "argocd"
