@@ -61,7 +61,6 @@ MANAGER_CREDENTIAL = "gitops-base-repo-credential"
 MANAGER_ROOT = "gitops-base-root"
 
 REPOSITORY_LABEL = "argocd.argoproj.io/secret-type"
-REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 # What must be running before Argo CD can sync: (apiVersion, kind, name).
 ARGOCD_WORKLOADS = (
     ("apps/v1", "StatefulSet", "argocd-application-controller"),
@@ -503,6 +502,7 @@ def run(opts: Options, out: Callable[[str], None] = print) -> int:
     from constructs_lib.loading import ConfigError
     from constructs_lib.status import (
         APPLICATION,
+        REFRESH,
         expected_apps,
         table,
         watch,
@@ -586,7 +586,7 @@ def run(opts: Options, out: Callable[[str], None] = print) -> int:
             return EXIT_OK
         if credential_changed and root_existed:
             # Argo CD keeps the last comparison error until it looks again.
-            kube.annotate(*APPLICATION, "root", namespace, REFRESH_ANNOTATION, "hard")
+            kube.annotate(*APPLICATION, "root", namespace, REFRESH, "hard")
             out("  asked Argo CD to re-read the repository (new credential)")
         if opts.no_wait:
             return EXIT_OK

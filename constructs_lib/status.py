@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+REFRESH = "argocd.argoproj.io/refresh"
 ROOT = "root"
 # Argo CD's messages when the repository refused (or could not be asked for) the credential.
 _CREDENTIAL_REJECTED = re.compile(
@@ -54,10 +55,17 @@ class AppState:
     """(type, message) of each status condition."""
     failing: tuple[str, ...] = ()
     """`Kind namespace/name: status (message)` of each resource not Synced or not Healthy."""
+    refreshing: bool = False
+    """A refresh was asked for and Argo CD has not done it yet: the status may be stale."""
 
     @property
     def done(self) -> bool:
-        return self.exists and self.sync == "Synced" and self.health == "Healthy"
+        return (
+            self.exists
+            and not self.refreshing
+            and self.sync == "Synced"
+            and self.health == "Healthy"
+        )
 
 
 def _wave(obj: dict[str, Any]) -> int:
@@ -104,6 +112,7 @@ def app_state(obj: dict[str, Any]) -> AppState:
             (c.get("type") or "", c.get("message") or "") for c in status.get("conditions") or []
         ),
         failing=tuple(failing),
+        refreshing=REFRESH in ((obj.get("metadata") or {}).get("annotations") or {}),
     )
 
 
@@ -165,10 +174,13 @@ def why(state: AppState) -> list[str]:
 
 
 def credential_rejected(state: AppState) -> str | None:
-    """Argo CD's message when it could not read the repository with the credential given."""
+    """Argo CD's message when it could not read the repository with the credential given
+    (not while a refresh is pending: the condition may predate a new credential)."""
+    if state.refreshing:
+        return None
     for kind, msg in state.conditions:
         if kind.endswith("Error") and _CREDENTIAL_REJECTED.search(msg):
-            return msg
+            return msg.strip()
     return None
 
 

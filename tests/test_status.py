@@ -123,6 +123,18 @@ def test_a_rejected_credential_is_recognized(message: str) -> None:
     assert st.credential_rejected(state) == message
 
 
+def test_a_rejection_from_before_a_pending_refresh_does_not_count() -> None:
+    app = application(
+        "root",
+        sync="Unknown",
+        conditions=[{"type": "ComparisonError", "message": "authentication required"}],
+    )
+    app["metadata"]["annotations"][st.REFRESH] = "hard"
+    state = st.app_state(app)
+    assert state.refreshing and not state.done
+    assert st.credential_rejected(state) is None
+
+
 def test_other_comparison_errors_are_not_a_credential_problem() -> None:
     state = st.app_state(
         application(
