@@ -527,6 +527,11 @@ def run(opts: Options, out: Callable[[str], None] = print) -> int:
         text, source = read_manifest(pin, manifest_source)
         install = install_objects(text, env.argocd_namespace)
         root = root_objects(env.root_yaml)
+        expected = expected_apps(env.dist)
+        wanted = opts.wait_for or tuple(expected)
+        unknown = sorted(set(wanted) - set(expected))
+        if unknown:
+            raise BootstrapError(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
         kube = Kube(opts.kubeconfig, opts.context)
     except (BootstrapError, KubeError, ValueError, ConfigError) as exc:
         return fail(str(exc))
@@ -591,11 +596,6 @@ def run(opts: Options, out: Callable[[str], None] = print) -> int:
         if opts.no_wait:
             return EXIT_OK
 
-        expected = expected_apps(env.dist)
-        wanted = opts.wait_for or tuple(expected)
-        unknown = sorted(set(wanted) - set(expected))
-        if unknown:
-            return fail(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
         out(f"waiting for {', '.join(wanted)} to be Synced and Healthy")
         result = watch(
             lambda: kube.list(*APPLICATION, namespace=namespace),

@@ -384,6 +384,16 @@ def test_an_unknown_context_is_one_line(
     assert capsys.readouterr().err == f"error: kubeconfig {config}: Context 'prod' not found\n"
 
 
+def test_an_unknown_wait_for_application_fails_before_the_cluster_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = manifest_with_pinned_checksum(tmp_path, monkeypatch)
+    argv = ["bootstrap", "--env", "dev", "--kubeconfig", str(tmp_path / "none")]
+    assert main([*argv, "--argocd-manifest", str(manifest), "--wait-for", "root,shpo"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --wait-for: no Application shpo in ") and err.count("\n") == 1
+
+
 def test_a_credential_is_never_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["bootstrap", "--env", "dev", "--token", "abc"])
