@@ -160,3 +160,16 @@ def test_a_customized_private_repo_takes_a_newer_release(tmp_path: Path) -> None
     assert "acme.example/owner: team-a" in app and private_url in app
     assert sh(private, "git status --porcelain") == ""
     assert sh(private, "git grep -l '^<<<<<<<' || true") == ""
+
+
+def test_the_newest_release_in_the_changelog_is_the_packages_version() -> None:
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    releases = re.findall(
+        r"(?m)^## (\d+\.\d+\.\d+) - \d{4}-\d{2}-\d{2}$", (ROOT / "CHANGELOG.md").read_text()
+    )
+    assert releases, "CHANGELOG.md has no release section"
+    assert releases[0] == version, (
+        f"pyproject.toml says {version}; the newest release is {releases[0]}"
+    )
