@@ -41,7 +41,7 @@ cdk8s-synth: install ## The same through the pinned cdk8s CLI (what the pipeline
 
 .PHONY: schema
 schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated reference pages.
-	$(PY) -m constructs_lib.schema --write
+	$(PY) -m constructs_lib.cli.schema --write
 
 .PHONY: imports
 imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
@@ -49,12 +49,12 @@ imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS
 
 .PHONY: crds
 crds: $(VENV)/.installed ## Download the pinned CRDs again (test and check fetch them when missing).
-	$(PY) -m constructs_lib.validate --fetch-crds
+	$(PY) -m constructs_lib.render.schema_check --fetch-crds
 
 # The schema validation needs the pinned CRDs; fetched once, only where they are missing.
 .PHONY: crds-ready
 crds-ready: $(VENV)/.installed
-	@$(PY) -m constructs_lib.validate --ensure-crds
+	@$(PY) -m constructs_lib.render.schema_check --ensure-crds
 
 .PHONY: secrets
 secrets: $(VENV)/.installed ## Scan every file of the repo, dist/ included, for secrets (detect-secrets).
@@ -73,7 +73,7 @@ fmt: $(VENV)/.installed ## Format the code.
 
 .PHONY: check
 check: crds-ready ## Validate config, clusters and dist/ against the Kubernetes and CRD schemas.
-	$(PY) -m constructs_lib.validate
+	$(PY) -m constructs_lib.render.schema_check
 
 .PHONY: test
 test: install crds-ready ## Every test: units, golden output, dist drift, schemas, docs, lint, then end to end.

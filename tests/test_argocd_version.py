@@ -1,7 +1,7 @@
 """One Argo CD version for the whole project: `argocd.version` in platform/versions.yaml.
 
 Every other place that names an Argo CD release must name that one: the CRD URLs of the typed
-bindings (cdk8s.yaml) and of the validator (constructs_lib/validate.py), the end-to-end build
+bindings (cdk8s.yaml) and of the validator (constructs_lib/render/schema_check.py), the end-to-end build
 (tests/e2e/tools/argocd/go.mod), the self-managed option, the workflows and every document.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.validate import PINNED_CRDS
-from constructs_lib.versions import ARGOCD_RAW, load_versions
-from tests.conftest import ROOT, load_cluster, load_config, with_changes
+from constructs_lib.model.versions import ARGOCD_RAW, load_versions
+from constructs_lib.render.schema_check import PINNED_CRDS
 from tests.e2e.harness.tools import module_version
-from tests.platform_helpers import render_platform
+from tests.support import ROOT, load_cluster, load_config, with_changes
+from tests.support.platform import render_platform
 
 PIN = load_versions().argocd.version
 _V = r"(v\d+\.\d+\.\d+)"

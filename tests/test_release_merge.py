@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 VERSIONING = ROOT / "docs" / "reference" / "versioning.md"
 # The documented commands, with {v} the release's version as a regular expression.
