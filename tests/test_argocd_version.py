@@ -1,8 +1,9 @@
 """One Argo CD version for the whole project: `argocd.version` in platform/versions.yaml.
 
 Every other place that names an Argo CD release must name that one: the CRD URLs of the typed
-bindings (cdk8s.yaml) and of the validator (constructs_lib/render/schema_check.py), the end-to-end build
-(tests/e2e/tools/argocd/go.mod), the self-managed option, the workflows and every document.
+bindings (cdk8s.yaml) and of the validator (constructs_lib/render/schema_check.py), the
+end-to-end build (tests/e2e/tools/argocd/go.mod), the self-managed option, the workflows and
+every document.
 """
 
 from __future__ import annotations
