@@ -13,9 +13,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# pip itself, pinned like everything else (requirements.lock cannot hold it).
+PIP_VERSION := 26.3
+
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	@# Synth runs with -O; precompile its bytecode so no run pays for compiling, even where
@@ -44,11 +47,11 @@ schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated refe
 	$(PY) -m constructs_lib.cli.schema --write
 
 .PHONY: imports
-imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
+imports: install ## Regenerate imports/ from the CRDs pinned in platform/crds.yaml (CRDS_DIR=mirror).
 	$(PY) imports/regenerate.py
 
 .PHONY: crds
-crds: $(VENV)/.installed ## Download the pinned CRDs again (test and check fetch them when missing).
+crds: $(VENV)/.installed ## Download the pinned CRDs and check their SHA-256 (into $CRDS_DIR or the cache).
 	$(PY) -m constructs_lib.render.schema_check --fetch-crds
 
 # The schema validation needs the pinned CRDs; fetched once, only where they are missing.

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from constructs_lib.model.versions import ARGOCD_RAW, load_versions
-from constructs_lib.render.schema_check import PINNED_CRDS
+from constructs_lib.render.crds import pinned_crds
 from tests.e2e.harness.tools import module_version
 from tests.support import ROOT, load_cluster, load_config, with_changes
 from tests.support.platform import render_platform
@@ -91,7 +91,7 @@ def test_every_file_names_the_pinned_argocd_release() -> None:
 
 def test_the_argocd_crds_are_the_pinned_release() -> None:
     imports = yaml.safe_load((ROOT / "cdk8s.yaml").read_text())["imports"]
-    urls = [entry.split(":=", 1)[1] for entry in imports] + list(PINNED_CRDS.values())
+    urls = [entry.split(":=", 1)[1] for entry in imports] + [p.url for p in pinned_crds()]
     argocd = [u for u in urls if u.startswith(ARGOCD_RAW)]
     assert len(argocd) == 5, argocd  # 2 bindings + 3 schemas
     assert all(u.startswith(f"{ARGOCD_RAW}/{PIN}/manifests/crds/") for u in argocd), argocd

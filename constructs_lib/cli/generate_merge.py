@@ -1,7 +1,11 @@
 """How `generate` combines a payload's services with what the config already says.
 
 Precedence, per service of the same name and workload type:
-- keys the payload carries win; keys it does not carry keep the config's value (set by hand);
+- keys the payload carries win; keys it does not carry keep the config's value (set by hand).
+  A version 1 payload carries every key, as it always did: its services replace the config's
+  whole (only `image.envs` and `image.pull_policy` are kept). A version 1 app cannot say what
+  it leaves out, and keeping part of a hand-written service beside a payload's new values can
+  break a rule that spans both (autoscaling on CPU without a CPU request, say);
 - the image: an app already in the config keeps the image it runs (what `set-image` and
   `promote` wrote) unless the payload marks the image as new (`new_image: true` in a version 2
   payload; a version 1 payload always carries its image as new, as it always did), or names
@@ -17,11 +21,6 @@ from typing import Any
 from constructs_lib.model.config import Service
 from constructs_lib.model.payload import AnyPayload, Payload
 
-# What a version 1 app always carries, even when a field is absent (absent means none).
-V1_KEYS = frozenset(
-    {"name", "type", "image", "schedule", "replicas", "ports", "probes", "resources", "env"}
-    | {"secrets", "ingress"}
-)
 _ORDER = list(Service.model_fields)
 
 
@@ -43,8 +42,7 @@ def merge_services(
             out.append(service)
             continue
         merged = dict(service)
-        carried = V1_KEYS if v1 else set(service)
-        kept = {k: v for k, v in old.items() if k not in carried and k not in merged}
+        kept = {} if v1 else {k: v for k, v in old.items() if k not in merged}
         merged["image"] = _image(service["image"], old.get("image"), new_image[service["name"]])
         if kept:  # in the config's key order, as a person writes them
             merged |= kept

@@ -14,11 +14,13 @@ from constructs_lib.constructs.argocd.application import (
     ArgoProjectProps,
     Kind,
 )
+from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 
 BOOTSTRAP_PROJECT = "bootstrap"
+DEFAULT_PROJECT = "default"
 ROOT_APPLICATION = "root"
 
 
@@ -46,6 +48,27 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
                 Kind("argoproj.io", "AppProject"),
             ),
         ),
+    )
+    # Argo CD creates a `default` project that allows any repository, destination and kind.
+    # Applied with the root, this empties it: an Application naming it can deploy nothing.
+    KubeObject(
+        scope,
+        "DefaultProject",
+        api_version="argoproj.io/v1alpha1",
+        kind="AppProject",
+        name=DEFAULT_PROJECT,
+        namespace=argocd_ns,
+        labels=labels,
+        body={
+            "spec": {
+                "description": "Locked: no Application may use it.",
+                "sourceRepos": [],
+                "destinations": [],
+                "clusterResourceWhitelist": [],
+                "namespaceResourceWhitelist": [],
+                "namespaceResourceBlacklist": [{"group": "*", "kind": "*"}],
+            }
+        },
     )
     ArgoApplication(
         scope,

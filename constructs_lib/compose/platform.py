@@ -187,6 +187,8 @@ def quota(
                 hard[f"{prefix}.{key}"] = value
     if overrides.pods is not None:
         hard["pods"] = str(overrides.pods)
+    hard["services.nodeports"] = str(overrides.node_ports)
+    hard["services.loadbalancers"] = str(overrides.load_balancers)
     return hard
 
 
@@ -244,6 +246,7 @@ def network_policy_props(config: AppConfig, cluster: ClusterSettings) -> AppNetw
         routed=routed,
         acme_solver=tls,
         internet=tuple(s.name for s in config.services if s.egress.internet),
+        internet_except=tuple(cluster.cluster_ranges()),
         calls=calls,
         external=external,
     )

@@ -22,6 +22,10 @@ KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
 # Container defaults of the LimitRange when nothing else sets them.
 DEFAULT_REQUEST = {"cpu": "50m", "memory": "64Mi"}
 DEFAULT_LIMIT = {"cpu": "500m", "memory": "256Mi"}
+# Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
+# requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
+EPHEMERAL_REQUEST = "64Mi"
+EPHEMERAL_LIMIT = "1Gi"
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,11 @@ class AppNamespace(Construct):
                     "limits": [
                         {
                             "type": "Container",
-                            "defaultRequest": dict(request),
-                            "default": dict(limit),
+                            "defaultRequest": {
+                                **request,
+                                "ephemeral-storage": EPHEMERAL_REQUEST,
+                            },
+                            "default": {**limit, "ephemeral-storage": EPHEMERAL_LIMIT},
                         }
                     ]
                 }

@@ -7,6 +7,7 @@ declared service-to-service calls add two policies per called service).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,9 @@ class AppNetworkPoliciesProps:
     """Allow the controller to cert-manager's HTTP-01 solver pods. @default False"""
     internet: tuple[str, ...] = ()
     """Services allowed egress to public addresses. @default none"""
+    internet_except: tuple[str, ...] = ()
+    """More CIDR blocks closed to internet egress: the cluster's pod and service ranges and
+    its nodes' addresses. @default none"""
     calls: tuple[Call, ...] = ()
     """Declared service-to-service calls. @default none"""
     external: tuple[ExternalRule, ...] = ()
@@ -200,13 +204,28 @@ class AppNetworkPolicies(Construct):
                 "egress": [
                     {
                         "to": [
-                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_IPV4)}},
-                            {"ipBlock": {"cidr": "::/0", "except": list(PRIVATE_IPV6)}},
+                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": self._closed(4)}},
+                            {"ipBlock": {"cidr": "::/0", "except": self._closed(6)}},
                         ]
                     }
                 ],
             },
         )
+
+    def _closed(self, version: int) -> list[str]:
+        """The private ranges of one IP version, then each extra block they do not cover."""
+        closed = list(PRIVATE_IPV4 if version == 4 else PRIVATE_IPV6)
+        for block in self.props.internet_except:
+            network = ipaddress.ip_network(block)
+            if network.version != version:
+                continue
+            if not any(
+                network.subnet_of(ipaddress.ip_network(c))  # type: ignore[arg-type]
+                for c in closed
+                if ipaddress.ip_network(c).version == version
+            ):
+                closed.append(str(network))
+        return closed
 
     def allow_calls(self, callee: str, calls: list[Call]) -> list[KubeObject]:
         """Ingress to `callee` from its callers, and egress from the callers to it, each caller

@@ -55,9 +55,13 @@ def container_security_context(security: PodSecurity) -> dict[str, Any]:
     }
 
 
+# A pod writing more to /tmp is evicted rather than filling the node's disk.
+TMP_SIZE_LIMIT = "256Mi"
+
+
 def tmp_volume() -> tuple[dict[str, Any], dict[str, Any]]:
     """A writable /tmp, so a read-only root filesystem does not break ordinary programs."""
     return (
-        {"name": TMP_VOLUME, "emptyDir": {}},
+        {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
         {"name": TMP_VOLUME, "mountPath": "/tmp"},
     )

@@ -56,6 +56,33 @@ def _ip_address(value: str) -> str:
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
 
 
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a CIDR block (like 10.42.0.0/16)") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class NetworkSettings(Model):
+    """The cluster's own address ranges, closed to the app's "internet" egress."""
+
+    pod_cidr: Cidr = Field(
+        "10.42.0.0/16", description="k3s --cluster-cidr. Default: 10.42.0.0/16 (k3s's)."
+    )
+    service_cidr: Cidr = Field(
+        "10.43.0.0/16", description="k3s --service-cidr. Default: 10.43.0.0/16 (k3s's)."
+    )
+    node_addresses: list[IpAddress] | None = Field(
+        None,
+        description="Addresses of the nodes (kubelet 10250, API server 6443), public ones "
+        "included. Default: ingress.publish_status_address.",
+    )
+
+
 class IngressSettings(Model):
     """The ingress controller and how clients reach it on a k3s cluster without a cloud LB."""
 
@@ -114,6 +141,15 @@ class ClusterSettings(Model):
     sealed_secrets: bool = Field(
         False, description="Install the sealed-secrets controller. Default: false."
     )
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+
+    def cluster_ranges(self) -> list[str]:
+        """Pod and service ranges and each node's address as a host block."""
+        nodes = self.network.node_addresses
+        if nodes is None:
+            nodes = list(self.ingress.publish_status_address)
+        hosts = [str(ipaddress.ip_network(a)) for a in nodes]
+        return [self.network.pod_cidr, self.network.service_cidr, *hosts]
 
 
 def rehost(host: str, base_domain: str, env_domain: str) -> str:

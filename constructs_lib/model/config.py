@@ -541,7 +541,10 @@ class Service(Model):
     successful_jobs_history_limit: int = Field(3, ge=0, description="Default: 3.")
     failed_jobs_history_limit: int = Field(1, ge=0, description="Default: 1.")
     starting_deadline_seconds: int | None = Field(
-        None, ge=1, description="Skip a run that cannot start within this. Default: no deadline."
+        300,
+        ge=10,
+        description="Skip a run that cannot start within this many seconds (after a controller "
+        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
     )
     suspend: bool = Field(False, description="Pause the schedule. Default: false.")
     backoff_limit: int = Field(2, ge=0, description="Retries of a failed Job. Default: 2.")
@@ -676,6 +679,18 @@ class QuotaSettings(Model):
         None, description="Override limits.cpu / limits.memory. Default: derived."
     )
     pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
+    node_ports: int = Field(
+        0,
+        ge=0,
+        description="services.nodeports: Services of type NodePort the app may create. "
+        "Default: 0 (traffic comes in through the ingress controller).",
+    )
+    load_balancers: int = Field(
+        0,
+        ge=0,
+        description="services.loadbalancers: Services of type LoadBalancer the app may "
+        "create. Default: 0.",
+    )
 
 
 class LimitRangeSettings(Model):

@@ -1,7 +1,8 @@
-"""RFC 6902 JSON Patch on plain data, with RFC 6901 pointers.
+"""RFC 6902 JSON Patch on plain data, applied by the `jsonpatch` library.
 
-Small and strict on purpose: every failure names the operation and path, and a patch applies
-to a copy, so a failing one leaves the document as it was.
+This module only words the library's errors as one line that names the operation and path
+(`replace /spec/x: 'x' does not exist`), and applies a patch to a copy, so a failing one
+leaves the document as it was.
 """
 
 from __future__ import annotations
@@ -9,128 +10,98 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonpatch
+import jsonpointer
+
+OPS = ("add", "remove", "replace", "move", "copy", "test")
+
 
 class PatchError(ValueError):
     """An operation that cannot apply: `op path: reason`."""
 
 
 def parse_pointer(pointer: str) -> list[str]:
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
+    """The unescaped reference tokens of an RFC 6901 pointer."""
+    if pointer and not pointer.startswith("/"):
         raise PatchError(f"'{pointer}' is not a JSON pointer (it must start with '/')")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
-
-
-def _index(container: list[Any], token: str, *, adding: bool) -> int:
-    if token == "-" and adding:
-        return len(container)
-    if not token.isdigit() or (token != "0" and token.startswith("0")):
-        raise PatchError(f"'{token}' is not an array index")
-    index = int(token)
-    if index > len(container) or (index == len(container) and not adding):
-        raise PatchError(f"index {index} is out of range (length {len(container)})")
-    return index
-
-
-def _parent(document: Any, tokens: list[str]) -> Any:
-    current = document
-    for token in tokens[:-1]:
-        if isinstance(current, dict):
-            if token not in current:
-                raise PatchError(f"'{token}' does not exist")
-            current = current[token]
-        elif isinstance(current, list):
-            current = current[_index(current, token, adding=False)]
-        else:
-            raise PatchError(f"'{token}' is below a scalar")
-    return current
-
-
-def _get(document: Any, tokens: list[str]) -> Any:
-    if not tokens:
-        return document
-    parent = _parent(document, tokens)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise PatchError(f"'{last}' does not exist")
-        return parent[last]
-    if isinstance(parent, list):
-        return parent[_index(parent, last, adding=False)]
-    raise PatchError(f"'{last}' is below a scalar")
-
-
-def _add(document: Any, tokens: list[str], value: Any) -> Any:
-    if not tokens:
-        return value
-    parent = _parent(document, tokens)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        parent[last] = value
-    elif isinstance(parent, list):
-        parent.insert(_index(parent, last, adding=True), value)
-    else:
-        raise PatchError(f"'{last}' is below a scalar")
-    return document
-
-
-def _remove(document: Any, tokens: list[str]) -> tuple[Any, Any]:
-    if not tokens:
-        raise PatchError("cannot remove the whole document")
-    parent = _parent(document, tokens)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise PatchError(f"'{last}' does not exist")
-        return document, parent.pop(last)
-    if isinstance(parent, list):
-        return document, parent.pop(_index(parent, last, adding=False))
-    raise PatchError(f"'{last}' is below a scalar")
+    return list(jsonpointer.JsonPointer(pointer).parts)
 
 
 def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
     """Apply `operations` to a deep copy of `document` and return it."""
     result = copy.deepcopy(document)
-    for operation in operations:
+    for operation in copy.deepcopy(operations):
         op, path = operation.get("op"), operation.get("path")
         if not isinstance(path, str):
             raise PatchError(f"{op}: 'path' is required")
         try:
-            result = _apply_one(result, operation, str(op), parse_pointer(path))
+            reason = _invalid(operation, str(op), path)
+            if reason is None:
+                try:
+                    result = jsonpatch.JsonPatch([operation]).apply(result, in_place=True)
+                    continue
+                except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+                    reason = _explain(result, operation, str(op), path, exc)
         except PatchError as exc:
-            raise PatchError(f"{op} {path}: {exc}") from None
+            reason = str(exc)
+        raise PatchError(f"{op} {path}: {reason}")
     return result
 
 
-def _apply_one(document: Any, operation: dict[str, Any], op: str, tokens: list[str]) -> Any:
+def _invalid(operation: dict[str, Any], op: str, path: str) -> str | None:
+    """What makes the operation itself malformed, before it meets the document."""
+    if op not in OPS:
+        return f"unknown op '{op}' ({', '.join(OPS)})"
+    parse_pointer(path)
     if op in ("add", "replace", "test") and "value" not in operation:
-        raise PatchError("'value' is required")
-    if op == "add":
-        return _add(document, tokens, copy.deepcopy(operation["value"]))
-    if op == "remove":
-        return _remove(document, tokens)[0]
-    if op == "replace":
-        _get(document, tokens)
-        if not tokens:
-            return copy.deepcopy(operation["value"])
-        document, _ = _remove(document, tokens)
-        return _add(document, tokens, copy.deepcopy(operation["value"]))
+        return "'value' is required"
     if op in ("move", "copy"):
         source = operation.get("from")
         if not isinstance(source, str):
-            raise PatchError("'from' is required")
-        from_tokens = parse_pointer(source)
-        if op == "move":
-            if tokens[: len(from_tokens)] == from_tokens and tokens != from_tokens:
-                raise PatchError(f"cannot move '{source}' into itself")
-            document, value = _remove(document, from_tokens)
+            return "'from' is required"
+        from_tokens, tokens = parse_pointer(source), parse_pointer(path)
+        if op == "move" and tokens[: len(from_tokens)] == from_tokens and tokens != from_tokens:
+            return f"cannot move '{source}' into itself"
+    return None
+
+
+def _explain(document: Any, operation: dict[str, Any], op: str, path: str, exc: Exception) -> str:
+    """The library refused the operation: say why, in terms of the document."""
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        actual = _walk(document, parse_pointer(path), adding=False)
+        return f"value is {actual!r}, not {operation['value']!r}"
+    if op in ("move", "copy"):
+        _walk(document, parse_pointer(operation["from"]), adding=False)
+    tokens = parse_pointer(path)
+    if op == "remove" and not tokens:
+        return "cannot remove the whole document"
+    _walk(document, tokens, adding=op in ("add", "move", "copy"))
+    return str(exc)  # not a case the walk knows: the library's own words
+
+
+def _walk(document: Any, tokens: list[str], *, adding: bool) -> Any:
+    """The value at `tokens`, raising PatchError with the first token that does not resolve.
+    With `adding`, the last token may name a new key or the end of an array."""
+    current = document
+    for i, token in enumerate(tokens):
+        last = i == len(tokens) - 1
+        if isinstance(current, dict):
+            if token not in current:
+                if adding and last:
+                    return None
+                raise PatchError(f"'{token}' does not exist")
+            current = current[token]
+        elif isinstance(current, list):
+            if token == "-" and adding and last:
+                return None
+            if not token.isdigit() or (token != "0" and token.startswith("0")):
+                raise PatchError(f"'{token}' is not an array index")
+            index = int(token)
+            if index > len(current) or (index == len(current) and not (adding and last)):
+                raise PatchError(f"index {index} is out of range (length {len(current)})")
+            if index == len(current):
+                return None
+            current = current[index]
         else:
-            value = copy.deepcopy(_get(document, from_tokens))
-        return _add(document, tokens, value)
-    if op == "test":
-        actual = _get(document, tokens)
-        if actual != operation["value"]:
-            raise PatchError(f"value is {actual!r}, not {operation['value']!r}")
-        return document
-    raise PatchError(f"unknown op '{op}' (add, remove, replace, move, copy, test)")
+            raise PatchError(f"'{token}' is below a scalar")
+    return current

@@ -2,8 +2,11 @@
 
 Built-in kinds are checked against the Kubernetes OpenAPI schema of every supported minor
 (strict: unknown fields are errors); custom resources against the openAPIV3Schema of their
-pinned CRD. CRD files are read from CRDS_DIR, by default ../shared/crds next to the repo or the
-cache `make crds` fills from the upstream URLs pinned in cdk8s.yaml.
+pinned CRD (platform/crds.yaml; where the files are read from: constructs_lib.render.crds).
+
+Each object is first checked by a compiled validator (jsonschema-rs, tens of microseconds an
+object, so the synth can check every object it renders); only an object it rejects goes
+through the reference validator (jsonschema), which words the problems.
 
     python -m constructs_lib.render.schema_check [DIST]
 """
@@ -11,70 +14,56 @@ cache `make crds` fills from the upstream URLs pinned in cdk8s.yaml.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 
 from constructs_lib.paths import ROOT
+from constructs_lib.render.crds import (
+    CrdsError,
+    cache_dir,
+    ensure_crds,
+    fetch_crds,
+    load_crd,
+    pinned_crds,
+)
 
 # The Kubernetes minors the base supports. See docs/reference/kubernetes-versions.md.
 KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
-# Pinned CRD files: upstream URL (also in cdk8s.yaml for the typed bindings) and mirror name.
-PINNED_CRDS = {
-    "argoproj.io_applications.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/application-crd.yaml",
-    "argoproj.io_appprojects.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/appproject-crd.yaml",
-    "argoproj.io_applicationsets.yaml": "https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/applicationset-crd.yaml",
-    "cert-manager.io_clusterissuers.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_clusterissuers.yaml",
-    "cert-manager.io_issuers.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_issuers.yaml",
-    "cert-manager.io_certificates.yaml": "https://raw.githubusercontent.com/cert-manager/cert-manager/v1.21.1/deploy/crds/cert-manager.io_certificates.yaml",
-    "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml": "https://raw.githubusercontent.com/kubernetes-sigs/secrets-store-csi-driver/v1.6.0/charts/secrets-store-csi-driver/crds/secrets-store.csi.x-k8s.io_secretproviderclasses.yaml",
-    "bitnami.com_sealedsecrets.yaml": "https://raw.githubusercontent.com/bitnami-labs/sealed-secrets/v0.36.6/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml",
-    "helm.cattle.io_helmcharts.yaml": "https://raw.githubusercontent.com/k3s-io/helm-controller/v0.17.7/pkg/crds/yaml/generated/helm.cattle.io_helmcharts.yaml",
-    "helm.cattle.io_helmchartconfigs.yaml": "https://raw.githubusercontent.com/k3s-io/helm-controller/v0.17.7/pkg/crds/yaml/generated/helm.cattle.io_helmchartconfigs.yaml",
-}
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitops-base" / "crds"
-
-
-def crds_dir() -> Path:
-    """Where the pinned CRD files are: $CRDS_DIR, ../shared/crds, or the download cache."""
-    configured = os.environ.get("CRDS_DIR")
-    if configured:
-        return Path(configured)
-    shared = ROOT.parent / "shared" / "crds"
-    if all((shared / name).is_file() for name in PINNED_CRDS):
-        return shared
-    return CACHE
-
-
-def missing_crds() -> list[str]:
-    """The pinned CRD files not found in `crds_dir()`."""
-    return [name for name in PINNED_CRDS if not (crds_dir() / name).is_file()]
+# The one the synth checks against (`make check` checks every supported minor).
+NEWEST = KUBERNETES_VERSIONS[-1:]
 
 
 @cache
-def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> openAPIV3Schema of every pinned CRD version."""
-    directory = crds_dir()
-    missing = missing_crds()
-    if missing:
-        raise FileNotFoundError(
-            f"pinned CRDs missing in {directory}: {', '.join(missing)}; run 'make crds' "
-            "(downloads the pinned URLs) or set CRDS_DIR to a folder holding them"
-        )
-    schemas = {}
-    for name in PINNED_CRDS:
-        crd = yaml.load((directory / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        group = crd["spec"]["group"]
-        kind = crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            schema = version["schema"]["openAPIV3Schema"]
-            schemas[(f"{group}/{version['name']}", kind)] = schema
-    return schemas
+def _ensure_crds() -> None:
+    ensure_crds(log=lambda line: print(line, file=sys.stderr))
+
+
+@cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    """openAPIV3Schema of a pinned CRD's version; None for kinds no pinned CRD defines.
+    Only the one file is read, so a synth pays for the CRDs it uses."""
+    group, _, version = api_version.rpartition("/")
+    for pin in pinned_crds():
+        if pin.kind == kind and pin.group == group:
+            # Every pinned file must be there: fetched (checksums checked) into the cache on
+            # first use when no mirror is configured; else an error naming the mirror variable.
+            _ensure_crds()
+            crd = load_crd(pin)
+            for served in crd["spec"]["versions"]:
+                if served["name"] == version:
+                    schema: dict[str, Any] = served["schema"]["openAPIV3Schema"]
+                    return schema
+    return None
 
 
 def _errors(validator: Any, manifest: dict[str, Any], prefix: str = "") -> list[str]:
@@ -90,7 +79,7 @@ def _errors(validator: Any, manifest: dict[str, Any], prefix: str = "") -> list[
 def _crd_validator(api_version: str, kind: str) -> Any:
     import jsonschema
 
-    schema = crd_schemas().get((api_version, kind))
+    schema = crd_schema(api_version, kind)
     # CRDs prune unknown fields unless preserved; an unknown field in our output is a bug.
     return jsonschema.Draft7Validator(_strict(schema)) if schema is not None else None
 
@@ -113,23 +102,70 @@ def _strict(schema: Any) -> Any:
 
 
 @cache
-def _kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
-    """Strict validator from the OpenAPI-derived JSON schemas kubernetes-validate bundles."""
-    import json
-    import re
-    from importlib.resources import files
+def _fast_crd_validator(api_version: str, kind: str) -> Any:
+    schema = crd_schema(api_version, kind)
+    if schema is None:
+        return None
+    return jsonschema_rs.Draft7Validator(_strict(schema), validate_formats=False)
 
-    import jsonschema
-    from referencing import Registry, Resource
 
-    folder = files("kubernetes_validate").joinpath(
-        "kubernetes-json-schema", f"v{version}.0-local-strict"
-    )
+def _schemas_root() -> Path:
+    """kubernetes-validate's bundled schemas, found without importing the package (its import
+    takes 0.1 s; the synth needs only the files)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes-validate is not installed: run 'make install'")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+
+
+_SCHEMAS = _schemas_root()
+
+
+def _schema_folder(version: str) -> Path:
+    return _SCHEMAS / f"v{version}.0-local-strict"
+
+
+def _kubernetes_schema(version: str, api_version: str, kind: str) -> Any:
+    """The strict JSON schema kubernetes-validate bundles for one kind, or None."""
+    folder = _schema_folder(version)
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema_file = folder.joinpath(f"{kind.lower()}-{group_version}.json")
     if not schema_file.is_file():
         return None
-    schema = json.loads(schema_file.read_text())
+    return json.loads(schema_file.read_text())
+
+
+_BASE = "https://kubernetes-validate.invalid/v{version}/"
+
+
+@cache
+def _fast_registry(version: str) -> Any:
+    definitions = (_BASE + "_definitions.json").format(version=version)
+    return jsonschema_rs.Registry(resources=[(definitions, _definitions(version))])
+
+
+@cache
+def _fast_kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
+    schema = _kubernetes_schema(version, api_version, kind)
+    if schema is None:
+        return None
+    return jsonschema_rs.Draft202012Validator(
+        schema,
+        registry=_fast_registry(version),
+        base_uri=(_BASE + "{kind}.json").format(version=version, kind=kind.lower()),
+        validate_formats=False,
+    )
+
+
+@cache
+def _kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
+    """Strict validator from the OpenAPI-derived JSON schemas kubernetes-validate bundles."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schema = _kubernetes_schema(version, api_version, kind)
+    if schema is None:
+        return None
     registry: Registry = Registry().with_resources(
         [
             ("", Resource.from_contents(schema)),
@@ -143,13 +179,24 @@ def _kubernetes_validator(version: str, api_version: str, kind: str) -> Any:
 
 @cache
 def _definitions(version: str) -> Any:
-    import json
-    from importlib.resources import files
+    return json.loads((_schema_folder(version) / "_definitions.json").read_text())
 
-    path = files("kubernetes_validate").joinpath(
-        "kubernetes-json-schema", f"v{version}.0-local-strict", "_definitions.json"
-    )
-    return json.loads(path.read_text())
+
+def warm(kinds: Iterable[str] = (), versions: Iterable[str] = NEWEST) -> None:
+    """Build ahead what a synth will need (the Kubernetes definitions, the validators of the
+    pinned CRDs of `kinds`), so that a thread can do it while the synth waits for cdk8s.
+    Errors are left for the synth's own call to raise."""
+    wanted = set(kinds)
+    try:
+        for version in versions:
+            _fast_registry(version)
+        for pin in pinned_crds():
+            if pin.kind in wanted:
+                crd = load_crd(pin)
+                for served in crd["spec"]["versions"]:
+                    _fast_crd_validator(f"{pin.group}/{served['name']}", pin.kind)
+    except Exception:  # raised again where the synth needs it
+        return
 
 
 def validate_manifest(
@@ -157,16 +204,19 @@ def validate_manifest(
 ) -> list[str]:
     """Every problem of one object, for every supported Kubernetes minor."""
     api_version, kind = manifest.get("apiVersion", ""), manifest.get("kind", "")
-    crd = _crd_validator(api_version, kind)
+    crd = _fast_crd_validator(api_version, kind)
     if crd is not None:
-        return _errors(crd, manifest)
+        if crd.is_valid(manifest):
+            return []
+        return _errors(_crd_validator(api_version, kind), manifest)
     problems = []
     for version in versions:
-        validator = _kubernetes_validator(version, api_version, kind)
-        if validator is None:
+        fast = _fast_kubernetes_validator(version, api_version, kind)
+        if fast is None:
             problems.append(f"Kubernetes {version}: no schema for {api_version} {kind}")
-            continue
-        problems += _errors(validator, manifest, prefix=f"Kubernetes {version}: ")
+        elif not fast.is_valid(manifest):
+            validator = _kubernetes_validator(version, api_version, kind)
+            problems += _errors(validator, manifest, prefix=f"Kubernetes {version}: ")
     return problems
 
 
@@ -181,20 +231,6 @@ def validate_tree(dist: Path) -> list[str]:
     return problems
 
 
-def fetch_crds(target: Path = CACHE) -> None:
-    """Download the pinned CRD files (needs network access to GitHub)."""
-    from urllib.request import urlopen
-
-    target.mkdir(parents=True, exist_ok=True)
-    for name, url in PINNED_CRDS.items():
-        with urlopen(url, timeout=30) as response:
-            data = response.read()
-        partial = target / f".{name}.part"
-        partial.write_bytes(data)
-        partial.replace(target / name)
-        print(f"fetched {url}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Validate dist/ against Kubernetes and CRD schemas."
@@ -203,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fetch-crds",
         action="store_true",
-        help=f"download the pinned CRDs into $CRDS_DIR (default {CACHE}) and exit",
+        help=f"download the pinned CRDs into $CRDS_DIR (default {cache_dir()}) and exit",
     )
     parser.add_argument(
         "--ensure-crds",
@@ -211,19 +247,22 @@ def main(argv: list[str] | None = None) -> int:
         help="like --fetch-crds, but only if any pinned CRD is missing from where they are read",
     )
     args = parser.parse_args(argv)
-    if args.ensure_crds and not missing_crds():
-        return 0
-    if args.fetch_crds or args.ensure_crds:
-        try:
-            fetch_crds(Path(os.environ.get("CRDS_DIR") or CACHE))
-        except OSError as exc:
-            print(f"error: cannot fetch the pinned CRDs: {exc}", file=sys.stderr)
-            return 1
-        return 0
+    try:
+        if args.ensure_crds:
+            ensure_crds()
+            return 0
+        if args.fetch_crds:
+            fetch_crds(Path(os.environ["CRDS_DIR"]) if os.environ.get("CRDS_DIR") else None)
+            return 0
+    except (CrdsError, OSError) as exc:
+        for problem in getattr(exc, "problems", None) or [str(exc)]:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         problems = validate_tree(args.dist)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except CrdsError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.compose.layout import APP, RenderedEnv
+from constructs_lib.errors import ProblemsError
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
+from constructs_lib.render.policy import render_checked
 from constructs_lib.render.publish import (
     OutputError,
     Staged,
@@ -100,10 +102,27 @@ Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 PARALLEL_THRESHOLD = 1200
 
 
+def check_schemas(env: RenderedEnv) -> list[str]:
+    """Every object against its schema: the newest supported Kubernetes minor for built-in
+    kinds (`make check` checks every supported minor), the pinned CRD for custom resources.
+    Most bodies are plain data, so this is where a construct's or an overlay's mistake is
+    caught before dist/ changes."""
+    from constructs_lib.render.schema_check import NEWEST, validate_manifest
+
+    problems = []
+    where = [(f"dist/{env.name}/{folder}", objects) for folder, objects in env.folders.items()]
+    for prefix, objects in [*where, (f"dist/{env.name}/root.yaml", env.root)]:
+        for manifest in objects:
+            for problem in validate_manifest(manifest, NEWEST):
+                name = manifest.get("metadata", {}).get("name")
+                problems.append(f"{prefix}: {manifest.get('kind')} '{name}': {problem}")
+    return problems
+
+
 def render_env(build: Build, config: AppConfig, cluster: ClusterSettings) -> dict[str, str]:
-    """Build one environment and turn it into files (path -> YAML text)."""
-    env = build(config, cluster)
-    problems = check_rendered(env, config)
+    """Build one environment, check it, and turn it into files (path -> YAML text)."""
+    env, policy = render_checked(build, config, cluster)  # the trust policy (policy.py)
+    problems = (check_rendered(env, config) + policy) or check_schemas(env)
     if problems:
         raise OutputError(problems)
     return render_files(env)
@@ -177,10 +196,7 @@ def run(build: Build, config: Path, clusters: Path, dist: Path, jobs: int | None
         removed = commit(staged, dist)
         if staging:
             copy_tree(dist, Path(staging).resolve())
-    except ConfigError as exc:
-        _report(exc.problems)
-        return 1
-    except OutputError as exc:
+    except ProblemsError as exc:  # bad input, refused output, missing pinned CRDs
         _report(exc.problems)
         return 1
     except ValueError as exc:  # a construct refusing its props

@@ -48,7 +48,20 @@ def images(config: Path) -> dict[str, str]:
     return out
 
 
+def test_the_shipped_config_keeps_prod_behind(config_copy: Path) -> None:
+    before = images(config_copy)
+    done = cli("set-image", "web", "2.0.0", "--config", config_copy)
+    assert done.returncode == 0, done.stderr
+    after = images(config_copy)
+    assert after["dev"] == after["test"] == "ghcr.io/example/shop-web:2.0.0"
+    assert after["prod"] == before["prod"] == "ghcr.io/example/shop-web:1.8.2"
+
+
 def test_set_image_for_one_env_changes_only_that_env(config_copy: Path) -> None:
+    # Without the shipped prod pin, so the first override also adds the `envs:` key.
+    pin = '      envs:\n        prod: {tag: "1.8.2"}\n'
+    assert pin in config_copy.read_text()
+    config_copy.write_text(config_copy.read_text().replace(pin, "", 1))
     before_text, before = config_copy.read_text(), images(config_copy)
     done = cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
     assert done.returncode == 0, done.stderr
@@ -141,7 +154,7 @@ def test_generate_keeps_per_env_images_even_with_a_new_image(
     assert image == {
         "repository": "ghcr.io/example/shop-web",
         "tag": "3.0.0",
-        "envs": {"dev": {"tag": "2.0.0"}},
+        "envs": {"prod": {"tag": "1.8.2"}, "dev": {"tag": "2.0.0"}},
     }
     # and the written envs stay one line per environment, editable by set-image --env
     assert "        dev: {tag: 2.0.0}\n" in config_copy.read_text()

@@ -59,7 +59,7 @@ def test_a_tag_replaces_a_digest_on_the_same_line(config_copy: Path) -> None:
 
 def test_comments_and_formatting_on_the_line_survive(tmp_path: Path) -> None:
     config = tmp_path / "app-config.yaml"
-    text = CONFIG.read_text().replace('tag: "0.9.1"', "tag: 0.9.1   # bumped by CI")
+    text = CONFIG.read_text().replace('tag: "0.9.1"', "tag: 0.9.1   # bumped by CI", 1)
     config.write_text(text)
     done = run_cli("set-image", "nightly-report", "0.10.0", "--config", config)
     assert done.returncode == 0, done.stderr
@@ -72,7 +72,8 @@ def test_comments_and_formatting_on_the_line_survive(tmp_path: Path) -> None:
 def test_a_flow_style_image_is_edited_in_place(tmp_path: Path) -> None:
     config = tmp_path / "app-config.yaml"
     text = CONFIG.read_text().replace(
-        'image:\n      repository: ghcr.io/example/shop-web\n      tag: "1.8.2"',
+        'image:\n      repository: ghcr.io/example/shop-web\n      tag: "1.8.2"\n'
+        '      envs:\n        prod: {tag: "1.8.2"}',
         "image: {repository: ghcr.io/example/shop-web, tag: '1.8.2'}",
     )
     config.write_text(text)
@@ -86,7 +87,7 @@ def test_a_flow_style_image_is_edited_in_place(tmp_path: Path) -> None:
 
 def test_with_both_pins_the_other_one_is_removed(tmp_path: Path) -> None:
     config = tmp_path / "app-config.yaml"
-    text = CONFIG.read_text().replace('tag: "2.3.0"', f'tag: "2.3.0"\n      digest: {DIGEST}')
+    text = CONFIG.read_text().replace('tag: "2.3.0"', f'tag: "2.3.0"\n      digest: {DIGEST}', 1)
     config.write_text(text)
     done = run_cli("set-image", "api", "2.4.0", "--config", config)
     assert done.returncode == 0, done.stderr

@@ -24,7 +24,7 @@ def broken_config(tmp_path: Path) -> Path:
     config = tmp_path / "app-config.yaml"
     text = CONFIG.read_text()
     text = text.replace("replicas: 2\n", "replica: 2\n", 1)
-    text = text.replace('tag: "2.3.0"', 'tag: "2.3 .0"')
+    text = text.replace('tag: "2.3.0"', 'tag: "2.3 .0"', 1)
     text = text.replace("hosts: [api.shop.example.com]", "hosts: [https://api.shop.example.com]")
     config.write_text(text)
     return config

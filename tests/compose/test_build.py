@@ -58,9 +58,10 @@ def test_root_file_is_the_health_check_then_the_bootstrap_project_then_the_root_
     assert [(m["kind"], m["metadata"]["name"]) for m in env.root] == [
         ("ConfigMap", "argocd-cm"),  # the Application health check, so root's waves wait
         ("AppProject", "bootstrap"),
+        ("AppProject", "default"),  # Argo CD's own, emptied (tests/test_addon_projects.py)
         ("Application", "root"),
     ]
-    root = env.root[2]
+    root = env.root[3]
     assert root["spec"]["source"]["path"] == "dist/dev/argocd"
     assert root["spec"]["project"] == "bootstrap"
 

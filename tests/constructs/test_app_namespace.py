@@ -60,8 +60,8 @@ def test_limit_range_defaults_follow_the_config_defaults(
     assert limits == [
         {
             "type": "Container",
-            "defaultRequest": {"cpu": "50m", "memory": "64Mi"},
-            "default": {"cpu": "500m", "memory": "256Mi"},
+            "defaultRequest": {"cpu": "50m", "memory": "64Mi", "ephemeral-storage": "64Mi"},
+            "default": {"cpu": "500m", "memory": "256Mi", "ephemeral-storage": "1Gi"},
         }
     ]
 

@@ -111,8 +111,11 @@ def test_traefik_replaces_ingress_nginx_everywhere(
         "kubernetes.io/metadata.name": "kube-system"
     }
     assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "traefik"}
-    assert "ingress-nginx" not in [
-        d["namespace"] for d in rendered.find("AppProject", "platform")["spec"]["destinations"]
+    assert "addon-ingress-nginx" not in rendered.names("AppProject")
+    baseline = rendered.find("AppProject", "platform")["spec"]
+    assert [d["namespace"] for d in baseline["destinations"]] == ["kube-system", "shop"]
+    assert {"group": "helm.cattle.io", "kind": "HelmChartConfig"} in baseline[
+        "namespaceResourceWhitelist"
     ]
 
 
@@ -201,34 +204,20 @@ def test_self_managed_argocd_syncs_the_pinned_install_manifest(
     assert "obj.status.health.status" in lua
 
 
-def test_platform_project_lists_repos_and_kinds_explicitly(
-    config: AppConfig, cluster: ClusterSettings
-) -> None:
+def test_platform_project_is_the_baseline_only(config: AppConfig, cluster: ClusterSettings) -> None:
     project = render_platform(config, cluster).find("AppProject", "platform")["spec"]
-    assert "*" not in project["sourceRepos"]
-    assert project["sourceRepos"][0] == cluster.repo.url
-    pins = load_versions().charts
-    assert set(project["sourceRepos"][1:]) == {
-        pins[c].repo
-        for c in (
-            "ingress-nginx",
-            "cert-manager",
-            "secrets-store-csi-driver",
-            "infisical-csi-provider",
-        )
-    }
+    assert project["sourceRepos"] == [cluster.repo.url]
     assert {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]} == {
-        (k.group, k.kind) for k in PLATFORM_CLUSTER_KINDS
+        ("", "Namespace"),
+        ("cert-manager.io", "ClusterIssuer"),
     }
     assert {(k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]} == {
-        (k.group, k.kind) for k in PLATFORM_NAMESPACED_KINDS
+        ("", "LimitRange"),
+        ("", "ResourceQuota"),
+        ("networking.k8s.io", "NetworkPolicy"),
     }
-    assert sorted(d["namespace"] for d in project["destinations"]) == [
-        "cert-manager",
-        "ingress-nginx",
-        "kube-system",
-        "shop",
-    ]
+    assert [d["namespace"] for d in project["destinations"]] == ["shop"]
+    assert PLATFORM_CLUSTER_KINDS and PLATFORM_NAMESPACED_KINDS
 
 
 def test_waves_put_controllers_before_the_baseline_and_the_app(
@@ -255,7 +244,8 @@ def test_applications_are_automated_with_the_finalizer(
     for app in (m for m in render_platform(config, cluster).delivery if m["kind"] == "Application"):
         assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
         assert app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-        assert app["spec"]["project"] == "platform"
+        name = app["metadata"]["name"]
+        assert app["spec"]["project"] == ("platform" if name == "platform" else f"addon-{name}")
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,7 @@ def test_disruption_budget_selects_the_pods() -> None:
     assert pdb["spec"] == {
         "maxUnavailable": "25%",
         "selector": find(out, "Deployment", "web")["spec"]["selector"],
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
     }
 
 

@@ -169,17 +169,22 @@ def test_keys_set_by_hand_survive_a_payload_that_does_not_carry_them(
     assert worker["image"] == {"repository": "registry.internal:5000/shop/worker", "tag": "1"}
 
 
-def test_a_v1_payload_keeps_hand_set_keys_it_has_no_field_for(
-    base_copy: Path, tmp_path: Path
-) -> None:
-    resources = {"requests": {"cpu": "100m"}}  # autoscaling, kept, needs a CPU request
-    web = {"name": "web", "image": "ghcr.io/example/shop-web:2.0.0", "resources": resources}
+def test_a_v1_payload_replaces_its_services_whole(base_copy: Path, tmp_path: Path) -> None:
+    """A v1 app cannot say what it leaves out: its service replaces the config's, as before
+    v2 (keeping base.yaml's CPU autoscaling beside a payload without a CPU request would
+    break the config). Only the per-environment images are kept."""
+    assert (
+        run_cli("set-image", "web", "1.9.9", "--env", "prod", "--config", base_copy).returncode == 0
+    )
+    web = {"name": "web", "image": "ghcr.io/example/shop-web:2.0.0"}
     payload = write_payload(tmp_path, [web], version=1)
-    assert run_cli("generate", "--input", payload, "--output", base_copy).returncode == 0
+    done = run_cli("generate", "--input", payload, "--output", base_copy)
+    assert done.returncode == 0, done.stderr
     web = services_of(base_copy)["web"]
-    assert web["autoscaling"]["max_replicas"] == 6  # by hand in base.yaml
-    assert "ingress" not in web  # a v1 app without fqdns has no ingress: v1 carries it
+    assert "autoscaling" not in web  # by hand in base.yaml, gone with v1
+    assert "ingress" not in web  # a v1 app without fqdns has no ingress
     assert web["image"]["tag"] == "2.0.0"  # a v1 image is always new
+    assert web["image"]["envs"] == {"prod": {"tag": "1.9.9"}}
 
 
 def test_generate_does_not_roll_back_an_image_that_ci_moved_on(

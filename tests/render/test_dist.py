@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.render.schema_check import PINNED_CRDS, crds_dir, missing_crds, validate_tree
+from constructs_lib.render.crds import crds_dir, missing_crds, pinned_crds
+from constructs_lib.render.schema_check import validate_tree
 from tests.support import ROOT
 
 ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
@@ -234,9 +235,9 @@ def test_ensure_crds_is_a_no_op_when_every_pinned_crd_is_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = crds_dir()
-    for name in PINNED_CRDS:
-        if name != "cert-manager.io_issuers.yaml":
-            shutil.copy(source / name, tmp_path / name)
+    for pin in pinned_crds():
+        if pin.file != "cert-manager.io_issuers.yaml":
+            shutil.copy(source / pin.file, tmp_path / pin.file)
     monkeypatch.setenv("CRDS_DIR", str(tmp_path))
     assert missing_crds() == ["cert-manager.io_issuers.yaml"]
     shutil.copy(source / "cert-manager.io_issuers.yaml", tmp_path)

@@ -64,3 +64,32 @@ def test_a_failed_patch_leaves_the_document_alone() -> None:
 def test_pointer_unescapes() -> None:
     assert parse_pointer("/a~1b/c~0d") == ["a/b", "c~d"]
     assert parse_pointer("") == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        ({"op": "copy", "from": "/a/zz", "path": "/y"}, "copy /y: 'zz' does not exist"),
+        ({"op": "move", "path": "/y"}, "move /y: 'from' is required"),
+        ({"op": "remove", "path": ""}, "remove : cannot remove the whole document"),
+        ({"op": "add", "path": "/a/b/0/x", "value": 1}, "add /a/b/0/x: 'x' is below a scalar"),
+        ({"op": "add", "path": "/a/b/4", "value": 1}, "add /a/b/4: index 4 is out of range"),
+        ({"op": "remove", "path": "/a/b/-"}, "remove /a/b/-: '-' is not an array index"),
+        ({"op": "add", "path": "/a/q/r", "value": 1}, "add /a/q/r: 'q' does not exist"),
+        ({"op": "frob", "path": "/a"}, "frob /a: unknown op 'frob' (add, remove, replace,"),
+        ({"path": "/a"}, "None /a: unknown op 'None'"),
+        ({"op": "add", "value": 1}, "add: 'path' is required"),
+    ],
+)
+def test_more_errors_name_the_operation_and_path(operation: dict[str, Any], message: str) -> None:
+    with pytest.raises(PatchError) as exc:
+        apply_patch(DOC, [operation])
+    assert str(exc.value).startswith(message)
+
+
+def test_the_patched_document_shares_nothing_with_the_operations() -> None:
+    value = {"k": [1]}
+    patched = apply_patch(DOC, [{"op": "add", "path": "/v", "value": value}])
+    value["k"].append(2)
+    assert patched["v"] == {"k": [1]}
+    assert apply_patch(DOC, [{"op": "replace", "path": "", "value": [1]}]) == [1]

@@ -11,7 +11,7 @@ import yaml
 
 from constructs_lib.compose.build import build
 from constructs_lib.render.overlays import merge, with_overlays
-from constructs_lib.render.schema_check import _crd_validator, crd_schemas
+from constructs_lib.render.schema_check import _crd_validator, _fast_crd_validator, crd_schema
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays"
@@ -85,7 +85,7 @@ def test_missing_crds_are_reported_with_what_to_do(
 ) -> None:
     """A patched object is validated; without the CRDs the synth says how to get them."""
     monkeypatch.setenv("CRDS_DIR", str(tmp_path / "empty"))
-    caches = (crd_schemas, _crd_validator)  # what earlier tests cached from the real CRDs
+    caches = (crd_schema, _crd_validator, _fast_crd_validator)  # cached from the real CRDs
     for cached in caches:
         cached.cache_clear()
     try:
@@ -96,6 +96,7 @@ def test_missing_crds_are_reported_with_what_to_do(
     assert code == 1
     err = capsys.readouterr().err
     assert f"error: pinned CRDs missing in {tmp_path / 'empty'}: argoproj.io_applications" in err
+    assert "set CRDS_DIR=/path/to/mirror" in err
     assert "run 'make crds'" in err
 
 

@@ -25,7 +25,7 @@ class Recorder:
 sys.meta_path.insert(0, Recorder())
 import constructs_lib.render.preload
 for thread in threading.enumerate():
-    if thread.name == "cdk8s-preload":
+    if thread.name in ("cdk8s-preload", "schema-preload"):
         thread.join()
 import cdk8s
 print(json.dumps({name: sorted(threads) for name, threads in Recorder.seen.items()}))
@@ -47,6 +47,8 @@ def test_the_preload_thread_imports_only_cdk8s_and_constructs() -> None:
     assert {name.split(".")[0] for name in on_thread} == {"cdk8s", "constructs"}, (
         "cdk8s imports a new dependency on the thread: import it in preload.py before the thread"
     )
+    warming = sorted(name for name, threads in seen.items() if "schema-preload" in threads)
+    assert warming == [], f"the schema-preload thread imports {warming}: import them first"
     both = sorted(name for name in on_thread if len(seen[name]) > 1)
     assert both == [], f"imported on both threads: {both}"
     assert (

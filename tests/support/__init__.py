@@ -11,6 +11,7 @@ from typing import Any
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
+from constructs_lib.render.crds import crds_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "app-config.yaml"
@@ -22,6 +23,9 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    # A copy of the checkout in a temporary folder has no ../shared/crds beside it: point it
+    # at the pinned CRDs this checkout reads (make test fetches them first).
+    env.setdefault("CRDS_DIR", str(crds_dir()))
     return env
 
 

@@ -41,6 +41,9 @@ class HelmAddonProps:
     """Order among the root's children. @default 0"""
     create_namespace: bool = True
     """Let Argo CD create the destination namespace. @default True"""
+    namespace_labels: dict[str, str] = field(default_factory=dict)
+    """Labels Argo CD sets on the namespace it creates (managedNamespaceMetadata), such as
+    the Pod Security levels. @default none"""
     server_side_apply: bool = False
     """Apply with server-side apply (needed for CRDs too large for the last-applied
     annotation). @default False"""
@@ -60,7 +63,7 @@ class HelmAddon(KubeObject):
         helm: dict[str, Any] = {"releaseName": props.name}
         if props.values:
             helm["valuesObject"] = props.values
-        spec = {
+        spec: dict[str, Any] = {
             "project": props.project,
             "source": {
                 "repoURL": props.pin.repo,
@@ -74,6 +77,8 @@ class HelmAddon(KubeObject):
             },
             "syncPolicy": sync_policy(sync_options),
         }
+        if props.create_namespace and props.namespace_labels:
+            spec["syncPolicy"]["managedNamespaceMetadata"] = {"labels": props.namespace_labels}
         super().__init__(
             scope,
             id,

@@ -3,8 +3,10 @@
 Its objects go into three scopes the caller names (`PlatformScopes`), one per place they are
 delivered from:
 
-- `delivery` (synced by the root Application): the `platform` AppProject, one HelmAddon
-  Application per add-on and the Application that syncs the `cluster` objects;
+- `delivery` (synced by the root Application): the baseline `platform` AppProject and the
+  Application that syncs the `cluster` objects, and per add-on one HelmAddon Application and
+  its own AppProject `addon-<name>` (its chart repository, its namespace and the kinds the
+  pinned chart renders, from addon_kinds.py);
 - `cluster`: the app namespace with restricted Pod Security, its NetworkPolicies, ResourceQuota
   and LimitRange, the Let's Encrypt ClusterIssuers and, with Traefik, the HelmChartConfig that
   configures k3s's bundled Traefik;
@@ -49,6 +51,7 @@ from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Peer,
 )
+from constructs_lib.constructs.platform.addon_kinds import ADDON_KINDS
 
 PLATFORM = "platform"
 KUBE_SYSTEM = "kube-system"
@@ -79,35 +82,61 @@ if obj.status ~= nil then
 end
 return hs
 """
-# Cluster-scoped kinds the platform's Applications create, and nothing else.
+# The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers.
 PLATFORM_CLUSTER_KINDS = (
     Kind("", "Namespace"),
-    Kind("apiextensions.k8s.io", "CustomResourceDefinition"),
-    Kind("rbac.authorization.k8s.io", "ClusterRole"),
-    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    Kind("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    Kind("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    Kind("networking.k8s.io", "IngressClass"),
-    Kind("storage.k8s.io", "CSIDriver"),
     Kind("cert-manager.io", "ClusterIssuer"),
 )
 PLATFORM_NAMESPACED_KINDS = (
-    Kind("", "ConfigMap"),
     Kind("", "LimitRange"),
     Kind("", "ResourceQuota"),
+    Kind("networking.k8s.io", "NetworkPolicy"),
+)
+# With Traefik, the baseline also configures k3s's bundled chart in kube-system.
+TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
+ADDON_PROJECT_PREFIX = "addon-"
+SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
+# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
+ARGOCD_INSTALL_CLUSTER_KINDS = (
+    Kind("apiextensions.k8s.io", "CustomResourceDefinition"),
+    Kind("rbac.authorization.k8s.io", "ClusterRole"),
+    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+)
+ARGOCD_INSTALL_KINDS = (
+    Kind("", "ConfigMap"),
     Kind("", "Secret"),
     Kind("", "Service"),
     Kind("", "ServiceAccount"),
-    Kind("apps", "DaemonSet"),
     Kind("apps", "Deployment"),
     Kind("apps", "StatefulSet"),
-    Kind("batch", "Job"),
     Kind("networking.k8s.io", "NetworkPolicy"),
-    Kind("policy", "PodDisruptionBudget"),
     Kind("rbac.authorization.k8s.io", "Role"),
     Kind("rbac.authorization.k8s.io", "RoleBinding"),
-    Kind("helm.cattle.io", "HelmChartConfig"),
 )
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+# The strictest Pod Security level every pod of the chart passes, with the base's values
+# (checked against the rendered charts by tests/e2e/test_addon_pod_security.py). The add-ons
+# in kube-system (CSI driver and provider: privileged, hostPath) take kube-system's own
+# settings: k3s leaves it unlabelled, i.e. privileged; see SECURITY.md.
+ADDON_POD_SECURITY: dict[str, PodSecurityLevel] = {
+    "ingress-nginx": "restricted",
+    "cert-manager": "restricted",
+}
+
+
+def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
+    """Enforce, audit and warn at `level`, against the latest policy version."""
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": level,
+        "pod-security.kubernetes.io/warn": level,
+    }
+
+
+def addon_project(name: str) -> str:
+    """Name of the AppProject of the add-on Application `name`."""
+    return f"{ADDON_PROJECT_PREFIX}{name}"
 
 
 @dataclass(frozen=True)
@@ -178,6 +207,7 @@ class K3sPlatform(Construct):
 
         self._addons()
         self.project = self._project()
+        self.addon_projects = {name: self._addon_project(a) for name, a in self.addons.items()}
         self.application = self._platform_application()
         self._cluster_objects()
         self.health_check = self._health_check()
@@ -193,6 +223,7 @@ class K3sPlatform(Construct):
         sync_wave: str = "1",
         name: str | None = None,
         server_side_apply: bool = False,
+        pod_security: PodSecurityLevel | None = None,
     ) -> HelmAddon:
         """Create the Application of one pinned chart and return it."""
         if chart not in self.props.charts:
@@ -206,13 +237,14 @@ class K3sPlatform(Construct):
                 pin=self.props.charts[chart],
                 argocd_namespace=self.props.argocd_namespace,
                 labels=self.labels,
-                project=PLATFORM,
+                project=addon_project(name or chart),
                 destination_namespace=namespace,
                 destination_server=self.props.destination_server,
                 values=values,
                 sync_wave=sync_wave,
                 create_namespace=namespace != KUBE_SYSTEM,
                 server_side_apply=server_side_apply,
+                namespace_labels=pod_security_labels(pod_security) if pod_security else {},
             ),
         )
         self.addons[chart] = addon
@@ -222,13 +254,17 @@ class K3sPlatform(Construct):
         props = self.props
         if props.ingress.controller == "nginx":
             self.add_addon(
-                "ingress-nginx", namespace=INGRESS_NGINX_NAMESPACE, values=self.nginx_values()
+                "ingress-nginx",
+                namespace=INGRESS_NGINX_NAMESPACE,
+                values=self.nginx_values(),
+                pod_security=ADDON_POD_SECURITY["ingress-nginx"],
             )
         self.add_addon(
             "cert-manager",
             namespace=CERT_MANAGER_NAMESPACE,
             values={"crds": {"enabled": True, "keep": True}},
             server_side_apply=True,
+            pod_security=ADDON_POD_SECURITY["cert-manager"],
         )
         self.add_addon(
             "secrets-store-csi-driver", namespace=KUBE_SYSTEM, values=self.csi_driver_values()
@@ -254,10 +290,11 @@ class K3sPlatform(Construct):
                     source=props.self_managed_argocd,
                     namespace=props.argocd_namespace,
                     labels=self.labels,
-                    project=PLATFORM,
+                    project=SELF_MANAGED_PROJECT,
                     destination_server=props.destination_server,
                 ),
             )
+            self.self_managed_project = self._self_managed_project(props.self_managed_argocd)
 
     def nginx_values(self) -> dict[str, Any]:
         """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
@@ -302,15 +339,15 @@ class K3sPlatform(Construct):
         return values
 
     def _project(self) -> ArgoProject:
+        """The baseline project: the app namespace, its quota, limits and NetworkPolicies, and
+        the ClusterIssuers, from the repository only."""
         props = self.props
         server = props.destination_server
-        namespaces = {props.app_namespace.name, KUBE_SYSTEM, CERT_MANAGER_NAMESPACE}
-        if props.ingress.controller == "nginx":
-            namespaces.add(INGRESS_NGINX_NAMESPACE)
-        repos = [props.repo_url, *sorted({a.props.pin.repo for a in self.addons.values()})]
-        if props.self_managed_argocd is not None:
-            namespaces.add(props.argocd_namespace)
-            repos.append(props.self_managed_argocd.repo_url)
+        namespaces = [props.app_namespace.name]
+        namespaced: tuple[Kind, ...] = PLATFORM_NAMESPACED_KINDS
+        if props.ingress.controller == "traefik":
+            namespaces.append(KUBE_SYSTEM)
+            namespaced = (*namespaced, TRAEFIK_CONFIG_KIND)
         return ArgoProject(
             self.delivery,
             "Project",
@@ -318,12 +355,59 @@ class K3sPlatform(Construct):
                 name=PLATFORM,
                 namespace=props.argocd_namespace,
                 labels=self.labels,
-                description="Cluster add-ons and the app namespace's baseline: "
+                description="The app namespace's baseline and the ClusterIssuers: "
                 "the kinds they need only.",
-                source_repos=tuple(repos),
+                source_repos=(props.repo_url,),
                 destinations=tuple((server, ns) for ns in sorted(namespaces)),
-                namespaced_kinds=PLATFORM_NAMESPACED_KINDS,
+                namespaced_kinds=namespaced,
                 cluster_kinds=PLATFORM_CLUSTER_KINDS,
+            ),
+        )
+
+    def _self_managed_project(self, source: ManifestSource) -> ArgoProject:
+        """The self-managed Argo CD's project: Argo CD's repository, its namespace, and the
+        kinds its install manifest holds."""
+        props = self.props
+        return ArgoProject(
+            self.delivery,
+            "Project-argocd",
+            props=ArgoProjectProps(
+                name=SELF_MANAGED_PROJECT,
+                namespace=props.argocd_namespace,
+                labels=self.labels,
+                description="Argo CD's own install manifest only: its repository, namespace "
+                "and kinds.",
+                source_repos=(source.repo_url,),
+                destinations=((props.destination_server, props.argocd_namespace),),
+                namespaced_kinds=ARGOCD_INSTALL_KINDS,
+                cluster_kinds=ARGOCD_INSTALL_CLUSTER_KINDS,
+            ),
+        )
+
+    def _addon_project(self, addon: HelmAddon) -> ArgoProject:
+        """One add-on's project: its chart repository, its namespace(s) and the kinds the
+        pinned chart renders (addon_kinds.py), plus Namespace when Argo CD creates it."""
+        props = self.props
+        chart = addon.props.chart
+        if chart not in ADDON_KINDS:
+            raise ValueError(f"K3sPlatform: no kinds listed for chart '{chart}' (addon_kinds.py)")
+        kinds = ADDON_KINDS[chart]
+        cluster: tuple[Kind, ...] = kinds.cluster
+        if addon.props.create_namespace:
+            cluster = (Kind("", "Namespace"), *cluster)
+        namespaces = sorted({addon.props.destination_namespace, *kinds.other_namespaces})
+        return ArgoProject(
+            self.delivery,
+            f"Project-{addon.props.name}",
+            props=ArgoProjectProps(
+                name=addon.props.project,
+                namespace=props.argocd_namespace,
+                labels=self.labels,
+                description=f"The {chart} chart only: its repository, namespace and kinds.",
+                source_repos=(addon.props.pin.repo,),
+                destinations=tuple((props.destination_server, ns) for ns in namespaces),
+                namespaced_kinds=kinds.namespaced,
+                cluster_kinds=cluster,
             ),
         )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from constructs import Construct
+
 from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps, surge
 
 
@@ -30,6 +32,12 @@ class WebWorkload(Workload):
     API_VERSION: ClassVar[str] = "apps/v1"
     props: WebWorkloadProps
 
+    def __init__(self, scope: Construct, id: str, *, props: WorkloadProps) -> None:
+        super().__init__(scope, id, props=props)
+        scaling = self.props.autoscaling
+        if (scaling.max_replicas if scaling else self.props.replicas) > 1:
+            self.pod_spec["topologySpreadConstraints"] = spread(self.selector)
+
     @property
     def kind(self) -> str:
         return "Deployment"
@@ -49,3 +57,18 @@ class WebWorkload(Workload):
         spec["revisionHistoryLimit"] = 3
         spec["selector"] = {"matchLabels": self.selector}
         return spec
+
+
+def spread(selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Replicas spread over nodes, then zones; a preference, so a one-node cluster still
+    schedules them all."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    ]

@@ -339,7 +339,11 @@ class Workload(KubeObject):
         """Create the PodDisruptionBudget of this workload's pods and return it."""
         if not self.SCALABLE:
             raise ValueError(f"{self.where}: a {self.kind} takes no disruption budget")
-        spec: dict[str, Any] = {"selector": {"matchLabels": self.selector}}
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": self.selector},
+            # A crash-looping pod is not "available" anyway: never let it block a node drain.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
         if budget.min_available is not None:
             spec["minAvailable"] = budget.min_available
         if budget.max_unavailable is not None:

@@ -35,7 +35,7 @@ from . import netns
 from .kube import KubeClient, KubeError, Manifest
 from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
-from .tools import Tools, crds_dir, find_tools
+from .tools import Tools, crd_files, find_tools
 from .wait import T, wait_for
 
 ARGOCD_NS = "argocd"
@@ -96,14 +96,14 @@ class Cluster:
         self,
         workdir: Path,
         tools: Tools | None = None,
-        crds: Path | None = None,
+        crds: list[Path] | None = None,
         log: Callable[[str], None] = print,
         app_resync_seconds: int = 30,
         argocd: bool = True,
     ):
         self.workdir = Path(workdir)
         self.tools = tools or find_tools()
-        self.crds = crds or crds_dir()
+        self.crds = crds or crd_files()
         self.log = log
         self.app_resync_seconds = app_resync_seconds
         # False: no Argo CD objects and processes at start; something else installs Argo CD's
@@ -399,7 +399,7 @@ class Cluster:
     def _bootstrap_objects(self) -> None:
         kube = self.kube
         assert kube is not None
-        crds = sorted(self.crds.glob("*.yaml"))
+        crds = list(self.crds)
         if not self.with_argocd:
             # The add-ons' CRDs stand in for the charts that cannot be rendered offline.
             kube.apply([p for p in crds if not p.name.startswith("argoproj.io_")])
