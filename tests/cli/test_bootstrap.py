@@ -302,6 +302,7 @@ def test_root_objects_are_the_env_roots() -> None:
     assert kinds == [
         ("ConfigMap", "argocd-cm"),
         ("AppProject", "bootstrap"),
+        ("AppProject", "default"),
         ("Application", "root"),
     ]
 

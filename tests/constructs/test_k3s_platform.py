@@ -198,7 +198,13 @@ def test_self_managed_argocd_syncs_the_pinned_install_manifest(
     assert pin.install_url.endswith(f"/{pin.version}/{pin.install_path}")
     assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
     assert "finalizers" not in app["metadata"], "deleting it must not uninstall Argo CD"
-    assert ARGOCD_REPO in rendered.find("AppProject", "platform")["spec"]["sourceRepos"]
+    project = rendered.find("AppProject", "addon-argocd")["spec"]
+    assert app["spec"]["project"] == "addon-argocd"
+    assert project["sourceRepos"] == [ARGOCD_REPO]
+    assert project["destinations"] == [
+        {"namespace": "argocd", "server": "https://kubernetes.default.svc"}
+    ]
+    assert ARGOCD_REPO not in rendered.find("AppProject", "platform")["spec"]["sourceRepos"]
     # The Application health check stays in root.yaml's argocd-cm.
     lua = rendered.find("ConfigMap", "argocd-cm")["data"][APPLICATION_HEALTH_KEY]
     assert "obj.status.health.status" in lua
