@@ -12,6 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Copies of the checkout in temporary folders (docs blocks, the cdk8s CLI, diff) have no
+# ../shared/crds beside them: every process of the tests reads the pinned CRDs this checkout
+# reads (make test fetches them first).
+from constructs_lib.render.crds import crds_dir  # noqa: E402
+
+os.environ.setdefault("CRDS_DIR", str(crds_dir()))
 sys.path.insert(0, str(ROOT))
 
 from constructs_lib.model.clusters import ClusterSettings  # noqa: E402
