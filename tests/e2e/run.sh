@@ -4,7 +4,7 @@
 #   bash tests/e2e/run.sh [pytest args...]
 #
 # Env: PYTHON (default python3, or .venv/bin/python when present),
-#      GITOPS_BASE_E2E_CACHE, GITOPS_BASE_CRDS_DIR, GITOPS_BASE_E2E_WORKDIR,
+#      GITOPS_BASE_E2E_CACHE, CRDS_DIR, GITOPS_BASE_E2E_WORKDIR,
 #      GITOPS_BASE_E2E_REPORT (write timings JSON there). See docs/e2e.md.
 set -euo pipefail
 

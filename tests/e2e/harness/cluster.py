@@ -36,7 +36,7 @@ from . import netns
 from .kube import KubeClient, KubeError, Manifest
 from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
-from .tools import Tools, crds_dir, find_tools
+from .tools import Tools, crd_files, find_tools
 from .wait import T, wait_for
 
 ARGOCD_NS = "argocd"
@@ -97,16 +97,17 @@ class Cluster:
         self,
         workdir: Path,
         tools: Tools | None = None,
-        crds: Path | None = None,
+        crds: list[Path] | None = None,
         log: Callable[[str], None] = print,
         app_resync_seconds: int = 30,
         service_cidr: str = "10.96.0.0/16",
         node_ip: str | None = None,
         kcm_args: tuple[str, ...] = (),
+        argocd: bool = True,
     ):
         self.workdir = Path(workdir)
         self.tools = tools or find_tools()
-        self.crds = crds or crds_dir()
+        self.crds = crds or crd_files()
         self.log = log
         self.app_resync_seconds = app_resync_seconds
         # A real node (harness/node.py) needs the API server on an address its pods can
@@ -115,6 +116,9 @@ class Cluster:
         self.service_cidr = service_cidr
         self.node_ip = node_ip
         self.kcm_args = kcm_args
+        # False: no Argo CD objects and processes at start; something else installs Argo CD's
+        # objects (CRDs, argocd namespace, ConfigMaps) and start_argocd() runs the processes.
+        self.with_argocd = argocd
         self.procs: dict[str, Proc] = {}
         self.timings: dict[str, float] = {}
         self.network = ""
@@ -143,15 +147,29 @@ class Cluster:
             self._phase("kube-apiserver", self._start_apiserver)
             self._phase("kube-controller-manager", self._start_kcm)
             self._phase("crds+argocd-config", self._bootstrap_objects)
-            self._phase("redis", self._start_redis)
-            self._phase("argocd-repo-server", self._start_repo_server)
-            self._phase("argocd-application-controller", self._start_controller)
+            if self.with_argocd:
+                self._start_argocd_processes()
         except BaseException:
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - t_all
         self.log(f"e2e: cluster up in {self.timings['total']:.1f}s (workdir {self.workdir})")
         return self
+
+    def _start_argocd_processes(self) -> None:
+        self._phase("redis", self._start_redis)
+        self._phase("argocd-repo-server", self._start_repo_server)
+        self._phase("argocd-application-controller", self._start_controller)
+
+    def start_argocd(self) -> None:
+        """Start Redis and the Argo CD processes of a cluster created with argocd=False,
+        once its Argo CD objects are installed: they stand in for the Pods of an Argo CD
+        install that this cluster, without a kubelet, cannot run."""
+        try:
+            self._start_argocd_processes()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         self.stop_fake_kubelet()
@@ -400,7 +418,12 @@ class Cluster:
     def _bootstrap_objects(self) -> None:
         kube = self.kube
         assert kube is not None
-        kube.apply(sorted(self.crds.glob("*.yaml")))
+        crds = list(self.crds)
+        if not self.with_argocd:
+            # The add-ons' CRDs stand in for the charts that cannot be rendered offline.
+            kube.apply([p for p in crds if not p.name.startswith("argoproj.io_")])
+            return
+        kube.apply(crds)
         kube.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGOCD_NS}},
             *self.argocd_config_objects(),

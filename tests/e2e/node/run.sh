@@ -5,7 +5,7 @@
 #
 #   bash tests/e2e/node/run.sh [pytest args...]
 #
-# Env: as tests/e2e/run.sh (PYTHON, GITOPS_BASE_E2E_CACHE, GITOPS_BASE_CRDS_DIR,
+# Env: as tests/e2e/run.sh (PYTHON, GITOPS_BASE_E2E_CACHE, CRDS_DIR,
 #      GITOPS_BASE_E2E_REPORT).
 set -euo pipefail
 
