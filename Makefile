@@ -92,6 +92,10 @@ unit: install crds-ready ## Every test except the end-to-end suite (fast feedbac
 e2e: install crds-ready ## End to end: real kube-apiserver, controller-manager, etcd and Argo CD (docs/e2e.md).
 	PYTHON=$(PY) bash tests/e2e/run.sh
 
+.PHONY: e2e-node
+e2e-node: install crds-ready ## The journeys on a real node: kubelet, containerd, CoreDNS, policies (docs/e2e.md).
+	PYTHON=$(PY) bash tests/e2e/node/run.sh
+
 .PHONY: bench
 bench: $(VENV)/.installed ## Benchmarks: synth, generate and validate at 10/100/1000 services.
 	$(PY) -O tests/bench/bench_synth.py

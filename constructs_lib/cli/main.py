@@ -8,6 +8,8 @@
     gitops-base describe [--format mermaid]     # hosts -> services -> calls -> egress
     gitops-base synth                           # what `make synth` does
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
+    gitops-base bootstrap --env ENV             # Argo CD, repo credential, root.yaml; wait
+    gitops-base status --env ENV                # each Application's sync, health, revision
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
 each, nothing written), 2 usage error.
@@ -18,9 +20,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from constructs_lib.cli import bootstrap, status
 from constructs_lib.cli.common import EXIT_OK, project_root
 
 
@@ -33,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
         description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
         epilog="Exit codes: 0 success, 1 invalid input (nothing written), 2 usage error.",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('gitops-base')}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser(
@@ -148,6 +153,8 @@ def parser() -> argparse.ArgumentParser:
     dif.add_argument("--base", default="HEAD", help="git ref to compare with (default: HEAD)")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     dif.set_defaults(func="diff")
+    bootstrap.add_command(sub)
+    status.add_command(sub)
     return top
 
 

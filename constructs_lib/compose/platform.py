@@ -12,6 +12,7 @@ from constructs import Construct
 from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
 from constructs_lib.constructs.argocd.helm_addon import ChartSource
+from constructs_lib.constructs.argocd.self_managed import ManifestSource
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
@@ -29,7 +30,7 @@ from constructs_lib.constructs.workloads import Workload
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, Port, ResourceList, Service, ServiceCall
 from constructs_lib.model.value_types import quantity_value
-from constructs_lib.model.versions import Versions
+from constructs_lib.model.versions import ARGOCD_REPO, Versions
 
 FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
 FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
@@ -45,7 +46,6 @@ CHARTS = (
     "secrets-store-csi-driver",
     "infisical-csi-provider",
     "sealed-secrets",
-    "argo-cd",
 )
 
 
@@ -85,7 +85,16 @@ def add_platform(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
         sealed_secrets=cluster.sealed_secrets,
-        argocd_self_managed=cluster.argocd.self_managed,
+        self_managed_argocd=(
+            ManifestSource(
+                repo_url=ARGOCD_REPO,
+                revision=versions.argocd.version,
+                path=versions.argocd.install_path.rpartition("/")[0],
+                include=versions.argocd.install_path.rpartition("/")[2],
+            )
+            if cluster.argocd.self_managed
+            else None
+        ),
     )
     return K3sPlatform(scope, "k3s-platform", props=props)
 

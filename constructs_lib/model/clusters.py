@@ -39,8 +39,9 @@ class ArgoCdSettings(Model):
     )
     self_managed: bool = Field(
         False,
-        description="Render an Application of the pinned argo-cd chart, so Argo CD manages "
-        "itself after the first install. Default: false (Argo CD is installed by hand).",
+        description="Render an Application that syncs the pinned Argo CD release's install "
+        "manifest, so Argo CD manages itself after `gitops-base bootstrap` installed it. "
+        "Default: false (re-run bootstrap to upgrade Argo CD).",
     )
 
 

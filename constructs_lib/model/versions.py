@@ -45,10 +45,40 @@ class ChartPin(Model):
     )
 
 
+ARGOCD_REPO = "https://github.com/argoproj/argo-cd.git"
+ARGOCD_RAW = "https://raw.githubusercontent.com/argoproj/argo-cd"
+
+
+class ArgoCdPin(Model):
+    """The one Argo CD release of the project: installed by `gitops-base bootstrap`, synced by
+    the self-managed option, and the source of the pinned Argo CD CRDs."""
+
+    version: ExactVersion = Field(description="Argo CD release tag, e.g. v3.5.2.")
+    install_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the release's manifests/install.yaml (checked before applying).",
+    )
+
+    @property
+    def install_path(self) -> str:
+        """Path of the install manifest in Argo CD's repository."""
+        return "manifests/install.yaml"
+
+    @property
+    def install_url(self) -> str:
+        """Upstream's install manifest of this release (derived, never configured)."""
+        return f"{ARGOCD_RAW}/{self.version}/{self.install_path}"
+
+    def crd_url(self, name: str) -> str:
+        """Upstream URL of one CRD of this release, e.g. `application-crd.yaml`."""
+        return f"{ARGOCD_RAW}/{self.version}/manifests/crds/{name}"
+
+
 class Versions(Model):
     """Root of `platform/versions.yaml`."""
 
     charts: dict[str, ChartPin] = Field(description="Chart name -> pin.")
+    argocd: ArgoCdPin = Field(description="The Argo CD release the whole project uses.")
     overrides: dict[str, dict[str, ExactVersion]] = Field(
         default_factory=dict,
         description="Environment -> chart name -> exact version that env uses instead.",

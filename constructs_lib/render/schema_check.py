@@ -43,7 +43,6 @@ KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 NEWEST = KUBERNETES_VERSIONS[-1:]
 
 
-@cache
 def _ensure_crds() -> None:
     ensure_crds(log=lambda line: print(line, file=sys.stderr))
 

@@ -10,7 +10,7 @@ from constructs_lib.constructs.platform.k3s_platform import (
 )
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.versions import load_versions
+from constructs_lib.model.versions import ARGOCD_REPO, load_versions
 from constructs_lib.render.schema_check import validate_manifest
 from tests.support import load_cluster, with_changes
 from tests.support.platform import render_platform
@@ -45,8 +45,7 @@ def test_every_addon_uses_its_pinned_chart(config: AppConfig, cluster: ClusterSe
     rendered = render_platform(config, cluster)
     versions = load_versions()
     for chart, pin in versions.charts.items():
-        name = "argocd" if chart == "argo-cd" else chart
-        source = rendered.find("Application", name)["spec"]["source"]
+        source = rendered.find("Application", chart)["spec"]["source"]
         assert (source["repoURL"], source["chart"], source["targetRevision"]) == (
             pin.repo,
             chart,
@@ -186,16 +185,28 @@ def test_sealed_secrets_is_off_by_default_and_optional(
     }
 
 
-def test_self_managed_argocd_carries_the_application_health_check(
+def test_self_managed_argocd_syncs_the_pinned_install_manifest(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
     assert "argocd" not in render_platform(config, cluster).names("Application")
     rendered = render_platform(config, with_changes(cluster, argocd__self_managed=True))
     app = rendered.find("Application", "argocd")
-    assert app["spec"]["source"]["chart"] == "argo-cd"
-    assert app["spec"]["source"]["helm"]["releaseName"] == "argocd"
-    lua = app["spec"]["source"]["helm"]["valuesObject"]["configs"]["cm"][APPLICATION_HEALTH_KEY]
-    assert lua == rendered.find("ConfigMap", "argocd-cm")["data"][APPLICATION_HEALTH_KEY]
+    pin = load_versions().argocd
+    source = app["spec"]["source"]
+    assert (source["repoURL"], source["targetRevision"]) == (ARGOCD_REPO, pin.version)
+    assert f"{source['path']}/{source['directory']['include']}" == pin.install_path
+    assert pin.install_url.endswith(f"/{pin.version}/{pin.install_path}")
+    assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    assert "finalizers" not in app["metadata"], "deleting it must not uninstall Argo CD"
+    project = rendered.find("AppProject", "addon-argocd")["spec"]
+    assert app["spec"]["project"] == "addon-argocd"
+    assert project["sourceRepos"] == [ARGOCD_REPO]
+    assert project["destinations"] == [
+        {"namespace": "argocd", "server": "https://kubernetes.default.svc"}
+    ]
+    assert ARGOCD_REPO not in rendered.find("AppProject", "platform")["spec"]["sourceRepos"]
+    # The Application health check stays in root.yaml's argocd-cm.
+    lua = rendered.find("ConfigMap", "argocd-cm")["data"][APPLICATION_HEALTH_KEY]
     assert "obj.status.health.status" in lua
 
 

@@ -10,6 +10,8 @@ from constructs_lib.model.loading import ConfigError, parse_model
 from constructs_lib.model.versions import VERSIONS_FILE, Versions, load_versions
 
 ROOT = Path(__file__).resolve().parents[2]
+# A valid Argo CD pin, for the files these tests build.
+ARGOCD = {"version": "v3.5.2", "install_sha256": "0" * 64}
 SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
@@ -35,7 +37,10 @@ def test_every_chart_has_a_renovate_comment_naming_its_repo() -> None:
     "version", ["^1.2.3", "~1.2", "1.2.*", "*", "latest", ">=1.0.0", "1.2", ""]
 )
 def test_a_floating_version_is_rejected(version: str) -> None:
-    data = {"charts": {"x": {"version": version, "repo": "https://charts.example.com"}}}
+    data = {
+        "charts": {"x": {"version": version, "repo": "https://charts.example.com"}},
+        "argocd": ARGOCD,
+    }
     with pytest.raises(ConfigError) as exc:
         parse_model(Versions, data, "versions.yaml")
     assert exc.value.problems == [
@@ -48,6 +53,7 @@ def test_an_override_moves_one_env_only() -> None:
     data = {
         "charts": {"cert-manager": {"version": "v1.21.1", "repo": "https://charts.jetstack.io"}},
         "overrides": {"test": {"cert-manager": "v1.21.2"}},
+        "argocd": ARGOCD,
     }
     versions = parse_model(Versions, data, "versions.yaml")
     assert versions.pin("cert-manager", "test").version == "v1.21.2"
@@ -55,7 +61,7 @@ def test_an_override_moves_one_env_only() -> None:
 
 
 def test_an_override_of_an_unknown_chart_is_rejected() -> None:
-    data = {"charts": {}, "overrides": {"test": {"nope": "1.0.0"}}}
+    data = {"charts": {}, "overrides": {"test": {"nope": "1.0.0"}}, "argocd": ARGOCD}
     with pytest.raises(ConfigError) as exc:
         parse_model(Versions, data, "versions.yaml")
     assert exc.value.problems == ["overrides.test.nope: no chart 'nope' in charts"]
@@ -75,6 +81,21 @@ def test_renovate_manager_matches_every_pin() -> None:
         assert match["currentValue"] == str(charts[name]["version"])
         assert match["registryUrl"] == charts[name]["repo"]
         assert match["datasource"] == "helm"
+
+
+def test_renovate_manager_finds_the_argocd_version() -> None:
+    import json
+
+    managers = json.loads((ROOT / "renovate.json").read_text())["customManagers"]
+    pattern = re.compile(managers[1]["matchStrings"][0].replace("(?<", "(?P<"))
+    found = [m.groupdict() for m in pattern.finditer(VERSIONS_FILE.read_text())]
+    assert found == [
+        {
+            "datasource": "github-releases",
+            "depName": "argoproj/argo-cd",
+            "currentValue": load_versions().argocd.version,
+        }
+    ]
 
 
 def test_a_chart_version_change_changes_dist(
@@ -99,3 +120,22 @@ def test_a_chart_version_change_changes_dist(
     assert changed == {
         f"{env}/argocd/application-cert-manager.yaml" for env in ("dev", "prod", "test")
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("version", "latest", "argocd.version: 'latest' is not an exact version"),
+        (
+            "install_sha256",
+            "abc",
+            "argocd.install_sha256: string should match pattern '^[0-9a-f]{64}$'",
+        ),
+    ],
+)
+def test_a_loose_argocd_pin_is_rejected(field: str, value: str, message: str) -> None:
+    data = {"charts": {}, "argocd": {**ARGOCD, field: value}}
+    with pytest.raises(ConfigError) as exc:
+        parse_model(Versions, data, "versions.yaml")
+    assert len(exc.value.problems) == 1
+    assert exc.value.problems[0].startswith(message)

@@ -35,8 +35,8 @@ def test_cdk8s_yaml_imports_are_the_pinned_crds_with_a_binding() -> None:
         "with a binding, in the same order"
     )
     assert cdk8s_imports() == [
-        "argocd_application:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml",
-        "argocd_appproject:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/appproject-crd.yaml",
+        "argocd_application:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/application-crd.yaml",
+        "argocd_appproject:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/appproject-crd.yaml",
     ]
 
 

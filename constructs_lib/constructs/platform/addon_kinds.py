@@ -108,24 +108,4 @@ ADDON_KINDS: dict[str, AddonKinds] = {
             K("rbac.authorization.k8s.io", "RoleBinding"),
         ),
     ),
-    "argo-cd": AddonKinds(
-        version="10.1.1",
-        cluster=(
-            K("apiextensions.k8s.io", "CustomResourceDefinition"),
-            K("rbac.authorization.k8s.io", "ClusterRole"),
-            K("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ),
-        namespaced=(
-            K("", "ConfigMap"),
-            K("", "Secret"),
-            K("", "Service"),
-            K("", "ServiceAccount"),
-            K("apps", "Deployment"),
-            K("apps", "StatefulSet"),
-            K("batch", "Job"),
-            K("networking.k8s.io", "NetworkPolicy"),
-            K("rbac.authorization.k8s.io", "Role"),
-            K("rbac.authorization.k8s.io", "RoleBinding"),
-        ),
-    ),
 }

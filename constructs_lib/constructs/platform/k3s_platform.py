@@ -15,7 +15,7 @@ delivered from:
 Sync waves of the root's children: projects (-1), controllers and CRDs (1), the Infisical
 provider (2), the cluster objects (3: issuers need cert-manager's CRDs), the app (10). They only
 wait on each other with the Application health check in argocd-cm (`APPLICATION_HEALTH_LUA`,
-shipped in root.yaml and in the self-managed Argo CD's values).
+shipped in root.yaml).
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ from constructs_lib.constructs.argocd.application import (
     Kind,
 )
 from constructs_lib.constructs.argocd.helm_addon import ChartSource, HelmAddon, HelmAddonProps
+from constructs_lib.constructs.argocd.self_managed import (
+    ManifestSource,
+    SelfManagedArgoCd,
+    SelfManagedArgoCdProps,
+)
 from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
@@ -90,6 +95,24 @@ PLATFORM_NAMESPACED_KINDS = (
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
 ADDON_PROJECT_PREFIX = "addon-"
+SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
+# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
+ARGOCD_INSTALL_CLUSTER_KINDS = (
+    Kind("apiextensions.k8s.io", "CustomResourceDefinition"),
+    Kind("rbac.authorization.k8s.io", "ClusterRole"),
+    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+)
+ARGOCD_INSTALL_KINDS = (
+    Kind("", "ConfigMap"),
+    Kind("", "Secret"),
+    Kind("", "Service"),
+    Kind("", "ServiceAccount"),
+    Kind("apps", "Deployment"),
+    Kind("apps", "StatefulSet"),
+    Kind("networking.k8s.io", "NetworkPolicy"),
+    Kind("rbac.authorization.k8s.io", "Role"),
+    Kind("rbac.authorization.k8s.io", "RoleBinding"),
+)
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 # The strictest Pod Security level every pod of the chart passes, with the base's values
 # (checked against the rendered charts by tests/e2e/test_addon_pod_security.py). The add-ons
@@ -162,8 +185,9 @@ class K3sPlatformProps:
     """@default no NetworkPolicies"""
     sealed_secrets: bool = False
     """Install the sealed-secrets controller. @default False"""
-    argocd_self_managed: bool = False
-    """Render an Application of the argo-cd chart. @default False"""
+    self_managed_argocd: ManifestSource | None = None
+    """Let Argo CD manage itself from this install manifest. @default None (Argo CD stays as
+    `gitops-base bootstrap` installed it)"""
     sync_wave: str = "3"
     """Wave of the Application of the `cluster` objects among the root's children. @default 3"""
 
@@ -255,15 +279,22 @@ class K3sPlatform(Construct):
                 namespace=KUBE_SYSTEM,
                 values={"fullnameOverride": "sealed-secrets-controller"},
             )
-        if props.argocd_self_managed:
-            self.add_addon(
-                "argo-cd",
-                name="argocd",
-                namespace=props.argocd_namespace,
-                values={"configs": {"cm": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}}},
-                sync_wave="0",
-                server_side_apply=True,
+        self.self_managed: SelfManagedArgoCd | None = None
+        if props.self_managed_argocd is not None:
+            # The health check stays in root.yaml's argocd-cm: Argo CD applies install.yaml's
+            # argocd-cm server-side, which leaves keys another field manager owns.
+            self.self_managed = SelfManagedArgoCd(
+                self.delivery,
+                "argocd",
+                props=SelfManagedArgoCdProps(
+                    source=props.self_managed_argocd,
+                    namespace=props.argocd_namespace,
+                    labels=self.labels,
+                    project=SELF_MANAGED_PROJECT,
+                    destination_server=props.destination_server,
+                ),
             )
+            self.self_managed_project = self._self_managed_project(props.self_managed_argocd)
 
     def nginx_values(self) -> dict[str, Any]:
         """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
@@ -330,6 +361,26 @@ class K3sPlatform(Construct):
                 destinations=tuple((server, ns) for ns in sorted(namespaces)),
                 namespaced_kinds=namespaced,
                 cluster_kinds=PLATFORM_CLUSTER_KINDS,
+            ),
+        )
+
+    def _self_managed_project(self, source: ManifestSource) -> ArgoProject:
+        """The self-managed Argo CD's project: Argo CD's repository, its namespace, and the
+        kinds its install manifest holds."""
+        props = self.props
+        return ArgoProject(
+            self.delivery,
+            "Project-argocd",
+            props=ArgoProjectProps(
+                name=SELF_MANAGED_PROJECT,
+                namespace=props.argocd_namespace,
+                labels=self.labels,
+                description="Argo CD's own install manifest only: its repository, namespace "
+                "and kinds.",
+                source_repos=(source.repo_url,),
+                destinations=((props.destination_server, props.argocd_namespace),),
+                namespaced_kinds=ARGOCD_INSTALL_KINDS,
+                cluster_kinds=ARGOCD_INSTALL_CLUSTER_KINDS,
             ),
         )
 
