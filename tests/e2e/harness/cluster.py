@@ -485,7 +485,8 @@ class Cluster:
 
     def _argocd_helper_bin(self) -> Path:
         """Helpers the Argo CD image puts on PATH and the repo server execs:
-        `argocd` (GIT_ASKPASS=argocd) and `git-verify-wrapper.sh`, which
+        `argocd` (GIT_ASKPASS=argocd), `helm` (the version Argo CD ships,
+        built by build-tools.sh) and `git-verify-wrapper.sh`, which
         v3.5 runs for every revision. The harness neither signs commits nor
         configures GnuPG, so the stand-in reports "no signature" the way the
         real wrapper does for an unsigned commit: no output, exit 0."""
@@ -493,6 +494,8 @@ class Cluster:
         if not bindir.exists():
             bindir.mkdir(parents=True)
             (bindir / "argocd").symlink_to(self.tools.argocd)
+            # Helm sources: the repo server runs `helm pull` / `helm template`.
+            (bindir / "helm").symlink_to(self.tools.helm)
             wrapper = bindir / "git-verify-wrapper.sh"
             wrapper.write_text(
                 "#!/bin/sh\n"
