@@ -4,6 +4,7 @@ cluster, no network: the "upstream" repository is a dict of URLs)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ DIGEST = hashlib.sha256(PACKAGE).hexdigest()
 CHART = PinnedChart("demo", "1.2.3", "https://charts.example.invalid/stable", DIGEST)
 
 
-def upstream(files: dict[str, bytes]):  # type: ignore[no-untyped-def]
+def upstream(files: dict[str, bytes]) -> Callable[[str], bytes]:
     def get(url: str) -> bytes:
         if url not in files:
             raise ChartError(f"404 {url}")

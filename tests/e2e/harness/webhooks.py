@@ -148,7 +148,11 @@ class WebhookStandIn:
         self.interval = interval
         self.calls: list[AdmissionCall] = []
         self._servers: dict[str, _Server] = {}  # by <ns>/<name>:<port>
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # calls, servers, log
+        # One sync at a time (the background loop, start, pause, resume): the
+        # REST client is not thread-safe, and a pause must not race a sync
+        # that is about to open a listener.
+        self._sync_lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = False
         self._thread: threading.Thread | None = None
@@ -166,18 +170,19 @@ class WebhookStandIn:
         self._stop.set()
         if self._thread:
             self._thread.join(10)
-        self._close_servers()
+        with self._sync_lock:
+            self._close_servers()
         self.kube.close()
         self._log.close()
 
     def pause(self) -> None:
         """Stop answering (close every listener) until resume()."""
-        with self._lock:
+        with self._sync_lock:
             self._paused = True
-        self._close_servers()
+            self._close_servers()
 
     def resume(self) -> None:
-        with self._lock:
+        with self._sync_lock:
             self._paused = False
         self.sync_once()
 
@@ -215,9 +220,11 @@ class WebhookStandIn:
     def sync_once(self) -> None:
         """Serve every webhook Service that exists and put the harness CA in
         every webhook's caBundle."""
-        with self._lock:
-            if self._paused:
-                return
+        with self._sync_lock:
+            if not self._paused:
+                self._sync()
+
+    def _sync(self) -> None:
         ca_bundle = base64.b64encode(self.pki.ca.cert.read_bytes()).decode()
         for kind in WEBHOOK_KINDS:
             for cfg in self.kube.list(ADMISSION, kind):
