@@ -34,8 +34,8 @@ def upstream(files: dict[str, bytes]) -> Callable[[str], bytes]:
     return get
 
 
-def index(url: str) -> bytes:
-    entry = {"version": "1.2.3", "urls": [url]}
+def index(url: str, digest: str = DIGEST) -> bytes:
+    entry = {"version": "1.2.3", "urls": [url], "digest": digest}
     return yaml.safe_dump({"apiVersion": "v1", "entries": {"demo": [entry]}}).encode()
 
 
@@ -64,12 +64,15 @@ def test_download_refuses_a_package_with_another_digest(tmp_path: Path) -> None:
     get = upstream(
         {
             "https://charts.example.invalid/stable/index.yaml": index(
-                "https://mirror.example.invalid/demo-1.2.3.tgz"
+                "https://mirror.example.invalid/demo-1.2.3.tgz", digest="f" * 64
             ),
             "https://mirror.example.invalid/demo-1.2.3.tgz": PACKAGE + b"tampered",
         }
     )
-    with pytest.raises(ChartError, match=r"demo-1\.2\.3\.tgz downloaded from .*does not match"):
+    with pytest.raises(
+        ChartError,
+        match=r"demo-1\.2\.3\.tgz downloaded from .*does not match.*index\.yaml gives digest f{64}",
+    ):
         download(CHART, tmp_path, get)
     assert list(tmp_path.iterdir()) == []
 

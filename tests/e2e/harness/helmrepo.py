@@ -150,21 +150,23 @@ def _http_get(url: str) -> bytes:
         return data
 
 
-def chart_url(chart: PinnedChart, get: Callable[[str], bytes] = _http_get) -> str:
-    """The package URL of the pinned version, from the upstream index.yaml
-    (entries' urls may be relative to the repository)."""
+def chart_url(chart: PinnedChart, get: Callable[[str], bytes] = _http_get) -> tuple[str, str]:
+    """The package URL of the pinned version and the digest the repository
+    publishes for it ("" when none), from the upstream index.yaml (entries'
+    urls may be relative to the repository)."""
     base = chart.repo.rstrip("/") + "/"
     index = yaml.safe_load(get(base + "index.yaml"))
     for entry in ((index or {}).get("entries") or {}).get(chart.name) or []:
         if str(entry.get("version")) == chart.version and entry.get("urls"):
-            return urllib.parse.urljoin(base, str(entry["urls"][0]))
+            url = urllib.parse.urljoin(base, str(entry["urls"][0]))
+            return url, str(entry.get("digest") or "")
     raise ChartError(f"{chart.repo}/index.yaml has no {chart.name} {chart.version}")
 
 
 def download(chart: PinnedChart, dest: Path, get: Callable[[str], bytes] = _http_get) -> Path:
     """Download the pinned package into `dest` and verify it (a file that does
     not match is not kept)."""
-    url = chart_url(chart, get)
+    url, digest = chart_url(chart, get)
     dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / f".{chart.filename}.part"
     tmp.write_bytes(get(url))
@@ -172,7 +174,8 @@ def download(chart: PinnedChart, dest: Path, get: Callable[[str], bytes] = _http
         _verify(chart, tmp)
     except ChartError as exc:
         tmp.unlink()
-        raise ChartError(f"{chart.filename} downloaded from {url}: {exc}") from None
+        index_says = f"; the repository's index.yaml gives digest {digest}" if digest else ""
+        raise ChartError(f"{chart.filename} downloaded from {url}: {exc}{index_says}") from None
     final = dest / chart.filename
     tmp.replace(final)
     return final
