@@ -13,9 +13,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# pip itself, pinned like everything else (requirements.lock cannot hold it).
+PIP_VERSION := 26.3
+
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	@# Synth runs with -O; precompile its bytecode so no run pays for compiling, even where
@@ -41,20 +44,20 @@ cdk8s-synth: install ## The same through the pinned cdk8s CLI (what the pipeline
 
 .PHONY: schema
 schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated reference pages.
-	$(PY) -m constructs_lib.schema --write
+	$(PY) -m constructs_lib.cli.schema --write
 
 .PHONY: imports
-imports: install ## Regenerate imports/ from the CRDs pinned in cdk8s.yaml (CRDS_DIR=mirror).
+imports: install ## Regenerate imports/ from the CRDs pinned in platform/crds.yaml (CRDS_DIR=mirror).
 	$(PY) imports/regenerate.py
 
 .PHONY: crds
-crds: $(VENV)/.installed ## Download the pinned CRDs again (test and check fetch them when missing).
-	$(PY) -m constructs_lib.validate --fetch-crds
+crds: $(VENV)/.installed ## Download the pinned CRDs and check their SHA-256 (into $CRDS_DIR or the cache).
+	$(PY) -m constructs_lib.render.schema_check --fetch-crds
 
 # The schema validation needs the pinned CRDs; fetched once, only where they are missing.
 .PHONY: crds-ready
 crds-ready: $(VENV)/.installed
-	@$(PY) -m constructs_lib.validate --ensure-crds
+	@$(PY) -m constructs_lib.render.schema_check --ensure-crds
 
 .PHONY: secrets
 secrets: $(VENV)/.installed ## Scan every file of the repo, dist/ included, for secrets (detect-secrets).
@@ -73,7 +76,7 @@ fmt: $(VENV)/.installed ## Format the code.
 
 .PHONY: check
 check: crds-ready ## Validate config, clusters and dist/ against the Kubernetes and CRD schemas.
-	$(PY) -m constructs_lib.validate
+	$(PY) -m constructs_lib.render.schema_check
 
 .PHONY: test
 test: install crds-ready ## Every test: units, golden output, dist drift, schemas, docs, lint, then end to end.
@@ -88,6 +91,10 @@ unit: install crds-ready ## Every test except the end-to-end suite (fast feedbac
 .PHONY: e2e
 e2e: install crds-ready ## End to end: real kube-apiserver, controller-manager, etcd and Argo CD (docs/e2e.md).
 	PYTHON=$(PY) bash tests/e2e/run.sh
+
+.PHONY: e2e-node
+e2e-node: install crds-ready ## The journeys on a real node: kubelet, containerd, CoreDNS, policies (docs/e2e.md).
+	PYTHON=$(PY) bash tests/e2e/node/run.sh
 
 .PHONY: bench
 bench: $(VENV)/.installed ## Benchmarks: synth, generate and validate at 10/100/1000 services.

@@ -1,8 +1,10 @@
 """Regenerate the typed CRD bindings in imports/ with the project's pinned cdk8s CLI.
 
-With network access, `cdk8s import` reads the upstream URLs pinned in cdk8s.yaml. Offline,
-point CRDS_DIR (default: ../shared/crds) at a mirror holding the same files; this script maps
-each pinned URL to the mirror's file name and imports from there.
+The CRDs with a `binding` in platform/crds.yaml are imported (cdk8s.yaml `imports:` lists the
+same names and URLs; a test keeps the two equal). By default each file is read from where the
+pinned CRDs are found (CRDS_DIR=/path/to/mirror, ../shared/crds, or the cache `make crds`
+fills) and checked against its SHA-256; IMPORT_FROM=upstream makes `cdk8s import` read the
+pinned URLs instead.
 """
 
 from __future__ import annotations
@@ -14,37 +16,36 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-# Upstream file (last URL segment) -> file name in the local mirror.
-MIRROR_NAMES = {
-    "application-crd.yaml": "argoproj.io_applications.yaml",
-    "appproject-crd.yaml": "argoproj.io_appprojects.yaml",
-}
+sys.path.insert(0, str(ROOT))
+
+from constructs_lib.render.crds import CrdsError, pinned_crds, read_crd  # noqa: E402
 
 
 def main() -> int:
-    config = yaml.safe_load((ROOT / "cdk8s.yaml").read_text())
-    crds_dir = Path(os.environ.get("CRDS_DIR", ROOT.parent / "shared" / "crds"))
     offline = os.environ.get("IMPORT_FROM", "mirror") == "mirror"
     sources = []
-    for entry in config["imports"]:
-        name, url = entry.split(":=", 1)
-        if offline:
-            base = url.rsplit("/", 1)[-1]
-            local = crds_dir / MIRROR_NAMES.get(base, base)
-            if not local.is_file():
-                print(f"error: {local} not found (mirror of {url}); set CRDS_DIR", file=sys.stderr)
-                return 1
-            url = str(local)
-        sources.append(f"{name}:={url}")
+    try:
+        for pin in pinned_crds():
+            if not pin.binding:
+                continue
+            if offline:
+                read_crd(pin)  # present and with the pinned SHA-256
+            sources.append((pin, pin.url))
+    except CrdsError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
     cli = ROOT / "node_modules" / ".bin" / "cdk8s"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "imports"
-        for source in sources:
+        for pin, url in sources:
+            if offline:
+                url = str(Path(tmp) / pin.file)
+                Path(url).write_bytes(read_crd(pin))
             subprocess.run(
-                [str(cli), "import", source, "--language", "python", "--output", str(out)],
+                [str(cli), "import", f"{pin.binding}:={url}", "--language", "python",
+                 "--output", str(out)],
                 cwd=tmp, check=True,
             )
         for child in out.iterdir():
@@ -52,6 +53,7 @@ def main() -> int:
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(child, target)
+            (target / "__init__.py").touch()  # `cdk8s import` writes none at this level
     return 0
 
 

@@ -12,13 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Copies of the checkout in temporary folders (docs blocks, the cdk8s CLI, diff) have no
+# ../shared/crds beside them: every process of the tests reads the pinned CRDs this checkout
+# reads (make test fetches them first).
+from constructs_lib.render.crds import crds_dir  # noqa: E402
+
+os.environ.setdefault("CRDS_DIR", str(crds_dir()))
 sys.path.insert(0, str(ROOT))
 
-from constructs_lib.clusters import ClusterSettings  # noqa: E402
-from constructs_lib.config import AppConfig  # noqa: E402
-from constructs_lib.loading import load_model  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures"
+from constructs_lib.model.clusters import ClusterSettings  # noqa: E402
+from constructs_lib.model.config import AppConfig  # noqa: E402
+from constructs_lib.model.loading import load_model  # noqa: E402
+from tests.support import FIXTURES, find, kinds, load_cluster, load_config, with_changes  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")
@@ -35,40 +40,6 @@ def example_config() -> AppConfig:
 @pytest.fixture(scope="session")
 def dev_cluster() -> ClusterSettings:
     return load_model(ClusterSettings, ROOT / "clusters" / "dev" / "cluster.yaml")
-
-
-def find(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    """The one object of a kind and name; fails loudly when absent or ambiguous."""
-    hits = [m for m in manifests if m["kind"] == kind and m["metadata"]["name"] == name]
-    assert len(hits) == 1, f"expected one {kind} '{name}', found {len(hits)}"
-    return hits[0]
-
-
-def kinds(manifests: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return sorted((m["kind"], m["metadata"]["name"]) for m in manifests)
-
-
-# --- helpers of the platform tests (K3sPlatform, overlays, versions) -------------------------
-
-
-def load_config() -> AppConfig:
-    return load_model(AppConfig, ROOT / "config" / "app-config.yaml")
-
-
-def load_cluster(env: str = "dev") -> ClusterSettings:
-    return load_model(ClusterSettings, ROOT / "clusters" / env / "cluster.yaml")
-
-
-def with_changes(model: Any, **changes: Any) -> Any:
-    """A re-validated copy of a frozen model with fields replaced; `a__b` reaches nested ones."""
-    data = model.model_dump(mode="json")
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = data
-        for key in parents:
-            target = target[key]
-        target[last] = value
-    return type(model).model_validate(data)
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from constructs_lib.clusters import ClusterSettings
-from constructs_lib.config import AppConfig
-from constructs_lib.loading import ConfigError, parse_model
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import ConfigError, parse_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_LANGUAGES = {"sh", "bash", "shell"}

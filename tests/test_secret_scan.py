@@ -1,8 +1,9 @@
 """No secret reaches the repository: detect-secrets scans every file, dist/ included.
 
 `make secrets` runs the same scan. `.secrets.baseline` holds the scanner's settings and no
-findings; the settings exclude the generated `imports/` and lines that name a Kubernetes secret
-reference (`secretName:`, `secretProviderClass:`, ...) rather than hold a value.
+findings; the settings exclude the generated `imports/`, lines that name a Kubernetes secret
+reference (`secretName:`, `secretProviderClass:`, ...) rather than hold a value, and
+platform/crds.yaml, a list of upstream URLs and the public SHA-256 digests of their files.
 """
 
 from __future__ import annotations

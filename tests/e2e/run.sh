@@ -4,7 +4,7 @@
 #   bash tests/e2e/run.sh [pytest args...]
 #
 # Env: PYTHON (default python3, or .venv/bin/python when present),
-#      GITOPS_BASE_E2E_CACHE, GITOPS_BASE_CRDS_DIR, GITOPS_BASE_E2E_WORKDIR,
+#      GITOPS_BASE_E2E_CACHE, CRDS_DIR, GITOPS_BASE_E2E_WORKDIR,
 #      GITOPS_BASE_E2E_REPORT (write timings JSON there). See docs/e2e.md.
 set -euo pipefail
 
@@ -25,8 +25,9 @@ fi
 
 t1=$(date +%s)
 set +e
-# Default to the whole suite unless test paths were given.
-paths=(tests/e2e)
+# Default to the whole suite unless test paths were given. The node tier (tests/e2e/node) has
+# its own entry point: tests/e2e/node/run.sh (make e2e-node).
+paths=(tests/e2e --ignore=tests/e2e/node)
 for a in "$@"; do
   case "$a" in -*) ;; *) [ -e "${a%%::*}" ] && paths=() ;; esac
 done

@@ -17,6 +17,7 @@ interpreter exit, and children die with the harness: see procs.py).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 import socket
@@ -35,7 +36,7 @@ from . import netns
 from .kube import KubeClient, KubeError, Manifest
 from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
-from .tools import Tools, crds_dir, find_tools
+from .tools import Tools, crd_files, find_tools
 from .wait import T, wait_for
 from .webhooks import WebhookStandIn
 
@@ -101,15 +102,28 @@ class Cluster:
         self,
         workdir: Path,
         tools: Tools | None = None,
-        crds: Path | None = None,
+        crds: list[Path] | None = None,
         log: Callable[[str], None] = print,
         app_resync_seconds: int = 30,
+        service_cidr: str = "10.96.0.0/16",
+        node_ip: str | None = None,
+        kcm_args: tuple[str, ...] = (),
+        argocd: bool = True,
     ):
         self.workdir = Path(workdir)
         self.tools = tools or find_tools()
-        self.crds = crds or crds_dir()
+        self.crds = crds or crd_files()
         self.log = log
         self.app_resync_seconds = app_resync_seconds
+        # A real node (harness/node.py) needs the API server on an address its pods can
+        # reach: `node_ip`, a local address of the network namespace, advertised as the
+        # endpoint of the `kubernetes` Service. Without it, loopback only.
+        self.service_cidr = service_cidr
+        self.node_ip = node_ip
+        self.kcm_args = kcm_args
+        # False: no Argo CD objects and processes at start; something else installs Argo CD's
+        # objects (CRDs, argocd namespace, ConfigMaps) and start_argocd() runs the processes.
+        self.with_argocd = argocd
         self.procs: dict[str, Proc] = {}
         self.timings: dict[str, float] = {}
         self.network = ""
@@ -139,15 +153,29 @@ class Cluster:
             self._phase("kube-apiserver", self._start_apiserver)
             self._phase("kube-controller-manager", self._start_kcm)
             self._phase("crds+argocd-config", self._bootstrap_objects)
-            self._phase("redis", self._start_redis)
-            self._phase("argocd-repo-server", self._start_repo_server)
-            self._phase("argocd-application-controller", self._start_controller)
+            if self.with_argocd:
+                self._start_argocd_processes()
         except BaseException:
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - t_all
         self.log(f"e2e: cluster up in {self.timings['total']:.1f}s (workdir {self.workdir})")
         return self
+
+    def _start_argocd_processes(self) -> None:
+        self._phase("redis", self._start_redis)
+        self._phase("argocd-repo-server", self._start_repo_server)
+        self._phase("argocd-application-controller", self._start_controller)
+
+    def start_argocd(self) -> None:
+        """Start Redis and the Argo CD processes of a cluster created with argocd=False,
+        once its Argo CD objects are installed: they stand in for the Pods of an Argo CD
+        install that this cluster, without a kubelet, cannot run."""
+        try:
+            self._start_argocd_processes()
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         self.stop_fake_kubelet()
@@ -229,7 +257,11 @@ class Cluster:
                 "kubernetes.default",
                 "kubernetes.default.svc",
             ),
-            server_ips=("127.0.0.1", "10.96.0.1"),
+            server_ips=(
+                "127.0.0.1",
+                str(ipaddress.ip_network(self.service_cidr)[1]),
+                *((self.node_ip,) if self.node_ip else ()),
+            ),
         )
         self.sa = self.pki.service_account_keys()
         self.admin = self.pki.issue("admin", "e2e-admin", ("system:masters",), client=True)
@@ -310,8 +342,8 @@ class Cluster:
             [
                 self.tools.kube_apiserver,
                 f"--etcd-servers={self.etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={'0.0.0.0' if self.node_ip else '127.0.0.1'}",
+                f"--advertise-address={self.node_ip or '127.0.0.1'}",
                 f"--secure-port={self.apiserver_port}",
                 f"--cert-dir={self.workdir / 'apiserver'}",
                 f"--tls-cert-file={self.serving.cert}",
@@ -320,7 +352,7 @@ class Cluster:
                 f"--service-account-key-file={self.sa.cert}",
                 f"--service-account-signing-key-file={self.sa.key}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--service-cluster-ip-range={self.service_cidr}",
                 "--authorization-mode=Node,RBAC",
                 # Defaults stay on (NamespaceLifecycle, LimitRanger,
                 # ServiceAccount, PodSecurity, ResourceQuota, validating and
@@ -330,8 +362,9 @@ class Cluster:
                 "NodeRestriction,ResourceQuota,DefaultStorageClass,DefaultTolerationSeconds,"
                 "MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
                 "--allow-privileged=true",
-                # Endpoints for the `kubernetes` Service must not be loopback.
-                "--endpoint-reconciler-type=none",
+                # Endpoints for the `kubernetes` Service must not be loopback: with a
+                # node, they are the node address; without, there are none.
+                f"--endpoint-reconciler-type={'lease' if self.node_ip else 'none'}",
                 "--profiling=false",
                 "--event-ttl=1h",
                 "--v=1",
@@ -368,7 +401,11 @@ class Cluster:
                 # No metrics API: the HPA controller would only mark every
                 # HorizontalPodAutoscaler unable to fetch metrics (Argo CD:
                 # Degraded), so it is off and HPAs stay as applied (Healthy).
-                "--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-horizontalpodautoscaling",
+                # With a node (node_ip), node lifecycle runs: it lifts the not-ready taint
+                # a kubelet registers with.
+                "--controllers=*,-cloud-node-lifecycle,-horizontalpodautoscaling"
+                + ("" if self.node_ip else ",-nodelifecycle"),
+                *self.kcm_args,
                 "--v=1",
             ],
         )
@@ -388,7 +425,12 @@ class Cluster:
     def _bootstrap_objects(self) -> None:
         kube = self.kube
         assert kube is not None
-        kube.apply(sorted(self.crds.glob("*.yaml")))
+        crds = list(self.crds)
+        if not self.with_argocd:
+            # The add-ons' CRDs stand in for the charts that cannot be rendered offline.
+            kube.apply([p for p in crds if not p.name.startswith("argoproj.io_")])
+            return
+        kube.apply(crds)
         kube.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGOCD_NS}},
             *self.argocd_config_objects(),

@@ -4,7 +4,7 @@ inside the harness's network namespace).
 
 Where the chart packages come from, in this order:
 
-1. `$GITOPS_BASE_CHARTS_DIR`, a folder holding `<chart>-<version>.tgz` files;
+1. `$CHARTS_DIR`, a folder holding `<chart>-<version>.tgz` files;
 2. `<repo>/../shared/charts` when that folder exists (CI's mirror);
 3. otherwise the chart repositories named in platform/versions.yaml: the
    harness reads each repository's index.yaml and downloads the pinned
@@ -46,7 +46,7 @@ from .tools import E2E_DIR, REPO_ROOT, ToolsMissing, cache_dir
 
 CHECKSUMS = E2E_DIR / "charts.sha256"
 VERSIONS = REPO_ROOT / "platform" / "versions.yaml"
-CHARTS_ENV = "GITOPS_BASE_CHARTS_DIR"
+CHARTS_ENV = "CHARTS_DIR"
 DOWNLOAD_TIMEOUT = 60
 
 
@@ -114,7 +114,7 @@ def pinned_charts(
 
 
 def charts_source_dir() -> Path | None:
-    """$GITOPS_BASE_CHARTS_DIR, else <repo>/../shared/charts if it exists,
+    """$CHARTS_DIR, else <repo>/../shared/charts if it exists,
     else None (download)."""
     env = os.environ.get(CHARTS_ENV)
     if env:

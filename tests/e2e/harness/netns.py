@@ -31,6 +31,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 # The namespace the process started in, kept open when it enters a private one
 # so that run_on_host_network() can still reach the internet (downloads).
 _host_netns_fd: int | None = None
+# Set once this process has entered its own namespace: from then on it may
+# hold more interfaces than `lo` (a real node adds its own, see node.py).
+_entered = False
 
 
 def interfaces() -> list[str]:
@@ -59,10 +62,14 @@ def ensure_private_network() -> str:
     """Enter a new network namespace unless already in one; returns a short
     description of what was done. Raises RuntimeError with advice when that is
     impossible."""
+    global _entered
     if os.environ.get("GITOPS_BASE_E2E_HOST_NETWORK") == "1":
         return "host network (GITOPS_BASE_E2E_HOST_NETWORK=1)"
+    if _entered:
+        return "already in the private network namespace it entered"
     if is_private():
         _loopback_up()
+        _entered = True
         return "already in a private network namespace"
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("ensure_private_network() must run on the main thread")
@@ -82,6 +89,7 @@ def ensure_private_network() -> str:
     _loopback_up()
     if not is_private():
         raise RuntimeError(f"unexpected interfaces after unshare: {interfaces()}")
+    _entered = True
     return "entered a new private network namespace (only lo)"
 
 

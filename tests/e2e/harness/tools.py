@@ -129,13 +129,12 @@ def find_tools() -> Tools:
     )
 
 
-def crds_dir() -> Path:
-    """The pinned upstream CRDs: $GITOPS_BASE_CRDS_DIR or <repo>/../shared/crds."""
-    env = os.environ.get("GITOPS_BASE_CRDS_DIR")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "crds"
-    if not path.is_dir() or not any(path.glob("*.yaml")):
-        raise ToolsMissing(
-            f"pinned CRDs not found in {path} (set GITOPS_BASE_CRDS_DIR to the folder"
-            " holding argoproj.io_applications.yaml and the add-on CRDs)"
-        )
-    return path
+def crd_files() -> list[Path]:
+    """The pinned CRD files (platform/crds.yaml), each checked against its SHA-256: from
+    $CRDS_DIR, <repo>/../shared/crds, or the cache (downloaded there when missing)."""
+    from constructs_lib.render.crds import CrdsError, crd_paths, ensure_crds
+
+    try:
+        return crd_paths(ensure_crds())
+    except CrdsError as exc:
+        raise ToolsMissing("; ".join(exc.problems)) from None

@@ -6,7 +6,7 @@
 #   KUBECONFIG=... tests/e2e/k3s/journeys.sh
 #
 # Needs: kubectl, git, python3, the project's .venv (make install), a cluster whose pods can
-# reach this host on port 8418, and Argo CD in the argocd namespace (see docs/e2e.md).
+# reach this host on port 8418; `gitops-base bootstrap` installs Argo CD (see docs/e2e.md).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,10 +50,11 @@ step "journey 1: bootstrap from a deployed_apps payload"
 "${cli[@]}" generate --input "$here/payload.json"
 "${cli[@]}" synth
 commit "first deploy"
-kubectl apply -f "dist/$env_name/root.yaml"
-wait_app root
-# The platform syncs; its ClusterIssuers turn Ready only with an ACME e-mail Let's Encrypt
-# accepts (ACME_EMAIL), so its health is not part of this journey.
+# Installs the pinned Argo CD (checksum verified), applies root.yaml and waits. The repository
+# is public to the cluster (plain HTTP, no credential). The platform syncs; its ClusterIssuers
+# turn Ready only with an ACME e-mail Let's Encrypt accepts (ACME_EMAIL), so its health is not
+# part of this journey.
+"${cli[@]}" bootstrap --env "$env_name" --wait-for root,shop --timeout 1200
 kubectl -n argocd wait application/platform --for=jsonpath='{.status.sync.status}'=Synced --timeout=10m
 wait_app shop
 kubectl -n shop rollout status deployment/hello --timeout=5m

@@ -4,11 +4,10 @@
 // ./gitops-engine directory, which its module zip does not contain, so it is
 // pinned here to the pseudo-version of the same release commit.
 //
-// Why v3.5.2 and not v3.5.1: the gitops-engine at the v3.5.1 commit is not
-// available from the module proxy; the one at the v3.5.2 commit is (its
-// pseudo-version timestamp is the v3.5.2 release time). The Application,
-// AppProject and ApplicationSet CRDs are byte-identical in v3.5.1 and v3.5.2,
-// so the pinned v3.5.1 CRDs match.
+// The version is the project's one Argo CD version (platform/versions.yaml
+// argocd.version; tests/test_argocd_version.py checks it). It must be a release
+// whose gitops-engine commit is on the module proxy: v3.5.1's is not, v3.5.2's
+// is (its pseudo-version timestamp is the v3.5.2 release time).
 module gitops-base.local/e2e/tools/argocd
 
 go 1.26.3

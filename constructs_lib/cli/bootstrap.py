@@ -1,0 +1,645 @@
+"""`gitops-base bootstrap --env ENV`: from a k3s cluster to a synced base, in one command.
+
+Steps, each idempotent (server-side apply; a second run changes nothing):
+
+1. check the cluster: the nodes' Kubernetes (k3s) version is supported, k3s's Traefik is off
+   when the env uses ingress-nginx, the env's `publish_status_address` is a node's address;
+2. install the pinned Argo CD: upstream's `install.yaml` of the release in
+   `platform/versions.yaml`, checksum verified, downloaded or read from a local file;
+3. create or update the repository credential from an environment variable or standard input
+   (never an argument, never written to a file);
+4. apply `dist/<env>/root.yaml`;
+5. wait, printing every Application's sync and health in wave order, until the base is Synced
+   and Healthy, Argo CD reports the repository refused the credential, or the timeout.
+
+Every step is first sent to the API server as a dry run, so a step the cluster refuses
+(permissions, validation) changes nothing. Reference: docs/reference/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from constructs_lib.cli.environment import EXIT_OK, EnvFiles, fail
+from constructs_lib.cli.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+
+if TYPE_CHECKING:
+    from constructs_lib.cli.kube import Kube
+    from constructs_lib.model.clusters import ClusterSettings
+    from constructs_lib.model.versions import ArgoCdPin
+
+
+# Where the credential comes from: environment variables (or standard input), never a flag.
+ENV_TOKEN = "GITOPS_BASE_REPO_TOKEN"
+ENV_USERNAME = "GITOPS_BASE_REPO_USERNAME"
+ENV_SSH_KEY = "GITOPS_BASE_REPO_SSH_KEY"
+ENV_APP_ID = "GITOPS_BASE_REPO_GITHUB_APP_ID"
+ENV_APP_INSTALLATION = "GITOPS_BASE_REPO_GITHUB_APP_INSTALLATION_ID"
+ENV_APP_KEY = "GITOPS_BASE_REPO_GITHUB_APP_PRIVATE_KEY"
+# A local copy (file path) or mirror (https URL) of the pinned install manifest.
+ENV_MANIFEST = "GITOPS_BASE_ARGOCD_MANIFEST"
+
+# One field manager per step: install.yaml's argocd-cm and root.yaml's argocd-cm are owned by
+# different managers, so re-applying the install never drops the key root.yaml adds.
+MANAGER_INSTALL = "gitops-base-argocd-install"
+MANAGER_CREDENTIAL = "gitops-base-repo-credential"
+MANAGER_ROOT = "gitops-base-root"
+
+REPOSITORY_LABEL = "argocd.argoproj.io/secret-type"
+# What must be running before Argo CD can sync: (apiVersion, kind, name).
+ARGOCD_WORKLOADS = (
+    ("apps/v1", "StatefulSet", "argocd-application-controller"),
+    ("apps/v1", "Deployment", "argocd-repo-server"),
+)
+DEFAULT_TIMEOUT = 900.0
+
+
+class BootstrapError(Exception):
+    """A problem the operator must fix; the message is one line."""
+
+
+# --- step 1: cluster checks -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """What the checks look at, read from the cluster."""
+
+    node_versions: tuple[tuple[str, str], ...]
+    """(node name, kubelet version), e.g. ("node-1", "v1.35.2+k3s1")."""
+    node_addresses: tuple[str, ...]
+    traefik: str | None
+    """What runs k3s's Traefik (e.g. `HelmChart kube-system/traefik`), or None."""
+
+
+_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(\+k3s\d+)?")
+
+
+def check_cluster(
+    facts: ClusterFacts, cluster: ClusterSettings, env: str, supported: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about a cluster the env is about to be bootstrapped on."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    settings = f"clusters/{env}/cluster.yaml"
+    if not facts.node_versions:
+        warnings.append("the cluster has no nodes yet: the k3s version and addresses are unchecked")
+    for node, version in facts.node_versions:
+        m = _VERSION.match(version)
+        minor = f"{m.group(1)}.{m.group(2)}" if m else None
+        if minor not in supported:
+            errors.append(
+                f"node {node} runs Kubernetes {version}; the base supports "
+                f"{', '.join(supported)} (docs/reference/kubernetes-versions.md): install a "
+                "supported k3s (INSTALL_K3S_VERSION)"
+            )
+        elif m and not m.group(4):
+            warnings.append(f"node {node} runs {version}, not k3s: the base is tested on k3s")
+    controller = cluster.ingress.controller
+    if controller == "nginx" and facts.traefik:
+        errors.append(
+            f"{settings}: ingress.controller is nginx but k3s runs Traefik ({facts.traefik}): "
+            "restart the k3s server with --disable=traefik, or set ingress.controller: traefik"
+        )
+    if controller == "traefik" and not facts.traefik and facts.node_versions:
+        warnings.append(
+            f"{settings}: ingress.controller is traefik but k3s's Traefik is not installed "
+            "(k3s runs with --disable=traefik?)"
+        )
+    known = set(facts.node_addresses)
+    for address in cluster.ingress.publish_status_address:
+        if facts.node_versions and address not in known:
+            warnings.append(
+                f"{settings}: ingress.publish_status_address {address} is not an address of "
+                f"any node ({', '.join(sorted(known)) or 'none'}): right only if a router or "
+                "load balancer at that address forwards to the nodes"
+            )
+    return errors, warnings
+
+
+def cluster_facts(kube: Kube) -> ClusterFacts:
+    nodes = kube.list("v1", "Node")
+    versions = tuple(
+        (
+            n["metadata"]["name"],
+            ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""),
+        )
+        for n in nodes
+    )
+    addresses = tuple(
+        a["address"]
+        for n in nodes
+        for a in (n.get("status") or {}).get("addresses") or []
+        if a.get("type") in ("InternalIP", "ExternalIP")
+    )
+    traefik = None
+    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system"):
+        traefik = "HelmChart kube-system/traefik"
+    elif kube.get("apps/v1", "Deployment", "traefik", "kube-system"):
+        traefik = "Deployment kube-system/traefik"
+    return ClusterFacts(versions, addresses, traefik)
+
+
+# --- step 2: the pinned Argo CD -------------------------------------------------------------
+
+
+def verify_manifest(data: bytes, pin: ArgoCdPin, source: str) -> str:
+    """The manifest's text, if its SHA-256 is the pinned one."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != pin.install_sha256:
+        raise BootstrapError(
+            f"{source}: sha256 {digest} is not the pinned {pin.install_sha256} of Argo CD "
+            f"{pin.version}'s install.yaml (platform/versions.yaml argocd.install_sha256); "
+            "refusing to apply it"
+        )
+    return data.decode("utf-8")
+
+
+def read_manifest(pin: ArgoCdPin, local: str | None) -> tuple[str, str]:
+    """(text, where it came from): --argocd-manifest / $GITOPS_BASE_ARGOCD_MANIFEST (a file or an
+    https mirror URL), else upstream's URL. Always checksum-verified."""
+    source = local or pin.install_url
+    if re.match(r"^https?://", source):
+        if source.startswith("http://"):
+            raise BootstrapError(f"{source}: use an https:// URL for the install manifest")
+        try:
+            with urllib.request.urlopen(source, timeout=60) as response:
+                data: bytes = response.read()
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise BootstrapError(
+                f"cannot download {source}: {reason}; offline, pass --argocd-manifest FILE "
+                f"(or set {ENV_MANIFEST}) with Argo CD {pin.version}'s install.yaml"
+            ) from None
+    else:
+        try:
+            data = Path(source).expanduser().read_bytes()
+        except OSError as exc:
+            raise BootstrapError(f"--argocd-manifest {source}: {exc.strerror}") from None
+    return verify_manifest(data, pin, source), source
+
+
+def install_objects(text: str, namespace: str) -> list[Manifest]:
+    """The objects of install.yaml, namespaced into `namespace`, after its Namespace and CRDs
+    (the order kubectl would need)."""
+    docs = [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if isinstance(d, dict)]
+    namespace_obj: Manifest = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace},
+    }
+    crds: list[Manifest] = []
+    rest: list[Manifest] = []
+    for doc in docs:
+        meta = doc.setdefault("metadata", {})
+        if doc["kind"] not in CLUSTER_SCOPED_KINDS:
+            meta["namespace"] = namespace
+        for subject in doc.get("subjects") or []:
+            if subject.get("kind") == "ServiceAccount":
+                subject["namespace"] = namespace
+        (crds if doc["kind"] == "CustomResourceDefinition" else rest).append(doc)
+    return [namespace_obj, *crds, *rest]
+
+
+# --- step 3: the repository credential ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A repository credential: how it was given and the Secret fields it becomes."""
+
+    kind: str
+    """token, ssh-key or github-app."""
+    source: str
+    """The variable (or standard input) it came from, for messages."""
+    fields: tuple[tuple[str, str], ...]
+
+
+def read_credential(environ: Mapping[str, str], stdin_text: str | None) -> Credential | None:
+    """The one credential given in the environment or on standard input; None if none."""
+    found: list[Credential] = []
+    if environ.get(ENV_TOKEN):
+        username = environ.get(ENV_USERNAME) or "git"
+        found.append(
+            Credential(
+                "token",
+                ENV_TOKEN,
+                (("username", username), ("password", environ[ENV_TOKEN].strip())),
+            )
+        )
+    if environ.get(ENV_SSH_KEY):
+        found.append(
+            Credential("ssh-key", ENV_SSH_KEY, (("sshPrivateKey", _key(environ[ENV_SSH_KEY])),))
+        )
+    app = [environ.get(v, "") for v in (ENV_APP_ID, ENV_APP_INSTALLATION, ENV_APP_KEY)]
+    if any(app):
+        if not all(app):
+            raise BootstrapError(
+                f"a GitHub App credential needs {ENV_APP_ID}, {ENV_APP_INSTALLATION} and "
+                f"{ENV_APP_KEY}; only some are set"
+            )
+        found.append(
+            Credential(
+                "github-app",
+                ENV_APP_ID,
+                (
+                    ("githubAppID", app[0].strip()),
+                    ("githubAppInstallationID", app[1].strip()),
+                    ("githubAppPrivateKey", _key(app[2])),
+                ),
+            )
+        )
+    if stdin_text is not None:
+        text = stdin_text.strip()
+        if not text:
+            raise BootstrapError("--credential-stdin: standard input is empty")
+        if text.startswith("-----BEGIN"):
+            found.append(Credential("ssh-key", "standard input", (("sshPrivateKey", _key(text)),)))
+        else:
+            username = environ.get(ENV_USERNAME) or "git"
+            found.append(
+                Credential("token", "standard input", (("username", username), ("password", text)))
+            )
+    if len(found) > 1:
+        raise BootstrapError(
+            "give one repository credential; found "
+            + " and ".join(f"{c.kind} ({c.source})" for c in found)
+        )
+    return found[0] if found else None
+
+
+def _key(text: str) -> str:
+    return text.strip() + "\n"
+
+
+def _is_ssh_url(url: str) -> bool:
+    return url.startswith("ssh://") or bool(re.match(r"^[^/\s:]+@[^\s:]+:", url))
+
+
+def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str) -> Manifest:
+    """The Argo CD repository Secret for `cred` (found by its label and URL)."""
+    if cred.kind == "ssh-key" and not _is_ssh_url(repo_url):
+        raise BootstrapError(
+            f"{cred.source}: an SSH key needs an ssh:// or git@host:path repository URL; "
+            f"clusters/{env}/cluster.yaml repo.url is {repo_url}"
+        )
+    if cred.kind != "ssh-key" and not repo_url.startswith(("https://", "http://")):
+        raise BootstrapError(
+            f"{cred.source}: a {cred.kind} credential needs an https:// repository URL; "
+            f"clusters/{env}/cluster.yaml repo.url is {repo_url}"
+        )
+    data = {"type": "git", "url": repo_url, **dict(cred.fields)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": f"gitops-base-repo-{env}",
+            "namespace": namespace,
+            "labels": {
+                REPOSITORY_LABEL: "repository",
+                "app.kubernetes.io/managed-by": "gitops-base",
+            },
+        },
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+
+
+def redacted(obj: Manifest) -> Manifest:
+    """A Secret as --dry-run prints it: type and url readable, every other value hidden."""
+    data = obj.get("data") or {}
+    shown = {
+        k: base64.b64decode(v).decode() if k in ("type", "url") else "(redacted)"
+        for k, v in data.items()
+    }
+    return {**obj, "data": shown}
+
+
+# --- step 4: root.yaml ----------------------------------------------------------------------
+
+
+def root_objects(path: Path) -> list[Manifest]:
+    return [
+        d
+        for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        if isinstance(d, dict)
+    ]
+
+
+# --- running it -----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    env: str
+    kubeconfig: Path | None
+    context: str | None
+    argocd_manifest: str | None
+    credential_stdin: bool
+    dry_run: bool
+    timeout: float
+    wait_for: tuple[str, ...]
+    no_wait: bool
+
+
+class Runner:
+    """The steps on a live cluster; `out` receives every progress line."""
+
+    def __init__(self, kube: Kube, env: EnvFiles, out: Callable[[str], None]) -> None:
+        self.kube = kube
+        self.env = env
+        self.out = out
+
+    def apply_step(
+        self, title: str, objects: Sequence[Manifest], manager: str, dry_run: bool
+    ) -> int:
+        """Send every object to the API server as a dry run first, so a step the server refuses
+        (rights, validation) changes nothing; then apply the objects the dry run shows would
+        change (all of them when they cannot be checked yet). Returns how many changed."""
+        namespaces: dict[str, bool] = {}
+        plan: list[tuple[Manifest, Manifest | None, bool]] = []
+        for obj in objects:
+            live = self.kube.live(obj)
+            if self._can_dry_run(obj, namespaces):
+                predicted = self.kube.apply(obj, manager, dry_run=True)
+                plan.append((obj, live, live is None or content(predicted) != content(live)))
+            else:
+                plan.append((obj, live, True))
+        if dry_run:
+            for obj, live, changes in plan:
+                verdict = "new" if live is None else "changes" if changes else "unchanged"
+                self.out(f"  would apply {object_ref(obj)} ({verdict})")
+            return 0
+        changed = 0
+        for obj, live, changes in plan:
+            if not changes:
+                continue
+            after = self.kube.apply(obj, manager)
+            if content(after) != content(live):
+                changed += 1
+                self.out(f"  {'created' if live is None else 'configured'} {object_ref(obj)}")
+        self.out(f"{title}: {len(objects)} objects, {changed} changed")
+        return changed
+
+    def _can_dry_run(self, obj: Manifest, namespaces: dict[str, bool]) -> bool:
+        """Whether the object's namespace and kind exist already (an object whose namespace or
+        CRD the same step creates cannot be checked before that step runs)."""
+        namespace = obj["metadata"].get("namespace")
+        if namespace:
+            if namespace not in namespaces:
+                namespaces[namespace] = bool(self.kube.get("v1", "Namespace", namespace, None))
+            if not namespaces[namespace]:
+                return False
+        if obj["apiVersion"].startswith("argoproj.io/"):
+            crd = f"{obj['kind'].lower()}s.argoproj.io"
+            return bool(
+                self.kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd, None)
+            )
+        return True
+
+    def wait_established(self, crds: Sequence[Manifest], deadline: float) -> None:
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            while True:
+                live = self.kube.get(
+                    "apiextensions.k8s.io/v1", "CustomResourceDefinition", name, None
+                )
+                conditions = ((live or {}).get("status") or {}).get("conditions") or []
+                if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                    break
+                if time.monotonic() > deadline:
+                    raise BootstrapError(f"CustomResourceDefinition {name} is not Established")
+                time.sleep(0.5)
+
+    def wait_argocd(self, namespace: str, deadline: float) -> None:
+        last = ""
+        while True:
+            states = []
+            for api_version, kind, name in ARGOCD_WORKLOADS:
+                obj = self.kube.get(api_version, kind, name, namespace) or {}
+                want = (obj.get("spec") or {}).get("replicas", 1)
+                ready = (obj.get("status") or {}).get("readyReplicas") or 0
+                states.append((name, ready, want))
+            summary = ", ".join(f"{n} {r}/{w}" for n, r, w in states)
+            if all(r >= w for _, r, w in states):
+                self.out(f"Argo CD is running ({summary})")
+                return
+            if summary != last:
+                self.out(f"  waiting for Argo CD: {summary}")
+                last = summary
+            if time.monotonic() > deadline:
+                raise BootstrapError(
+                    f"Argo CD did not start in namespace {namespace}: {summary} ready; see "
+                    f"`kubectl -n {namespace} get pods` and their events"
+                )
+            time.sleep(2)
+
+
+def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
+    from constructs_lib.cli.kube import Kube, KubeError
+    from constructs_lib.cli.status import (
+        APPLICATION,
+        REFRESH,
+        expected_apps,
+        table,
+        watch,
+        why,
+    )
+    from constructs_lib.model.loading import ConfigError
+    from constructs_lib.model.versions import load_versions
+    from constructs_lib.render.schema_check import KUBERNETES_VERSIONS
+
+    started = time.monotonic()
+    deadline = started + opts.timeout
+    try:
+        env = EnvFiles.load(opts.env)
+        pin = load_versions().argocd
+        manifest_source = opts.argocd_manifest or os.environ.get(ENV_MANIFEST) or None
+        stdin_text = sys.stdin.read() if opts.credential_stdin else None
+        cred = read_credential(os.environ, stdin_text)
+        secret = (
+            credential_secret(cred, env.cluster.repo.url, env.argocd_namespace, env.name)
+            if cred
+            else None
+        )
+        text, source = read_manifest(pin, manifest_source)
+        install = install_objects(text, env.argocd_namespace)
+        root = root_objects(env.root_yaml)
+        expected = expected_apps(env.dist)
+        wanted = opts.wait_for or tuple(expected)
+        unknown = sorted(set(wanted) - set(expected))
+        if unknown:
+            raise BootstrapError(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
+        kube = Kube(opts.kubeconfig, opts.context)
+    except (BootstrapError, KubeError, ValueError, ConfigError) as exc:
+        return fail(str(exc))
+    runner = Runner(kube, env, out)
+    namespace = env.argocd_namespace
+    try:
+        out(f"bootstrap {env.name}: cluster {kube.server} (context {kube.context})")
+        errors, warnings = check_cluster(
+            cluster_facts(kube), env.cluster, env.name, KUBERNETES_VERSIONS
+        )
+        for w in warnings:
+            out(f"warning: {w}")
+        if errors:
+            for e in errors[:-1]:
+                print(f"error: {e}", file=sys.stderr)
+            return fail(errors[-1])
+        out(f"cluster checks passed ({len(warnings)} warning(s))")
+
+        out(f"Argo CD {pin.version} from {source} (sha256 verified)")
+        runner.apply_step(f"Argo CD {pin.version}", install, MANAGER_INSTALL, opts.dry_run)
+        if not opts.dry_run:
+            runner.wait_established(
+                [o for o in install if o["kind"] == "CustomResourceDefinition"], deadline
+            )
+            runner.wait_argocd(namespace, deadline)
+
+        credential_changed = False
+        if cred is None or secret is None:
+            existing = [
+                s
+                for s in kube.list("v1", "Secret", namespace)
+                if (s["metadata"].get("labels") or {}).get(REPOSITORY_LABEL) == "repository"
+            ]
+            out(
+                "repository credential: none given; "
+                + (
+                    f"keeping {len(existing)} repository Secret(s) in {namespace}"
+                    if existing
+                    else f"Argo CD reads {env.cluster.repo.url} without one (set {ENV_TOKEN} "
+                    f"or {ENV_SSH_KEY} for a private repository)"
+                )
+            )
+        elif opts.dry_run:
+            out(f"repository credential: {cred.kind} from {cred.source}, would apply:")
+            out(yaml.safe_dump(redacted(secret), sort_keys=False).rstrip())
+        else:
+            out(f"repository credential: {cred.kind} from {cred.source}")
+            credential_changed = bool(
+                runner.apply_step("repository credential", [secret], MANAGER_CREDENTIAL, False)
+            )
+
+        out(f"root: {env.root_yaml}")
+        root_existed = kube.get(*APPLICATION, "root", namespace) is not None
+        runner.apply_step("root.yaml", root, MANAGER_ROOT, opts.dry_run)
+        if opts.dry_run:
+            out("dry run: nothing was changed")
+            return EXIT_OK
+        if credential_changed and root_existed:
+            # Argo CD keeps the last comparison error until it looks again.
+            kube.annotate(*APPLICATION, "root", namespace, REFRESH, "hard")
+            out("  asked Argo CD to re-read the repository (new credential)")
+        if opts.no_wait:
+            return EXIT_OK
+
+        out(f"waiting for {', '.join(wanted)} to be Synced and Healthy")
+        result = watch(
+            lambda: kube.list(*APPLICATION, namespace=namespace),
+            expected,
+            wanted,
+            max(0.0, deadline - time.monotonic()),
+            out,
+            env.cluster.repo.url,
+        )
+        for row in table(result.states):
+            out(row)
+        if result.rejected:
+            return fail(
+                f"Argo CD could not read {env.cluster.repo.url} with the repository credential: "
+                f"{result.rejected} (give the right one in {ENV_TOKEN} or {ENV_SSH_KEY} and run "
+                "bootstrap again)"
+            )
+        if not result.done:
+            stuck = [w for s in result.states if s.name in wanted and not s.done for w in why(s)]
+            for w in stuck:
+                print(w, file=sys.stderr)
+            return fail(
+                f"not Synced and Healthy after {opts.timeout:.0f}s: "
+                + ", ".join(s.name for s in result.states if s.name in wanted and not s.done)
+            )
+        out(f"{env.name} is Synced and Healthy ({time.monotonic() - started:.0f}s)")
+        return EXIT_OK
+    except (BootstrapError, KubeError) as exc:
+        return fail(str(exc))
+    finally:
+        kube.close()
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def add_command(sub: Any) -> None:
+    """Register `bootstrap` on the CLI's subparsers."""
+    bs = sub.add_parser(
+        "bootstrap",
+        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
+        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
+        "checksum-verified install.yaml), create or update the repository credential from "
+        f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
+        "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
+        "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
+    )
+    bs.add_argument("--env", required=True, help="environment: a folder of clusters/")
+    bs.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
+    bs.add_argument("--context", help="kubeconfig context (default: the current context)")
+    bs.add_argument(
+        "--argocd-manifest",
+        metavar="FILE",
+        help=f"the pinned install.yaml from a local file or https mirror (or ${ENV_MANIFEST}); "
+        "its sha256 must match platform/versions.yaml",
+    )
+    bs.add_argument(
+        "--credential-stdin",
+        action="store_true",
+        help="read the repository token or SSH private key from standard input",
+    )
+    bs.add_argument(
+        "--dry-run", action="store_true", help="print what would be applied; change nothing"
+    )
+    bs.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up after this long (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    bs.add_argument(
+        "--wait-for",
+        type=lambda v: tuple(x for x in v.split(",") if x),
+        default=(),
+        metavar="APP[,APP...]",
+        help="wait for these Applications only (default: every Application of the env)",
+    )
+    bs.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
+    bs.set_defaults(func="bootstrap")
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = Options(
+        env=args.env,
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        argocd_manifest=args.argocd_manifest,
+        credential_stdin=args.credential_stdin,
+        dry_run=args.dry_run,
+        timeout=args.timeout,
+        wait_for=args.wait_for,
+        no_wait=args.no_wait,
+    )
+    return bootstrap(opts, out=lambda s: print(s, flush=True))

@@ -1,0 +1,210 @@
+"""What `gitops-base generate` and `set-image` do, apart from argument parsing.
+
+Both build the new config text in memory, validate the whole result, and only then replace
+the file (temporary file + rename). Any problem leaves the existing file untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail
+from constructs_lib.cli.config_edit import (
+    EditError,
+    Globals,
+    fill_services,
+    with_placeholder,
+    write_atomic,
+)
+from constructs_lib.cli.generate_merge import merge_services
+from constructs_lib.errors import ProblemsError
+from constructs_lib.model.config import AppConfig, Resources
+from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
+from constructs_lib.model.payload import (
+    AnyPayload,
+    PayloadError,
+    entry_label,
+    load_payload,
+    parse_json,
+    parse_payload,
+    to_services,
+)
+from constructs_lib.paths import display
+
+
+class GenerateError(ProblemsError):
+    """Every problem of one run, one `path: message` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems, message=f"{len(problems)} problem(s)")
+
+
+@dataclass(frozen=True)
+class Result:
+    changed: bool
+    services: int
+    text: str
+
+
+def read_text(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GenerateError([f"{display(path)}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
+
+
+def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:
+    """The config's defaults.resource_presets; an invalid one is reported by validation."""
+    defaults = data.get("defaults")
+    raw = defaults.get("resource_presets") if isinstance(defaults, Mapping) else None
+    presets = {}
+    for name, value in (raw or {}).items() if isinstance(raw, Mapping) else ():
+        try:
+            presets[str(name)] = Resources.model_validate(value)
+        except ValidationError:
+            continue
+    return presets
+
+
+def merge_globals(payload: AnyPayload, flags: Mapping[str, str | None]) -> Globals:
+    """Flag > payload > existing config (None keeps what the config has)."""
+    infisical = payload.infisical
+    from_payload: dict[str, str | None] = {
+        "app_name": payload.app_name,
+        "namespace": payload.namespace,
+        "domain": payload.domain,
+        "tls_issuer": payload.tls_issuer,
+        "infisical_url": infisical.url if infisical else None,
+        "infisical_project_id": infisical.project_id if infisical else None,
+        "infisical_identity_id": infisical.identity_id if infisical else None,
+    }
+    merged = {key: flags.get(key) or value for key, value in from_payload.items()}
+    return Globals(**merged)
+
+
+_SERVICE_LINE = re.compile(r"^services\[(\d+)\]")
+
+
+def _config_problems(
+    exc: ValidationError, output: Path, payload_data: Any, count: int
+) -> list[str]:
+    """Config errors, with problems inside services[i] named after their payload entry."""
+    problems = []
+    for line in format_errors(exc, AppConfig):
+        match = _SERVICE_LINE.match(line)
+        if match and int(match.group(1)) < count:
+            line = entry_label(int(match.group(1)), payload_data) + line[match.end() :]
+            if line.endswith("secrets.infisical is not configured"):
+                line += (
+                    "; set it in the config, in the payload's 'infisical' or with "
+                    "--infisical-url, --infisical-project-id and --infisical-identity-id"
+                )
+            problems.append(line)
+        else:
+            problems.append(f"{display(output)}: {line}")
+    return problems
+
+
+def generate(
+    *,
+    payload_path: Path | None,
+    payload_text: bytes | None,
+    output: Path,
+    flags: Mapping[str, str | None],
+    allow_empty: bool = False,
+    check: bool = False,
+) -> Result:
+    try:
+        if payload_path is not None:
+            payload = load_payload(payload_path)
+        else:
+            payload = parse_payload(parse_json(payload_text or b""))
+    except PayloadError as exc:
+        raise GenerateError(exc.problems) from None
+    if not payload.deployed_apps and not allow_empty:
+        raise GenerateError(
+            [
+                "deployed_apps: is empty, which would remove every service from the config; "
+                "pass --allow-empty if that is meant"
+            ]
+        )
+    settings = merge_globals(payload, flags)
+    existing = read_text(output)
+    try:
+        skeleton = with_placeholder(existing, settings)
+    except EditError as exc:
+        raise GenerateError([f"{display(output)}: {p}" for p in exc.problems]) from None
+    try:
+        data = parse_yaml(skeleton, display(output))
+        before = parse_yaml(existing, display(output)) if existing is not None else None
+    except ConfigError as exc:
+        raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None
+    if not isinstance(data, dict):
+        raise GenerateError([f"{display(output)}: (root): expected a mapping"])
+    try:
+        services = to_services(payload, resource_presets(data))
+    except PayloadError as exc:
+        raise GenerateError(exc.problems) from None
+    old_services = before.get("services") if isinstance(before, dict) else None
+    services = merge_services(payload, services, old_services or [])
+    # The services block is written from exactly this data; tests prove it reads back equal.
+    data["services"] = services
+    try:
+        AppConfig.model_validate(data)
+    except ValidationError as exc:
+        names = {"deployed_apps": [{"name": s["name"]} for s in services]}
+        raise GenerateError(_config_problems(exc, output, names, len(services))) from None
+    text = fill_services(skeleton, services)
+    changed = text != existing
+    if changed and not check:
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            raise GenerateError([f"{display(output)}: cannot write: {exc.strerror}"]) from None
+    return Result(changed=changed, services=len(services), text=text)
+
+
+def run(args: argparse.Namespace) -> int:
+    output: Path = args.output
+    try:
+        result = generate(
+            payload_path=None if args.input == "-" else Path(args.input),
+            payload_text=sys.stdin.buffer.read() if args.input == "-" else None,
+            output=output,
+            flags={
+                "app_name": args.app_name,
+                "namespace": args.namespace,
+                "domain": args.domain,
+                "tls_issuer": args.tls_issuer,
+                "infisical_url": args.infisical_url,
+                "infisical_project_id": args.infisical_project_id,
+                "infisical_identity_id": args.infisical_identity_id,
+            },
+            allow_empty=args.allow_empty,
+            check=args.check,
+        )
+    except GenerateError as exc:
+        return fail(
+            exc.problems,
+            f"generate: {len(exc.problems)} problem(s); {display(output)} was not changed",
+        )
+    if args.check and result.changed:
+        print(
+            f"{display(output)} is not up to date with the payload; run generate", file=sys.stderr
+        )
+        return EXIT_INVALID
+    state = "wrote" if result.changed else "unchanged:"
+    print(f"{state} {display(output)} ({result.services} services)")
+    return EXIT_OK

@@ -1,0 +1,94 @@
+"""`gitops-base set-image`: roll one service's image, a one-line diff."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail
+from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
+from constructs_lib.cli.generate import GenerateError, read_text
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
+from constructs_lib.model.value_types import ImageDigest, ImageTag
+from constructs_lib.paths import display
+
+_TAG = TypeAdapter(ImageTag)
+_DIGEST = TypeAdapter(ImageDigest)
+
+
+def set_image_in_file(
+    config: Path, service: str, *, tag: str | None, digest: str | None
+) -> tuple[bool, str]:
+    """Set one service's tag or digest in place. Returns (changed, new image reference)."""
+    for name, adapter, value in (("TAG", _TAG, tag), ("DIGEST", _DIGEST, digest)):
+        if value is None:
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise GenerateError([f"{name}: {message}"]) from None
+    text = read_text(config)
+    if text is None:
+        raise GenerateError([f"{display(config)}: no such file"])
+    try:
+        new = set_image(text, service, tag=tag, digest=digest)
+    except EditError as exc:
+        raise GenerateError([f"{display(config)}: {p}" for p in exc.problems]) from None
+    try:
+        data = parse_yaml(new, display(config))
+        parsed = AppConfig.model_validate(data)
+    except ConfigError as exc:
+        raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None
+    except ValidationError as exc:
+        raise GenerateError(
+            [f"{display(config)}: {p}" for p in format_errors(exc, AppConfig)]
+        ) from None
+    reference = next(s.image.reference for s in parsed.services if s.name == service)
+    if new == text:
+        return False, reference
+    try:
+        write_atomic(config, new)
+    except OSError as exc:
+        raise GenerateError([f"{display(config)}: cannot write: {exc.strerror}"]) from None
+    return True, reference
+
+
+def run(args: argparse.Namespace) -> int:
+    service: str = args.service
+    tag: str | None = args.tag
+    digest: str | None = None
+    if "@" in service:
+        service, _, digest = service.partition("@")
+        if tag is not None:
+            print("usage: give SERVICE TAG or SERVICE@sha256:..., not both", file=sys.stderr)
+            return EXIT_USAGE
+    elif tag is None:
+        print("usage: give a TAG (SERVICE TAG) or a digest (SERVICE@sha256:...)", file=sys.stderr)
+        return EXIT_USAGE
+    elif tag.startswith("sha256:"):
+        tag, digest = None, tag
+    try:
+        if args.env is not None:
+            from constructs_lib.cli.env_image import check_env, check_pins, pin_env_in_file
+
+            check_env(args.env, args.clusters, "--env")
+            check_pins(tag, digest)
+            changed, reference = pin_env_in_file(
+                args.config, service, args.env, tag=tag, digest=digest
+            )
+        else:
+            changed, reference = set_image_in_file(args.config, service, tag=tag, digest=digest)
+    except GenerateError as exc:
+        return fail(
+            exc.problems,
+            f"set-image: {len(exc.problems)} problem(s); {display(args.config)} was not changed",
+        )
+    verb = "set" if changed else "already at"
+    where = f" ({args.env})" if args.env is not None else ""
+    print(f"{verb} {service} image {reference}{where} in {display(args.config)}")
+    return EXIT_OK

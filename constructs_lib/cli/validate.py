@@ -1,0 +1,104 @@
+"""What `gitops-base validate` checks: the config and every environment's settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
+from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
+from constructs_lib.model.config import AppConfig, unknown_envs
+from constructs_lib.model.loading import ConfigError, load_model
+from constructs_lib.paths import display
+
+_PATH = re.compile(r"^((?:line \d+)|(?:[^\s:]+)): (.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    path: str
+    message: str
+
+    def line(self) -> str:
+        return (
+            f"{self.file}: {self.path}: {self.message}"
+            if self.path
+            else f"{self.file}: {self.message}"
+        )
+
+    def as_json(self) -> dict[str, str]:
+        return {"file": self.file, "path": self.path, "message": self.message}
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, file: str, line: str) -> None:
+        match = _PATH.match(line)
+        path, message = match.groups() if match else ("", line)
+        self.problems.append(Problem(file, path, message))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": not self.problems,
+            "checked": self.checked,
+            "problems": [p.as_json() for p in self.problems],
+        }
+
+
+def check_inputs(config: Path, clusters: Path) -> Report:
+    """Every problem of the config and of clusters/<env>/cluster.yaml, in file order."""
+    report = Report()
+    report.checked.append(display(config))
+    model: AppConfig | None = None
+    try:
+        model = load_model(AppConfig, config)
+    except ConfigError as exc:
+        for line in exc.problems:
+            report.add(display(config), line.removeprefix(f"{config}: "))
+    if not clusters.is_dir():
+        report.add(display(clusters), "no such folder")
+        return report
+    envs = cluster_dirs(clusters)
+    if not envs:
+        report.add(display(clusters), f"no environments (expected <env>/{CLUSTER_FILE})")
+    for env_dir in envs:
+        path = env_dir / CLUSTER_FILE
+        report.checked.append(display(path))
+        try:
+            cluster = load_model(ClusterSettings, path)
+        except ConfigError as exc:
+            for line in exc.problems:
+                report.add(display(path), line.removeprefix(f"{path}: "))
+            continue
+        if cluster.name != env_dir.name:
+            report.add(
+                display(path),
+                f"name: '{cluster.name}' must equal the folder name '{env_dir.name}'",
+            )
+    if model is not None and envs:
+        for line in unknown_envs(model, [e.name for e in envs]):
+            report.add(display(config), line)
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    report = check_inputs(args.config, args.clusters)
+    if args.format == "json":
+        print(json.dumps(report.as_json(), indent=2))
+        return EXIT_INVALID if report.problems else EXIT_OK
+    for problem in report.problems:
+        print(one_line(problem.line()))
+    if report.problems:
+        print(f"validate: {len(report.problems)} problem(s)", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"valid: {', '.join(display(Path(f)) for f in report.checked)}")
+    return EXIT_OK

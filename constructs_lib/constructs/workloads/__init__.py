@@ -1,0 +1,16 @@
+"""Workload constructs: one kind per module, each registered in `WORKLOADS` by its types.
+
+Every module of this package is imported here, so a new kind needs no other registration.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from constructs_lib.constructs.workloads.workload import WORKLOADS, Workload, WorkloadProps
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["WORKLOADS", "Workload", "WorkloadProps"]

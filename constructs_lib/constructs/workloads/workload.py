@@ -1,0 +1,374 @@
+"""Workload: what every workload kind shares, and the registry of kinds.
+
+A workload is the object that owns the pods (a Deployment, a CronJob, ...). The base builds the
+pod template from first-class containers and volumes, and owns the children every kind may
+have: the SecretProviderClass of its Infisical secrets, the Service in front of its ports, the
+TlsIngress, the HorizontalPodAutoscaler and the PodDisruptionBudget. A new kind is a subclass in
+its own module in this package: it names the config types it renders (`TYPES`), its props, its
+spec, and the most pods it can run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from constructs import Construct
+
+from constructs_lib.constructs.infisical_secret_mount import (
+    InfisicalSecretMount,
+    InfisicalSecretMountProps,
+)
+from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.labels import selector_labels, standard_labels
+from constructs_lib.constructs.security import PodSecurity, pod_security_context, tmp_volume
+from constructs_lib.constructs.tls_ingress import TlsIngress, TlsIngressProps
+from constructs_lib.constructs.workloads.container import (
+    ContainerPort,
+    ContainerProps,
+    Volume,
+    container_spec,
+)
+
+# Every workload type by config name (`services[].type`) -> its construct; filled by subclasses.
+WORKLOADS: dict[str, type[Workload]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngressProps:
+    """How the workload's Ingress is exposed in one environment."""
+
+    hosts: tuple[str, ...]
+    """Hostnames, already moved onto the environment's domain."""
+    tls: bool
+    """Request a certificate and terminate TLS."""
+    cluster_issuer: str
+    ingress_class_name: str = "nginx"
+    """@default nginx"""
+    paths: tuple[str, ...] = ("/",)
+    """@default ('/',)"""
+    port: int | str | None = None
+    """Service port (number or name) to route to. @default the first port"""
+    tls_secret_name: str | None = None
+    """@default <name>-tls"""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """@default none"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoscalingProps:
+    min_replicas: int = 1
+    max_replicas: int
+    target_cpu_utilization: int | None = None
+    """Average CPU utilization, percent of requests. @default not a metric"""
+    target_memory_utilization: int | None = None
+    """Average memory utilization, percent of requests. @default not a metric"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisruptionBudgetProps:
+    min_available: int | str | None = None
+    max_unavailable: int | str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadProps:
+    """What every workload kind takes. Kinds add their own fields in a subclass."""
+
+    name: str
+    """Name of the workload and of its children; app.kubernetes.io/name."""
+    app: str
+    """Application name: app.kubernetes.io/instance and part-of."""
+    namespace: str
+    service_account_name: str
+    containers: tuple[ContainerProps, ...]
+    """The pod's containers; the first is the main one."""
+    volumes: tuple[Volume, ...] = ()
+    """Volumes besides /tmp and the secrets. @default none"""
+    security: PodSecurity = field(default_factory=PodSecurity)
+    """@default the restricted profile with a read-only root filesystem"""
+    secrets: InfisicalSecretMountProps | None = None
+    """Mount Infisical secrets. @default no secrets"""
+    create_service: bool = True
+    """Create a ClusterIP Service when the containers have ports. @default True"""
+    ingress: IngressProps | None = None
+    """Route hosts to the Service. @default no Ingress"""
+    autoscaling: AutoscalingProps | None = None
+    """@default no HorizontalPodAutoscaler"""
+    disruption_budget: DisruptionBudgetProps | None = None
+    """@default no PodDisruptionBudget"""
+    image_pull_secrets: tuple[str, ...] = ()
+    """Secrets in the namespace the kubelet pulls the images with. @default none"""
+
+
+class Workload(KubeObject):
+    """The object that owns a service's pods, with the children its props ask for."""
+
+    TYPES: ClassVar[tuple[str, ...]] = ()
+    """Config workload types this construct renders."""
+    PROPS: ClassVar[type[WorkloadProps]] = WorkloadProps
+    KINDS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """(API group, kind) of the objects this construct renders besides the shared children."""
+    SHARED_KINDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("", "Service"),
+        ("networking.k8s.io", "Ingress"),
+        ("autoscaling", "HorizontalPodAutoscaler"),
+        ("policy", "PodDisruptionBudget"),
+        ("secrets-store.csi.x-k8s.io", "SecretProviderClass"),
+    )
+    SCALABLE: ClassVar[bool] = False
+    """Whether an autoscaler and a disruption budget apply."""
+    SERVES: ClassVar[bool] = False
+    """Whether the kind takes a Service (and so an Ingress) in front of its ports."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.TYPES:
+            WORKLOADS[name] = cls
+
+    def __init__(self, scope: Construct, id: str, *, props: WorkloadProps) -> None:
+        if not props.containers:
+            raise ValueError(f"{type(self).__name__} '{props.name}': no containers")
+        self.props = props
+        self.service_name = props.name
+        self.where = f"{type(self).__name__} '{props.name}'"
+        self.labels = standard_labels(props.app, props.name)
+        self.selector = selector_labels(props.app, props.name)
+        self.spec = self._spec()
+        super().__init__(
+            scope,
+            id,
+            api_version=self.API_VERSION,
+            kind=self.kind,
+            name=props.name,
+            namespace=props.namespace,
+            labels=self.labels,
+            annotations=self._annotations(),
+            body={"spec": self.spec},
+        )
+        self.secret_mount = (
+            InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
+        )
+        tmp, self._tmp_mount = tmp_volume()
+        volumes = [tmp]
+        if self.secret_mount is not None:
+            volumes.append(self.secret_mount.volume())
+        self.pod_spec: dict[str, Any] = {
+            "automountServiceAccountToken": props.security.automount_service_account_token,
+            "containers": [],
+            "securityContext": pod_security_context(props.security),
+            "serviceAccountName": props.service_account_name,
+            "volumes": volumes,
+        }
+        if props.image_pull_secrets:
+            self.pod_spec["imagePullSecrets"] = [{"name": n} for n in props.image_pull_secrets]
+        if self.restart_policy:
+            self.pod_spec["restartPolicy"] = self.restart_policy
+        self._template_parent()["template"] = {
+            "metadata": {"labels": self.labels},
+            "spec": self.pod_spec,
+        }
+        self.containers: list[ContainerProps] = []
+        for volume in props.volumes:
+            self.add_volume(volume)
+        for container in props.containers:
+            self.add_container(container)
+
+        self.service: KubeObject | None = None
+        self.ingress: TlsIngress | None = None
+        if props.create_service and self.SERVES and self.ports:
+            self.service = self.expose_via_service()
+        if props.ingress is not None and self.service is not None:
+            self.ingress = self.expose_via_ingress(props.ingress)
+        if props.autoscaling is not None:
+            self.add_autoscaler(props.autoscaling)
+        if props.disruption_budget is not None:
+            self.add_disruption_budget(props.disruption_budget)
+
+    # --- what a kind defines ---------------------------------------------------------------
+
+    API_VERSION: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def max_pods(self) -> int:
+        """The most pods this workload can run at once (for the namespace's quota)."""
+        raise NotImplementedError
+
+    @property
+    def restart_policy(self) -> str | None:
+        return None
+
+    def _spec(self) -> dict[str, Any]:
+        """The spec without the pod template."""
+        raise NotImplementedError
+
+    def _template_parent(self) -> dict[str, Any]:
+        """The mapping that holds `template`. @default the spec"""
+        return self.spec
+
+    def _annotations(self) -> dict[str, str]:
+        return {}
+
+    # --- containers and volumes -------------------------------------------------------------
+
+    def add_volume(self, volume: Volume) -> None:
+        """Add a pod volume; its name must be new."""
+        names = [v["name"] for v in self.pod_spec["volumes"]]
+        if volume.name in names:
+            raise ValueError(f"{self.where}: volume '{volume.name}' is already defined")
+        self.pod_spec["volumes"].append({"name": volume.name, **volume.source})
+
+    def add_container(self, container: ContainerProps) -> None:
+        """Add a container; its name must be new, and so must its port names and numbers."""
+        where = f"{self.where}"
+        if any(c.name == container.name for c in self.containers):
+            raise ValueError(f"{where}: container '{container.name}' is already defined")
+        volumes = {v["name"] for v in self.pod_spec["volumes"]}
+        for mount in container.volume_mounts:
+            if mount.name not in volumes:
+                raise ValueError(
+                    f"{where}: container '{container.name}' mounts unknown volume '{mount.name}'"
+                )
+        for port in container.ports:
+            for other in self.ports:
+                if port.name == other.name or port.container_port == other.container_port:
+                    raise ValueError(
+                        f"{where}: port '{port.name}' ({port.container_port}) of container "
+                        f"'{container.name}' is already used by '{other.name}'"
+                    )
+        mounts = [self._tmp_mount]
+        env: list[dict[str, Any]] = []
+        if self.secret_mount is not None and container.secrets:
+            mounts.append(self.secret_mount.volume_mount())
+            env = self.secret_mount.env_vars()
+        self.pod_spec["containers"].append(
+            container_spec(container, self.props.security, extra_env=env, first_mounts=mounts)
+        )
+        self.containers.append(container)
+
+    @property
+    def ports(self) -> list[ContainerPort]:
+        """Every port of every container, in order."""
+        return [port for container in self.containers for port in container.ports]
+
+    # --- children ---------------------------------------------------------------------------
+
+    def expose_via_service(self) -> KubeObject:
+        """Create the ClusterIP Service in front of the pods' ports and return it."""
+        ports = [
+            {
+                "name": p.name,
+                "port": p.service_port or p.container_port,
+                "protocol": p.protocol,
+                "targetPort": p.name,
+            }
+            for p in self.ports
+        ]
+        return self._child(
+            "Service",
+            api_version="v1",
+            kind="Service",
+            body={"spec": {"type": "ClusterIP", "selector": self.selector, "ports": ports}},
+        )
+
+    def expose_via_ingress(self, ingress: IngressProps) -> TlsIngress:
+        """Create the TlsIngress that routes the hosts to the Service, and return it."""
+        if self.service is None:
+            raise ValueError(f"{self.where}: an Ingress needs a Service")
+        return TlsIngress(
+            self,
+            "Ingress",
+            props=TlsIngressProps(
+                name=self.service_name,
+                namespace=self.props.namespace,
+                labels=self.labels,
+                hosts=ingress.hosts,
+                paths=ingress.paths,
+                service_name=self.service_name,
+                service_port=ingress.port if ingress.port is not None else self.ports[0].name,
+                ingress_class_name=ingress.ingress_class_name,
+                tls=ingress.tls,
+                cluster_issuer=ingress.cluster_issuer,
+                tls_secret_name=ingress.tls_secret_name,
+                annotations=dict(ingress.annotations),
+            ),
+        )
+
+    def add_autoscaler(self, scaling: AutoscalingProps) -> KubeObject:
+        """Create the HorizontalPodAutoscaler of this workload and return it."""
+        if not self.SCALABLE:
+            raise ValueError(f"{self.where}: a {self.kind} does not scale")
+        metrics = [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": resource,
+                    "target": {"type": "Utilization", "averageUtilization": target},
+                },
+            }
+            for resource, target in (
+                ("cpu", scaling.target_cpu_utilization),
+                ("memory", scaling.target_memory_utilization),
+            )
+            if target is not None
+        ]
+        return self._child(
+            "Autoscaler",
+            api_version="autoscaling/v2",
+            kind="HorizontalPodAutoscaler",
+            body={
+                "spec": {
+                    "scaleTargetRef": {
+                        "apiVersion": self.API_VERSION,
+                        "kind": self.kind,
+                        "name": self.service_name,
+                    },
+                    "minReplicas": scaling.min_replicas,
+                    "maxReplicas": scaling.max_replicas,
+                    "metrics": metrics,
+                }
+            },
+        )
+
+    def add_disruption_budget(self, budget: DisruptionBudgetProps) -> KubeObject:
+        """Create the PodDisruptionBudget of this workload's pods and return it."""
+        if not self.SCALABLE:
+            raise ValueError(f"{self.where}: a {self.kind} takes no disruption budget")
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": self.selector},
+            # A crash-looping pod is not "available" anyway: never let it block a node drain.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
+        if budget.min_available is not None:
+            spec["minAvailable"] = budget.min_available
+        if budget.max_unavailable is not None:
+            spec["maxUnavailable"] = budget.max_unavailable
+        return self._child(
+            "DisruptionBudget",
+            api_version="policy/v1",
+            kind="PodDisruptionBudget",
+            body={"spec": spec},
+        )
+
+    def _child(self, id: str, *, api_version: str, kind: str, body: dict[str, Any]) -> KubeObject:
+        """An object of this workload: same name, namespace and labels."""
+        return KubeObject(
+            self,
+            id,
+            api_version=api_version,
+            kind=kind,
+            name=self.service_name,
+            namespace=self.props.namespace,
+            labels=self.labels,
+            body=body,
+        )
+
+
+def surge(replicas: int) -> int:
+    """Pods a rolling update adds on top of `replicas` (Kubernetes' default maxSurge, 25 %)."""
+    return math.ceil(replicas * 0.25)

@@ -1,0 +1,166 @@
+"""Per-environment settings: `clusters/<env>/cluster.yaml`.
+
+What differs between dev, test and prod lives here and only here: where the cluster syncs
+from, its domain, its certificate issuer, and the Infisical environment it reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from constructs_lib.model.config import Issuer, Model
+from constructs_lib.model.value_types import DnsLabel, Hostname
+
+CLUSTER_FILE = "cluster.yaml"
+
+
+class RepoSettings(Model):
+    """The Git repository and revision Argo CD syncs this environment from."""
+
+    url: str = Field(
+        pattern=r"^(https://\S+|ssh://\S+|git@[^\s:]+:\S+|file://\S+|http://\S+)$",
+        description="Repository URL as Argo CD sees it (https://, ssh:// or git@host:path; "
+        "http:// and file:// only for local test servers).",
+    )
+    revision: str = Field("main", min_length=1, description="Branch, tag or commit. Default: main.")
+
+
+class ArgoCdSettings(Model):
+    """The Argo CD this environment is deployed by."""
+
+    namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in. Default: argocd.")
+    destination_server: str = Field(
+        "https://kubernetes.default.svc",
+        description="API server Applications deploy to. Default: the cluster Argo CD runs in.",
+    )
+    self_managed: bool = Field(
+        False,
+        description="Render an Application that syncs the pinned Argo CD release's install "
+        "manifest, so Argo CD manages itself after `gitops-base bootstrap` installed it. "
+        "Default: false (re-run bootstrap to upgrade Argo CD).",
+    )
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address") from None
+    return value
+
+
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a CIDR block (like 10.42.0.0/16)") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class NetworkSettings(Model):
+    """The cluster's own address ranges, closed to the app's "internet" egress."""
+
+    pod_cidr: Cidr = Field(
+        "10.42.0.0/16", description="k3s --cluster-cidr. Default: 10.42.0.0/16 (k3s's)."
+    )
+    service_cidr: Cidr = Field(
+        "10.43.0.0/16", description="k3s --service-cidr. Default: 10.43.0.0/16 (k3s's)."
+    )
+    node_addresses: list[IpAddress] | None = Field(
+        None,
+        description="Addresses of the nodes (kubelet 10250, API server 6443), public ones "
+        "included. Default: ingress.publish_status_address.",
+    )
+
+
+class IngressSettings(Model):
+    """The ingress controller and how clients reach it on a k3s cluster without a cloud LB."""
+
+    controller: Literal["nginx", "traefik"] = Field(
+        "nginx",
+        description="nginx: the ingress-nginx chart (k3s must run with --disable=traefik). "
+        "traefik: the Traefik k3s bundles, configured through a HelmChartConfig. Default: nginx.",
+    )
+    http_node_port: int = Field(
+        30080, ge=30000, le=32767, description="NodePort of the HTTP listener. Default: 30080."
+    )
+    https_node_port: int = Field(
+        30443, ge=30000, le=32767, description="NodePort of the HTTPS listener. Default: 30443."
+    )
+    publish_status_address: list[IpAddress] = Field(
+        default_factory=list,
+        description="Node IP(s) clients reach the node ports on. Written into every Ingress's "
+        "status, without which Argo CD reports each Ingress as Progressing forever. Traefik "
+        "takes one address. Default: none (Ingress status stays empty).",
+    )
+
+    @model_validator(mode="after")
+    def _ports(self) -> IngressSettings:
+        if self.http_node_port == self.https_node_port:
+            raise ValueError("https_node_port: must differ from http_node_port")
+        if self.controller == "traefik" and len(self.publish_status_address) > 1:
+            raise ValueError("publish_status_address: Traefik publishes one address, not several")
+        return self
+
+
+class ClusterSettings(Model):
+    """Settings of one environment (one k3s cluster)."""
+
+    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    name: DnsLabel = Field(description="Environment name; must equal the folder name.")
+    repo: RepoSettings = Field(description="Where Argo CD syncs this environment from.")
+    domain: Hostname = Field(
+        description="Domain of this environment. Hostnames under the config's base domain are "
+        "re-rooted onto it: shop.example.com becomes shop.dev.example.com for domain "
+        "dev.example.com."
+    )
+    tls_issuer: Issuer | None = Field(
+        None, description="ClusterIssuer for this environment. Default: the config's tls.issuer."
+    )
+    acme_email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Contact e-mail registered with Let's Encrypt for this environment.",
+    )
+    infisical_env: str = Field(
+        min_length=1,
+        pattern=r"^[a-z0-9_-]+$",
+        description="Infisical environment slug this cluster reads secrets from.",
+    )
+    argocd: ArgoCdSettings = Field(default_factory=ArgoCdSettings)
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
+    sealed_secrets: bool = Field(
+        False, description="Install the sealed-secrets controller. Default: false."
+    )
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+
+    def cluster_ranges(self) -> list[str]:
+        """Pod and service ranges and each node's address as a host block."""
+        nodes = self.network.node_addresses
+        if nodes is None:
+            nodes = list(self.ingress.publish_status_address)
+        hosts = [str(ipaddress.ip_network(a)) for a in nodes]
+        return [self.network.pod_cidr, self.network.service_cidr, *hosts]
+
+
+def rehost(host: str, base_domain: str, env_domain: str) -> str:
+    """Move a hostname under the config's base domain onto an environment's domain."""
+    if host == base_domain:
+        return env_domain
+    if host.endswith("." + base_domain):
+        return host[: -len(base_domain)] + env_domain
+    return host
+
+
+def cluster_dirs(root: Path) -> list[Path]:
+    """Environment folders under `clusters/`, in a stable order."""
+    return sorted(p for p in root.iterdir() if (p / CLUSTER_FILE).is_file())

@@ -1,0 +1,830 @@
+"""The application config: `config/app-config.yaml`, the single source of truth for workloads.
+
+Version 1 of the schema. `version` is what a future migration keys on: a file with another
+version is rejected with a message naming the versions this base understands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from constructs_lib.model.value_types import (
+    AbsolutePath,
+    Cidr,
+    CronSchedule,
+    DnsLabel,
+    DnsSubdomain,
+    EnvName,
+    Hostname,
+    HttpPath,
+    ImageDigest,
+    ImageRepository,
+    ImageTag,
+    PortName,
+    Quantity,
+    quantity_value,
+)
+
+CONFIG_VERSION = 1
+ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- global settings -------------------------------------------------------------------------
+
+
+class AppSettings(Model):
+    """Identity of the application: every object is labelled with it."""
+
+    name: DnsLabel = Field(description="Application name; the value of app.kubernetes.io/part-of.")
+    namespace: DnsLabel = Field(description="Namespace every workload of the app is deployed to.")
+
+
+class TlsSettings(Model):
+    """TLS defaults for every Ingress."""
+
+    enabled: bool = Field(True, description="Terminate TLS on Ingresses. Default: true.")
+    issuer: Issuer = Field(
+        "letsencrypt-staging",
+        description="Default cert-manager ClusterIssuer; each environment may override it.",
+    )
+
+
+class InfisicalAuth(Model):
+    """How pods authenticate to Infisical. Only Kubernetes auth exists in the CSI provider."""
+
+    method: Literal["kubernetes"] = Field(
+        "kubernetes", description="Machine identity auth method. Default: kubernetes."
+    )
+    identity_id: str = Field(
+        min_length=1, description="ID of the Infisical machine identity with Kubernetes auth."
+    )
+    audience: str = Field(
+        "infisical",
+        min_length=1,
+        description="Audience of the service-account token the CSI driver requests for the "
+        "provider. Must match the driver's tokenRequests. Default: infisical.",
+    )
+
+
+class InfisicalSettings(Model):
+    """Connection to the external Infisical that every secret comes from."""
+
+    url: str = Field(
+        pattern=r"^https://[^\s/]+(/[^\s]*)?$",
+        description="Base URL of the Infisical instance, e.g. https://app.infisical.com.",
+    )
+    project_id: str = Field(min_length=1, description="Infisical project ID.")
+    auth: InfisicalAuth = Field(description="How pods authenticate: a machine identity.")
+    ca_certificate: str | None = Field(
+        None, description="PEM CA bundle for a self-hosted Infisical. Default: system CAs."
+    )
+
+
+class SecretsSettings(Model):
+    """External secret manager. Secrets never live in Git; pods read them through CSI."""
+
+    infisical: InfisicalSettings | None = Field(
+        None, description="Infisical connection. Required when any service declares secrets."
+    )
+
+
+class ResourceList(Model):
+    """CPU and memory as Kubernetes quantities."""
+
+    cpu: Quantity | None = Field(None, description="CPU, e.g. '250m'.")
+    memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'.")
+
+
+class Resources(Model):
+    """Container resources. Requests must not exceed limits."""
+
+    requests: ResourceList | None = Field(
+        None, description="What the scheduler reserves. Default: none (defaults.resources)."
+    )
+    limits: ResourceList | None = Field(
+        None, description="The most the container may use. Default: none (defaults.resources)."
+    )
+
+
+class Defaults(Model):
+    """Values every service gets unless it sets its own."""
+
+    resources: Resources | None = Field(
+        None, description="Resources for services that declare none. Default: none."
+    )
+    resource_presets: dict[DnsLabel, Resources] = Field(
+        default_factory=dict,
+        description="Named resources a deployed_apps payload may ask for by name. Default: none.",
+    )
+    image_pull_secrets: list[DnsSubdomain] = Field(
+        default_factory=list,
+        description="Pull secrets of every service that sets none. Default: none.",
+    )
+
+
+class Features(Model):
+    """Toggles for the objects the base creates around workloads."""
+
+    services: bool = Field(True, description="Create a Service for workloads with ports.")
+    ingresses: bool = Field(True, description="Create Ingresses for services that declare one.")
+    network_policies: bool = Field(
+        True, description="Create NetworkPolicies that admit the ingress controller."
+    )
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+class EnvImage(Model):
+    """The tag and/or digest one environment runs instead of the service's own."""
+
+    tag: ImageTag | None = Field(None, description="Image tag in this environment.")
+    digest: ImageDigest | None = Field(None, description="sha256:<64 hex> in this environment.")
+
+    @model_validator(mode="after")
+    def _tag_or_digest(self) -> EnvImage:
+        if self.tag is None and self.digest is None:
+            raise ValueError("set 'tag' or 'digest'")
+        return self
+
+
+class Image(Model):
+    """Container image. CI rolls a service by editing `tag` or `digest`."""
+
+    repository: ImageRepository = Field(
+        description="Registry and repository, without tag or digest, e.g. ghcr.io/acme/web."
+    )
+    tag: ImageTag | None = Field(None, description="Image tag. Set tag, digest, or both.")
+    digest: ImageDigest | None = Field(
+        None, description="sha256:<64 hex>. Pins the exact image; wins over a moved tag."
+    )
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, description="Default: Kubernetes' own (IfNotPresent unless the tag is 'latest')."
+    )
+    envs: dict[DnsLabel, EnvImage] = Field(
+        default_factory=dict,
+        description="Per-environment tag or digest, replacing `tag` and `digest` in that "
+        "environment only: what `set-image --env` and `promote` edit. Default: none.",
+    )
+
+    @model_validator(mode="after")
+    def _tag_or_digest(self) -> Image:
+        if self.tag is None and self.digest is None:
+            raise ValueError("set 'tag' or 'digest'")
+        return self
+
+    @property
+    def reference(self) -> str:
+        return _reference(self.repository, self.tag, self.digest)
+
+    def reference_in(self, env: str) -> str:
+        """The image an environment runs: its override, else `tag`/`digest`."""
+        override = self.envs.get(env)
+        if override is None:
+            return self.reference
+        return _reference(self.repository, override.tag, override.digest)
+
+
+def _reference(repository: str, tag: str | None, digest: str | None) -> str:
+    ref = repository
+    if tag:
+        ref += f":{tag}"
+    if digest:
+        ref += f"@{digest}"
+    return ref
+
+
+class Port(Model):
+    """A container port, exposed by the Service on `service_port`."""
+
+    name: PortName = Field(description="Port name, referenced by probes and the Ingress.")
+    container_port: int = Field(ge=1, le=65535, description="Port the container listens on.")
+    service_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the Service. Default: the container port."
+    )
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
+
+
+PortRef = Annotated[int, Field(ge=1, le=65535)] | PortName
+
+
+class HttpGet(Model):
+    """An HTTP GET probe."""
+
+    path: HttpPath = Field("/", description="Path of the HTTP GET. Default: '/'.")
+    port: PortRef = Field(description="Port number or name of a declared port.")
+
+
+class TcpSocket(Model):
+    """A TCP connect probe."""
+
+    port: PortRef = Field(description="Port number or name of a declared port.")
+
+
+class ExecAction(Model):
+    """A command probe."""
+
+    command: list[str] = Field(min_length=1, description="Command run in the container.")
+
+
+class Probe(Model):
+    """Exactly one of http, tcp or exec."""
+
+    http: HttpGet | None = Field(None, description="Healthy on an HTTP status 200-399.")
+    tcp: TcpSocket | None = Field(None, description="Healthy when the port accepts a connection.")
+    exec: ExecAction | None = Field(None, description="Healthy when the command exits 0.")
+    initial_delay_seconds: int | None = Field(None, ge=0, description="Default: Kubernetes' (0).")
+    period_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (10).")
+    timeout_seconds: int | None = Field(None, ge=1, description="Default: Kubernetes' (1).")
+    failure_threshold: int | None = Field(None, ge=1, description="Default: Kubernetes' (3).")
+
+    @model_validator(mode="after")
+    def _one_handler(self) -> Probe:
+        if sum(h is not None for h in (self.http, self.tcp, self.exec)) != 1:
+            raise ValueError("set exactly one of 'http', 'tcp' or 'exec'")
+        return self
+
+
+class Probes(Model):
+    """Container probes. Readiness and startup are for Deployments only."""
+
+    readiness: Probe | None = Field(
+        None, description="Gates traffic and rollouts. Default: none (ready once started)."
+    )
+    liveness: Probe | None = Field(None, description="Restarts the container when it fails.")
+    startup: Probe | None = Field(
+        None, description="Holds the other probes until it passes, for slow starts."
+    )
+
+
+class SecretRef(Model):
+    """One Infisical secret, delivered as a file under the secrets mount or as an env var."""
+
+    key: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Infisical key.")
+    path: AbsolutePath = Field("/", description="Infisical folder. Default: '/'.")
+    env: EnvName | None = Field(None, description="Expose as this environment variable.")
+    file: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Expose as this file name under `secrets_mount_path`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("set exactly one of 'env' or 'file'")
+        return self
+
+    @property
+    def object_name(self) -> str:
+        """Name of the file the CSI provider writes; env secrets sync from it."""
+        return self.file or self.env or self.key
+
+
+class EmptyDir(Model):
+    """A scratch volume that lives as long as the pod."""
+
+    size_limit: Quantity | None = Field(None, description="Default: no limit.")
+    medium: Literal["", "Memory"] | None = Field(
+        None, description="Memory: a tmpfs, counted against the memory limit. Default: disk."
+    )
+
+
+class PersistentVolumeClaimRef(Model):
+    """An existing PersistentVolumeClaim in the app namespace; the base does not create it."""
+
+    claim_name: DnsSubdomain = Field(description="Name of the PersistentVolumeClaim.")
+
+
+class Volume(Model):
+    """A writable volume. Exactly one source: empty_dir or persistent_volume_claim."""
+
+    name: DnsLabel = Field(description="Volume name; 'tmp' and 'secrets' are reserved.")
+    mount_path: AbsolutePath = Field(description="Where the volume appears in the container.")
+    read_only: bool = Field(False, description="Default: false.")
+    empty_dir: EmptyDir | None = Field(None, description="A scratch volume.")
+    persistent_volume_claim: PersistentVolumeClaimRef | None = Field(
+        None, description="An existing claim."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Volume:
+        if (self.empty_dir is None) == (self.persistent_volume_claim is None):
+            raise ValueError("set exactly one of 'empty_dir' or 'persistent_volume_claim'")
+        return self
+
+
+class IngressTls(Model):
+    """TLS of one Ingress; cert-manager issues the certificate."""
+
+    enabled: bool | None = Field(None, description="Default: the global tls.enabled.")
+    secret_name: DnsSubdomain | None = Field(
+        None, description="Secret cert-manager writes the certificate to. Default: <service>-tls."
+    )
+
+
+class Ingress(Model):
+    """An Ingress with TLS for a Deployment with ports."""
+
+    hosts: list[Hostname] = Field(
+        default_factory=list,
+        description="Public hostnames under `domain`; each moves onto each environment's domain.",
+    )
+    paths: list[HttpPath] = Field(
+        default_factory=lambda: ["/"], min_length=1, description="Path prefixes. Default: ['/']."
+    )
+    env_hosts: dict[DnsLabel, list[Hostname]] = Field(
+        default_factory=dict,
+        description="Hostnames outside `domain`, per environment that serves them; rendered "
+        "unchanged in that environment only. Default: none.",
+    )
+    port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
+    tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Extra annotations for the controller. Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _some_host(self) -> Ingress:
+        if not self.hosts and not any(self.env_hosts.values()):
+            raise ValueError("set 'hosts' or 'env_hosts'")
+        return self
+
+
+class Autoscaling(Model):
+    """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
+
+    min_replicas: int = Field(1, ge=1, description="Default: 1.")
+    max_replicas: int = Field(ge=1, description="Upper bound of the replica count.")
+    target_cpu_utilization: int | None = Field(
+        80, ge=1, le=100, description="Percent of the CPU request. Default: 80."
+    )
+    target_memory_utilization: int | None = Field(
+        None, ge=1, le=100, description="Percent of the memory request. Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
+            )
+        if self.target_cpu_utilization is None and self.target_memory_utilization is None:
+            raise ValueError("set target_cpu_utilization or target_memory_utilization")
+        return self
+
+
+IntOrPercent = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d{1,3}%$")]
+
+
+class DisruptionBudget(Model):
+    """PodDisruptionBudget. Exactly one of min_available or max_unavailable."""
+
+    min_available: IntOrPercent | None = Field(
+        None, description="Pods that must stay up during evictions: a count or 'N%'."
+    )
+    max_unavailable: IntOrPercent | None = Field(
+        None, description="Pods that may be down during evictions: a count or 'N%'."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> DisruptionBudget:
+        if (self.min_available is None) == (self.max_unavailable is None):
+            raise ValueError("set exactly one of 'min_available' or 'max_unavailable'")
+        return self
+
+
+class Security(Model):
+    """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
+
+    run_as_user: int | None = Field(None, ge=1, description="UID. Default: the image's user.")
+    run_as_group: int | None = Field(None, ge=1, description="GID. Default: the image's group.")
+    fs_group: int | None = Field(
+        None, ge=1, description="Group owning mounted volumes. Default: none."
+    )
+    read_only_root_filesystem: bool = Field(True, description="Default: true.")
+    add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
+        default_factory=list,
+        description="The only capability the restricted Pod Security Standard allows adding.",
+    )
+    automount_service_account_token: bool = Field(False, description="Default: false.")
+
+
+class ServiceCall(Model):
+    """A call to another service of the app, on some of its ports."""
+
+    name: DnsLabel = Field(description="The called service.")
+    ports: list[PortRef] | None = Field(
+        None,
+        min_length=1,
+        description="Its ports, by name or service port number. Default: all its ports.",
+    )
+
+
+class ExternalEgress(Model):
+    """Egress to something outside the cluster, on the listed ports only."""
+
+    host: Hostname | None = Field(
+        None,
+        description="A hostname. NetworkPolicies match addresses, not names: a host opens "
+        "the listed ports to public addresses. Give `cidr` to pin the address range.",
+    )
+    cidr: Cidr | None = Field(None, description="An address range, e.g. 10.0.5.0/24.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        min_length=1, description="Destination ports."
+    )
+    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ExternalEgress:
+        if (self.host is None) == (self.cidr is None):
+            raise ValueError("set exactly one of 'host' or 'cidr'")
+        return self
+
+
+class Egress(Model):
+    """Egress the network policy opens beyond DNS. Default: none."""
+
+    internet: bool = Field(False, description="Allow egress to public addresses on any port.")
+    services: list[DnsLabel | ServiceCall] = Field(
+        default_factory=list,
+        description="Services of this app this one calls: a name (all its ports) or "
+        "{name, ports}. Default: none (the network policies deny traffic between services).",
+    )
+    external: list[ExternalEgress] = Field(
+        default_factory=list,
+        description="Hosts and address ranges outside the cluster, per port. Default: none.",
+    )
+
+    @property
+    def calls(self) -> list[ServiceCall]:
+        return [ServiceCall(name=c) if isinstance(c, str) else c for c in self.services]
+
+
+WorkloadType = Literal["Deployment", "StatefulSet", "CronJob", "Job"]
+# Long-running types: they take a Service, an Ingress, an autoscaler and a disruption budget.
+SERVING_TYPES = ("Deployment", "StatefulSet")
+
+
+class Service(Model):
+    """One workload. Deployment for long-running work, CronJob for scheduled, Job for one-off."""
+
+    name: DnsLabel = Field(
+        description="Service name, unique in the app: names its objects and its selector labels."
+    )
+    type: WorkloadType = Field(
+        "Deployment",
+        description="Kind of workload: Deployment, StatefulSet (stable pod names), CronJob or "
+        "Job. Default: Deployment.",
+    )
+    image: Image = Field(description="Container image, pinned by tag or digest.")
+    replicas: int = Field(
+        1, ge=0, description="Replicas of a Deployment or StatefulSet. Default: 1."
+    )
+    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
+    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
+    ports: list[Port] = Field(
+        default_factory=list, description="Ports; a Service is created when any. Default: none."
+    )
+    probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
+    resources: Resources | None = Field(None, description="Default: defaults.resources.")
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Plain environment variables; never secrets."
+    )
+    secrets: list[SecretRef] = Field(
+        default_factory=list, description="Infisical secrets as files or env vars. Default: none."
+    )
+    secrets_mount_path: AbsolutePath = Field(
+        "/mnt/secrets", description="Where secret files appear. Default: /mnt/secrets."
+    )
+    volumes: list[Volume] = Field(
+        default_factory=list, description="Writable volumes besides /tmp. Default: none."
+    )
+    ingress: Ingress | None = Field(None, description="Public HTTP(S) access. Default: none.")
+    autoscaling: Autoscaling | None = Field(
+        None, description="A HorizontalPodAutoscaler; it then owns the replica count."
+    )
+    disruption_budget: DisruptionBudget | None = Field(
+        None, description="A PodDisruptionBudget. Default: none."
+    )
+    security: Security = Field(
+        default_factory=Security, description="Loosens the restricted defaults, field by field."
+    )
+    egress: Egress = Field(default_factory=Egress, description="Default: DNS only.")
+    image_pull_secrets: list[DnsSubdomain] | None = Field(
+        None,
+        description="Secrets (type kubernetes.io/dockerconfigjson) in the app namespace for "
+        "pulling the image. Default: defaults.image_pull_secrets.",
+    )
+    # Scheduled and one-off work.
+    schedule: CronSchedule | None = Field(
+        None, description="Five-field cron or a macro (@daily). Required for a CronJob."
+    )
+    time_zone: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+        description="IANA time zone of the schedule, e.g. Europe/Paris. Default: the cluster's.",
+    )
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
+        "Forbid", description="Whether a run may start while the last one runs. Default: Forbid."
+    )
+    successful_jobs_history_limit: int = Field(3, ge=0, description="Default: 3.")
+    failed_jobs_history_limit: int = Field(1, ge=0, description="Default: 1.")
+    starting_deadline_seconds: int | None = Field(
+        300,
+        ge=10,
+        description="Skip a run that cannot start within this many seconds (after a controller "
+        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
+    )
+    suspend: bool = Field(False, description="Pause the schedule. Default: false.")
+    backoff_limit: int = Field(2, ge=0, description="Retries of a failed Job. Default: 2.")
+    active_deadline_seconds: int | None = Field(
+        None, ge=1, description="Kill a Job running longer. Default: no deadline."
+    )
+    restart_policy: Literal["OnFailure", "Never"] = Field(
+        "OnFailure", description="Restart policy of a Job's pods. Default: OnFailure."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> Service:
+        _check_kind_fields(self)
+        _check_ports(self)
+        _check_port_refs(self)
+        if self.resources is not None:
+            check_requests_within_limits(self.resources)
+        _check_mount_paths(self)
+        return self
+
+
+def _check_kind_fields(s: Service) -> None:
+    if s.type == "CronJob" and s.schedule is None:
+        raise ValueError("a CronJob needs 'schedule'")
+    if s.type != "CronJob" and s.schedule is not None:
+        raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
+    if s.type not in SERVING_TYPES:
+        for field in ("ingress", "autoscaling", "disruption_budget"):
+            if getattr(s, field) is not None:
+                raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
+        if s.probes.readiness or s.probes.startup:
+            raise ValueError(f"readiness and startup probes are only for Deployments, not {s.type}")
+    if s.autoscaling is not None and s.autoscaling.target_cpu_utilization is not None:
+        requests = s.resources.requests if s.resources else None
+        if requests is None or requests.cpu is None:
+            raise ValueError("autoscaling on CPU needs resources.requests.cpu")
+
+
+def _check_ports(s: Service) -> None:
+    seen_names: dict[str, int] = {}
+    seen_container: dict[int, str] = {}
+    seen_service: dict[int, str] = {}
+    for i, port in enumerate(s.ports):
+        if port.name in seen_names:
+            raise ValueError(f"ports[{i}]: port name '{port.name}' is already used")
+        if port.container_port in seen_container:
+            raise ValueError(
+                f"ports[{i}]: container port {port.container_port} is already used by "
+                f"'{seen_container[port.container_port]}'"
+            )
+        service_port = port.service_port or port.container_port
+        if service_port in seen_service:
+            raise ValueError(
+                f"ports[{i}]: service port {service_port} is already used by "
+                f"'{seen_service[service_port]}'"
+            )
+        seen_names[port.name] = i
+        seen_container[port.container_port] = port.name
+        seen_service[service_port] = port.name
+
+
+def _port_known(s: Service, ref: int | str, *, service_side: bool) -> bool:
+    for port in s.ports:
+        if ref == port.name:
+            return True
+        number = (port.service_port or port.container_port) if service_side else port.container_port
+        if ref == number:
+            return True
+    return False
+
+
+def _check_port_refs(s: Service) -> None:
+    for kind in ("readiness", "liveness", "startup"):
+        probe = getattr(s.probes, kind)
+        if probe is None:
+            continue
+        handler = probe.http or probe.tcp
+        if handler is not None and isinstance(handler.port, str):
+            if not _port_known(s, handler.port, service_side=False):
+                raise ValueError(f"probes.{kind}: port '{handler.port}' is not declared in ports")
+    if s.ingress is not None:
+        if not s.ports:
+            raise ValueError("an ingress needs at least one port")
+        if s.ingress.port is not None and not _port_known(s, s.ingress.port, service_side=True):
+            raise ValueError(f"ingress.port: '{s.ingress.port}' is not declared in ports")
+
+
+def check_requests_within_limits(resources: Resources) -> None:
+    """Raise when a request is above its limit (shared with the payload model)."""
+    if resources.requests is None or resources.limits is None:
+        return
+    for field in ("cpu", "memory"):
+        request = getattr(resources.requests, field)
+        limit = getattr(resources.limits, field)
+        if request and limit and quantity_value(request) > quantity_value(limit):
+            raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
+
+
+def _check_mount_paths(s: Service) -> None:
+    paths = {"/tmp": "tmp"}  # the writable /tmp every pod gets
+    if s.secrets:
+        paths[s.secrets_mount_path] = "secrets"
+    for i, volume in enumerate(s.volumes):
+        if volume.mount_path in paths:
+            raise ValueError(
+                f"volumes[{i}]: mount path {volume.mount_path} is already used by "
+                f"'{paths[volume.mount_path]}'"
+            )
+        if volume.name in {"tmp", "secrets"} or volume.name in paths.values():
+            raise ValueError(f"volumes[{i}]: volume name '{volume.name}' is reserved or taken")
+        paths[volume.mount_path] = volume.name
+
+
+# --- platform --------------------------------------------------------------------------------
+
+
+class QuotaSettings(Model):
+    """ResourceQuota of the app namespace. Derived from the services' resources unless set."""
+
+    enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
+    headroom_percent: int = Field(
+        50,
+        ge=0,
+        le=1000,
+        description="Added on top of what the services need at full scale, for rollouts, "
+        "Jobs and certificate solvers. Default: 50.",
+    )
+    requests: ResourceList | None = Field(
+        None, description="Override requests.cpu / requests.memory. Default: derived."
+    )
+    limits: ResourceList | None = Field(
+        None, description="Override limits.cpu / limits.memory. Default: derived."
+    )
+    pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
+    node_ports: int = Field(
+        0,
+        ge=0,
+        description="services.nodeports: Services of type NodePort the app may create. "
+        "Default: 0 (traffic comes in through the ingress controller).",
+    )
+    load_balancers: int = Field(
+        0,
+        ge=0,
+        description="services.loadbalancers: Services of type LoadBalancer the app may "
+        "create. Default: 0.",
+    )
+
+
+class LimitRangeSettings(Model):
+    """LimitRange of the app namespace: what a container without resources gets."""
+
+    enabled: bool = Field(True, description="Render the LimitRange. Default: true.")
+    default_request: ResourceList | None = Field(
+        None, description="Default: defaults.resources.requests, else 50m CPU / 64Mi."
+    )
+    default_limit: ResourceList | None = Field(
+        None, description="Default: defaults.resources.limits, else 500m CPU / 256Mi."
+    )
+
+
+class PlatformSettings(Model):
+    """What the platform renders around the app namespace (see docs/how-to/platform-addons.md)."""
+
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    limit_range: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
+
+
+# --- the file --------------------------------------------------------------------------------
+
+
+class AppConfig(Model):
+    """Root of `config/app-config.yaml`."""
+
+    version: Literal[1] = Field(description="Schema version of this file. Only 1 exists.")
+    app: AppSettings
+    domain: Hostname = Field(
+        description="Base domain. Hostnames under it are re-rooted onto each environment's domain."
+    )
+    tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS of every Ingress.")
+    secrets: SecretsSettings = Field(
+        default_factory=SecretsSettings, description="Where secrets come from. Default: nowhere."
+    )
+    defaults: Defaults = Field(
+        default_factory=Defaults, description="Values for services that set none."
+    )
+    features: Features = Field(default_factory=Features)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    services: list[Service] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules(self) -> AppConfig:
+        names: dict[str, int] = {}
+        routes: dict[tuple[str, str], str] = {}
+        tls_secrets: dict[str, str] = {}
+        for i, service in enumerate(self.services):
+            if service.name in names:
+                raise ValueError(
+                    f"services[{i}].name: '{service.name}' is already used by "
+                    f"services[{names[service.name]}]"
+                )
+            names[service.name] = i
+        by_name = {s.name: s for s in self.services}
+        for i, service in enumerate(self.services):
+            _check_egress_services(i, service, by_name)
+            if service.secrets and self.secrets.infisical is None:
+                raise ValueError(
+                    f"services[{i}].secrets: service '{service.name}' declares secrets but "
+                    "secrets.infisical is not configured"
+                )
+            if service.ingress is None:
+                continue
+            _check_hosts(i, service.ingress, self.domain)
+            for h, host in enumerate(service.ingress.hosts):
+                for path in service.ingress.paths:
+                    if (host, path) in routes:
+                        raise ValueError(
+                            f"services[{i}].ingress.hosts[{h}]: {host}{path} is already routed to "
+                            f"'{routes[(host, path)]}'"
+                        )
+                    routes[(host, path)] = service.name
+            secret = service.ingress.tls.secret_name or f"{service.name}-tls"
+            if secret in tls_secrets:
+                raise ValueError(
+                    f"services[{i}].ingress.tls.secret_name: '{secret}' is already used by "
+                    f"'{tls_secrets[secret]}'"
+                )
+            tls_secrets[secret] = service.name
+        return self
+
+
+def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
+    for j, call in enumerate(service.egress.calls):
+        name = call.name
+        where = f"services[{i}].egress.services[{j}]"
+        if name == service.name:
+            raise ValueError(f"{where}: service '{service.name}' cannot name itself")
+        target = by_name.get(name)
+        if target is None:
+            raise ValueError(f"{where}: no service '{name}' in services")
+        if not target.ports:
+            raise ValueError(f"{where}: service '{name}' declares no ports to call")
+        for k, ref in enumerate(call.ports or []):
+            if not _port_known(target, ref, service_side=True):
+                raise ValueError(f"{where}.ports[{k}]: service '{name}' declares no port '{ref}'")
+
+
+def under_domain(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
+
+
+def _check_hosts(i: int, ingress: Ingress, domain: str) -> None:
+    for h, host in enumerate(ingress.hosts):
+        if not under_domain(host, domain):
+            raise ValueError(
+                f"services[{i}].ingress.hosts[{h}]: '{host}' is not under the base domain "
+                f"'{domain}', so it would be the same host in every environment; list it "
+                "under ingress.env_hosts.<env> for the environments that serve it"
+            )
+    for env, hosts in ingress.env_hosts.items():
+        for h, host in enumerate(hosts):
+            if under_domain(host, domain):
+                raise ValueError(
+                    f"services[{i}].ingress.env_hosts.{env}[{h}]: '{host}' is under the base "
+                    f"domain '{domain}'; list it in ingress.hosts, which moves it onto each "
+                    "environment's domain"
+                )
+
+
+def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
+    """Problems for per-environment keys (image.envs, ingress.env_hosts) naming no environment:
+    such a host or image would silently never render."""
+    problems = []
+    known = ", ".join(envs) or "none"
+    for i, service in enumerate(config.services):
+        named = [(f"image.envs.{e}", e) for e in service.image.envs]
+        if service.ingress is not None:
+            named += [(f"ingress.env_hosts.{e}", e) for e in service.ingress.env_hosts]
+        for where, env in named:
+            if env not in envs:
+                problems.append(
+                    f"services[{i}].{where}: no environment '{env}' (clusters: {known})"
+                )
+    return problems

@@ -1,0 +1,743 @@
+"""The `deployed_apps` payload (v1): what the infra pipeline hands to `gitops-base generate`.
+
+The payload lists the apps to deploy; `to_services` turns each entry into one `services[]`
+entry of the config. Every problem is reported as one line that names the entry it is in:
+`deployed_apps[3] (name 'api').fqdns[0]: ...`. Reference: docs/reference/deployed-apps.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from constructs_lib.errors import ProblemsError
+from constructs_lib.model.config import (
+    Autoscaling,
+    DisruptionBudget,
+    ExternalEgress,
+    Issuer,
+    Model,
+    PortRef,
+    Probes,
+    Resources,
+    SecretRef,
+    Security,
+    Volume,
+    WorkloadType,
+    check_requests_within_limits,
+)
+from constructs_lib.model.config import (
+    Port as ConfigPort,
+)
+from constructs_lib.model.loading import format_errors
+from constructs_lib.model.value_types import (
+    CronSchedule,
+    DnsLabel,
+    DnsSubdomain,
+    EnvName,
+    Hostname,
+    HttpPath,
+    ImageDigest,
+    ImageRepository,
+    ImageTag,
+)
+
+PAYLOAD_VERSION = 2
+PAYLOAD_VERSIONS = (1, 2)
+# A payload above these limits is refused before parsing: a pipeline bug, not a real app list.
+MAX_PAYLOAD_BYTES = 8 * 2**20
+MAX_APPS = 2000
+MAX_DEPTH = 32
+DEFAULT_PORT = 8080
+SERVICE_PORT = 80
+PORT_NAME = "http"
+
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+
+
+class PayloadError(ProblemsError):
+    """A payload that cannot be used. `problems` holds one `path: message` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems, message=f"{len(problems)} problem(s)")
+
+
+@dataclass(frozen=True)
+class ImageParts:
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def split_image(reference: str) -> ImageParts:
+    """`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`; a registry port is not a tag."""
+    name, at, digest = reference.partition("@")
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = None
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    return ImageParts(name, tag, digest if at else None)
+
+
+_REPOSITORY = TypeAdapter(ImageRepository)
+_TAG = TypeAdapter(ImageTag)
+_DIGEST = TypeAdapter(ImageDigest)
+
+
+def _image_reference(value: str) -> str:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"'{value}' is not a valid image reference: it contains whitespace")
+    parts = split_image(value)
+    problems = []
+    for adapter, part in (
+        (_REPOSITORY, parts.repository),
+        (_TAG, parts.tag),
+        (_DIGEST, parts.digest),
+    ):
+        if part is None:
+            continue
+        try:
+            adapter.validate_python(part)
+        except ValidationError as exc:
+            problems.append(str(exc.errors()[0]["msg"]).removeprefix("Value error, "))
+    if problems:
+        raise ValueError(f"'{value}' is not a valid image reference: {problems[0]}")
+    if parts.tag is None and parts.digest is None:
+        raise ValueError(
+            f"'{value}' has neither a tag nor a digest: pin one, e.g. '{value}:1.0.0' or "
+            f"'{value}@sha256:<64 hex digits>'"
+        )
+    return value
+
+
+ImageReference = Annotated[str, AfterValidator(_image_reference)]
+
+
+class Health(Model):
+    """HTTP health check; becomes the readiness and liveness probe of the app."""
+
+    path: HttpPath = Field(description="HTTP path answering 2xx when the app is healthy.")
+    port: Port | None = Field(None, description="Port of the check. Default: the app's `port`.")
+
+
+class PayloadSecret(SecretRef):
+    """One Infisical secret: its folder and key, and whether it arrives as env var or file."""
+
+
+class DeployedApp(Model):
+    """One entry of `deployed_apps`: one app, one `services[]` entry of the config."""
+
+    name: DnsLabel = Field(
+        min_length=1, description="Unique in the payload; becomes the service name."
+    )
+    image: ImageReference = Field(
+        min_length=1,
+        description="Full image reference with a tag, a digest, or both: "
+        "'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/api@sha256:...'.",
+    )
+    fqdns: list[Hostname] | None = Field(
+        None, description="Public hostnames; none means internal only (no Ingress)."
+    )
+    fqdn: Hostname | None = Field(None, description="One public hostname; same as `fqdns: [x]`.")
+    replicas: int = Field(1, ge=0, strict=True, description="Replicas. Default: 1.")
+    port: Port | None = Field(
+        None, description=f"Container port the app listens on. Default: {DEFAULT_PORT}."
+    )
+    resources: Resources | None = Field(
+        None, description="Requests and limits. Default: the config's defaults.resources."
+    )
+    schedule: CronSchedule | None = Field(
+        None, description="Cron schedule; makes the app a CronJob. Default: a Deployment."
+    )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Plain environment variables. Default: none."
+    )
+    secrets: list[PayloadSecret] = Field(
+        default_factory=list, description="Secrets from Infisical. Default: none."
+    )
+    health: Health | None = Field(
+        None, description="HTTP readiness and liveness check. Default: no probes."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> DeployedApp:
+        if self.fqdns is not None and self.fqdn is not None:
+            raise ValueError("give either 'fqdns' or 'fqdn', not both")
+        if self.schedule is not None:
+            for field in ("fqdns", "fqdn", "health", "port"):
+                if getattr(self, field) is not None:
+                    raise ValueError(
+                        f"{field}: a scheduled app (with 'schedule') serves no traffic; "
+                        f"remove '{field}'"
+                    )
+        for i, host in enumerate(self.fqdns or []):
+            first = (self.fqdns or []).index(host)
+            if first != i:
+                raise ValueError(f"fqdns[{i}]: '{host}' is already listed as fqdns[{first}]")
+        if self.resources is not None:
+            check_requests_within_limits(self.resources)
+        env_targets: dict[str, str] = {name: "env" for name in self.env}
+        files: dict[str, int] = {}
+        for i, secret in enumerate(self.secrets):
+            if secret.env is not None:
+                if secret.env in env_targets:
+                    raise ValueError(
+                        f"secrets[{i}].env: '{secret.env}' is already set by "
+                        f"{env_targets[secret.env]}"
+                    )
+                env_targets[secret.env] = f"secrets[{i}]"
+            if secret.file is not None:
+                if secret.file in files:
+                    raise ValueError(
+                        f"secrets[{i}].file: '{secret.file}' is already used by "
+                        f"secrets[{files[secret.file]}]"
+                    )
+                files[secret.file] = i
+        return self
+
+    @property
+    def hosts(self) -> list[str]:
+        if self.fqdns is not None:
+            return list(self.fqdns)
+        return [self.fqdn] if self.fqdn is not None else []
+
+
+class PayloadInfisical(Model):
+    """Connection to Infisical; the config's secrets.infisical."""
+
+    url: str | None = Field(None, description="secrets.infisical.url")
+    project_id: str | None = Field(None, description="secrets.infisical.project_id")
+    identity_id: str | None = Field(None, description="secrets.infisical.auth.identity_id")
+
+
+class GlobalSettings(Model):
+    """Optional global settings a payload may set; each one wins over the existing config."""
+
+    app_name: DnsLabel | None = Field(None, description="The config's app.name.")
+    namespace: DnsLabel | None = Field(None, description="The config's app.namespace.")
+    domain: Hostname | None = Field(None, description="The config's base domain.")
+    tls_issuer: Issuer | None = Field(None, description="The config's tls.issuer.")
+    infisical: PayloadInfisical | None = Field(
+        None, description="The config's Infisical connection (secrets.infisical)."
+    )
+
+
+class Payload(GlobalSettings):
+    """The whole payload: `{"deployed_apps": [...]}`; a bare array is read as the same."""
+
+    version: Literal[1] | None = Field(
+        None, description="Payload version: 1 (this form, the default) or 2."
+    )
+    deployed_apps: list[DeployedApp] = Field(
+        max_length=MAX_APPS, description=f"The apps to deploy, at most {MAX_APPS}."
+    )
+
+
+# --- version 2 -------------------------------------------------------------------------------
+
+
+class IngressTlsV2(Model):
+    """TLS of an app's Ingress, when it is not the config's default."""
+
+    secret_name: DnsSubdomain | None = Field(
+        None, description="Secret the certificate is written to. Default: <name>-tls."
+    )
+
+
+class IngressV2(Model):
+    """Public HTTP(S) access to an app with ports."""
+
+    hosts: list[Hostname] = Field(
+        default_factory=list,
+        description="Hostnames under the config's domain; each environment gets them on its "
+        "own domain.",
+    )
+    env_hosts: dict[DnsLabel, list[Hostname]] = Field(
+        default_factory=dict,
+        description="Hostnames outside the config's domain, per environment that serves them.",
+    )
+    paths: list[HttpPath] | None = Field(None, description="Path prefixes. Default: ['/'].")
+    port: PortRef | None = Field(None, description="Port to route to. Default: the first.")
+    tls: StrictBool | IngressTlsV2 | None = Field(
+        None,
+        description="false: plain HTTP; {secret_name}: TLS into that Secret. Default: the "
+        "config's tls.enabled.",
+    )
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_shape(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, bool | dict):
+            raise ValueError('expected false, true or an object {"secret_name": ...}')
+        return value
+
+
+class AppCall(Model):
+    """A call to another app of the payload."""
+
+    name: DnsLabel = Field(description="The called app.")
+    ports: list[PortRef] | None = Field(
+        None, min_length=1, description="Its ports, by name or service port. Default: all."
+    )
+
+
+class EgressV2(Model):
+    """Where the app may connect besides DNS. Default: nowhere."""
+
+    apps: list[AppCall] = Field(default_factory=list, description="Other apps it calls.")
+    external: list[ExternalEgress] = Field(
+        default_factory=list,
+        description="Hosts or address ranges outside the cluster, with their ports.",
+    )
+    internet: bool = Field(False, description="Any public address on any port. Default: false.")
+
+
+class DeployedAppV2(Model):
+    """One entry of a version 2 payload: one `services[]` entry of the config."""
+
+    name: DnsLabel = Field(
+        min_length=1, description="Unique in the payload; becomes the service name."
+    )
+    type: WorkloadType = Field("Deployment", description="Deployment, CronJob or Job.")
+    image: ImageReference = Field(min_length=1, description="Image with a tag, digest or both.")
+    new_image: bool = Field(
+        False,
+        description="The image is a new release to deploy. Default: false: an app already in "
+        "the config keeps the image it runs (set-image and promote own it).",
+    )
+    replicas: int | None = Field(None, ge=0, strict=True, description="Default: 1.")
+    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
+    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
+    ports: list[ConfigPort] = Field(
+        default_factory=list, description="Ports, each with its service port. Default: none."
+    )
+    probes: Probes | None = Field(None, description="readiness, liveness, startup probes.")
+    resources: Resources | DnsLabel | None = Field(
+        None,
+        description="Requests and limits, or the name of a preset in the config's "
+        "defaults.resource_presets. Default: the config's defaults.resources.",
+    )
+    env: dict[EnvName, str] = Field(default_factory=dict, description="Plain env variables.")
+    secrets: list[PayloadSecret] = Field(default_factory=list, description="Infisical secrets.")
+    volumes: list[Volume] = Field(default_factory=list, description="Writable volumes.")
+    ingress: IngressV2 | None = Field(None, description="Public access. Default: none.")
+    autoscaling: Autoscaling | None = Field(None, description="A HorizontalPodAutoscaler.")
+    disruption_budget: DisruptionBudget | None = Field(None, description="A PodDisruptionBudget.")
+    security: Security | None = Field(None, description="Loosens the restricted defaults.")
+    egress: EgressV2 | None = Field(None, description="Declared calls. Default: none.")
+    image_pull_secrets: list[DnsSubdomain] | None = Field(
+        None, description="Pull secrets. Default: the config's defaults.image_pull_secrets."
+    )
+    schedule: CronSchedule | None = Field(None, description="Cron schedule of a CronJob.")
+
+    @model_validator(mode="after")
+    def _rules(self) -> DeployedAppV2:
+        if isinstance(self.resources, Resources):
+            check_requests_within_limits(self.resources)
+        return self
+
+
+class PayloadV2(GlobalSettings):
+    """A version 2 payload: `{"version": 2, "deployed_apps": [...]}`."""
+
+    version: Literal[2] = Field(description="2.")
+    deployed_apps: list[DeployedAppV2] = Field(
+        max_length=MAX_APPS, description=f"The apps to deploy, at most {MAX_APPS}."
+    )
+
+
+AnyPayload = Payload | PayloadV2
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Parse payload JSON; every failure becomes a PayloadError with one readable line."""
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            [f"payload is {len(text)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes"]
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PayloadError([f"payload is not UTF-8 text (byte {exc.start})"]) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except _DuplicateKey as exc:
+        raise PayloadError([f"invalid JSON: duplicate key '{exc.key}' in an object"]) from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            [f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]
+        ) from None
+    except RecursionError:
+        raise PayloadError([f"invalid JSON: nested deeper than {MAX_DEPTH} levels"]) from None
+    problems: list[str] = []
+    _check_text(data, [], problems, 0)
+    if problems:
+        raise PayloadError(problems)
+    return data
+
+
+_BAD_TEXT = re.compile(r"[\ud800-\udfff]")
+
+
+def _check_text(value: Any, path: list[str | int], problems: list[str], depth: int) -> None:
+    """Reject what JSON can carry but a config file cannot: lone surrogates, deep nesting."""
+    if depth > MAX_DEPTH:
+        problems.append(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        raise PayloadError(problems)
+    if isinstance(value, str):
+        if _BAD_TEXT.search(value):
+            problems.append(f"{_plain_path(path)}: contains an unpaired UTF-16 surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _BAD_TEXT.search(key):
+                problems.append(f"{_plain_path(path)}: a key contains an unpaired UTF-16 surrogate")
+            _check_text(item, [*path, key], problems, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, [*path, i], problems, depth + 1)
+
+
+def _plain_path(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(payload)"
+
+
+def parse_payload(data: Any) -> AnyPayload:
+    """Validate parsed JSON; every problem becomes a line that names its entry."""
+    if isinstance(data, list):
+        data = {"deployed_apps": data}
+    if not isinstance(data, dict):
+        raise PayloadError(
+            [
+                "(payload): expected an object with a 'deployed_apps' array (or a bare array), "
+                f"got {_json_type(data)}"
+            ]
+        )
+    if "deployed_apps" not in data:
+        raise PayloadError(["deployed_apps: required field is missing"])
+    if not isinstance(data["deployed_apps"], list):
+        raise PayloadError(
+            [f"deployed_apps: expected an array of apps, got {_json_type(data['deployed_apps'])}"]
+        )
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or version not in PAYLOAD_VERSIONS):
+        raise PayloadError(
+            [f"version: {json.dumps(version)} is not a payload version; known: 1, 2"]
+        )
+    model: type[Payload] | type[PayloadV2] = PayloadV2 if version == 2 else Payload
+    try:
+        payload = model.model_validate(data)
+    except ValidationError as exc:
+        raise PayloadError(
+            [_name_entry(line, data) for line in format_errors(exc, model)]
+        ) from None
+    problems = (
+        _cross_entry_problems(payload)
+        if isinstance(payload, Payload)
+        else _cross_entry_problems_v2(payload)
+    )
+    if problems:
+        raise PayloadError(problems)
+    return payload
+
+
+def load_payload(path: Path) -> AnyPayload:
+    try:
+        size = path.stat().st_size
+        if size > MAX_PAYLOAD_BYTES:
+            raise PayloadError([f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes"])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PayloadError([f"cannot read {path}: {exc.strerror}"]) from None
+    return parse_payload(parse_json(raw))
+
+
+_ENTRY = re.compile(r"^deployed_apps\[(\d+)\]")
+
+
+def entry_label(index: int, data: Any) -> str:
+    """`deployed_apps[3] (name 'api')`, or without the name when it is not a usable string."""
+    label = f"deployed_apps[{index}]"
+    apps = data.get("deployed_apps") if isinstance(data, dict) else None
+    if isinstance(apps, list) and index < len(apps) and isinstance(apps[index], dict):
+        name = apps[index].get("name")
+        if isinstance(name, str) and name and len(name) <= 80 and name.isprintable():
+            label += f" (name {name!r})"
+    return label
+
+
+_NOT_OBJECT = re.compile(r"input should be a valid dictionary( or instance of \w+)?$")
+
+
+def _name_entry(line: str, data: Any) -> str:
+    line = _NOT_OBJECT.sub("expected an object", line)
+    match = _ENTRY.match(line)
+    if not match:
+        return line
+    return entry_label(int(match.group(1)), data) + line[match.end() :]
+
+
+def _cross_entry_problems(payload: Payload) -> list[str]:
+    """Rules across entries: unique names, each hostname served by one app only."""
+    problems = []
+    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    names: dict[str, int] = {}
+    hosts: dict[str, int] = {}
+    for i, app in enumerate(payload.deployed_apps):
+        label = entry_label(i, data)
+        if app.name in names:
+            problems.append(
+                f"{label}.name: '{app.name}' is already used by deployed_apps[{names[app.name]}]"
+            )
+        else:
+            names[app.name] = i
+        field = "fqdn" if app.fqdn is not None else "fqdns"
+        for h, host in enumerate(app.hosts):
+            where = f"{label}.{field}" + (f"[{h}]" if field == "fqdns" else "")
+            if host in hosts and hosts[host] != i:
+                other = entry_label(hosts[host], data)
+                problems.append(f"{where}: '{host}' is already served by {other}")
+            hosts.setdefault(host, i)
+    return problems
+
+
+def _cross_entry_problems_v2(payload: PayloadV2) -> list[str]:
+    """Version 2 rules across entries: unique names and hosts, calls to apps with such ports."""
+    problems = []
+    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    names: dict[str, int] = {}
+    hosts: dict[tuple[str, str], int] = {}
+    for i, app in enumerate(payload.deployed_apps):
+        label = entry_label(i, data)
+        if app.name in names:
+            problems.append(
+                f"{label}.name: '{app.name}' is already used by deployed_apps[{names[app.name]}]"
+            )
+        else:
+            names[app.name] = i
+        if app.ingress is not None:
+            listed = [("", f"hosts[{h}]", host) for h, host in enumerate(app.ingress.hosts)] + [
+                (env, f"env_hosts.{env}[{h}]", host)
+                for env, env_list in app.ingress.env_hosts.items()
+                for h, host in enumerate(env_list)
+            ]
+            for env, where, host in listed:
+                if (env, host) in hosts and hosts[(env, host)] != i:
+                    other = entry_label(hosts[(env, host)], data)
+                    problems.append(
+                        f"{label}.ingress.{where}: '{host}' is already served by {other}"
+                    )
+                hosts.setdefault((env, host), i)
+    by_name = {a.name: a for a in payload.deployed_apps}
+    for i, app in enumerate(payload.deployed_apps):
+        for j, call in enumerate(app.egress.apps if app.egress else []):
+            where = f"{entry_label(i, data)}.egress.apps[{j}]"
+            target = by_name.get(call.name)
+            if call.name == app.name:
+                problems.append(f"{where}.name: app '{app.name}' cannot call itself")
+                continue
+            if target is None:
+                problems.append(f"{where}.name: no app '{call.name}' in deployed_apps")
+                continue
+            if not target.ports:
+                problems.append(f"{where}.name: app '{call.name}' declares no ports to call")
+                continue
+            declared: set[int | str] = set()
+            for port in target.ports:
+                declared |= {port.name, port.service_port or port.container_port}
+            for k, ref in enumerate(call.ports or []):
+                if ref not in declared:
+                    problems.append(
+                        f"{where}.ports[{k}]: app '{call.name}' declares no port '{ref}'"
+                    )
+    return problems
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --- mapping to the config -------------------------------------------------------------------
+
+
+def to_service(app: DeployedApp) -> dict[str, Any]:
+    """The `services[]` entry of one app, as plain data in the config's key order."""
+    image = split_image(app.image)
+    service: dict[str, Any] = {"name": app.name}
+    if app.schedule is not None:
+        service["type"] = "CronJob"
+    service["image"] = {
+        "repository": image.repository,
+        **({"tag": image.tag} if image.tag else {}),
+        **({"digest": image.digest} if image.digest else {}),
+    }
+    if app.schedule is not None:
+        service["schedule"] = app.schedule
+    else:
+        service["replicas"] = app.replicas
+        port = app.port or DEFAULT_PORT
+        service["ports"] = [
+            {"name": PORT_NAME, "container_port": port, "service_port": SERVICE_PORT}
+        ]
+        if app.health is not None:
+            probe_port: int | str = PORT_NAME
+            if app.health.port is not None and app.health.port != port:
+                probe_port = app.health.port
+            check = {"http": {"path": app.health.path, "port": probe_port}}
+            service["probes"] = {"readiness": check, "liveness": dict(check)}
+    if app.resources is not None:
+        service["resources"] = app.resources.model_dump(exclude_none=True)
+    if app.env:
+        service["env"] = dict(app.env)
+    if app.secrets:
+        service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
+    if app.hosts:
+        service["ingress"] = {"hosts": app.hosts}
+    return service
+
+
+def to_service_v2(
+    app: DeployedAppV2, presets: Mapping[str, Resources] | None = None
+) -> dict[str, Any]:
+    """The `services[]` entry of one version 2 app; keys the app leaves out are left out, so
+    `generate` keeps what the config has for them. `presets` resolves a resources name."""
+
+    def dump(model: Model) -> dict[str, Any]:
+        return model.model_dump(mode="json", exclude_unset=True)
+
+    image = split_image(app.image)
+    service: dict[str, Any] = {"name": app.name}
+    if app.type != "Deployment":
+        service["type"] = app.type
+    service["image"] = {
+        "repository": image.repository,
+        **({"tag": image.tag} if image.tag else {}),
+        **({"digest": image.digest} if image.digest else {}),
+    }
+    if app.schedule is not None:
+        service["schedule"] = app.schedule
+    if app.replicas is not None:
+        service["replicas"] = app.replicas
+    for key in ("command", "args"):
+        value = getattr(app, key)
+        if value is not None:
+            service[key] = list(value)
+    given = app.model_fields_set  # an empty list given on purpose clears the config's value
+    if "ports" in given:
+        service["ports"] = [dump(p) for p in app.ports]
+    if app.probes is not None:
+        service["probes"] = dump(app.probes)
+    if isinstance(app.resources, Resources):
+        service["resources"] = app.resources.model_dump(exclude_none=True)
+    elif app.resources is not None:
+        preset = (presets or {}).get(app.resources)
+        if preset is None:
+            raise ValueError(
+                f"resources: no preset '{app.resources}' in the config's "
+                f"defaults.resource_presets (known: {', '.join(sorted(presets or {})) or 'none'})"
+            )
+        service["resources"] = preset.model_dump(exclude_none=True)
+    if "env" in given:
+        service["env"] = dict(app.env)
+    if "secrets" in given:
+        service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
+    if "volumes" in given:
+        service["volumes"] = [dump(v) for v in app.volumes]
+    if app.ingress is not None:
+        ingress: dict[str, Any] = {"hosts": list(app.ingress.hosts)}
+        if app.ingress.env_hosts:
+            ingress["env_hosts"] = {k: list(v) for k, v in app.ingress.env_hosts.items()}
+        if app.ingress.paths is not None:
+            ingress["paths"] = list(app.ingress.paths)
+        if app.ingress.port is not None:
+            ingress["port"] = app.ingress.port
+        if app.ingress.tls is False:
+            ingress["tls"] = {"enabled": False}
+        elif app.ingress.tls is True:
+            ingress["tls"] = {"enabled": True}
+        elif app.ingress.tls is not None:
+            ingress["tls"] = {"enabled": True, **dump(app.ingress.tls)}
+        service["ingress"] = ingress
+    for key in ("autoscaling", "disruption_budget", "security"):
+        value = getattr(app, key)
+        if value is not None:
+            service[key] = dump(value)
+    if app.egress is not None:
+        egress: dict[str, Any] = {}
+        if app.egress.internet:
+            egress["internet"] = True
+        if app.egress.apps:
+            egress["services"] = [
+                c.name if c.ports is None else {"name": c.name, "ports": list(c.ports)}
+                for c in app.egress.apps
+            ]
+        if app.egress.external:
+            egress["external"] = [dump(e) for e in app.egress.external]
+        service["egress"] = egress
+    if app.image_pull_secrets is not None:
+        service["image_pull_secrets"] = list(app.image_pull_secrets)
+    return service
+
+
+def to_services(
+    payload: AnyPayload, presets: Mapping[str, Resources] | None = None
+) -> list[dict[str, Any]]:
+    """The services of a payload; a version 2 app naming an unknown preset is a PayloadError."""
+    if isinstance(payload, Payload):
+        return [to_service(app) for app in payload.deployed_apps]
+    services, problems = [], []
+    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    for i, app in enumerate(payload.deployed_apps):
+        try:
+            services.append(to_service_v2(app, presets))
+        except ValueError as exc:
+            problems.append(f"{entry_label(i, data)}.{exc}")
+    if problems:
+        raise PayloadError(problems)
+    return services

@@ -1,0 +1,211 @@
+"""Reusable validated string types shared by the config and cluster models.
+
+Each type rejects a bad value with a message that says what a good one looks like, so that
+`path: message` lines are enough for a pipeline author to fix the input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?\Z")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+# Docker reference grammar (distribution/reference), repository part without tag or digest.
+_REPO_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REGISTRY = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?/)"
+_REPOSITORY = re.compile(rf"^{_REGISTRY}?{_REPO_COMPONENT}(?:/{_REPO_COMPONENT})*\Z")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}\Z")
+# Kubernetes resource.Quantity: a signed decimal with an optional binary/decimal SI suffix or
+# exponent. Negative quantities make no sense for requests/limits, so the sign is not accepted.
+_QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?\d+)?\Z")
+_HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z")
+_CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid DNS label (lowercase letters, digits and '-', "
+            "starting with a letter, ending with a letter or digit, at most 63 characters)"
+        )
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid DNS subdomain (lowercase letters, digits, '-' and '.', "
+            "at most 253 characters)"
+        )
+    return value
+
+
+def _hostname(value: str) -> str:
+    if "://" in value or "/" in value:
+        raise ValueError(
+            f"'{value}' is a URL, not a hostname: give only the host, e.g. 'shop.example.com'"
+        )
+    if value.startswith("*"):
+        raise ValueError(
+            f"'{value}' is a wildcard: Let's Encrypt HTTP-01 cannot issue wildcard certificates"
+        )
+    if value != value.lower():
+        raise ValueError(f"'{value}' must be lowercase")
+    labels = value.split(".")
+    if (
+        len(value) > 253
+        or len(labels) < 2
+        or not all(_HOST_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValueError(
+            f"'{value}' is not a fully qualified hostname (at least two dot-separated labels of "
+            "lowercase letters, digits and '-', not an IP address)"
+        )
+    return value
+
+
+def _port_name(value: str) -> str:
+    if not _PORT_NAME.match(value) or not any(c.isalpha() for c in value) or "--" in value:
+        raise ValueError(
+            f"'{value}' is not a valid port name (IANA service name: at most 15 lowercase "
+            "letters, digits and '-', with at least one letter)"
+        )
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid environment variable name (letters, digits and '_', "
+            "not starting with a digit)"
+        )
+    return value
+
+
+def _repository(value: str) -> str:
+    if ":" in value.split("/")[-1] or "@" in value:
+        raise ValueError(
+            f"'{value}' must be the repository only: put the tag in 'tag' and the digest in "
+            "'digest'"
+        )
+    if len(value) > 255 or not _REPOSITORY.match(value):
+        raise ValueError(f"'{value}' is not a valid image repository (e.g. 'ghcr.io/acme/web')")
+    return value
+
+
+def _tag(value: str) -> str:
+    if not _TAG.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid image tag (letters, digits, '_', '.', '-', at most 128 "
+            "characters, not starting with '.' or '-')"
+        )
+    return value
+
+
+def _digest(value: str) -> str:
+    if not _DIGEST.match(value):
+        raise ValueError(f"'{value}' is not a valid digest (expected 'sha256:' and 64 hex digits)")
+    return value
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid Kubernetes quantity (e.g. '250m', '0.5', '128Mi', '1Gi')"
+        )
+    return value
+
+
+def _http_path(value: str) -> str:
+    if not _HTTP_PATH.match(value):
+        raise ValueError(f"'{value}' is not a valid HTTP path (must start with '/', no spaces)")
+    return value
+
+
+def _abs_path(value: str) -> str:
+    if not value.startswith("/") or "\x00" in value or ":" in value:
+        raise ValueError(f"'{value}' is not an absolute path")
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter
+
+    if value in _CRON_MACROS:
+        return value
+    fields = value.split()
+    if len(fields) != 5 or not croniter.is_valid(value):
+        raise ValueError(
+            f"'{value}' is not a valid cron schedule (five fields 'minute hour day-of-month "
+            "month day-of-week', or a macro such as '@daily')"
+        )
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+PortName = Annotated[str, AfterValidator(_port_name)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+ImageRepository = Annotated[str, AfterValidator(_repository)]
+ImageTag = Annotated[str, AfterValidator(_tag)]
+ImageDigest = Annotated[str, AfterValidator(_digest)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+HttpPath = Annotated[str, AfterValidator(_http_path)]
+AbsolutePath = Annotated[str, AfterValidator(_abs_path)]
+CronSchedule = Annotated[str, AfterValidator(_cron)]
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {
+    "n": 1e-9,
+    "u": 1e-6,
+    "m": 1e-3,
+    "": 1,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+}
+
+
+def quantity_value(quantity: str) -> float:
+    """The numeric value of a Kubernetes quantity, for comparisons such as requests <= limits."""
+    match = _QUANTITY.match(quantity)
+    if not match:
+        raise ValueError(f"'{quantity}' is not a valid Kubernetes quantity")
+    number = float(match.group(1))
+    suffix = match.group(3) or ""
+    if suffix in _BINARY:
+        return number * _BINARY[suffix]
+    if suffix in _DECIMAL:
+        return number * _DECIMAL[suffix]
+    return float(quantity)  # exponent form such as '1e3'
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is not an address range: give one like '10.0.5.0/24' or '2001:db8::/32'"
+        ) from None
+    if "/" not in value:
+        raise ValueError(f"'{value}' has no prefix length: give '{network}'")
+    if str(network) != value:
+        raise ValueError(f"'{value}' has host bits set: did you mean '{network}'?")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]

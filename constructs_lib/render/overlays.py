@@ -1,0 +1,307 @@
+"""Overlay points: how a private infra repo specializes the base without editing its code.
+
+    overlays/<env>/config.yaml        deep-merged over config/app-config.yaml for that env
+    overlays/<env>/patches.yaml       RFC 6902 JSON patches on synthesized objects (kind/name)
+    overlays/<env>/manifests/<folder>/*.yaml   extra objects, added to dist/<env>/<folder>/
+
+All three are applied during synth and checked like everything else: the merged config is
+validated by the config model, patched and added objects against the Kubernetes schemas and
+pinned CRDs, and a patch that matches nothing is an error. Any error fails the synth and
+leaves dist/ untouched. See docs/how-to/overlays.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ConfigDict, Field
+
+from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig, Model
+from constructs_lib.model.loading import ConfigError, format_errors, parse_model, read_yaml
+from constructs_lib.paths import ROOT, display
+from constructs_lib.render.json_patch import PatchError, apply_patch
+from constructs_lib.render.schema_check import validate_manifest
+
+OVERLAYS_DIR = ROOT / "overlays"
+CONFIG_FILE = "config.yaml"
+PATCHES_FILE = "patches.yaml"
+MANIFESTS_DIR = "manifests"
+
+Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
+
+
+class OverlayError(ConfigError):
+    """A problem of an overlay file (overlays/<env>/)."""
+
+
+class Target(Model):
+    """The object a patch applies to."""
+
+    kind: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    namespace: str | None = Field(None, description="Needed only when kind/name is ambiguous.")
+
+
+class Operation(Model):
+    """One RFC 6902 operation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    from_: str | None = Field(None, alias="from")
+
+
+class PatchEntry(Model):
+    target: Target
+    patch: list[Operation] = Field(min_length=1)
+
+
+class PatchesFile(Model):
+    """Root of `overlays/<env>/patches.yaml`."""
+
+    patches: list[PatchEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What `overlays/<env>/` holds; every part may be absent."""
+
+    env: str
+    directory: Path
+    config: dict[str, Any] | None
+    patches: list[PatchEntry]
+    manifests: dict[str, list[tuple[str, dict[str, Any]]]]
+    """Folder -> (source file, object)."""
+
+    def source(self, name: str) -> str:
+        return display(self.directory / name, ROOT)
+
+
+def load_overlay(root: Path, env: str) -> Overlay | None:
+    """Read `root/<env>/`; None when the environment has no overlay folder."""
+    directory = root / env
+    if not directory.is_dir():
+        return None
+    problems: list[str] = []
+    config = _load_config(directory / CONFIG_FILE, problems)
+    patches = _load_patches(directory / PATCHES_FILE, problems)
+    manifests = _load_manifests(directory / MANIFESTS_DIR, problems)
+    if problems:
+        raise OverlayError(display(directory, ROOT), problems)
+    return Overlay(env, directory, config, patches, manifests)
+
+
+def _read(path: Path, problems: list[str]) -> Any:
+    try:
+        return read_yaml(path)
+    except ConfigError as exc:
+        problems += [f"{display(path, ROOT)}: {p.removeprefix(f'{path}: ')}" for p in exc.problems]
+        return None
+
+
+def _load_config(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    data = _read(path, problems)
+    if data is not None and not isinstance(data, dict):
+        problems.append(f"{display(path, ROOT)}: must be a mapping of config keys")
+        return None
+    return data or None
+
+
+def _load_patches(path: Path, problems: list[str]) -> list[PatchEntry]:
+    if not path.is_file():
+        return []
+    data = _read(path, problems)
+    if data is None:
+        return []
+    try:
+        return list(parse_model(PatchesFile, data, display(path, ROOT)).patches)
+    except ConfigError as exc:
+        problems += [f"{display(path, ROOT)}: {p}" for p in exc.problems]
+        return []
+
+
+def _load_manifests(path: Path, problems: list[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    if not path.is_dir():
+        return out
+    for file in sorted(path.rglob("*")):
+        if file.is_dir() or file.suffix not in (".yaml", ".yml"):
+            continue
+        where = display(file, ROOT)
+        relative = file.relative_to(path)
+        if len(relative.parts) != 2:
+            problems.append(
+                f"{where}: put extra manifests in {MANIFESTS_DIR}/<folder>/ (app, platform, ...)"
+            )
+            continue
+        try:
+            documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+        except yaml.YAMLError as exc:
+            problems.append(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}")
+            continue
+        for i, document in enumerate(d for d in documents if d is not None):
+            name = document.get("metadata", {}).get("name") if isinstance(document, dict) else None
+            if not isinstance(document, dict) or not document.get("kind") or not name:
+                problems.append(f"{where}: document {i}: needs apiVersion, kind and metadata.name")
+                continue
+            out.setdefault(relative.parts[0], []).append((where, document))
+    return out
+
+
+# --- config ----------------------------------------------------------------------------------
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep merge: mappings merge key by key, lists of mappings with `name` merge by name
+    (new names are appended), anything else is replaced by the override."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base[key], value) if key in base else value
+        return out
+    if isinstance(base, list) and isinstance(override, list) and _named(base) and _named(override):
+        merged = list(base)
+        index = {item["name"]: i for i, item in enumerate(merged)}
+        for item in override:
+            if item["name"] in index:
+                merged[index[item["name"]]] = merge(merged[index[item["name"]]], item)
+            else:
+                merged.append(item)
+        return merged
+    return override
+
+
+def _named(items: list[Any]) -> bool:
+    return all(isinstance(i, dict) and "name" in i for i in items)
+
+
+def overlay_config(config: AppConfig, overlay: Overlay) -> AppConfig:
+    if overlay.config is None:
+        return config
+    data = merge(config.model_dump(mode="json", exclude_unset=True), overlay.config)
+    source = overlay.source(CONFIG_FILE)
+    try:
+        return AppConfig.model_validate(data)
+    except Exception as exc:  # pydantic.ValidationError, reported line by line
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
+        raise OverlayError(
+            source, [f"{source}: {p}" for p in format_errors(exc, AppConfig)]
+        ) from None
+
+
+# --- rendered objects ------------------------------------------------------------------------
+
+
+def apply_overlay(env: RenderedEnv, overlay: Overlay) -> RenderedEnv:
+    """Patched and extended copy of `env`; every problem is reported at once."""
+    problems: list[str] = []
+    folders = {folder: list(objects) for folder, objects in env.folders.items()}
+    root = list(env.root)
+    source = overlay.source(PATCHES_FILE)
+    for i, entry in enumerate(overlay.patches):
+        problems += _apply_entry(env.name, folders, root, entry, f"{source}: patches[{i}]")
+    for folder, documents in overlay.manifests.items():
+        if folder not in folders:
+            known = ", ".join(sorted(folders))
+            problems.append(
+                f"{overlay.source(MANIFESTS_DIR)}/{folder}: no folder '{folder}' "
+                f"in dist/{env.name} ({known})"
+            )
+            continue
+        for where, document in documents:
+            problems += [
+                f"{where}: {document['kind']} '{document['metadata']['name']}': {p}"
+                for p in validate_manifest(document)
+            ]
+            folders[folder].append(document)
+    if problems:
+        raise OverlayError(display(overlay.directory, ROOT), problems)
+    return RenderedEnv(name=env.name, folders=folders, root=root)
+
+
+def _apply_entry(
+    env: str,
+    folders: dict[str, list[dict[str, Any]]],
+    root: list[dict[str, Any]],
+    entry: PatchEntry,
+    where: str,
+) -> list[str]:
+    target = entry.target
+    lists = [*folders.values(), root]
+    seen: set[int] = set()
+    matches: list[dict[str, Any]] = []
+    for objects in lists:
+        for obj in objects:
+            metadata = obj.get("metadata", {})
+            if (
+                id(obj) not in seen
+                and obj.get("kind") == target.kind
+                and metadata.get("name") == target.name
+                and (target.namespace is None or metadata.get("namespace") == target.namespace)
+            ):
+                seen.add(id(obj))
+                matches.append(obj)
+    label = f"{target.kind} '{target.name}'" + (
+        f" in namespace '{target.namespace}'" if target.namespace else ""
+    )
+    if not matches:
+        return [f"{where}: no {label} in dist/{env}"]
+    if len(matches) > 1:
+        spaces = ", ".join(sorted(str(m["metadata"].get("namespace")) for m in matches))
+        return [
+            f"{where}: {label} matches {len(matches)} objects (namespaces {spaces}); "
+            "set target.namespace"
+        ]
+    original = matches[0]
+    operations = [o.model_dump(by_alias=True, exclude_none=False) for o in entry.patch]
+    for operation in operations:
+        if operation.get("from") is None:
+            operation.pop("from", None)
+    for operation, model in zip(operations, entry.patch, strict=True):
+        if "value" not in model.model_fields_set:
+            operation.pop("value", None)
+    try:
+        patched = apply_patch(original, operations)
+    except PatchError as exc:
+        return [f"{where}: {exc}"]
+    problems = [f"{where}: {label} after the patch: {p}" for p in validate_manifest(patched)]
+    if problems:
+        return problems
+    for objects in lists:
+        for k, obj in enumerate(objects):
+            if obj is original:
+                objects[k] = patched
+    return []
+
+
+@dataclass(frozen=True)
+class WithOverlays:
+    """`build` with each environment's overlay applied around it. A plain object, not a
+    closure, so the synth can send it to its worker processes."""
+
+    build: Build
+    root: Path = OVERLAYS_DIR
+
+    def __call__(self, config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
+        overlay = load_overlay(self.root, cluster.name)
+        if overlay is None:
+            return self.build(config, cluster)
+        return apply_overlay(self.build(overlay_config(config, overlay), cluster), overlay)
+
+
+def with_overlays(build: Build, root: Path = OVERLAYS_DIR) -> Build:
+    """`build` with each environment's overlay applied around it."""
+    return WithOverlays(build, root)

@@ -1,0 +1,313 @@
+"""The synth-time trust policy: what no overlay (or construct) may render without saying why.
+
+Everything an environment renders, overlays included, is checked before anything is written.
+Each rule has an id; a violation is one line naming the dist/ folder, the object and the rule:
+
+    rbac              no ClusterRole, ClusterRoleBinding, Role or RoleBinding in any dist/
+                      folder (the add-on charts bring their own RBAC, from their own project)
+    host-access       no privileged container, hostPID, hostIPC, hostNetwork or hostPath volume
+    bootstrap         no Application or AppProject other than those the base renders (the
+                      root's project cannot restrict names, see SECURITY.md)
+    project           every Application uses one of the AppProjects the base renders, never
+                      Argo CD's `default` (root.yaml locks it)
+    project-wildcard  no `*` in an AppProject's sourceRepos, destinations or resource lists
+    pod-security      no Namespace's Pod Security level lower than the base renders it
+    default-deny      the base's default-deny NetworkPolicy stays, unchanged, and no added
+                      or changed NetworkPolicy has a rule open to every peer
+    argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users)
+
+The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
+object and the reason. An entry that matches no violation is an error too, so the file never
+holds stale exceptions. See docs/how-to/overlays.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import Field
+
+from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig, Model
+from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
+from constructs_lib.paths import ROOT, display
+from constructs_lib.render.overlays import (
+    OVERLAYS_DIR,
+    OverlayError,
+    WithOverlays,
+    apply_overlay,
+    load_overlay,
+    overlay_config,
+)
+
+ALLOW_FILE = "allow.yaml"
+
+Rule = Literal[
+    "rbac",
+    "host-access",
+    "bootstrap",
+    "project",
+    "project-wildcard",
+    "pod-security",
+    "default-deny",
+    "argocd-accounts",
+]
+RULES: tuple[str, ...] = get_args(Rule)
+
+RBAC_KINDS = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
+# Kinds whose pod spec is at this path.
+POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
+PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
+PSA_MODES = ("enforce", "audit", "warn")
+MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
+ARGOCD_CM = "argocd-cm"
+LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
+
+Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
+
+
+class Exception_(Model):
+    """One reviewed exception to a rule, for one object."""
+
+    rule: Rule = Field(description="The rule the object may break.")
+    kind: str = Field(min_length=1, description="Kind of the object.")
+    name: str = Field(min_length=1, description="metadata.name of the object.")
+    namespace: str | None = Field(None, description="Its namespace, when the name is ambiguous.")
+    reason: str = Field(
+        min_length=10, description="Why this is needed and who reviewed it; kept with the code."
+    )
+
+
+class AllowFile(Model):
+    """Root of `overlays/<env>/allow.yaml`."""
+
+    allow: list[Exception_] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    folder: str
+    kind: str
+    name: str
+    namespace: str | None
+    message: str
+
+    def line(self, env: str) -> str:
+        return f"dist/{env}/{self.folder}: {self.kind} '{self.name}': {self.rule}: {self.message}"
+
+
+def load_allow(directory: Path) -> list[Exception_]:
+    """`directory/allow.yaml`, checked strictly; [] when absent."""
+    path = directory / ALLOW_FILE
+    if not path.is_file():
+        return []
+    source = display(path, ROOT)
+    try:
+        data = read_yaml(path)
+        return list(parse_model(AllowFile, data if data is not None else {}, source).allow)
+    except ConfigError as exc:
+        problems = [p if p.startswith(source) else f"{source}: {p}" for p in exc.problems]
+        raise OverlayError(source, problems) from None
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _objects(env: RenderedEnv) -> Iterator[tuple[str, dict[str, Any]]]:
+    for folder, objects in env.folders.items():
+        for obj in objects:
+            yield folder, obj
+    for obj in env.root:
+        yield "root.yaml", obj
+
+
+def _meta(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    metadata = obj.get("metadata") or {}
+    return str(obj.get("kind")), str(metadata.get("name")), metadata.get("namespace")
+
+
+def _dig(obj: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _host_access(spec: Mapping[str, Any]) -> list[str]:
+    found = [f"{field}: true" for field in HOST_FIELDS if spec.get(field) is True]
+    containers = [
+        *(spec.get("initContainers") or []),
+        *(spec.get("containers") or []),
+        *(spec.get("ephemeralContainers") or []),
+    ]
+    for container in containers:
+        context = container.get("securityContext") or {}
+        if context.get("privileged") is True:
+            found.append(f"container '{container.get('name')}' is privileged")
+    for volume in spec.get("volumes") or []:
+        if "hostPath" in volume:
+            path = (volume.get("hostPath") or {}).get("path")
+            found.append(f"volume '{volume.get('name')}' mounts hostPath '{path}'")
+    return found
+
+
+def _wildcards(spec: Mapping[str, Any]) -> list[str]:
+    found = [f"sourceRepos '{r}'" for r in spec.get("sourceRepos") or [] if "*" in str(r)]
+    for destination in spec.get("destinations") or []:
+        for key in ("server", "name", "namespace"):
+            if "*" in str(destination.get(key, "")):
+                found.append(f"destinations {key} '{destination[key]}'")
+    for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
+        for entry in spec.get(field) or []:
+            group, kind = entry.get("group", ""), entry.get("kind", "")
+            if "*" in str(group) or "*" in str(kind):
+                found.append(f"{field} '{group}/{kind}'")
+    return found
+
+
+def _open_rules(spec: Mapping[str, Any]) -> list[str]:
+    """Rules of a NetworkPolicy that admit every peer (no `from` / `to`)."""
+    found = []
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            if not (rule or {}).get(peers):
+                found.append(f"{direction}[{i}] allows every peer")
+    return found
+
+
+def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
+    """Pod Security levels of a Namespace, or of the namespace an Application creates
+    (`managedNamespaceMetadata`); a missing label is the API server's default, privileged."""
+    if obj.get("kind") == "Application":
+        labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
+    else:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+    return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
+
+
+def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
+    """Every rule broken by `env`; `base` is the same environment without its overlay."""
+    found: list[Violation] = []
+
+    def add(rule: str, folder: str, obj: Mapping[str, Any], message: str) -> None:
+        kind, name, namespace = _meta(obj)
+        found.append(Violation(rule, folder, kind, name, namespace, message))
+
+    projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
+        LOCKED_PROJECT
+    }
+    named = {
+        _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
+    }
+    base_policies = {
+        (_meta(o)[0], _meta(o)[1], _meta(o)[2]): o.get("spec")
+        for _, o in _objects(base)
+        if o.get("kind") == "NetworkPolicy"
+    }
+    for folder, obj in _objects(env):
+        kind, name, _ = _meta(obj)
+        if kind in RBAC_KINDS:
+            add("rbac", folder, obj, "RBAC objects come only from the add-on charts")
+        if kind in POD_SPEC_PATHS:
+            spec = _dig(obj, POD_SPEC_PATHS[kind])
+            for problem in _host_access(spec if isinstance(spec, dict) else {}):
+                add("host-access", folder, obj, f"{problem}; pods get no host access")
+        if kind in ("Application", "AppProject") and (kind, name) not in named:
+            add("bootstrap", folder, obj, f"the base renders no {kind} '{name}'")
+        if kind == "Application":
+            project = _dig(obj, ("spec", "project"))
+            if project not in projects:
+                known = ", ".join(sorted(projects))
+                add("project", folder, obj, f"project '{project}' is not one of {known}")
+        if kind == "AppProject":
+            for problem in _wildcards(obj.get("spec") or {}):
+                add("project-wildcard", folder, obj, f"wildcard in {problem}")
+        if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
+            for problem in _open_rules(obj.get("spec") or {}):
+                add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
+        if kind == "ConfigMap" and name == ARGOCD_CM:
+            for key in sorted(obj.get("data") or {}):
+                if key.startswith("accounts."):
+                    add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
+    rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
+    for folder, obj in _objects(base):
+        kind, name, namespace = _meta(obj)
+        now = rendered.get((kind, name, namespace))
+        if now is not None and (kind == "Namespace" or _dig(obj, MANAGED_NAMESPACE_LABELS)):
+            before, after = _psa(obj), _psa(now[1])
+            for mode in PSA_MODES:
+                if PSA_LEVELS.get(after[mode], 0) < PSA_LEVELS.get(before[mode], 0):
+                    add(
+                        "pod-security",
+                        folder,
+                        obj,
+                        f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
+                    )
+        if kind == "NetworkPolicy" and name == "default-deny":
+            if now is None:
+                add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
+            elif now[1].get("spec") != obj.get("spec"):
+                add("default-deny", folder, obj, "the default-deny NetworkPolicy was changed")
+    return found
+
+
+def check(env: RenderedEnv, base: RenderedEnv, allow: list[Exception_], source: str) -> list[str]:
+    """The policy's problems, one line each, after the reviewed exceptions in `allow`."""
+    used: set[int] = set()
+    problems: list[str] = []
+    for violation in violations(env, base):
+        match = next(
+            (
+                i
+                for i, e in enumerate(allow)
+                if e.rule == violation.rule
+                and e.kind == violation.kind
+                and e.name == violation.name
+                and (e.namespace is None or e.namespace == violation.namespace)
+            ),
+            None,
+        )
+        if match is None:
+            problems.append(f"{violation.line(env.name)} (exception: {source})")
+        else:
+            used.add(match)
+    for i, entry in enumerate(allow):
+        if i not in used:
+            problems.append(
+                f"{source}: allow[{i}]: no {entry.kind} '{entry.name}' breaks rule "
+                f"'{entry.rule}' in dist/{env.name}; remove the exception"
+            )
+    return problems
+
+
+def render_checked(
+    build: Build, config: AppConfig, cluster: ClusterSettings
+) -> tuple[RenderedEnv, list[str]]:
+    """Render one environment (its overlay applied) and check it against the policy."""
+    root = build.root if isinstance(build, WithOverlays) else OVERLAYS_DIR
+    source = display(root / cluster.name / ALLOW_FILE, ROOT)
+    if isinstance(build, WithOverlays):
+        overlay = load_overlay(build.root, cluster.name)
+        if overlay is not None:
+            base = build.build(overlay_config(config, overlay), cluster)
+            env = apply_overlay(base, overlay)
+            return env, check(env, base, load_allow(overlay.directory), source)
+        build = build.build
+    env = build(config, cluster)
+    return env, check(env, env, [], source)

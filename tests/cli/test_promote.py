@@ -1,0 +1,166 @@
+"""Per-environment images: `set-image --env` and `promote`, and what they change."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from constructs_lib.compose.charts import EnvCharts
+from constructs_lib.compose.workloads import add_workloads
+from constructs_lib.constructs.kube_object import synthesize
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.loading import load_model
+from tests.support import ROOT, load_cluster, run_cli
+
+CLUSTERS = ROOT / "clusters"
+
+
+def cli(*args: Any) -> Any:
+    return run_cli(*args, "--clusters", CLUSTERS)
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def images(config: Path) -> dict[str, str]:
+    """env -> the web Deployment's image, as rendered."""
+    model = load_model(AppConfig, config)
+    out = {}
+    for env in ("dev", "test", "prod"):
+        charts = EnvCharts(env)
+        add_workloads(charts.workloads, model, load_cluster(env))
+        web = next(
+            m
+            for m in synthesize(charts.workloads)
+            if m["kind"] == "Deployment" and m["metadata"]["name"] == "web"
+        )
+        out[env] = web["spec"]["template"]["spec"]["containers"][0]["image"]
+    return out
+
+
+def test_the_shipped_config_keeps_prod_behind(config_copy: Path) -> None:
+    before = images(config_copy)
+    done = cli("set-image", "web", "2.0.0", "--config", config_copy)
+    assert done.returncode == 0, done.stderr
+    after = images(config_copy)
+    assert after["dev"] == after["test"] == "ghcr.io/example/shop-web:2.0.0"
+    assert after["prod"] == before["prod"] == "ghcr.io/example/shop-web:1.8.2"
+
+
+def test_set_image_for_one_env_changes_only_that_env(config_copy: Path) -> None:
+    # Without the shipped prod pin, so the first override also adds the `envs:` key.
+    pin = '      envs:\n        prod: {tag: "1.8.2"}\n'
+    assert pin in config_copy.read_text()
+    config_copy.write_text(config_copy.read_text().replace(pin, "", 1))
+    before_text, before = config_copy.read_text(), images(config_copy)
+    done = cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
+    assert done.returncode == 0, done.stderr
+    assert changed_lines(before_text, config_copy.read_text()) == [
+        "+      envs:",
+        '+        dev: {tag: "2.0.0"}',
+    ]
+    after = images(config_copy)
+    assert after["dev"] == "ghcr.io/example/shop-web:2.0.0"
+    assert (after["test"], after["prod"]) == (before["test"], before["prod"])
+    # The next roll of dev is a one-line diff.
+    middle = config_copy.read_text()
+    assert cli("set-image", "web", "2.0.1", "--env", "dev", "--config", config_copy).returncode == 0
+    assert changed_lines(middle, config_copy.read_text()) == [
+        '-        dev: {tag: "2.0.0"}',
+        '+        dev: {tag: "2.0.1"}',
+    ]
+
+
+def test_promote_copies_what_runs_in_one_env_to_the_next_only(config_copy: Path) -> None:
+    cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
+    before_text, before = config_copy.read_text(), images(config_copy)
+    done = cli("promote", "web", "--from", "dev", "--to", "test", "--config", config_copy)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "promoted web in test: ghcr.io/example/shop-web:2.0.0 (from dev)\n"
+    assert changed_lines(before_text, config_copy.read_text()) == ['+        test: {tag: "2.0.0"}']
+    after = images(config_copy)
+    assert after == {**before, "test": "ghcr.io/example/shop-web:2.0.0"}
+    again = cli("promote", "web", "--from", "dev", "--to", "test", "--config", config_copy)
+    assert again.stdout.startswith("already at"), again.stdout
+    assert after == images(config_copy)
+
+
+def test_promote_copies_a_digest_too(config_copy: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    assert (
+        cli("set-image", f"web@{digest}", "--env", "test", "--config", config_copy).returncode == 0
+    )
+    done = cli("promote", "web", "--from", "test", "--to", "prod", "--config", config_copy)
+    assert done.returncode == 0, done.stderr
+    assert images(config_copy)["prod"] == f"ghcr.io/example/shop-web@{digest}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("promote", "web", "--from", "dev", "--to", "stage"),
+            "--to: no environment 'stage' (clusters: dev, prod, test)",
+        ),
+        (
+            ("set-image", "web", "1.0", "--env", "qa"),
+            "--env: no environment 'qa' (clusters: dev, prod, test)",
+        ),
+        (
+            ("promote", "nope", "--from", "dev", "--to", "test"),
+            "{config}: services: no service named 'nope' (services: web, api, worker, "
+            "nightly-report)",
+        ),
+        (("set-image", "web", "bad tag", "--env", "dev"), None),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    config_copy: Path, args: tuple[str, ...], message: str | None
+) -> None:
+    before = config_copy.read_bytes()
+    done = cli(*args, "--config", config_copy)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2
+    if message is not None:
+        assert lines[0] == message.format(config=config_copy)
+    else:
+        assert lines[0].startswith("TAG: ")
+    assert config_copy.read_bytes() == before
+
+
+def test_generate_keeps_per_env_images_even_with_a_new_image(
+    config_copy: Path, tmp_path: Path
+) -> None:
+    cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
+    payload = tmp_path / "p.json"
+    app = {"name": "web", "image": "ghcr.io/example/shop-web:3.0.0", "new_image": True}
+    port = {"name": "http", "container_port": 8080, "service_port": 80}
+    api = {"name": "api", "image": "ghcr.io/example/shop-api:2.4.0", "ports": [port]}
+    payload.write_text(json.dumps({"version": 2, "deployed_apps": [app, api]}))
+    done = run_cli("generate", "--input", payload, "--output", config_copy)
+    assert done.returncode == 0, done.stderr
+    image = yaml.safe_load(config_copy.read_text())["services"][0]["image"]
+    assert image == {
+        "repository": "ghcr.io/example/shop-web",
+        "tag": "3.0.0",
+        "envs": {"prod": {"tag": "1.8.2"}, "dev": {"tag": "2.0.0"}},
+    }
+    # and the written envs stay one line per environment, editable by set-image --env
+    assert "        dev: {tag: 2.0.0}\n" in config_copy.read_text()
+    before = config_copy.read_text()
+    assert cli("set-image", "web", "2.0.1", "--env", "dev", "--config", config_copy).returncode == 0
+    assert changed_lines(before, config_copy.read_text()) == [
+        "-        dev: {tag: 2.0.0}",
+        '+        dev: {tag: "2.0.1"}',
+    ]

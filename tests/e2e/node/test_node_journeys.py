@@ -1,0 +1,407 @@
+"""The journeys on a node that runs containers (docs/e2e.md, "A real node").
+
+One git copy of this repository is the GitOps repository of `dev`, as in test_journeys.py; the
+node (harness/node.py) runs what Argo CD applies: real kubelet, containerd, runc, CNI bridge,
+kube-proxy, CoreDNS and kube-router's NetworkPolicy controller. The images are the test server
+(tests/e2e/node/images/server) under the references the payload names.
+
+1. bootstrap from a payload: the pods run, Ready through their own probes, as the restricted
+   security context says (non-root, read-only root filesystem, seccomp, no capabilities);
+2. cluster DNS answers from inside a pod, through the base's allow-dns policy;
+3. undeclared calls are refused: web -> api, api -> web, egress outside the cluster;
+4. add a service, then remove it: its pod starts (closed to undeclared callers), then goes;
+5. declared calls work: `egress: {services: [api]}` on web, `egress: {internet: true}` on api;
+6. a rolling image update keeps the service answering (commit -> new pods Ready measured);
+7. guard rails: objects the app's AppProject does not permit are refused, the pods run on.
+
+The tests run in file order on one node: each starts from the state the previous one left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.harness import GitRepo, Timings
+from tests.e2e.harness.base import gitops_base, wait_synced_or_refused
+from tests.e2e.harness.kube import Manifest
+from tests.e2e.harness.node import (
+    CLUSTER_CIDR,
+    CLUSTER_DNS,
+    NODE_NAME,
+    OUTSIDE_BODY,
+    OUTSIDE_IP,
+    SERVICE_CIDR,
+    Node,
+    Poller,
+    in_cidr,
+)
+from tests.e2e.harness.tools import REPO_ROOT
+from tests.e2e.test_journeys import BAD_OVERLAY
+
+ENV = "dev"
+NS = "shop"
+PAYLOAD = Path(__file__).resolve().parent / "payload.json"
+WEB_IMAGE = "ghcr.io/example/shop-web:1.9.0"
+WEB_IMAGE_NEXT = "ghcr.io/example/shop-web:1.9.1"
+API_IMAGE = "ghcr.io/example/shop-api:2.4.0"
+SEARCH_IMAGE = "ghcr.io/example/shop-search:1.0.0"
+SEARCH = "app.kubernetes.io/name=search"
+WEB = "app.kubernetes.io/name=web"
+API = "app.kubernetes.io/name=api"
+API_PORT = 9000
+GIT_APPS = ("platform", "shop")
+OUTSIDE_URL = f"http://{OUTSIDE_IP}/"
+
+
+def _say(msg: str) -> None:
+    print(f"[e2e node] {msg}", flush=True)
+
+
+@pytest.fixture(scope="module")
+def shop_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
+    repo = GitRepo.create(
+        tmp_path_factory.mktemp("node-journeys") / "shop-gitops", source=REPO_ROOT
+    )
+    cluster_yaml = f"clusters/{ENV}/cluster.yaml"
+    text = repo.read(cluster_yaml)
+    old = "url: https://github.com/example-org/shop-gitops.git"
+    assert old in text, f"{cluster_yaml} no longer has {old!r}"
+    repo.write(cluster_yaml, text.replace(old, f"url: {repo.url}"))
+    repo.commit_all(f"{ENV}: sync from this repository")
+    yield repo
+
+
+def sync_to(node: Node, sha: str, changed: tuple[str, ...], timeout: float = 180) -> float:
+    """Hard-refresh root and the git-sourced apps; wait until all report the commit `sha` and
+    the `changed` ones synced it successfully. Returns the seconds it took."""
+    cluster = node.cluster
+    t0 = time.monotonic()
+    for app in ("root", *GIT_APPS):
+        cluster.refresh_app(app, hard=True)
+    for app in changed:
+        cluster.wait_app(
+            app, sync="Synced", revision=sha, operation_phase="Succeeded", timeout=timeout
+        )
+    took = time.monotonic() - t0
+    for app in ("root", *GIT_APPS):
+        cluster.wait_app(app, sync="Synced", revision=sha, timeout=timeout)
+    return took
+
+
+def fetch(node: Node, pod: Manifest, url: str, port: int = 8080) -> tuple[int, Any]:
+    """Ask the test server in `pod` to GET `url`: (200, {"status", "body"}) when it got an
+    answer, (502, {"error"}) when it did not."""
+    from urllib.parse import quote
+
+    result: tuple[int, Any] = node.pod_get(pod, f"/fetch?url={quote(url, safe='')}", port)
+    return result
+
+
+def reaches(node: Node, pod: Manifest, url: str, port: int = 8080) -> bool:
+    code, body = fetch(node, pod, url, port)
+    return code == 200 and isinstance(body, dict) and body.get("status") == 200
+
+
+def eventually(pred: Any, timeout: float, what: str, node: Node) -> None:
+    node.cluster.wait_for(pred, timeout, what, 1.0, logs=["kube-router"])
+
+
+def refused_for(
+    node: Node, pod: Manifest, url: str, port: int = 8080, seconds: float = 8, settle: float = 60
+) -> float:
+    """`url` becomes unreachable from `pod` within `settle` seconds and stays so for `seconds`
+    (every attempt fails). Returns how long it took to be refused: kube-router applies the
+    policies to a new pod shortly after it starts, not before."""
+    t0 = time.monotonic()
+
+    def refused() -> bool:
+        code, body = fetch(node, pod, url, port)
+        return code == 502 and "error" in body
+
+    eventually(refused, settle, f"{pod['metadata']['name']} to be refused {url}", node)
+    took = time.monotonic() - t0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        code, body = fetch(node, pod, url, port)
+        assert code == 502, f"{pod['metadata']['name']} reached {url}: {code} {body}"
+        assert "error" in body, body
+    return took
+
+
+def edit_config(repo: GitRepo, edit: Any) -> None:
+    path = "config/app-config.yaml"
+    config = yaml.safe_load(repo.read(path))
+    edit({s["name"]: s for s in config["services"]})
+    repo.write(path, yaml.safe_dump(config, sort_keys=False))
+
+
+# ----------------------------------------------------------------- journey 1
+def test_bootstrap_runs_real_pods(node: Node, shop_repo: GitRepo, e2e_timings: Timings) -> None:
+    cluster = node.cluster
+    # The node as k3s would present it.
+    n = cluster.must_get("v1", "Node", NODE_NAME)
+    assert in_cidr(n["spec"]["podCIDR"], CLUSTER_CIDR), n["spec"]
+    kubernetes = cluster.must_get("v1", "Service", "kubernetes", "default")
+    assert in_cidr(kubernetes["spec"]["clusterIP"], SERVICE_CIDR), kubernetes["spec"]
+    dns = cluster.must_get("v1", "Service", "kube-dns", "kube-system")
+    assert dns["spec"]["clusterIP"] == CLUSTER_DNS
+    assert node.pods("kube-system", "k8s-app=kube-dns"), "CoreDNS is not running"
+
+    for ref, version in (
+        (WEB_IMAGE, "shop-web 1.9.0"),
+        (WEB_IMAGE_NEXT, "shop-web 1.9.1"),
+        (API_IMAGE, "shop-api 2.4.0"),
+    ):
+        node.server_image(ref, version)
+
+    t0 = time.monotonic()
+    gitops_base(shop_repo.path, "generate", "--input", str(PAYLOAD))
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("deploy web and api")
+    t_commit = time.monotonic()
+    cluster.apply(shop_repo.path / "dist" / ENV / "root.yaml")
+    wait_synced_or_refused(cluster, "root")
+    for app in GIT_APPS:
+        st = wait_synced_or_refused(cluster, app)
+        assert st["revision"] == sha, st
+    webs = node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE)
+    apis = node.wait_pods_ready(NS, API, 1, API_IMAGE)
+    ready = time.monotonic() - t_commit
+    e2e_timings["node: apply root.yaml -> web and api pods Ready"] = round(ready, 2)
+    _say(
+        f"bootstrap: generate+synth+commit {t_commit - t0:.1f}s,"
+        f" root.yaml -> pods Ready {ready:.1f}s"
+    )
+    # Argo CD's health of the app comes from the real pods now.
+    cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=120)
+    # cert-manager does not run on the node: its ClusterIssuers (platform) get the stand-in
+    # Ready condition of the control-plane suite, so platform can become Healthy too.
+    stood_in = cluster.stand_in_controllers()
+    assert stood_in["Ingress"] == 0 and stood_in["HorizontalPodAutoscaler"] == 0, stood_in
+    cluster.refresh_app("platform", hard=False)
+    cluster.wait_app("platform", sync="Synced", health="Healthy", timeout=120)
+
+    for pod in webs + apis:
+        name = pod["metadata"]["name"]
+        port = API_PORT if pod in apis else 8080
+        assert in_cidr(pod["status"]["podIP"], CLUSTER_CIDR), pod["status"]
+        assert pod["spec"]["nodeName"] == NODE_NAME
+        # Ready through its own readiness probe: the kubelet polled /healthz.
+        probe = pod["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+        assert probe["path"] == "/healthz", probe
+        code, who = node.pod_get(pod, "/whoami", port)
+        assert code == 200 and who["uid"] == 65532 and who["gid"] == 65532, (name, who)
+        code, body = node.pod_get(pod, "/write?path=/etc/e2e/written", port)
+        assert code == 500 and "read-only file system" in body["error"], (name, body)
+        code, body = node.pod_get(pod, "/write?path=/tmp/written", port)
+        assert code == 200 and body == {"written": True}, (name, body)
+        code, status = node.pod_get(pod, "/read?path=/proc/self/status", port)
+        assert code == 200, (name, status)
+        fields = dict(
+            (k.strip(), v.strip())
+            for k, _, v in (line.partition(":") for line in status.splitlines())
+        )
+        assert fields["Seccomp"] == "2", (name, "seccomp filter mode expected", fields["Seccomp"])
+        assert fields["NoNewPrivs"] == "1", (name, fields["NoNewPrivs"])
+        for cap in ("CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert int(fields[cap], 16) == 0, (name, cap, fields[cap])
+    code, version = node.pod_get(webs[0], "/version")
+    assert (code, version) == (200, "shop-web 1.9.0")
+
+
+# ----------------------------------------------------------------- journey 2
+def test_cluster_dns_answers_in_pods(node: Node) -> None:
+    cluster = node.cluster
+    web = node.pods(NS, WEB)[0]
+    api_svc = cluster.must_get("v1", "Service", "api", NS)
+    for name in ("api", f"api.{NS}", f"api.{NS}.svc.cluster.local"):
+        code, body = node.pod_get(web, f"/resolve?name={name}")
+        assert code == 200 and body["addrs"] == [api_svc["spec"]["clusterIP"]], (name, body)
+    kubernetes = cluster.must_get("v1", "Service", "kubernetes", "default")
+    code, body = node.pod_get(web, "/resolve?name=kubernetes.default.svc.cluster.local")
+    assert code == 200 and body["addrs"] == [kubernetes["spec"]["clusterIP"]], body
+    code, body = node.pod_get(web, "/resolve?name=nosuch.shop.svc.cluster.local")
+    assert code == 502 and "no such host" in body["error"], body
+    code, resolv = node.pod_get(web, "/read?path=/etc/resolv.conf")
+    assert f"nameserver {CLUSTER_DNS}" in resolv, resolv
+    assert f"search {NS}.svc.cluster.local" in resolv, resolv
+
+
+# ----------------------------------------------------------------- journey 3
+def test_undeclared_calls_are_refused(node: Node, e2e_timings: Timings) -> None:
+    web = node.pods(NS, WEB)[0]
+    api = node.pods(NS, API)[0]
+    cluster = node.cluster
+    api_ip = cluster.must_get("v1", "Service", "api", NS)["spec"]["clusterIP"]
+    # The api answers (from the node, which kube-router always lets through, as kubelet
+    # probes need) ...
+    code, _ = node.pod_get(api, "/healthz", API_PORT)
+    assert code == 200
+    # ... but not to web, which does not declare the call; nor web to api, nor either of
+    # them to the outside.
+    took = refused_for(node, web, "http://api/healthz")
+    e2e_timings["node: pods Ready -> undeclared call refused (kube-router)"] = round(took, 2)
+    # Refused by the policy, not by DNS: the name resolved to the Service's address.
+    code, body = fetch(node, web, "http://api/healthz")
+    assert f"dial tcp {api_ip}:80" in body["error"], body
+    refused_for(node, web, f"http://{api_ip}/healthz", seconds=2)
+    refused_for(node, web, f"http://{api['status']['podIP']}:{API_PORT}/healthz", seconds=2)
+    refused_for(node, api, f"http://web.{NS}.svc.cluster.local/healthz", API_PORT, seconds=2)
+    refused_for(node, web, OUTSIDE_URL, seconds=2)
+    refused_for(node, api, OUTSIDE_URL, API_PORT, seconds=2)
+
+
+# ----------------------------------------------------------------- journey 4
+def test_add_then_remove_a_service(
+    node: Node, shop_repo: GitRepo, e2e_timings: Timings, tmp_path: Path
+) -> None:
+    cluster = node.cluster
+    node.server_image(SEARCH_IMAGE, "shop-search 1.0.0")
+    payload = json.loads(PAYLOAD.read_text())
+    payload["deployed_apps"].append(
+        {"name": "search", "image": SEARCH_IMAGE, "health": {"path": "/healthz"}}
+    )
+    bigger = tmp_path / "payload-plus-search.json"
+    bigger.write_text(json.dumps(payload))
+
+    gitops_base(shop_repo.path, "generate", "--input", str(bigger))
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("add search")
+    t0 = time.monotonic()
+    sync_to(node, sha, ("shop",))
+    pods = node.wait_pods_ready(NS, SEARCH, 1, SEARCH_IMAGE)
+    took = time.monotonic() - t0
+    e2e_timings["node: add a service: commit -> pod Ready"] = round(took, 2)
+    _say(f"add a service: commit -> search pod Ready in {took:.1f}s")
+    code, version = node.pod_get(pods[0], "/version")
+    assert (code, version) == (200, "shop-search 1.0.0")
+    # A new service is closed like the others: nobody declared a call to it.
+    refused_for(node, node.pods(NS, WEB)[0], "http://search/healthz", seconds=2)
+
+    gitops_base(shop_repo.path, "generate", "--input", str(PAYLOAD))
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("remove search")
+    t0 = time.monotonic()
+    sync_to(node, sha, ("shop",))
+    cluster.wait_for(
+        lambda: (
+            not node.pods(NS, SEARCH)
+            and cluster.get("apps/v1", "Deployment", "search", NS) is None
+            and cluster.get("v1", "Service", "search", NS) is None
+        ),
+        120,
+        "the search Deployment, Service and pod to be gone",
+    )
+    took = time.monotonic() - t0
+    e2e_timings["node: remove a service: commit -> pod gone"] = round(took, 2)
+    _say(f"remove a service: commit -> search pod gone in {took:.1f}s")
+    # The others kept running.
+    node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE, timeout=30)
+    node.wait_pods_ready(NS, API, 1, API_IMAGE, timeout=30)
+
+
+# ----------------------------------------------------------------- journey 5
+def test_declared_calls_are_allowed(node: Node, shop_repo: GitRepo, e2e_timings: Timings) -> None:
+    cluster = node.cluster
+
+    def declare(services: dict[str, dict[str, Any]]) -> None:
+        services["web"]["egress"] = {"services": ["api"]}
+        services["api"]["egress"] = {"internet": True}
+
+    edit_config(shop_repo, declare)
+    gitops_base(shop_repo.path, "synth")
+    sha = shop_repo.commit_all("web calls api; api calls the internet")
+    t0 = time.monotonic()
+    sync_to(node, sha, ("platform",))
+    policies = {
+        p["metadata"]["name"]
+        for p in cluster.kube.list("networking.k8s.io/v1", "NetworkPolicy", NS)
+    }
+    assert {"allow-egress-to-api", "allow-to-api", "allow-internet-egress"} <= policies, policies
+
+    web = node.pods(NS, WEB)[0]
+    api = node.pods(NS, API)[0]
+    eventually(lambda: reaches(node, web, "http://api/healthz"), 90, "web to reach api", node)
+    took = time.monotonic() - t0
+    e2e_timings["node: declare a call: commit -> web reaches api"] = round(took, 2)
+    _say(f"declared calls: commit -> web reaches api in {took:.1f}s")
+    code, body = fetch(node, web, f"http://api.{NS}.svc.cluster.local/version")
+    assert code == 200 and body == {"status": 200, "body": "shop-api 2.4.0"}, body
+    eventually(lambda: reaches(node, api, OUTSIDE_URL, API_PORT), 60, "api to reach out", node)
+    code, body = fetch(node, api, OUTSIDE_URL, API_PORT)
+    assert body["body"] == OUTSIDE_BODY, body
+    # Still refused: what nobody declared.
+    refused_for(node, web, OUTSIDE_URL)
+    refused_for(node, api, f"http://web.{NS}.svc.cluster.local/healthz", API_PORT, seconds=2)
+
+
+# ----------------------------------------------------------------- journey 6
+def test_roll_an_image_keeps_answering(
+    node: Node, shop_repo: GitRepo, e2e_timings: Timings
+) -> None:
+    cluster = node.cluster
+    before = {p["metadata"]["name"] for p in node.pods(NS, WEB)}
+    web_ip = cluster.must_get("v1", "Service", "web", NS)["spec"]["clusterIP"]
+    gitops_base(shop_repo.path, "set-image", "web", "1.9.1")
+    gitops_base(shop_repo.path, "synth")
+    with Poller(f"http://{web_ip}/version") as poller:
+        time.sleep(1)
+        assert poller.answers.get("shop-web 1.9.0"), (poller.answers, poller.failures)
+        sha = shop_repo.commit_all("roll web to 1.9.1")
+        t_commit = time.monotonic()
+        took_sync = sync_to(node, sha, ("shop",))
+        pods = node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE_NEXT, timeout=240)
+        t_ready = time.monotonic() - t_commit
+        time.sleep(2)
+    e2e_timings["node: roll an image: commit -> Synced"] = round(took_sync, 2)
+    e2e_timings["node: roll an image: commit -> new pods Ready"] = round(t_ready, 2)
+    _say(
+        f"roll: commit -> Synced {took_sync:.1f}s, -> new pods Ready {t_ready:.1f}s; "
+        f"answers {poller.answers}, failures {len(poller.failures)}"
+    )
+    assert not before & {p["metadata"]["name"] for p in pods}, "the old pods are still there"
+    assert poller.answers.get("shop-web 1.9.1"), poller.answers
+    assert set(poller.answers) == {"shop-web 1.9.0", "shop-web 1.9.1"}, poller.answers
+    assert not poller.failures, poller.failures[:10]
+    # The new pods get the same policies: web still reaches api, and only api.
+    web = pods[0]
+    eventually(lambda: reaches(node, web, "http://api/healthz"), 60, "new web to reach api", node)
+    refused_for(node, web, OUTSIDE_URL, seconds=2)
+    cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=120)
+
+
+# ----------------------------------------------------------------- journey 7
+def test_guard_rails_refuse_objects_outside_the_project(node: Node, shop_repo: GitRepo) -> None:
+    cluster = node.cluster
+    for name, obj in BAD_OVERLAY.items():
+        shop_repo.write(f"dist/{ENV}/app/{name}", obj)
+    sha = shop_repo.commit_all("a bad overlay: a ClusterRole and an object in kube-system")
+    cluster.refresh_app("shop", hard=True)
+    hits = cluster.wait_app_condition(
+        "shop",
+        lambda c: "not permitted in project" in (c.get("message") or ""),
+        timeout=120,
+        description="a message saying a resource is not permitted in project shop",
+    )
+    text = "\n".join(c["message"] for c in hits)
+    assert re.search(r"ClusterRole is not permitted in project '?shop'?", text), text
+    assert re.search(r"namespace kube-system is not permitted in project '?shop'?", text), text
+    assert cluster.app_status("shop")["revision"] == sha
+    assert cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", "sneaky") is None
+    assert cluster.get("v1", "ConfigMap", "sneaky", "kube-system") is None
+    # The pods kept running through the refused sync.
+    node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE_NEXT, timeout=30)
+    for name in BAD_OVERLAY:
+        shop_repo.remove(f"dist/{ENV}/app/{name}")
+    sha = shop_repo.commit_all("drop the bad overlay")
+    cluster.terminate_operation("shop")
+    cluster.refresh_app("shop", hard=True)
+    cluster.wait_app("shop", sync="Synced", revision=sha, timeout=120)

@@ -1,0 +1,148 @@
+"""The trust policy: every escalation an overlay can try is refused by synth, by its message.
+
+Fixtures: tests/fixtures/overlays/policy/<case>/dev/, each one escalation (its first line says
+why it is rejected), synthesized through the real entry point against the dev environment.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from constructs_lib.compose.build import build
+from constructs_lib.render.overlays import with_overlays
+from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
+ALLOW = "(exception: tests/fixtures/overlays/policy/{case}/dev/allow.yaml)"
+
+REFUSED = {
+    "clusterrolebinding": [
+        "dist/dev/platform: ClusterRoleBinding 'shop-admin': rbac: "
+        "RBAC objects come only from the add-on charts"
+    ],
+    "hostpid": [
+        "dist/dev/platform: DaemonSet 'node-shell': host-access: hostPID: true; "
+        "pods get no host access",
+        "dist/dev/platform: DaemonSet 'node-shell': host-access: container 'shell' is "
+        "privileged; pods get no host access",
+        "dist/dev/platform: DaemonSet 'node-shell': host-access: volume 'host' mounts "
+        "hostPath '/'; pods get no host access",
+    ],
+    "podsecurity": [
+        "dist/dev/platform: Namespace 'shop': pod-security: enforce lowered from "
+        "'restricted' to 'privileged'"
+    ],
+    "addonpodsecurity": [
+        f"dist/dev/argocd: Application 'ingress-nginx': pod-security: {mode} lowered from "
+        "'restricted' to 'privileged'"
+        for mode in ("enforce", "audit", "warn")
+    ],
+    "allowall": [
+        "dist/dev/platform: NetworkPolicy 'allow-all': default-deny: egress[0] allows every "
+        "peer, which undoes default-deny"
+    ],
+    "defaultdeny": [
+        "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: "
+        "the default-deny NetworkPolicy was changed"
+    ],
+    "defaultproject": [
+        "dist/dev/argocd: Application 'shop': project: project 'default' is not one of "
+        "addon-cert-manager, addon-infisical-csi-provider, addon-ingress-nginx, "
+        "addon-secrets-store-csi-driver, bootstrap, platform, shop"
+    ],
+    "wildcardproject": [
+        "dist/dev/argocd: AppProject 'open': bootstrap: the base renders no AppProject 'open'",
+        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in sourceRepos '*'",
+        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations server '*'",
+        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations "
+        "namespace '*'",
+        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in "
+        "clusterResourceWhitelist '*/*'",
+    ],
+    "widenproject": [
+        "dist/dev/argocd: AppProject 'shop': project-wildcard: wildcard in "
+        "clusterResourceWhitelist '*/*'"
+    ],
+    "accounts": [
+        "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
+        "local account"
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def dev_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """clusters/ with the dev environment only: every fixture is a dev overlay."""
+    clusters = tmp_path_factory.mktemp("clusters")
+    shutil.copytree(DEFAULT_CLUSTERS / "dev", clusters / "dev")
+    return clusters
+
+
+def synth(case: str, clusters: Path, dist: Path) -> int:
+    # The shipped config pins prod's images (image.envs.prod); with dev alone, leave them out.
+    config = clusters.parent / f"{clusters.name}-app-config.yaml"
+    if not config.exists():
+        text = re.sub(r"\n +envs:\n +prod: \{[^}]*\}", "", DEFAULT_CONFIG.read_text())
+        config.write_text(text)
+    return run(with_overlays(build, FIXTURES / case), config, clusters, dist)
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_each_escalation_is_refused_with_its_message(
+    case: str, dev_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth(case, dev_only, tmp_path / "dist") == 1
+    err = capsys.readouterr().err.splitlines()
+    expected = [f"error: {line} {ALLOW.format(case=case)}" for line in REFUSED[case]]
+    problems = [line for line in err if line.startswith("error: ")]
+    assert problems == expected
+    assert err[-1] == f"synth failed with {len(expected)} problem(s); dist/ was not changed"
+    assert not (tmp_path / "dist").exists()
+
+
+def test_every_fixture_says_why_it_is_rejected() -> None:
+    for case in REFUSED:
+        files = sorted((FIXTURES / case).rglob("*.yaml"))
+        assert files, case
+        assert files[0].read_text().startswith("# Rejected because: "), files[0]
+
+
+def test_a_reviewed_exception_lets_the_object_through(dev_only: Path, tmp_path: Path) -> None:
+    assert synth("allowed", dev_only, tmp_path / "dist") == 0
+    assert (tmp_path / "dist/dev/platform/clusterrolebinding-shop-admin.yaml").is_file()
+
+
+def test_an_exception_that_matches_nothing_is_an_error(
+    dev_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth("staleallow", dev_only, tmp_path / "dist") == 1
+    assert (
+        "error: tests/fixtures/overlays/policy/staleallow/dev/allow.yaml: allow[0]: "
+        "no ClusterRoleBinding 'gone' breaks rule 'rbac' in dist/dev; remove the exception"
+    ) in capsys.readouterr().err.splitlines()
+
+
+def test_allow_yaml_is_schema_checked(
+    dev_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert synth("badallow", dev_only, tmp_path / "dist") == 1
+    err = capsys.readouterr().err.splitlines()
+    source = "error: tests/fixtures/overlays/policy/badallow/dev/allow.yaml"
+    assert err == [
+        f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
+        "'project', "
+        "'project-wildcard', 'pod-security', 'default-deny' or 'argocd-accounts', "
+        "got 'everything'",
+        f"{source}: allow[0].reason: required field is missing",
+        f"{source}: allow[0].owner: unknown field",
+        "synth failed with 3 problem(s); dist/ was not changed",
+    ]
+
+
+def test_the_base_itself_passes_the_policy(tmp_path: Path) -> None:
+    """Every environment of the shipped config, with the shipped overlays."""
+    assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
