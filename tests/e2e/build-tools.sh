@@ -51,17 +51,20 @@ modver() {
 K8S_VERSION="$(modver "$TOOLS/kubernetes" k8s.io/kubernetes)"
 ETCD_VERSION="$(modver "$TOOLS/etcd" go.etcd.io/etcd/server/v3)"
 ARGOCD_VERSION="$(modver "$TOOLS/argocd" github.com/argoproj/argo-cd/v3)"
+HELM_VERSION="$(modver "$TOOLS/helm" helm.sh/helm/v4)"
 
 APISERVER="$BIN/kube-apiserver-$K8S_VERSION"
 KCM="$BIN/kube-controller-manager-$K8S_VERSION"
 ETCD="$BIN/etcd-$ETCD_VERSION"
 ARGOCD="$BIN/argocd-$ARGOCD_VERSION"
+HELM="$BIN/helm-$HELM_VERSION"
 
 if [ "$PRINT_ONLY" = 1 ]; then
   echo "KUBE_APISERVER=$APISERVER"
   echo "KUBE_CONTROLLER_MANAGER=$KCM"
   echo "ETCD=$ETCD"
   echo "ARGOCD=$ARGOCD"
+  echo "HELM=$HELM"
   echo "REDIS_SERVER=$(command -v redis-server || echo redis-server)"
   exit 0
 fi
@@ -113,6 +116,13 @@ ARGOCD_LDFLAGS="-X github.com/argoproj/argo-cd/v3/common.version=${ARGOCD_VERSIO
 -X github.com/argoproj/argo-cd/v3/common.kubectlVersion=$(modver "$TOOLS/argocd" k8s.io/kubectl) \
 -X github.com/argoproj/argo-cd/v3/common.buildDate=1970-01-01T00:00:00Z"
 build argocd "$ARGOCD" "$TOOLS/argocd" github.com/argoproj/argo-cd/v3/cmd "$ARGOCD_LDFLAGS"
+
+# ---- helm (Argo CD's repo-server runs it for Helm sources) ------------------
+# The version Argo CD ships in its image (hack/tool-versions.sh, helm4_version).
+HELM_LDFLAGS="-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION \
+-X helm.sh/helm/v4/internal/version.metadata= \
+-X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+build helm "$HELM" "$TOOLS/helm" helm.sh/helm/v4/cmd/helm "$HELM_LDFLAGS"
 
 # ---- Redis (Debian) ---------------------------------------------------------
 if [ "$WANT_REDIS" = 1 ]; then

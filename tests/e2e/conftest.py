@@ -5,7 +5,9 @@ Fixtures:
   cluster        session-wide control plane + Argo CD (harness.Cluster)
   isolated_cluster  a fresh one per test module
   git_repo       factory: git_repo(source_dir=None, name=..., rewrite_urls=...) -> GitRepo
+  helm_repo      session-wide local Helm repository serving the pinned charts
   base_repo      GitRepo copy of this repository with repo URLs pointing at itself
+                 and chart URLs at helm_repo
   e2e_timings    dict of measured durations, printed at the end of the run
 """
 
@@ -22,6 +24,7 @@ import pytest
 from pluggy import Result
 
 from tests.e2e.harness import Cluster, GitRepo, Timings, Tools, ToolsMissing, find_tools
+from tests.e2e.harness.helmrepo import ChartError, HelmRepo
 from tests.e2e.harness.tools import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -171,10 +174,36 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         Path(report).write_text(json.dumps(timings, indent=2) + "\n")
 
 
+@pytest.fixture(scope="session")
+def helm_repo(
+    e2e_tools: Tools, tmp_path_factory: pytest.TempPathFactory, e2e_timings: Timings
+) -> Iterator[HelmRepo]:
+    """The pinned add-on charts (platform/versions.yaml), verified against
+    tests/e2e/charts.sha256, served over HTTP on 127.0.0.1 inside the private
+    network namespace. `.mapping` = {upstream repoURL: local URL}."""
+    t0 = time.monotonic()
+    repo = HelmRepo(tmp_path_factory.mktemp("helm-repo"), e2e_tools.helm, log=_log)
+    error = None
+    try:
+        repo.start()
+    except ChartError as exc:
+        error = str(exc)
+    if error:
+        pytest.fail(error, pytrace=False)
+    e2e_timings["helm repository: charts verified and served"] = round(time.monotonic() - t0, 2)
+    yield repo
+    repo.stop()
+
+
 @pytest.fixture
-def base_repo(git_repo: GitRepoFactory) -> GitRepo:
+def base_repo(git_repo: GitRepoFactory, helm_repo: HelmRepo) -> GitRepo:
     """A git copy of this repository (the GitOps base, committed dist/
     included, local edits too) in which every git repoURL of Argo CD objects
-    points at the copy itself. Edit it with write()/remove() and
-    commit_all(); Argo CD sees commits after refresh_app(..., hard=True)."""
-    return git_repo(REPO_ROOT, name="base", rewrite_urls=True)
+    points at the copy itself, and every Helm chart repoURL (and the same URLs
+    in the AppProjects' sourceRepos) at the local Helm repository. Edit it
+    with write()/remove() and commit_all(); Argo CD sees commits after
+    refresh_app(..., hard=True)."""
+    repo = git_repo(REPO_ROOT, name="base", rewrite_urls=True)
+    if repo.rewrite_chart_urls(helm_repo.mapping):
+        repo.commit_all("charts from the local Helm repository")
+    return repo

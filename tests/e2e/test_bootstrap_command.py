@@ -237,7 +237,7 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     assert code == 0, f"second bootstrap exited {code}\n{out2}\n{err2}"
     assert re.search(r"^Argo CD v[\d.]+: \d+ objects, 0 changed$", out2, re.M), out2
     assert "repository credential: 1 objects, 0 changed" in out2
-    assert "root.yaml: 3 objects, 0 changed" in out2
+    assert "root.yaml: 4 objects, 0 changed" in out2
     assert "asked Argo CD to re-read" not in out2
     assert live_versions(cluster, objects) == before
 

@@ -62,3 +62,22 @@ def test_commit_all_tracks_writes_and_removals(tmp_path: Path) -> None:
     third = repo.commit_all("remove")
     assert third != second
     assert repo.git("ls-files") == ""
+
+
+def test_rewrite_chart_urls_touches_chart_sources_and_their_project_entries(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src"
+    (src / "apps").mkdir(parents=True)
+    (src / "apps" / "root.yaml").write_text(APPS)
+    repo = GitRepo.create(tmp_path / "repo", source=src)
+    local = "http://127.0.0.1:8879/charts.example.invalid"
+
+    changed = repo.rewrite_chart_urls({"https://charts.example.invalid": local})
+
+    assert changed == [repo.path / "apps" / "root.yaml"]
+    root, cm, project = yaml.safe_load_all((repo.path / "apps" / "root.yaml").read_text())
+    assert root["spec"]["source"]["repoURL"] == "https://git.example.invalid/acme/gitops.git"
+    assert cm["spec"]["sources"][0]["repoURL"] == local
+    assert cm["spec"]["sources"][1]["repoURL"] == "https://git.example.invalid/acme/gitops.git"
+    assert project["spec"]["sourceRepos"] == ["https://git.example.invalid/acme/gitops.git", local]

@@ -5,7 +5,9 @@ repository of the `dev` environment, served to Argo CD over file://. Every
 change goes through the base's own CLI, as the infra pipeline would run it:
 
 1. bootstrap from a `deployed_apps` payload: `gitops-base generate`,
-   `gitops-base synth`, commit, apply dist/dev/root.yaml;
+   `gitops-base synth`, commit, apply dist/dev/root.yaml; the Helm-chart
+   add-ons sync from the harness's local Helm repository, and their admission
+   webhooks block exactly the objects that need them when nothing answers;
 2. add a service, then remove it (Argo CD creates it, then prunes it);
 3. roll an image with `gitops-base set-image`;
 4. guard rails: an object the app's AppProject does not permit, written
@@ -25,20 +27,27 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Cluster, GitRepo, Timings
-from tests.e2e.harness.base import applications_in, gitops_base, is_chart, wait_synced_or_refused
+from tests.e2e.harness import Cluster, GitRepo, Timings, load_manifests
+from tests.e2e.harness.base import (
+    applications_in,
+    assert_addon_synced,
+    gitops_base,
+    is_chart,
+    project_refusals,
+    wait_synced_or_refused,
+)
 from tests.e2e.harness.cluster import ARGOCD_NS
+from tests.e2e.harness.helmrepo import HelmRepo
 from tests.e2e.harness.kube import Manifest
 from tests.e2e.harness.tools import REPO_ROOT
+from tests.e2e.harness.webhooks import refusals_by_webhooks
 
 ENV = "dev"
 NS = "shop"
 PAYLOADS = Path(__file__).resolve().parent / "fixtures" / "payloads"
-# The Applications of dist/dev/argocd whose source is a Helm chart. Without a
-# network the repo server cannot download a chart, so these can never sync
-# here; the bootstrap journey asserts that exactly these are the ones that do
-# not, and that each reports why (a ComparisonError).
-OFFLINE_CHART_APPS = {
+# The Applications of dist/dev/argocd whose source is a Helm chart, served by
+# the harness's local Helm repository (the copy's chart repoURLs point at it).
+CHART_APPS = {
     "cert-manager",
     "infisical-csi-provider",
     "ingress-nginx",
@@ -59,7 +68,7 @@ def _say(msg: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def shop_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
+def shop_repo(tmp_path_factory: pytest.TempPathFactory, helm_repo: HelmRepo) -> Iterator[GitRepo]:
     """A git copy of the base whose dev environment points at the copy itself
     (clusters/dev/cluster.yaml repo.url = its file:// URL), as an operator
     points the base at their own repository."""
@@ -69,15 +78,27 @@ def shop_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
     old = "url: https://github.com/example-org/shop-gitops.git"
     assert old in text, f"{cluster_yaml} no longer has {old!r}"
     repo.write(cluster_yaml, text.replace(old, f"url: {repo.url}"))
+    repo.rewrite_chart_urls(helm_repo.mapping)
     repo.commit_all(f"{ENV}: sync from this repository")
     yield repo
 
 
-def deploy_payload(repo: GitRepo, payload: str, message: str) -> tuple[str, float]:
+def synth(repo: GitRepo, charts: HelmRepo) -> None:
+    """`gitops-base synth`, then point the rendered chart sources (and the
+    projects' sourceRepos) at the local Helm repository again: the base only
+    accepts https chart repositories, the harness serves plain HTTP on
+    loopback."""
+    gitops_base(repo.path, "synth")
+    repo.rewrite_chart_urls(charts.mapping)
+
+
+def deploy_payload(
+    repo: GitRepo, charts: HelmRepo, payload: str, message: str
+) -> tuple[str, float]:
     """generate + synth + commit, as the pipeline does; (sha, seconds it took)."""
     t0 = time.monotonic()
     gitops_base(repo.path, "generate", "--input", str(PAYLOADS / payload))
-    gitops_base(repo.path, "synth")
+    synth(repo, charts)
     sha = repo.commit_all(message)
     return sha, time.monotonic() - t0
 
@@ -135,17 +156,19 @@ def replica_sets_of(cluster: Cluster, deployment: str) -> list[Manifest]:
 
 # ----------------------------------------------------------------- journey 1
 def test_bootstrap_from_a_payload(
-    isolated_cluster: Cluster, shop_repo: GitRepo, e2e_timings: Timings
+    isolated_cluster: Cluster, shop_repo: GitRepo, helm_repo: HelmRepo, e2e_timings: Timings
 ) -> None:
     cluster = isolated_cluster
-    sha, took = deploy_payload(shop_repo, "shop.json", "deploy web, api and nightly-report")
+    sha, took = deploy_payload(
+        shop_repo, helm_repo, "shop.json", "deploy web, api and nightly-report"
+    )
     e2e_timings["journeys: generate + synth + commit (3 apps)"] = round(took, 2)
     argocd_dir = shop_repo.path / "dist" / ENV / "argocd"
     apps = applications_in(argocd_dir)
     chart_apps = {n for n, a in apps.items() if is_chart(a)}
     git_apps = {n for n, a in apps.items() if not is_chart(a)}
-    assert chart_apps == OFFLINE_CHART_APPS, (
-        "the Helm-chart Applications of dist/dev/argocd changed; update OFFLINE_CHART_APPS"
+    assert chart_apps == CHART_APPS, (
+        "the Helm-chart Applications of dist/dev/argocd changed; update CHART_APPS"
     )
     assert git_apps == set(GIT_APPS), git_apps
     for manifest in apps.values():  # synth pointed every git source at this copy
@@ -153,9 +176,12 @@ def test_bootstrap_from_a_payload(
         for src in sources:
             if "chart" not in src and "repoURL" in src:
                 assert src["repoURL"] == shop_repo.url, src
+            elif "chart" in src:  # and the charts at the local Helm repository
+                assert src["repoURL"].startswith(helm_repo.url + "/"), src
 
     t0 = time.monotonic()
-    cluster.start_fake_kubelet([NS])
+    cluster.start_fake_kubelet()  # all namespaces: the add-ons' hook Jobs too
+    cluster.start_webhook_stand_in()
     cluster.apply(shop_repo.path / "dist" / ENV / "root.yaml")
     wait_synced_or_refused(cluster, "root")
     for app in sorted(git_apps):
@@ -165,23 +191,24 @@ def test_bootstrap_from_a_payload(
     e2e_timings["journeys: apply root.yaml -> root, platform, shop Synced"] = round(bootstrap, 2)
     _say(f"bootstrap: apply root.yaml -> root, platform, shop Synced in {bootstrap:.1f}s")
 
-    # Exactly the Helm-chart add-ons cannot sync, each for a stated reason.
+    # Every Helm-chart add-on syncs from the local Helm repository: its hook
+    # Jobs completed, every object its chart renders is in the API server.
     for app in sorted(chart_apps):
-        hits = cluster.wait_app_condition(
-            app,
-            lambda c: c["type"] == "ComparisonError",
-            timeout=120,
-            description="a ComparisonError (the chart cannot be fetched offline)",
-        )
-        assert hits[0]["message"], hits
+        counts = assert_addon_synced(cluster, helm_repo, apps[app])
+        _say(f"add-on {app}: Synced, {counts['objects']} objects, {counts['hook_jobs']} hook Jobs")
+    addons = time.monotonic() - t0
+    e2e_timings["journeys: apply root.yaml -> add-ons Synced"] = round(addons, 2)
+    _say(f"bootstrap: apply root.yaml -> every add-on Synced in {addons:.1f}s")
     all_apps = cluster.kube.list("argoproj.io/v1alpha1", "Application", ARGOCD_NS)
     not_synced = {
         a["metadata"]["name"]
         for a in all_apps
         if ((a.get("status") or {}).get("sync") or {}).get("status") != "Synced"
     }
-    assert not_synced == OFFLINE_CHART_APPS, not_synced
+    assert not_synced == set(), not_synced
     assert {a["metadata"]["name"] for a in all_apps} == {"root"} | set(apps)
+    # ... and the AppProjects refused nothing.
+    assert project_refusals(cluster) == []
 
     # Stand in for the ingress controller and cert-manager (add-ons that
     # cannot run here; a pruning sync waits for the Ingress to be Healthy),
@@ -261,14 +288,68 @@ def test_bootstrap_from_a_payload(
     assert cluster.get("apps/v1", "Deployment", "nightly-report", NS) is None
 
 
+# ---------------------------------------------------------------- journey 1b
+# What the add-ons' admission webhooks (failurePolicy: Fail) gate: every
+# object of the platform and shop Applications is server-side applied with
+# dryRun=All (admission runs, nothing is stored). With the stand-in answering,
+# the API server sends exactly these objects to the webhooks and accepts all;
+# with nothing answering (as on a cluster whose ingress controller or
+# cert-manager webhook is down), it refuses exactly these.
+WEBHOOK_GATED = {
+    "ClusterIssuer letsencrypt-production": "webhook.cert-manager.io",
+    "ClusterIssuer letsencrypt-staging": "webhook.cert-manager.io",
+    f"Ingress {NS}/web": "validate.nginx.ingress.kubernetes.io",
+}
+
+
+def test_admission_webhooks_gate_exactly_the_ingress_and_the_issuers(
+    isolated_cluster: Cluster, shop_repo: GitRepo
+) -> None:
+    cluster = isolated_cluster
+    stand_in = cluster.webhooks
+    assert stand_in is not None, "journey 1 starts the webhook stand-in"
+    objects = load_manifests(
+        shop_repo.path / "dist" / ENV / "platform", shop_repo.path / "dist" / ENV / "app"
+    )
+    assert len(objects) > 10, objects
+
+    before = len(stand_in.calls)
+    assert refusals_by_webhooks(cluster.kube, objects) == {}
+    seen = {
+        f"{c.kind} {c.namespace + '/' if c.namespace else ''}{c.name}": c.service
+        for c in stand_in.calls_since(before)
+        if c.dry_run
+    }
+    assert seen == {
+        "ClusterIssuer letsencrypt-production": "cert-manager/cert-manager-webhook",
+        "ClusterIssuer letsencrypt-staging": "cert-manager/cert-manager-webhook",
+        f"Ingress {NS}/web": "ingress-nginx/ingress-nginx-controller-admission",
+    }, seen
+
+    stand_in.pause()
+    try:
+        refused = refusals_by_webhooks(cluster.kube, objects)
+    finally:
+        stand_in.resume()
+    _say("webhooks without a server refuse: " + "; ".join(f"{k}: {v}" for k, v in refused.items()))
+    assert set(refused) == set(WEBHOOK_GATED), refused
+    for obj, webhook in WEBHOOK_GATED.items():
+        assert f'"{webhook}"' in refused[obj], (obj, refused[obj])
+    # Nothing was stored by the dry runs: the objects are Argo CD's, unchanged.
+    cluster.refresh_app("platform", hard=False)
+    cluster.refresh_app("shop", hard=False)
+    cluster.wait_app("platform", sync="Synced", health="Healthy", timeout=60)
+    cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=60)
+
+
 # ----------------------------------------------------------------- journey 2
 def test_add_then_remove_a_service(
-    isolated_cluster: Cluster, shop_repo: GitRepo, e2e_timings: Timings
+    isolated_cluster: Cluster, shop_repo: GitRepo, helm_repo: HelmRepo, e2e_timings: Timings
 ) -> None:
     cluster = isolated_cluster
     assert cluster.get("apps/v1", "Deployment", "search", NS) is None
 
-    sha, _ = deploy_payload(shop_repo, "shop-plus-search.json", "add search")
+    sha, _ = deploy_payload(shop_repo, helm_repo, "shop-plus-search.json", "add search")
     took = sync_to(cluster, sha)
     e2e_timings["journeys: add a service: commit -> Synced"] = round(took, 2)
     _say(f"add a service: commit -> Synced in {took:.1f}s")
@@ -282,7 +363,7 @@ def test_add_then_remove_a_service(
         logs=["kube-controller-manager"],
     )
 
-    sha, _ = deploy_payload(shop_repo, "shop.json", "remove search")
+    sha, _ = deploy_payload(shop_repo, helm_repo, "shop.json", "remove search")
     t0 = time.monotonic()
     took = sync_to(cluster, sha)
     cluster.wait_for(
@@ -304,14 +385,16 @@ def test_add_then_remove_a_service(
 
 
 # ----------------------------------------------------------------- journey 3
-def test_roll_an_image(isolated_cluster: Cluster, shop_repo: GitRepo, e2e_timings: Timings) -> None:
+def test_roll_an_image(
+    isolated_cluster: Cluster, shop_repo: GitRepo, helm_repo: HelmRepo, e2e_timings: Timings
+) -> None:
     cluster = isolated_cluster
     new_image = "ghcr.io/example/shop-web:1.9.1"
     before = {rs["metadata"]["name"] for rs in replica_sets_of(cluster, "web")}
     assert before, "web has no ReplicaSet before the roll"
 
     gitops_base(shop_repo.path, "set-image", "web", "1.9.1")
-    gitops_base(shop_repo.path, "synth")
+    synth(shop_repo, helm_repo)
     changed = set(shop_repo.git("status", "--porcelain").splitlines())
     assert any("config/app-config.yaml" in line for line in changed), changed
     assert any(f"dist/{ENV}/app/deployment-web.yaml" in line for line in changed), changed

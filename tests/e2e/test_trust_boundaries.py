@@ -84,6 +84,9 @@ def bootstrap(cluster: Cluster, repo: GitRepo) -> None:
     """As tests/e2e/test_base_bootstrap.py: the root's waves wait for each child to be
     Healthy, so stand-in controllers make the git-sourced ones Healthy."""
     cluster.start_fake_kubelet()
+    # The add-ons sync from the harness's Helm repository (base_repo points them at it); their
+    # admission webhooks are answered by the harness's stand-in (webhooks.py).
+    cluster.start_webhook_stand_in()
     cluster.apply(repo.path / "dist" / ENV / "root.yaml")
     wait_synced_or_refused(cluster, "root")
     wait_synced_or_refused(cluster, "platform")

@@ -38,9 +38,14 @@ from .pki import PKI, CertPair
 from .procs import Proc, install_sigterm_handler
 from .tools import Tools, crd_files, find_tools
 from .wait import T, wait_for
+from .webhooks import WebhookStandIn
 
 ARGOCD_NS = "argocd"
 IN_CLUSTER = "https://kubernetes.default.svc"
+SERVICE_CIDR = "10.96.0.0/16"
+# An address of the service CIDR put on `lo` (with its prefix: the whole CIDR
+# becomes local) by the admission webhook stand-in; see webhooks.py.
+SERVICE_CIDR_LOOPBACK = "10.96.255.254/16"
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 
 # Bounded start-up timeouts (seconds); generous for a loaded 2-core CI box.
@@ -124,6 +129,7 @@ class Cluster:
         self.network = ""
         self._kube: KubeClient | None = None  # set by start()
         self._started = False
+        self.webhooks: WebhookStandIn | None = None
 
     @property
     def kube(self) -> KubeClient:
@@ -173,6 +179,7 @@ class Cluster:
 
     def stop(self) -> None:
         self.stop_fake_kubelet()
+        self.stop_webhook_stand_in()
         for name in reversed(list(self.procs)):
             self.procs[name].stop()
         if self._kube is not None:
@@ -527,7 +534,8 @@ class Cluster:
 
     def _argocd_helper_bin(self) -> Path:
         """Helpers the Argo CD image puts on PATH and the repo server execs:
-        `argocd` (GIT_ASKPASS=argocd) and `git-verify-wrapper.sh`, which
+        `argocd` (GIT_ASKPASS=argocd), `helm` (the version Argo CD ships,
+        built by build-tools.sh) and `git-verify-wrapper.sh`, which
         v3.5 runs for every revision. The harness neither signs commits nor
         configures GnuPG, so the stand-in reports "no signature" the way the
         real wrapper does for an unsigned commit: no output, exit 0."""
@@ -535,6 +543,8 @@ class Cluster:
         if not bindir.exists():
             bindir.mkdir(parents=True)
             (bindir / "argocd").symlink_to(self.tools.argocd)
+            # Helm sources: the repo server runs `helm pull` / `helm template`.
+            (bindir / "helm").symlink_to(self.tools.helm)
             wrapper = bindir / "git-verify-wrapper.sh"
             wrapper.write_text(
                 "#!/bin/sh\n"
@@ -760,44 +770,34 @@ class Cluster:
         namespace: str | None,
         label_selector: str | None = None,
         kube: KubeClient | None = None,
+        finish_jobs: bool = True,
     ) -> int:
         """Stand in for a kubelet: mark matching Pods Running and Ready (so
         ReplicaSets count them ready and Deployments become Available /
-        Healthy). `namespace=None` means all namespaces. Returns how many
-        pods were updated. See also start_fake_kubelet()."""
+        Healthy). With `finish_jobs`, a Pod controlled by a Job is reported
+        as having run to completion instead (phase Succeeded, every
+        container terminated with exit code 0), so the Job controller
+        completes the Job (hook Jobs, CronJob runs). Nothing is executed: the
+        containers' work is not done. `namespace=None` means all namespaces.
+        Returns how many pods were updated. See also start_fake_kubelet()."""
         kube = kube or self.kube
         assert kube is not None
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         count = 0
         for pod in kube.list("v1", "Pod", namespace, label_selector=label_selector):
-            if (
-                pod["metadata"].get("deletionTimestamp")
-                or pod.get("status", {}).get("phase") == "Running"
-            ):
+            phase = pod.get("status", {}).get("phase")
+            if pod["metadata"].get("deletionTimestamp") or phase in ("Succeeded", "Failed"):
                 continue
-            containers = pod["spec"].get("containers", [])
-            status = {
-                "phase": "Running",
-                "podIP": "127.0.0.1",
-                "hostIP": "127.0.0.1",
-                "startTime": now,
-                "conditions": [
-                    {"type": t, "status": "True", "lastTransitionTime": now}
-                    for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
-                ],
-                "containerStatuses": [
-                    {
-                        "name": c["name"],
-                        "image": c.get("image", ""),
-                        "imageID": "",
-                        "ready": True,
-                        "started": True,
-                        "restartCount": 0,
-                        "state": {"running": {"startedAt": now}},
-                    }
-                    for c in containers
-                ],
-            }
+            owned_by_job = any(
+                o.get("kind") == "Job" and o.get("controller")
+                for o in pod["metadata"].get("ownerReferences") or []
+            )
+            if finish_jobs and owned_by_job:
+                status = self._pod_completed_status(pod, now)
+            elif phase == "Running":
+                continue
+            else:
+                status = self._pod_ready_status(pod, now)
             kube.patch(
                 "v1",
                 "Pod",
@@ -809,12 +809,73 @@ class Cluster:
             count += 1
         return count
 
+    @staticmethod
+    def _pod_ready_status(pod: Manifest, now: str) -> dict[str, Any]:
+        return {
+            "phase": "Running",
+            "podIP": "127.0.0.1",
+            "hostIP": "127.0.0.1",
+            "startTime": now,
+            "conditions": [
+                {"type": t, "status": "True", "lastTransitionTime": now}
+                for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")
+            ],
+            "containerStatuses": [
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "ready": True,
+                    "started": True,
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": now}},
+                }
+                for c in pod["spec"].get("containers", [])
+            ],
+        }
+
+    @staticmethod
+    def _pod_completed_status(pod: Manifest, now: str) -> dict[str, Any]:
+        done = {"type": "Ready", "status": "False", "reason": "PodCompleted"}
+        return {
+            "phase": "Succeeded",
+            "podIP": "127.0.0.1",
+            "hostIP": "127.0.0.1",
+            "startTime": now,
+            "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+                {**done, "type": "ContainersReady", "lastTransitionTime": now},
+                {**done, "lastTransitionTime": now},
+            ],
+            "containerStatuses": [
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "ready": False,
+                    "started": False,
+                    "restartCount": 0,
+                    "state": {
+                        "terminated": {
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": now,
+                            "finishedAt": now,
+                        }
+                    },
+                }
+                for c in pod["spec"].get("containers", [])
+            ],
+        }
+
     def start_fake_kubelet(
         self, namespaces: list[str] | None = None, interval: float = 1.0
     ) -> None:
         """Keep marking new Pods Running + Ready in the background (all
-        namespaces by default), so rollouts, HPA scale-ups and Jobs' Pods
-        progress as if a kubelet ran them. Stopped by stop_fake_kubelet()
+        namespaces by default), and Job Pods Succeeded, so rollouts, HPA
+        scale-ups and Jobs (Argo CD hook Jobs included) progress as if a
+        kubelet ran them. Stopped by stop_fake_kubelet()
         or stop(). Errors go to logs/fake-kubelet.log."""
         self.stop_fake_kubelet()
         kube = KubeClient(self.server, self.pki.ca.cert, self.admin.cert, self.admin.key)
@@ -843,6 +904,27 @@ class Cluster:
         thread = threading.Thread(target=loop, name="fake-kubelet", daemon=True)
         thread.start()
         self._kubelet: tuple[threading.Thread, threading.Event] | None = (thread, stop)
+
+    def start_webhook_stand_in(self) -> WebhookStandIn:
+        """Answer the Service-backed admission webhooks the add-ons register
+        (ingress-nginx, cert-manager), whose servers are pods that do not run
+        here: from now on, and for webhooks registered later. It ALLOWS every
+        request and records it (`.calls`); `.pause()` / `.resume()` stop and
+        restart answering. See webhooks.py for what is real and what is not."""
+        if self.webhooks is None:
+            kube = KubeClient(self.server, self.pki.ca.cert, self.admin.cert, self.admin.key)
+            self.webhooks = WebhookStandIn(
+                kube,
+                self.pki,
+                SERVICE_CIDR_LOOPBACK,
+                self.workdir / "logs" / "webhook-stand-in.log",
+            ).start()
+        return self.webhooks
+
+    def stop_webhook_stand_in(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
 
     def stop_fake_kubelet(self) -> None:
         kubelet = getattr(self, "_kubelet", None)

@@ -194,21 +194,38 @@ class GitRepo:
         spec.sourceRepos[]. Only YAML files containing such kinds are
         rewritten (re-dumped). Returns the files changed.
         """
+        return self._rewrite(mapping, charts=False)
+
+    def rewrite_chart_urls(
+        self, mapping: dict[str, str] | Callable[[str], str | None]
+    ) -> list[Path]:
+        """As rewrite_repo_urls(), for the Helm-chart sources instead (those
+        with `chart`): points them and the same URLs in AppProject
+        sourceRepos at a local Helm repository (see helmrepo.HelmRepo)."""
+        return self._rewrite(mapping, charts=True)
+
+    def _rewrite(
+        self, mapping: dict[str, str] | Callable[[str], str | None], charts: bool
+    ) -> list[Path]:
         fn = mapping if callable(mapping) else (lambda u, m=mapping: m.get(u))
         changed: list[Path] = []
         for p, docs in self._argocd_docs():
             dirty = False
             for doc in docs:
                 if isinstance(doc, dict) and doc.get("kind") in _APP_KINDS:
-                    dirty |= _rewrite_doc(doc, fn)
+                    dirty |= _rewrite_doc(doc, fn, charts)
             if dirty:
                 p.write_text(yaml.safe_dump_all(docs, sort_keys=False))
                 changed.append(p)
         return changed
 
 
-def _rewrite_source(src: Any, fn: Callable[[str], str | None]) -> bool:
-    if not isinstance(src, dict) or "chart" in src or not isinstance(src.get("repoURL"), str):
+def _rewrite_source(src: Any, fn: Callable[[str], str | None], charts: bool = False) -> bool:
+    if (
+        not isinstance(src, dict)
+        or ("chart" in src) != charts
+        or not isinstance(src.get("repoURL"), str)
+    ):
         return False
     new = fn(src["repoURL"])
     if new and new != src["repoURL"]:
@@ -217,7 +234,9 @@ def _rewrite_source(src: Any, fn: Callable[[str], str | None]) -> bool:
     return False
 
 
-def _rewrite_doc(doc: dict[str, Any], fn: Callable[[str], str | None]) -> bool:
+def _rewrite_doc(
+    doc: dict[str, Any], fn: Callable[[str], str | None], charts: bool = False
+) -> bool:
     spec = doc.get("spec") or {}
     dirty = False
     kind = doc["kind"]
@@ -232,7 +251,7 @@ def _rewrite_doc(doc: dict[str, Any], fn: Callable[[str], str | None]) -> bool:
         return dirty
     if kind == "ApplicationSet":
         spec = (spec.get("template") or {}).get("spec") or {}
-    dirty |= _rewrite_source(spec.get("source"), fn)
+    dirty |= _rewrite_source(spec.get("source"), fn, charts)
     for src in spec.get("sources") or []:
-        dirty |= _rewrite_source(src, fn)
+        dirty |= _rewrite_source(src, fn, charts)
     return dirty

@@ -17,6 +17,10 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS = 0x8913
@@ -24,6 +28,9 @@ SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# The namespace the process started in, kept open when it enters a private one
+# so that run_on_host_network() can still reach the internet (downloads).
+_host_netns_fd: int | None = None
 # Set once this process has entered its own namespace: from then on it may
 # hold more interfaces than `lo` (a real node adds its own, see node.py).
 _entered = False
@@ -66,8 +73,11 @@ def ensure_private_network() -> str:
         return "already in a private network namespace"
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("ensure_private_network() must run on the main thread")
+    global _host_netns_fd
+    host_fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     if _libc.unshare(CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
+        os.close(host_fd)
         raise RuntimeError(
             f"could not create a private network namespace: {os.strerror(err)}. The e2e "
             "harness isolates its servers that way (it needs root / CAP_SYS_ADMIN). "
@@ -75,8 +85,37 @@ def ensure_private_network() -> str:
             "GITOPS_BASE_E2E_HOST_NETWORK=1 to use the host network (then Argo CD's "
             "controller metrics port listens on all interfaces)."
         )
+    _host_netns_fd = host_fd
     _loopback_up()
     if not is_private():
         raise RuntimeError(f"unexpected interfaces after unshare: {interfaces()}")
     _entered = True
     return "entered a new private network namespace (only lo)"
+
+
+def run_on_host_network(fn: Callable[[], T]) -> T:
+    """Run `fn` with the network the process started with (for downloads),
+    even after ensure_private_network(): in a helper thread that joins the
+    original network namespace (namespaces are per thread). Without a private
+    namespace, `fn` simply runs here."""
+    if _host_netns_fd is None:
+        return fn()
+    fd = _host_netns_fd
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            if _libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise RuntimeError(f"could not rejoin the host network: {os.strerror(err)}")
+            result.append(fn())
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=target, name="host-network", daemon=True)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]

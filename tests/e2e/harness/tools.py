@@ -58,16 +58,19 @@ class Tools:
     kube_controller_manager: Path
     etcd: Path
     argocd: Path
+    helm: Path
     redis_server: Path
     git: Path
     kubernetes_version: str
     etcd_version: str
     argocd_version: str
+    helm_version: str
 
     def describe(self) -> str:
         return (
             f"kube-apiserver/kube-controller-manager {self.kubernetes_version}, "
             f"etcd {self.etcd_version}, Argo CD {self.argocd_version}, "
+            f"helm {self.helm_version}, "
             f"redis-server {self.redis_server}"
         )
 
@@ -82,6 +85,7 @@ def find_tools() -> Tools:
     k8s = module_version("kubernetes", "k8s.io/kubernetes")
     etcd = module_version("etcd", "go.etcd.io/etcd/server/v3")
     argocd = module_version("argocd", "github.com/argoproj/argo-cd/v3")
+    helm = module_version("helm", "helm.sh/helm/v4")
     binroot = cache_dir() / "bin"
     paths = {
         "kube-apiserver": _binary(
@@ -92,6 +96,7 @@ def find_tools() -> Tools:
         ),
         "etcd": _binary("GITOPS_BASE_E2E_ETCD", binroot / f"etcd-{etcd}"),
         "argocd": _binary("GITOPS_BASE_E2E_ARGOCD", binroot / f"argocd-{argocd}"),
+        "helm": _binary("GITOPS_BASE_E2E_HELM", binroot / f"helm-{helm}"),
     }
     missing = [f"  {name}: {path}" for name, path in paths.items() if not os.access(path, os.X_OK)]
     redis = os.environ.get("GITOPS_BASE_E2E_REDIS_SERVER") or shutil.which("redis-server")
@@ -114,11 +119,13 @@ def find_tools() -> Tools:
         kube_controller_manager=paths["kube-controller-manager"],
         etcd=paths["etcd"],
         argocd=paths["argocd"],
+        helm=paths["helm"],
         redis_server=Path(redis),  # type: ignore[arg-type]
         git=Path(git),  # type: ignore[arg-type]
         kubernetes_version=k8s,
         etcd_version=etcd,
         argocd_version=argocd,
+        helm_version=helm,
     )
 
 
