@@ -6,36 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
-from constructs_lib.cli.generate import GenerateError, read_text
+from constructs_lib.cli.env_image import check_env, check_pins, load_config_text, pin_env_in_file
+from constructs_lib.cli.generate import GenerateError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
-from constructs_lib.model.value_types import ImageDigest, ImageTag
 from constructs_lib.paths import display
-
-_TAG = TypeAdapter(ImageTag)
-_DIGEST = TypeAdapter(ImageDigest)
 
 
 def set_image_in_file(
     config: Path, service: str, *, tag: str | None, digest: str | None
 ) -> tuple[bool, str]:
     """Set one service's tag or digest in place. Returns (changed, new image reference)."""
-    for name, adapter, value in (("TAG", _TAG, tag), ("DIGEST", _DIGEST, digest)):
-        if value is None:
-            continue
-        try:
-            adapter.validate_python(value)
-        except ValidationError as exc:
-            message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise GenerateError([f"{name}: {message}"]) from None
-    text = read_text(config)
-    if text is None:
-        raise GenerateError([f"{display(config)}: no such file"])
+    check_pins(tag, digest)
+    text = load_config_text(config)
     # The edit keeps the file's own bytes around the pin: a byte order mark stays first and
     # CRLF line ends stay CRLF (read_text does not translate them), so the diff is one line.
     bom = "\ufeff" if text.startswith("\ufeff") else ""
@@ -79,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         with checkout_lock(project_root()):
             if args.env is not None:
-                from constructs_lib.cli.env_image import check_env, check_pins, pin_env_in_file
-
                 check_env(args.env, args.clusters, "--env")
                 check_pins(tag, digest)
                 changed, reference = pin_env_in_file(
