@@ -28,25 +28,8 @@ for arg in "$@"; do
   esac
 done
 
-# Never let the go command fetch a toolchain or touch the network for anything
-# but modules; never let a stray GOFLAGS=-mod=mod rewrite the pinned go.sum.
-export GOTOOLCHAIN=local
-export GOFLAGS="-mod=readonly -buildvcs=false"
+. "$TOOLS/modver.sh"  # GOTOOLCHAIN, GOFLAGS and modver()
 export CGO_ENABLED=0
-
-# The version of module $2 required by wrapper module $1 (read from go.mod, no
-# network needed).
-modver() {
-  local dir="$1" mod="$2" v
-  v="$(awk -v m="$mod" '
-    $1 == "require" && $2 == m { print $3; exit }
-    $1 == m && $2 ~ /^v/ { print $2; exit }' "$dir/go.mod")"
-  if [ -z "$v" ]; then
-    echo "build-tools.sh: $mod is not required in $dir/go.mod" >&2
-    exit 1
-  fi
-  echo "$v"
-}
 
 K8S_VERSION="$(modver "$TOOLS/kubernetes" k8s.io/kubernetes)"
 ETCD_VERSION="$(modver "$TOOLS/etcd" go.etcd.io/etcd/server/v3)"

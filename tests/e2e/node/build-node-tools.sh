@@ -35,20 +35,7 @@ for arg in "$@"; do
   esac
 done
 
-export GOTOOLCHAIN=local
-export GOFLAGS="-mod=readonly -buildvcs=false"
-
-modver() {
-  local dir="$1" mod="$2" v
-  v="$(awk -v m="$mod" '
-    $1 == "require" && $2 == m { print $3; exit }
-    $1 == m && $2 ~ /^v/ { print $2; exit }' "$dir/go.mod")"
-  if [ -z "$v" ]; then
-    echo "build-node-tools.sh: $mod is not required in $dir/go.mod" >&2
-    exit 1
-  fi
-  echo "$v"
-}
+. "$TOOLS/modver.sh"  # GOTOOLCHAIN, GOFLAGS and modver()
 
 K8S_VERSION="$(modver "$TOOLS/kubernetes" k8s.io/kubernetes)"
 CONTAINERD_VERSION="$(modver "$TOOLS/containerd" github.com/containerd/containerd/v2)"
