@@ -9,40 +9,22 @@ skips, when Go is missing.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
+from tests.support import go_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reference" / "linter-findings.md"
 KUBE_SCORE_VERSION = "v1.20.0"
 KUBE_SCORE_MODULE = "github.com/zegl/kube-score/cmd/kube-score"
-TOOLS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitops-base" / "tools"
 CRITICAL, WARNING = 1, 5
 
 
 def kube_score() -> Path:
-    binary = TOOLS / f"kube-score-{KUBE_SCORE_VERSION}"
-    if binary.is_file():
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        pytest.fail(f"go is needed once to build kube-score {KUBE_SCORE_VERSION} into {binary}")
-    TOOLS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
-        subprocess.run(
-            [go, "install", f"{KUBE_SCORE_MODULE}@{KUBE_SCORE_VERSION}"],
-            env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
-            check=True,
-            timeout=900,
-        )
-        (Path(gobin) / "kube-score").replace(binary)
-    return binary
+    """The pinned kube-score, built with `go install` on first use."""
+    return go_tool(KUBE_SCORE_MODULE, KUBE_SCORE_VERSION)
 
 
 def findings() -> set[tuple[str, str]]:

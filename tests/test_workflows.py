@@ -6,44 +6,27 @@ version; bump ACTIONLINT_VERSION to move it. The test fails, never skips, when G
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.support import go_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 ACTIONLINT_VERSION = "v1.7.12"
 ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint"
-TOOLS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitops-base" / "tools"
 # owner/repo[/path]@<40 hex> # <tag>
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
 def actionlint() -> Path:
-    """The pinned actionlint binary, built with `go install` on first use."""
-    binary = TOOLS / f"actionlint-{ACTIONLINT_VERSION}"
-    if binary.is_file():
-        return binary
-    go = shutil.which("go")
-    if go is None:
-        pytest.fail(f"go is needed once to build actionlint {ACTIONLINT_VERSION} into {binary}")
-    TOOLS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
-        subprocess.run(
-            [go, "install", f"{ACTIONLINT_MODULE}@{ACTIONLINT_VERSION}"],
-            env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
-            check=True,
-            timeout=900,
-        )
-        (Path(gobin) / "actionlint").replace(binary)  # atomic: no half-written binary
-    return binary
+    """The pinned actionlint, built with `go install` on first use."""
+    return go_tool(ACTIONLINT_MODULE, ACTIONLINT_VERSION)
 
 
 def uses(node: Any) -> list[str]:

@@ -75,3 +75,33 @@ def with_changes(model: Any, **changes: Any) -> Any:
             target = target[key]
         target[last] = value
     return type(model).model_validate(data)
+
+
+GO_TOOLS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gitops-base" / "tools"
+
+
+def go_tool(module: str, version: str) -> Path:
+    """The pinned Go tool `module` (a main package) at `version`, built with `go install` into
+    the tools cache on first use, then reused."""
+    import shutil
+    import tempfile
+
+    import pytest
+
+    name = module.rsplit("/", 1)[-1]
+    binary = GO_TOOLS / f"{name}-{version}"
+    if binary.is_file():
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        pytest.fail(f"go is needed once to build {name} {version} into {binary}")
+    GO_TOOLS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=GO_TOOLS) as gobin:
+        subprocess.run(
+            [go, "install", f"{module}@{version}"],
+            env={**os.environ, "GOBIN": gobin, "GOFLAGS": "-mod=mod"},
+            check=True,
+            timeout=900,
+        )
+        (Path(gobin) / name).replace(binary)  # atomic: no half-written binary
+    return binary
