@@ -75,10 +75,10 @@ class HelmAddon(KubeObject):
                 "server": props.destination_server,
                 "namespace": props.destination_namespace,
             },
-            "syncPolicy": sync_policy(sync_options),
+            "syncPolicy": sync_policy(
+                sync_options, props.namespace_labels if props.create_namespace else None
+            ),
         }
-        if props.create_namespace and props.namespace_labels:
-            spec["syncPolicy"]["managedNamespaceMetadata"] = {"labels": props.namespace_labels}
         super().__init__(
             scope,
             id,
