@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail, project_root
 from constructs_lib.cli.config_edit import (
@@ -28,7 +28,8 @@ from constructs_lib.cli.generate_merge import merge_services
 from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
-from constructs_lib.model.config import AppConfig, Resources
+from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
+from constructs_lib.model.config import AppConfig, Resources, under_domain
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
     MAX_PAYLOAD_BYTES,
@@ -40,7 +41,10 @@ from constructs_lib.model.payload import (
     parse_payload,
     to_services,
 )
+from constructs_lib.model.value_types import Hostname
 from constructs_lib.paths import display
+
+_HOSTNAME: TypeAdapter[str] = TypeAdapter(Hostname)
 
 
 class GenerateError(ProblemsError):
@@ -101,6 +105,70 @@ def merge_globals(payload: AnyPayload, flags: Mapping[str, str | None]) -> Globa
     return Globals(**merged)
 
 
+def is_hostname(value: str) -> bool:
+    try:
+        _HOSTNAME.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def env_domains(clusters: Path) -> dict[str, str]:
+    """Each environment's `domain` in clusters/<env>/cluster.yaml, by folder name. A file that
+    cannot be read or has no domain string is left out: `validate` reports it."""
+    domains: dict[str, str] = {}
+    if not clusters.is_dir():
+        return domains
+    for folder in cluster_dirs(clusters):
+        try:
+            text = read_bounded(folder / CLUSTER_FILE, MAX_YAML_BYTES).decode("utf-8")
+            data = parse_yaml(text, display(folder / CLUSTER_FILE))
+        except (OSError, InputTooLarge, UnicodeDecodeError, ConfigError):
+            continue
+        domain = data.get("domain") if isinstance(data, dict) else None
+        if isinstance(domain, str):
+            domains[folder.name] = domain
+    return domains
+
+
+def shared_domain(domains: list[str]) -> str | None:
+    """The longest domain (two labels at least) every one of `domains` is or is under."""
+    if not domains:
+        return None
+    labels = [d.split(".")[::-1] for d in domains]
+    common: list[str] = []
+    for parts in zip(*labels, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return ".".join(common[::-1]) if len(common) >= 2 else None
+
+
+def domain_problem(
+    domain: str, source: str, config_domain: str | None, clusters: Path
+) -> str | None:
+    """A payload (or --domain) domain that the environments' domains are not under would move
+    every host under it onto an unrelated domain (rehost): refused, naming the domain the
+    environments share. None when every environment's domain is it or under it."""
+    domains = env_domains(clusters)
+    outside = {env: d for env, d in domains.items() if not under_domain(d, domain)}
+    if not outside:
+        return None
+    envs = ", ".join(f"{env} ({d})" for env, d in sorted(outside.items()))
+    values = list(domains.values())
+    if config_domain is not None and all(under_domain(d, config_domain) for d in values):
+        base: str | None = config_domain
+    else:
+        base = shared_domain(values)
+    fix = f"send the base domain they share, '{base}', or" if base else "or"
+    return (
+        f"domain: {source} '{domain}' is not the base domain of the environments in "
+        f"{display(clusters)}: {envs} {'is' if len(outside) == 1 else 'are'} not under it, so "
+        f"hosts under it would move onto unrelated domains; {fix} change 'domain' in "
+        f"{display(clusters)}/<env>/{CLUSTER_FILE} first"
+    )
+
+
 _SERVICE_LINE = re.compile(r"^services\[(\d+)\]")
 
 
@@ -132,6 +200,7 @@ def generate(
     flags: Mapping[str, str | None],
     allow_empty: bool = False,
     check: bool = False,
+    clusters: Path | None = None,
 ) -> Result:
     try:
         if payload_path is not None:
@@ -162,6 +231,19 @@ def generate(
         raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None
     if not isinstance(data, dict):
         raise GenerateError([f"{display(output)}: (root): expected a mapping"])
+    config_domain = before.get("domain") if isinstance(before, dict) else None
+    if not isinstance(config_domain, str):
+        config_domain = None
+    if (
+        clusters is not None
+        and settings.domain
+        and settings.domain != config_domain
+        and is_hostname(settings.domain)  # an invalid one is reported by validation
+    ):
+        source = "--domain" if flags.get("domain") else "the payload's domain"
+        problem = domain_problem(settings.domain, source, config_domain, clusters)
+        if problem:
+            raise GenerateError([problem])
     try:
         services = to_services(payload, resource_presets(data))
     except PayloadError as exc:
@@ -206,6 +288,7 @@ def run(args: argparse.Namespace) -> int:
                 },
                 allow_empty=args.allow_empty,
                 check=args.check,
+                clusters=args.clusters,
             )
     except (GenerateError, LockError) as exc:
         return fail(

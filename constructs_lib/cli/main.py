@@ -58,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--app-name", help="app.name")
     gen.add_argument("--namespace", help="app.namespace")
     gen.add_argument("--domain", help="base domain")
+    gen.add_argument(
+        "--clusters",
+        type=Path,
+        default=default_clusters,
+        help="environments folder: a new base domain must be, or be a parent of, each "
+        "environment's domain (default: clusters/)",
+    )
     gen.add_argument("--tls-issuer", help="tls.issuer (letsencrypt-staging|letsencrypt-production)")
     gen.add_argument("--infisical-url", help="secrets.infisical.url")
     gen.add_argument("--infisical-project-id", help="secrets.infisical.project_id")

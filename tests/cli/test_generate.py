@@ -13,7 +13,7 @@ from constructs_lib.cli.main import main
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
 from constructs_lib.model.payload import MAX_APPS, MAX_PAYLOAD_BYTES
-from tests.support import CLI, CONFIG, FIXTURES, cli_env, run_cli
+from tests.support import CLI, CONFIG, FIXTURES, ROOT, cli_env, run_cli
 
 INVALID = sorted((FIXTURES / "payloads" / "invalid").glob("*.json"))
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
@@ -425,7 +425,11 @@ def test_flag_beats_payload_beats_config(config_copy: Path, tmp_path: Path) -> N
     }
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(payload))
-    done = run_cli("generate", "--input", path, "--output", config_copy, "--app-name", "boutique")
+    clusters = clusters_under(tmp_path, "example.org")
+    done = run_cli(
+        "generate", "--input", path, "--output", config_copy, "--app-name", "boutique",
+        "--clusters", clusters,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     config = load_model(AppConfig, config_copy)
     assert config.app.name == "boutique"
@@ -433,6 +437,79 @@ def test_flag_beats_payload_beats_config(config_copy: Path, tmp_path: Path) -> N
     assert config.domain == "example.org"
     assert config.tls.issuer == "letsencrypt-production"
     assert "domain: example.org\n" in config_copy.read_text()
+
+
+def clusters_under(tmp_path: Path, domain: str) -> Path:
+    """A clusters/ folder whose environments' domains are under `domain`."""
+    clusters = tmp_path / "clusters"
+    for env in ("dev", "prod"):
+        text = (ROOT / "clusters" / env / "cluster.yaml").read_text()
+        text = text.replace("example.com", domain)
+        (clusters / env).mkdir(parents=True)
+        (clusters / env / "cluster.yaml").write_text(text)
+    return clusters
+
+
+def test_a_domain_the_environments_are_not_under_is_refused(
+    config_copy: Path, tmp_path: Path
+) -> None:
+    """Hosts under the base domain move onto each environment's domain: a base domain the
+    environments are not under would move them onto unrelated domains."""
+    before = config_copy.read_bytes()
+    done = run_cli(
+        "generate", "--input", EXAMPLE, "--output", config_copy, "--domain", "example.org"
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "domain: --domain 'example.org' is not the base domain of the environments in "
+        "clusters: dev (dev.example.com), prod (example.com), test (test.example.com) are not "
+        "under it, so hosts under it would move onto unrelated domains; send the base domain "
+        "they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml first",
+        f"generate: 1 problem(s); {config_copy} was not changed",
+    ]
+    assert config_copy.read_bytes() == before
+    # One environment outside: named alone; the shared domain is the longest common one.
+    clusters = clusters_under(tmp_path, "shop.example.com")
+    (clusters / "dev" / "cluster.yaml").write_text(
+        (clusters / "dev" / "cluster.yaml").read_text().replace("dev.shop.", "dev.")
+    )
+    done = run_cli(
+        "generate", "--input", EXAMPLE, "--output", config_copy,
+        "--domain", "shop.example.com", "--clusters", clusters,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        "domain: --domain 'shop.example.com' is not the base domain of the environments in "
+        f"{clusters}: dev (dev.example.com) is not under it, so hosts under it would move "
+        "onto unrelated domains; send the base domain they share, 'example.com', or change "
+        f"'domain' in {clusters}/<env>/cluster.yaml first"
+    )
+    assert config_copy.read_bytes() == before
+
+
+def test_a_domain_the_environments_are_under_is_accepted(config_copy: Path, tmp_path: Path) -> None:
+    # Unchanged domain: no check (the config and clusters are what they were).
+    assert run_cli("generate", "--input", EXAMPLE, "--output", config_copy).returncode == 0
+    # A parent of every environment's domain: hosts still move onto each env's domain.
+    payload = json.loads(EXAMPLE.read_text())
+    for app in payload["deployed_apps"]:
+        app.pop("fqdn", None)
+        app.pop("fqdns", None)
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(payload | {"domain": "dev.example.com"}))
+    done = run_cli(
+        "generate", "--input", path, "--output", config_copy,
+        "--clusters", clusters_under(tmp_path, "dev.example.com"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert load_model(AppConfig, config_copy).domain == "dev.example.com"
+    # No clusters folder: nothing to compare with.
+    path.write_text(json.dumps(payload | {"domain": "example.net"}))
+    done = run_cli(
+        "generate", "--input", path, "--output", config_copy,
+        "--clusters", tmp_path / "no-clusters",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_new_config_needs_the_app_and_domain(tmp_path: Path) -> None:
@@ -456,6 +533,7 @@ def test_a_new_config_from_flags(tmp_path: Path) -> None:
     done = run_cli(
         "generate", "--input", payload, "--output", output,
         "--app-name", "acme", "--namespace", "acme", "--domain", "acme.example.com",
+        "--clusters", clusters_under(tmp_path, "acme.example.com"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     text = output.read_text()

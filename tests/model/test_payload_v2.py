@@ -36,6 +36,13 @@ OUTSIDE = (
 WEB = "deployed_apps[0] (name 'web')"
 EXPECTED: dict[str, list[str]] = {
     "cronjob_without_schedule": ["deployed_apps[0] (name 'report'): a CronJob needs 'schedule'"],
+    "domain_not_the_clusters": [
+        "domain: the payload's domain 'acme-shop.io' is not the base domain of the environments "
+        "in clusters: dev (dev.example.com), prod (example.com), test (test.example.com) are "
+        "not under it, so hosts under it would move onto unrelated domains; send the base "
+        "domain they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml "
+        "first"
+    ],
     "egress_app_itself": [f"{WEB}.egress.apps[0].name: app 'web' cannot call itself"],
     "egress_app_unknown": [f"{WEB}.egress.apps[0].name: no app 'payments' in deployed_apps"],
     "egress_app_without_ports": [

@@ -55,6 +55,9 @@ CLUSTER_DNS = "10.43.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 OUTSIDE_GATEWAY = "198.51.100.1"
 OUTSIDE_IP = "198.51.100.10"
+# A second address of "the internet" (the same server answers): one a pod may be allowed to
+# reach while the other stays closed.
+OUTSIDE_OTHER_IP = "198.51.100.11"
 OUTSIDE_BODY = "outside the cluster"
 CNI_BIN_DIR = Path("/usr/lib/cni")
 NODE_BUILD_SCRIPT = E2E_DIR / "node" / "build-node-tools.sh"
@@ -317,6 +320,7 @@ class Node:
             inside = ("nsenter", "-t", pid, "-n", "ip")
             _run(*inside, "link", "set", "lo", "up")
             _run(*inside, "addr", "add", f"{OUTSIDE_IP}/24", "dev", "ext1")
+            _run(*inside, "addr", "add", f"{OUTSIDE_OTHER_IP}/24", "dev", "ext1")
             _run(*inside, "link", "set", "ext1", "up")
             _run(*inside, "route", "add", "default", "via", OUTSIDE_GATEWAY)
             # The node's default route leads to "the internet", as on a real host; the node
@@ -324,7 +328,10 @@ class Node:
             _run("ip", "route", "replace", "default", "via", OUTSIDE_IP, "dev", "ext0")
 
             def answers() -> bool:
-                return http_get(f"http://{OUTSIDE_IP}/")[1] == OUTSIDE_BODY
+                return all(
+                    http_get(f"http://{ip}/")[1] == OUTSIDE_BODY
+                    for ip in (OUTSIDE_IP, OUTSIDE_OTHER_IP)
+                )
 
             self._wait(proc, answers)
         # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: "the internet", where

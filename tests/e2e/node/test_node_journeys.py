@@ -1,18 +1,21 @@
 """The journeys on a node that runs containers (docs/e2e.md, "A real node").
 
-One git copy of this repository is the GitOps repository of `dev`, as in test_journeys.py; the
-node (harness/node.py) runs what Argo CD applies: real kubelet, containerd, runc, CNI bridge,
-kube-proxy, CoreDNS and kube-router's NetworkPolicy controller. The images are the test server
-(tests/e2e/node/images/server) under the references the payload names.
+One git copy of this repository is the GitOps repository of `dev`, as in test_journeys.py, with
+no config of its own: `gitops-base generate` writes it from the version 2 payload
+tests/e2e/node/payload.json, which declares the calls (`egress`), and nothing is written by
+hand. The node (harness/node.py) runs what Argo CD applies: real kubelet, containerd, runc, CNI
+bridge, kube-proxy, CoreDNS and kube-router's NetworkPolicy controller. The images are the test
+server (tests/e2e/node/images/server) under the references the payload names.
 
-1. bootstrap from a payload: the pods run, Ready through their own probes, as the restricted
+1. bootstrap from the payload: the pods run, Ready through their own probes, as the restricted
    security context says (non-root, read-only root filesystem, seccomp, no capabilities);
 2. cluster DNS answers from inside a pod, through the base's allow-dns policy;
-3. undeclared calls are refused: web -> api, api -> web, egress outside the cluster;
+3. the payload's `egress`, enforced: web -> api on `http` and api -> 198.51.100.10:80 work;
+   web -> api on its other port (`admin`), api -> web, api -> another outside address and
+   web -> outside are refused;
 4. add a service, then remove it: its pod starts (closed to undeclared callers), then goes;
-5. declared calls work: `egress: {services: [api]}` on web, `egress: {internet: true}` on api;
-6. a rolling image update keeps the service answering (commit -> new pods Ready measured);
-7. guard rails: objects the app's AppProject does not permit are refused, the pods run on.
+5. a rolling image update keeps the service answering (commit -> new pods Ready measured);
+6. guard rails: objects the app's AppProject does not permit are refused, the pods run on.
 
 The tests run in file order on one node: each starts from the state the previous one left.
 """
@@ -27,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.e2e.harness import GitRepo, Timings
 from tests.e2e.harness.base import gitops_base, wait_synced_or_refused
@@ -38,6 +40,7 @@ from tests.e2e.harness.node import (
     NODE_NAME,
     OUTSIDE_BODY,
     OUTSIDE_IP,
+    OUTSIDE_OTHER_IP,
     SERVICE_CIDR,
     Node,
     Poller,
@@ -57,8 +60,10 @@ SEARCH = "app.kubernetes.io/name=search"
 WEB = "app.kubernetes.io/name=web"
 API = "app.kubernetes.io/name=api"
 API_PORT = 9000
+API_ADMIN_PORT = 9001  # api's second port: web declares calls to `http` only
 GIT_APPS = ("platform", "shop")
-OUTSIDE_URL = f"http://{OUTSIDE_IP}/"
+OUTSIDE_URL = f"http://{OUTSIDE_IP}/"  # api declares it: {"cidr": "198.51.100.10/32", ...}
+OUTSIDE_OTHER_URL = f"http://{OUTSIDE_OTHER_IP}/"  # declared by nobody
 
 
 def _say(msg: str) -> None:
@@ -67,6 +72,8 @@ def _say(msg: str) -> None:
 
 @pytest.fixture(scope="module")
 def shop_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
+    """A copy of the base for a new app: dev syncs from the copy itself, and the base's example
+    config is gone, so the config is the payload's alone (`generate` writes a new one)."""
     repo = GitRepo.create(
         tmp_path_factory.mktemp("node-journeys") / "shop-gitops", source=REPO_ROOT
     )
@@ -75,7 +82,8 @@ def shop_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
     old = "url: https://github.com/example-org/shop-gitops.git"
     assert old in text, f"{cluster_yaml} no longer has {old!r}"
     repo.write(cluster_yaml, text.replace(old, f"url: {repo.url}"))
-    repo.commit_all(f"{ENV}: sync from this repository")
+    repo.remove("config/app-config.yaml")
+    repo.commit_all(f"{ENV}: sync from this repository; a new app, no config yet")
     yield repo
 
 
@@ -136,13 +144,6 @@ def refused_for(
     return took
 
 
-def edit_config(repo: GitRepo, edit: Any) -> None:
-    path = "config/app-config.yaml"
-    config = yaml.safe_load(repo.read(path))
-    edit({s["name"]: s for s in config["services"]})
-    repo.write(path, yaml.safe_dump(config, sort_keys=False))
-
-
 # ----------------------------------------------------------------- journey 1
 def test_bootstrap_runs_real_pods(node: Node, shop_repo: GitRepo, e2e_timings: Timings) -> None:
     cluster = node.cluster
@@ -172,6 +173,9 @@ def test_bootstrap_runs_real_pods(node: Node, shop_repo: GitRepo, e2e_timings: T
     for app in GIT_APPS:
         st = wait_synced_or_refused(cluster, app)
         assert st["revision"] == sha, st
+    e2e_timings["node: apply root.yaml -> platform, shop Synced"] = round(
+        time.monotonic() - t_commit, 2
+    )
     webs = node.wait_pods_ready(NS, WEB, 2, WEB_IMAGE)
     apis = node.wait_pods_ready(NS, API, 1, API_IMAGE)
     ready = time.monotonic() - t_commit
@@ -236,27 +240,49 @@ def test_cluster_dns_answers_in_pods(node: Node) -> None:
 
 
 # ----------------------------------------------------------------- journey 3
-def test_undeclared_calls_are_refused(node: Node, e2e_timings: Timings) -> None:
+def test_the_payloads_egress_is_enforced(node: Node, e2e_timings: Timings) -> None:
+    """The calls the payload declares work, on the declared port and address only: web -> api
+    on `http`, api -> 198.51.100.10:80. Everything else is refused: api's other port, api ->
+    web, another outside address, web -> outside."""
+    cluster = node.cluster
     web = node.pods(NS, WEB)[0]
     api = node.pods(NS, API)[0]
-    cluster = node.cluster
     api_ip = cluster.must_get("v1", "Service", "api", NS)["spec"]["clusterIP"]
-    # The api answers (from the node, which kube-router always lets through, as kubelet
-    # probes need) ...
-    code, _ = node.pod_get(api, "/healthz", API_PORT)
-    assert code == 200
-    # ... but not to web, which does not declare the call; nor web to api, nor either of
-    # them to the outside.
-    took = refused_for(node, web, "http://api/healthz")
-    e2e_timings["node: pods Ready -> undeclared call refused (kube-router)"] = round(took, 2)
-    # Refused by the policy, not by DNS: the name resolved to the Service's address.
-    code, body = fetch(node, web, "http://api/healthz")
-    assert f"dial tcp {api_ip}:80" in body["error"], body
-    refused_for(node, web, f"http://{api_ip}/healthz", seconds=2)
-    refused_for(node, web, f"http://{api['status']['podIP']}:{API_PORT}/healthz", seconds=2)
+    policies = {
+        p["metadata"]["name"]
+        for p in cluster.kube.list("networking.k8s.io/v1", "NetworkPolicy", NS)
+    }
+    assert {"allow-egress-to-api", "allow-to-api", "allow-external-egress-api"} <= policies, (
+        policies
+    )
+    assert "allow-internet-egress" not in policies, policies
+    # Both ports of api answer (from the node, which kube-router always lets through, as
+    # kubelet probes need): a refusal below is the policy, not a closed port.
+    for port in (API_PORT, API_ADMIN_PORT):
+        code, _ = node.pod_get(api, "/healthz", port)
+        assert code == 200, port
+
+    eventually(lambda: reaches(node, web, "http://api/healthz"), 90, "web to reach api", node)
+    code, body = fetch(node, web, f"http://api.{NS}.svc.cluster.local/version")
+    assert code == 200 and body == {"status": 200, "body": "shop-api 2.4.0"}, body
+    eventually(lambda: reaches(node, api, OUTSIDE_URL, API_PORT), 60, "api to reach out", node)
+    code, body = fetch(node, api, OUTSIDE_URL, API_PORT)
+    assert body == {"status": 200, "body": OUTSIDE_BODY}, body
+
+    # The same app on a port web did not declare: refused, by the Service and the pod address.
+    refused_for(node, web, f"http://api:{API_ADMIN_PORT}/healthz")
+    code, body = fetch(node, web, f"http://api:{API_ADMIN_PORT}/healthz")
+    assert f"dial tcp {api_ip}:{API_ADMIN_PORT}" in body["error"], body  # not a DNS failure
+    refused_for(node, web, f"http://{api['status']['podIP']}:{API_ADMIN_PORT}/healthz", seconds=2)
+    # ... while the declared port of the same pod still answers.
+    assert reaches(node, web, f"http://{api['status']['podIP']}:{API_PORT}/healthz")
+    # Another app nobody declared a call to.
     refused_for(node, api, f"http://web.{NS}.svc.cluster.local/healthz", API_PORT, seconds=2)
+    # An outside address api did not declare, on the same port; and web declared none.
+    refused_for(node, api, OUTSIDE_OTHER_URL, API_PORT, seconds=2)
+    assert reaches(node, api, OUTSIDE_URL, API_PORT)
     refused_for(node, web, OUTSIDE_URL, seconds=2)
-    refused_for(node, api, OUTSIDE_URL, API_PORT, seconds=2)
+    refused_for(node, web, OUTSIDE_OTHER_URL, seconds=2)
 
 
 # ----------------------------------------------------------------- journey 4
@@ -267,7 +293,12 @@ def test_add_then_remove_a_service(
     node.server_image(SEARCH_IMAGE, "shop-search 1.0.0")
     payload = json.loads(PAYLOAD.read_text())
     payload["deployed_apps"].append(
-        {"name": "search", "image": SEARCH_IMAGE, "health": {"path": "/healthz"}}
+        {
+            "name": "search",
+            "image": SEARCH_IMAGE,
+            "ports": [{"name": "http", "container_port": 8080, "service_port": 80}],
+            "probes": {"readiness": {"http": {"path": "/healthz", "port": "http"}}},
+        }
     )
     bigger = tmp_path / "payload-plus-search.json"
     bigger.write_text(json.dumps(payload))
@@ -309,41 +340,6 @@ def test_add_then_remove_a_service(
 
 
 # ----------------------------------------------------------------- journey 5
-def test_declared_calls_are_allowed(node: Node, shop_repo: GitRepo, e2e_timings: Timings) -> None:
-    cluster = node.cluster
-
-    def declare(services: dict[str, dict[str, Any]]) -> None:
-        services["web"]["egress"] = {"services": ["api"]}
-        services["api"]["egress"] = {"internet": True}
-
-    edit_config(shop_repo, declare)
-    gitops_base(shop_repo.path, "synth")
-    sha = shop_repo.commit_all("web calls api; api calls the internet")
-    t0 = time.monotonic()
-    sync_to(node, sha, ("platform",))
-    policies = {
-        p["metadata"]["name"]
-        for p in cluster.kube.list("networking.k8s.io/v1", "NetworkPolicy", NS)
-    }
-    assert {"allow-egress-to-api", "allow-to-api", "allow-internet-egress"} <= policies, policies
-
-    web = node.pods(NS, WEB)[0]
-    api = node.pods(NS, API)[0]
-    eventually(lambda: reaches(node, web, "http://api/healthz"), 90, "web to reach api", node)
-    took = time.monotonic() - t0
-    e2e_timings["node: declare a call: commit -> web reaches api"] = round(took, 2)
-    _say(f"declared calls: commit -> web reaches api in {took:.1f}s")
-    code, body = fetch(node, web, f"http://api.{NS}.svc.cluster.local/version")
-    assert code == 200 and body == {"status": 200, "body": "shop-api 2.4.0"}, body
-    eventually(lambda: reaches(node, api, OUTSIDE_URL, API_PORT), 60, "api to reach out", node)
-    code, body = fetch(node, api, OUTSIDE_URL, API_PORT)
-    assert body["body"] == OUTSIDE_BODY, body
-    # Still refused: what nobody declared.
-    refused_for(node, web, OUTSIDE_URL)
-    refused_for(node, api, f"http://web.{NS}.svc.cluster.local/healthz", API_PORT, seconds=2)
-
-
-# ----------------------------------------------------------------- journey 6
 def test_roll_an_image_keeps_answering(
     node: Node, shop_repo: GitRepo, e2e_timings: Timings
 ) -> None:
@@ -378,7 +374,7 @@ def test_roll_an_image_keeps_answering(
     cluster.wait_app("shop", sync="Synced", health="Healthy", timeout=120)
 
 
-# ----------------------------------------------------------------- journey 7
+# ----------------------------------------------------------------- journey 6
 def test_guard_rails_refuse_objects_outside_the_project(node: Node, shop_repo: GitRepo) -> None:
     cluster = node.cluster
     for name, obj in BAD_OVERLAY.items():

@@ -9,10 +9,12 @@
 //	GET /read?path=PATH                the file, or 404/500 {"error"}
 //	GET /write?path=PATH               create PATH; {"written": true} or 500 {"error"}
 //
-// It listens on $PORT (default 8080). On SIGTERM it keeps serving for $SHUTDOWN_DELAY (default
-// 5s), the time the node's proxies need to stop sending it traffic, then drains and exits: the
-// graceful shutdown a rolling update relies on. It is a test fixture: /fetch and /read do what they are
-// told, so it must never run anywhere but the suite's throw-away node.
+// It listens on $PORT (default 8080), and on $ADMIN_PORT too when set (same handlers: a second
+// port of one app, for the journeys that allow one port and not the other). On SIGTERM it keeps
+// serving for $SHUTDOWN_DELAY (default 5s), the time the node's proxies need to stop sending it
+// traffic, then drains and exits: the graceful shutdown a rolling update relies on. It is a test
+// fixture: /fetch and /read do what they are told, so it must never run anywhere but the suite's
+// throw-away node.
 package main
 
 import (
@@ -129,6 +131,15 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}()
+	if admin := os.Getenv("ADMIN_PORT"); admin != "" {
+		adminSrv := &http.Server{Addr: ":" + admin, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := adminSrv.ListenAndServe(); err != http.ErrServerClosed {
+				log.Fatal(err)
+			}
+		}()
+		fmt.Fprintf(os.Stderr, "e2e-server listening on :%s too\n", admin)
+	}
 	fmt.Fprintf(os.Stderr, "e2e-server listening on :%s as uid %d\n", port, os.Getuid())
 	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
 		log.Fatal(err)
