@@ -6,11 +6,13 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from constructs_lib.model import secret_values
 from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
 from constructs_lib.model.value_types import (
     AbsolutePath,
@@ -33,6 +35,15 @@ from constructs_lib.model.value_types import (
     TimeZone,
     quantity_value,
 )
+
+
+def _not_secret_entry(value: str) -> str:
+    if not re.match(secret_values.NOT_SECRET_ENTRY, value):
+        raise ValueError(f"{value!r} is not an env var name, 'command[N]' or 'args[N]'")
+    return value
+
+
+NotSecretEntry = Annotated[str, AfterValidator(_not_secret_entry)]
 
 CONFIG_VERSION = 1
 # Tags registries move on every push: an image pinned only by one of these is not reproducible.
@@ -566,7 +577,16 @@ class Service(Model):
     probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
     resources: Resources | None = Field(None, description="Default: defaults.resources.")
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Plain environment variables; never secrets."
+        default_factory=dict,
+        description="Plain environment variables; never secrets: a value that looks like one "
+        "(a cloud or API key, a token, a private key, a URL with a password, or a literal in a "
+        "variable named *PASSWORD, *SECRET, *TOKEN, *API_KEY...) is refused unless listed in "
+        "`not_secret`. `$(OTHER)` references are fine.",
+    )
+    not_secret: list[NotSecretEntry] = Field(
+        default_factory=list,
+        description="Values that look like secrets but are not, each by its env var name or "
+        "as 'command[N]' / 'args[N]': the secret check accepts them. Default: none.",
     )
     secrets: list[SecretRef] = Field(
         default_factory=list, description="Infisical secrets as files or env vars. Default: none."
@@ -633,7 +653,45 @@ class Service(Model):
             check_requests_within_limits(self.resources)
         _check_mount_paths(self)
         _check_secrets(self)
+        _check_secret_values(self)
         return self
+
+
+def check_not_secret(
+    not_secret: Sequence[str],
+    env: Mapping[str, str],
+    command: Sequence[str] | None,
+    args: Sequence[str] | None,
+) -> None:
+    """Each `not_secret` entry names an env var or a command/args item that exists."""
+    entries = set(env) | {f"command[{i}]" for i in range(len(command or ()))}
+    entries |= {f"args[{i}]" for i in range(len(args or ()))}
+    for i, entry in enumerate(not_secret):
+        if entry not in entries:
+            raise ValueError(
+                f"not_secret[{i}]: '{entry}' names no env var, command or args item of this "
+                "workload"
+            )
+
+
+def check_secret_values(
+    not_secret: Sequence[str],
+    env: Mapping[str, str],
+    command: Sequence[str] | None,
+    args: Sequence[str] | None,
+    secrets_mount_path: str | None = None,
+) -> None:
+    """Refuse a secret-looking value in env, command or args, naming the entry, never the
+    value (shared with the payload model)."""
+    check_not_secret(not_secret, env, command, args)
+    accepted = set(not_secret)
+    for entry, found in secret_values.findings(env, command, args, secrets_mount_path):
+        if entry not in accepted:
+            raise ValueError(secret_values.message(entry, found))
+
+
+def _check_secret_values(s: Service) -> None:
+    check_secret_values(s.not_secret, s.env, s.command, s.args, s.secrets_mount_path)
 
 
 def _check_secrets(s: Service) -> None:
