@@ -26,14 +26,18 @@ JWT = _b64({"alg": "HS256"}) + "." + _b64({"sub": "svc"}) + ".Kq3vW8xZ2mN5pL7rT1
 SAMPLES = {
     "AWS access key": "AKIA" + "Q3ZT7WJ5XK2LMB4N",
     "private key": "-----BEGIN OPENSSH " + "PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n",
-    "GitHub token": "ghp" + "_R7kW2pQ9xL4mN8vB3cZ6tY1hJ5sD0fG2aE7u",
+    "GitHub token": "ghp" + "_R7kW2pQ9xL4mN8vB3cZ6tY1hJ5sD0fG2aE7u",  # pragma: allowlist secret
     "GitLab token": "glpat" + "-Xy7Kq2Lm9Pn4Rs8Tv3Wz",
     "Slack token": "https://hooks.slack" + ".com/services/T0123ABCD/B0456EFGH/Zx9Qw8Er7Ty6Ui5Op4",
-    "Stripe key": "rk" + "_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "Stripe key": "rk" + "_live_4eC39HqLyjWDarjtT1zdp7dc",  # pragma: allowlist secret
     "JSON Web Token": JWT,
-    "URL with a password": "amqp://shop:" + "Zq8hunter2Xr4v@rabbit:5672/",
+    "URL with a password": (
+        "amqp://shop:" + "Zq8hunter2Xr4v@rabbit:5672/"  # pragma: allowlist secret
+    ),
     "OpenAI key": "sk-" + "a1B2c3D4e5F6g7H8i9J0" + "T3BlbkFJ" + "k1L2m3N4o5P6q7R8s9T0",
-    "npm token": "//registry.npmjs.org/:_auth" + "Token=npm_Qm7Zr2Kx9Lp4Wn8Tv3Yb",
+    "npm token": (
+        "//registry.npmjs.org/:_auth" + "Token=npm_Qm7Zr2Kx9Lp4Wn8Tv3Yb"  # pragma: allowlist secret
+    ),
     "PyPI token": "pypi-AgEIcHlwaS5vcmc" + "Q" * 70,
     "SendGrid key": "SG." + "a" * 22 + "." + "b" * 43,
 }
