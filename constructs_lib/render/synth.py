@@ -92,7 +92,7 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
     its overlay applied, so an added manifest or a patch that turns an object into a Secret is
     caught like a rendered one."""
     problems = []
-    placed = [
+    placed: list[tuple[str, str | None, dict[str, Any]]] = [
         (f"dist/{env.name}/{folder}", folder, m) for folder, ms in env.folders.items() for m in ms
     ]
     placed += [(f"dist/{env.name}/root.yaml", None, m) for m in env.root]
