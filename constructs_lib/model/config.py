@@ -654,7 +654,40 @@ class Service(Model):
         _check_mount_paths(self)
         _check_secrets(self)
         _check_secret_values(self)
+        _check_ingress_paths(self)
         return self
+
+
+# What ingress-nginx refuses in a path, checked against the pinned controller (chart 4.15.1,
+# controller 1.15.1, internal/ingress/inspector/rules.go):
+# - strict path validation (strict-validate-path-type, on by default): with pathType Exact or
+#   Prefix, validPathType `(?i)^/[[:alnum:]._\-/]*$`, the use-regex annotation notwithstanding;
+# - deep inspection (--deep-inspect, on by default): paths naming /etc/passwd and the like,
+#   /var/run/secrets or a *_by_lua* directive; the controller then ignores the whole Ingress.
+NGINX_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._\-/]*\Z")
+NGINX_DEEP_INSPECT = re.compile(
+    r"/etc/(?:passwd|shadow|group|nginx|ingress-controller)|/var/run/secrets|_by_lua"
+)
+
+
+def _check_ingress_paths(s: Service) -> None:
+    """Paths are rendered with pathType Prefix: hold them to the controller's own rules."""
+    if s.ingress is None:
+        return
+    for i, path in enumerate(s.ingress.paths):
+        if not NGINX_SAFE_PATH.match(path):
+            raise ValueError(
+                f"ingress.paths[{i}]: ingress-nginx's strict path validation refuses path "
+                f"'{path}' of service '{s.name}' (pathType Prefix allows only letters, digits, "
+                "'.', '_', '-' and '/'), and would reject the whole Ingress"
+            )
+        found = NGINX_DEEP_INSPECT.search(path)
+        if found is not None:
+            raise ValueError(
+                f"ingress.paths[{i}]: ingress-nginx's deep inspection refuses path '{path}' of "
+                f"service '{s.name}' (it contains '{found.group()}'), and would ignore the whole "
+                "Ingress"
+            )
 
 
 def check_not_secret(

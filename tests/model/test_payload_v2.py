@@ -77,6 +77,11 @@ EXPECTED: dict[str, list[str]] = {
         "deliver it through secrets[] (Infisical), or mark it with not_secret: ['command[1]'] "
         "if it is not one"
     ],
+    "ingress_path_nginx_unsafe": [
+        f"{WEB}.ingress.paths[0]: ingress-nginx's strict path validation refuses path "
+        "'/api/v1:batch' of service 'web' (pathType Prefix allows only letters, digits, '.', "
+        "'_', '-' and '/'), and would reject the whole Ingress"
+    ],
     "not_secret_names_nothing": [
         f"{WEB}.not_secret[0]: 'args[0]' names no env var, command or args item of this workload"
     ],
