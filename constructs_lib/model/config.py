@@ -6,6 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
@@ -51,6 +52,22 @@ MUTABLE_TAGS = frozenset({"latest"})
 # Bounds of one resource list: far above any node (k3s or not), far below an overflow.
 MAX_CPU_CORES = 10000
 MAX_MEMORY_BYTES = 64 * 2**40
+# Bounds of the namespace ResourceQuota the platform derives (replicas x resources, plus
+# headroom). Requests must fit the cluster: 1024 cores or 4 TiB is more than any single k3s
+# cluster holds, so a total above it is a typo or a runaway payload, not an app. Limits may be
+# overcommitted, but not beyond 16 times that.
+QUOTA_MAX_CPU_CORES = 1024
+QUOTA_MAX_MEMORY_BYTES = 4 * 2**40
+QUOTA_LIMITS_OVERCOMMIT = 16
+# What a container without resources gets from the LimitRange when nothing else is set.
+FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
+FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
+# cert-manager's default HTTP-01 solver pod resources (controller flags
+# --acme-http01-solver-resource-{request,limit}-{cpu,memory}); one solver per TLS Ingress.
+ACME_SOLVER = {
+    "requests": {"cpu": "10m", "memory": "64Mi"},
+    "limits": {"cpu": "100m", "memory": "64Mi"},
+}
 # Suffix of the Secret the CSI driver syncs a service's env secrets into.
 SYNCED_SECRET_SUFFIX = "-infisical"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
@@ -976,6 +993,7 @@ class AppConfig(Model):
                     f"'{tls_secrets[secret]}'"
                 )
             tls_secrets[secret] = service.name
+        _check_quota_bound(self)
         return self
 
 
@@ -1032,3 +1050,117 @@ def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
                     f"services[{i}].{where}: no environment '{env}' (clusters: {known})"
                 )
     return problems
+
+
+# --- the derived quota -----------------------------------------------------------------------
+
+
+def max_pods(service: Service) -> int:
+    """Pods a service may run at once: full autoscale, plus a Deployment's rolling-update surge
+    (Kubernetes' default maxSurge, 25 %); one for a CronJob or Job (concurrency Forbid)."""
+    if service.type in ("CronJob", "Job"):
+        return 1
+    replicas = service.autoscaling.max_replicas if service.autoscaling else service.replicas
+    if service.type == "Deployment":
+        return replicas + math.ceil(replicas * 0.25)
+    return replicas
+
+
+def container_defaults(config: AppConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """The LimitRange's defaultRequest and default: the config's, else the fallbacks."""
+    settings = config.platform.limit_range
+    defaults = config.defaults.resources
+    request = _first_set(
+        settings.default_request, defaults.requests if defaults else None, FALLBACK_REQUEST
+    )
+    limit = _first_set(
+        settings.default_limit, defaults.limits if defaults else None, FALLBACK_LIMIT
+    )
+    return request, limit
+
+
+def _first_set(*lists: ResourceList | dict[str, str] | None) -> dict[str, str]:
+    out = {}
+    for key in ("cpu", "memory"):
+        for values in lists:
+            value = values.get(key) if isinstance(values, dict) else getattr(values, key, None)
+            if value:
+                out[key] = value
+                break
+    return out
+
+
+QuotaShares = dict[str, list[tuple[str, float]]]
+
+
+def quota_shares(config: AppConfig) -> QuotaShares:
+    """What each service (and the ACME solvers) adds to requests.cpu, requests.memory,
+    limits.cpu and limits.memory of the derived quota, before headroom: its most pods times
+    its container's resources (the LimitRange defaults where it sets none). CPU in cores,
+    memory in bytes. compose/platform.py renders the quota from these same numbers."""
+    request, limit = container_defaults(config)
+    shares: QuotaShares = {
+        f"{p}.{k}": [] for p in ("requests", "limits") for k in ("cpu", "memory")
+    }
+    for i, service in enumerate(config.services):
+        resources = service.resources or config.defaults.resources
+        pods = max_pods(service)
+        for part, fallback in (("requests", request), ("limits", limit)):
+            values = getattr(resources, part) if resources is not None else None
+            for key in ("cpu", "memory"):
+                quantity = getattr(values, key, None) if values is not None else None
+                share = pods * quantity_value(quantity or fallback[key])
+                label = f"services[{i}] '{service.name}' ({pods} pod{'s' if pods != 1 else ''})"
+                shares[f"{part}.{key}"].append((label, share))
+    solvers = 0
+    if config.tls.enabled:
+        solvers = sum(
+            1
+            for s in config.services
+            if s.ingress is not None and s.ingress.tls.enabled is not False
+        )
+    if solvers:
+        for part in ("requests", "limits"):
+            for key in ("cpu", "memory"):
+                share = solvers * quantity_value(ACME_SOLVER[part][key])
+                shares[f"{part}.{key}"].append(("the ACME solvers", share))
+    return shares
+
+
+def _check_quota_bound(config: AppConfig) -> None:
+    settings = config.platform.quota
+    if not settings.enabled:
+        return
+    factor = 1 + settings.headroom_percent / 100
+    shares = quota_shares(config)
+    for hard, items in shares.items():
+        part, key = hard.split(".")
+        bound = QUOTA_MAX_CPU_CORES if key == "cpu" else QUOTA_MAX_MEMORY_BYTES
+        why = "more than any single k3s cluster holds"
+        if part == "limits":
+            bound *= QUOTA_LIMITS_OVERCOMMIT
+            why = f"{QUOTA_LIMITS_OVERCOMMIT} times what any single k3s cluster holds"
+        override = getattr(getattr(settings, part), key, None) if getattr(settings, part) else None
+        if override is not None:
+            if quantity_value(override) > bound:
+                raise ValueError(
+                    f"platform.quota.{part}.{key}: '{override}' is more than "
+                    f"{_amount(key, bound)}, {why}"
+                )
+            continue
+        total = sum(share for _, share in items) * factor
+        if total <= bound:
+            continue
+        biggest = sorted(items, key=lambda item: -item[1])[:3]
+        named = ", ".join(f"{name}: {_amount(key, share)}" for name, share in biggest)
+        raise ValueError(
+            f"platform.quota: the derived quota's {hard} would be {_amount(key, total)} "
+            f"(with {settings.headroom_percent}% headroom), more than {_amount(key, bound)}, "
+            f"{why}; biggest: {named}; lower replicas or resources"
+        )
+
+
+def _amount(key: str, value: float) -> str:
+    if key == "cpu":
+        return f"{value:,.0f} cores" if value >= 10 else f"{value:g} cores"
+    return f"{value / 2**30:,.0f}Gi"
