@@ -432,7 +432,10 @@ class Ingress(Model):
         description="Public hostnames under `domain`; each moves onto each environment's domain.",
     )
     paths: list[HttpPath] = Field(
-        default_factory=lambda: ["/"], min_length=1, description="Path prefixes. Default: ['/']."
+        default_factory=lambda: ["/"],
+        min_length=1,
+        description="Path prefixes (pathType Prefix): letters, digits, '.', '_', '-' and '/' "
+        "only, as ingress-nginx's strict path validation requires. Default: ['/'].",
     )
     env_hosts: dict[DnsLabel, list[Hostname]] = Field(
         default_factory=dict,
@@ -870,7 +873,13 @@ def _check_mount_paths(s: Service) -> None:
 
 
 class QuotaSettings(Model):
-    """ResourceQuota of the app namespace. Derived from the services' resources unless set."""
+    """ResourceQuota of the app namespace. Derived from the services' resources unless set:
+    each service's most pods (full autoscale, plus a Deployment's 25 % rolling-update surge)
+    times its container's requests and limits (the LimitRange defaults where it sets none),
+    plus the ACME solvers, plus `headroom_percent`. A derived or overridden total above 1024
+    cores or 4Ti of requests is refused: more than any single k3s cluster holds, so it can
+    only be a typo or a runaway payload; limits may overcommit, up to 16 times that (16384
+    cores, 64Ti)."""
 
     enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
     headroom_percent: int = Field(
