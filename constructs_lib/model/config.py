@@ -6,6 +6,7 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -717,6 +718,8 @@ def check_not_secret(
     args: Sequence[str] | None,
 ) -> None:
     """Each `not_secret` entry names an env var or a command/args item that exists."""
+    if not not_secret:
+        return
     entries = set(env) | {f"command[{i}]" for i in range(len(command or ()))}
     entries |= {f"args[{i}]" for i in range(len(args or ()))}
     for i, entry in enumerate(not_secret):
@@ -1108,6 +1111,7 @@ def quota_shares(config: AppConfig) -> QuotaShares:
     its container's resources (the LimitRange defaults where it sets none). CPU in cores,
     memory in bytes. compose/platform.py renders the quota from these same numbers."""
     request, limit = container_defaults(config)
+    value = functools.cache(quantity_value)  # a few distinct quantities, many services
     shares: QuotaShares = {
         f"{p}.{k}": [] for p in ("requests", "limits") for k in ("cpu", "memory")
     }
@@ -1118,7 +1122,7 @@ def quota_shares(config: AppConfig) -> QuotaShares:
             values = getattr(resources, part) if resources is not None else None
             for key in ("cpu", "memory"):
                 quantity = getattr(values, key, None) if values is not None else None
-                share = pods * quantity_value(quantity or fallback[key])
+                share = pods * value(quantity or fallback[key])
                 label = f"services[{i}] '{service.name}' ({pods} pod{'s' if pods != 1 else ''})"
                 shares[f"{part}.{key}"].append((label, share))
     solvers = 0
