@@ -60,8 +60,8 @@ crds-ready: $(VENV)/.installed
 	@$(PY) -m constructs_lib.render.schema_check --ensure-crds
 
 .PHONY: secrets
-secrets: $(VENV)/.installed ## Scan every file of the repo, dist/ included, for secrets (detect-secrets).
-	git ls-files -z --cached --others --exclude-standard | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline
+secrets: $(VENV)/.installed ## Scan every line of every file of the repo, dist/ included, for secrets (detect-secrets).
+	git ls-files -z --cached --others --exclude-standard | xargs -0 $(PY) tools/secret_scan.py --baseline .secrets.baseline
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy.

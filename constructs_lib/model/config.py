@@ -6,11 +6,15 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from constructs_lib.model import secret_values
 from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
 from constructs_lib.model.value_types import (
     AbsolutePath,
@@ -34,12 +38,37 @@ from constructs_lib.model.value_types import (
     quantity_value,
 )
 
+
+def _not_secret_entry(value: str) -> str:
+    if not re.match(secret_values.NOT_SECRET_ENTRY, value):
+        raise ValueError(f"{value!r} is not an env var name, 'command[N]' or 'args[N]'")
+    return value
+
+
+NotSecretEntry = Annotated[str, AfterValidator(_not_secret_entry)]
+
 CONFIG_VERSION = 1
 # Tags registries move on every push: an image pinned only by one of these is not reproducible.
 MUTABLE_TAGS = frozenset({"latest"})
 # Bounds of one resource list: far above any node (k3s or not), far below an overflow.
 MAX_CPU_CORES = 10000
 MAX_MEMORY_BYTES = 64 * 2**40
+# Bounds of the namespace ResourceQuota the platform derives (replicas x resources, plus
+# headroom). Requests must fit the cluster: 1024 cores or 4 TiB is more than any single k3s
+# cluster holds, so a total above it is a typo or a runaway payload, not an app. Limits may be
+# overcommitted, but not beyond 16 times that.
+QUOTA_MAX_CPU_CORES = 1024
+QUOTA_MAX_MEMORY_BYTES = 4 * 2**40
+QUOTA_LIMITS_OVERCOMMIT = 16
+# What a container without resources gets from the LimitRange when nothing else is set.
+FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
+FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
+# cert-manager's default HTTP-01 solver pod resources (controller flags
+# --acme-http01-solver-resource-{request,limit}-{cpu,memory}); one solver per TLS Ingress.
+ACME_SOLVER = {
+    "requests": {"cpu": "10m", "memory": "64Mi"},
+    "limits": {"cpu": "100m", "memory": "64Mi"},
+}
 # Suffix of the Secret the CSI driver syncs a service's env secrets into.
 SYNCED_SECRET_SUFFIX = "-infisical"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
@@ -404,7 +433,10 @@ class Ingress(Model):
         description="Public hostnames under `domain`; each moves onto each environment's domain.",
     )
     paths: list[HttpPath] = Field(
-        default_factory=lambda: ["/"], min_length=1, description="Path prefixes. Default: ['/']."
+        default_factory=lambda: ["/"],
+        min_length=1,
+        description="Path prefixes (pathType Prefix): letters, digits, '.', '_', '-' and '/' "
+        "only, as ingress-nginx's strict path validation requires. Default: ['/'].",
     )
     env_hosts: dict[DnsLabel, list[Hostname]] = Field(
         default_factory=dict,
@@ -566,7 +598,16 @@ class Service(Model):
     probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
     resources: Resources | None = Field(None, description="Default: defaults.resources.")
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Plain environment variables; never secrets."
+        default_factory=dict,
+        description="Plain environment variables; never secrets: a value that looks like one "
+        "(a cloud or API key, a token, a private key, a URL with a password, or a literal in a "
+        "variable named *PASSWORD, *SECRET, *TOKEN, *API_KEY...) is refused unless listed in "
+        "`not_secret`. `$(OTHER)` references are fine.",
+    )
+    not_secret: list[NotSecretEntry] = Field(
+        default_factory=list,
+        description="Values that look like secrets but are not, each by its env var name or "
+        "as 'command[N]' / 'args[N]': the secret check accepts them. Default: none.",
     )
     secrets: list[SecretRef] = Field(
         default_factory=list, description="Infisical secrets as files or env vars. Default: none."
@@ -633,7 +674,80 @@ class Service(Model):
             check_requests_within_limits(self.resources)
         _check_mount_paths(self)
         _check_secrets(self)
+        _check_secret_values(self)
+        _check_ingress_paths(self)
         return self
+
+
+# What ingress-nginx refuses in a path, checked against the pinned controller (chart 4.15.1,
+# controller 1.15.1, internal/ingress/inspector/rules.go):
+# - strict path validation (strict-validate-path-type, on by default): with pathType Exact or
+#   Prefix, validPathType `(?i)^/[[:alnum:]._\-/]*$`, the use-regex annotation notwithstanding;
+# - deep inspection (--deep-inspect, on by default): paths naming /etc/passwd and the like,
+#   /var/run/secrets or a *_by_lua* directive; the controller then ignores the whole Ingress.
+NGINX_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._\-/]*\Z")
+NGINX_DEEP_INSPECT = re.compile(
+    r"/etc/(?:passwd|shadow|group|nginx|ingress-controller)|/var/run/secrets|_by_lua"
+)
+
+
+def _check_ingress_paths(s: Service) -> None:
+    """Paths are rendered with pathType Prefix: hold them to the controller's own rules."""
+    if s.ingress is None:
+        return
+    for i, path in enumerate(s.ingress.paths):
+        if not NGINX_SAFE_PATH.match(path):
+            raise ValueError(
+                f"ingress.paths[{i}]: ingress-nginx's strict path validation refuses path "
+                f"'{path}' of service '{s.name}' (pathType Prefix allows only letters, digits, "
+                "'.', '_', '-' and '/'), and would reject the whole Ingress"
+            )
+        found = NGINX_DEEP_INSPECT.search(path)
+        if found is not None:
+            raise ValueError(
+                f"ingress.paths[{i}]: ingress-nginx's deep inspection refuses path '{path}' of "
+                f"service '{s.name}' (it contains '{found.group()}'), and would ignore the whole "
+                "Ingress"
+            )
+
+
+def check_not_secret(
+    not_secret: Sequence[str],
+    env: Mapping[str, str],
+    command: Sequence[str] | None,
+    args: Sequence[str] | None,
+) -> None:
+    """Each `not_secret` entry names an env var or a command/args item that exists."""
+    if not not_secret:
+        return
+    entries = set(env) | {f"command[{i}]" for i in range(len(command or ()))}
+    entries |= {f"args[{i}]" for i in range(len(args or ()))}
+    for i, entry in enumerate(not_secret):
+        if entry not in entries:
+            raise ValueError(
+                f"not_secret[{i}]: '{entry}' names no env var, command or args item of this "
+                "workload"
+            )
+
+
+def check_secret_values(
+    not_secret: Sequence[str],
+    env: Mapping[str, str],
+    command: Sequence[str] | None,
+    args: Sequence[str] | None,
+    secrets_mount_path: str | None = None,
+) -> None:
+    """Refuse a secret-looking value in env, command or args, naming the entry, never the
+    value (shared with the payload model)."""
+    check_not_secret(not_secret, env, command, args)
+    accepted = set(not_secret)
+    for entry, found in secret_values.findings(env, command, args, secrets_mount_path):
+        if entry not in accepted:
+            raise ValueError(secret_values.message(entry, found))
+
+
+def _check_secret_values(s: Service) -> None:
+    check_secret_values(s.not_secret, s.env, s.command, s.args, s.secrets_mount_path)
 
 
 def _check_secrets(s: Service) -> None:
@@ -746,7 +860,7 @@ def check_requests_within_limits(resources: Resources) -> None:
 def _check_mount_paths(s: Service) -> None:
     paths = {"/tmp": "tmp"}  # the writable /tmp every pod gets
     if s.secrets:
-        paths[s.secrets_mount_path] = "secrets"
+        paths[s.secrets_mount_path] = "secrets"  # pragma: allowlist secret
     for i, volume in enumerate(s.volumes):
         if volume.mount_path in paths:
             raise ValueError(
@@ -762,7 +876,13 @@ def _check_mount_paths(s: Service) -> None:
 
 
 class QuotaSettings(Model):
-    """ResourceQuota of the app namespace. Derived from the services' resources unless set."""
+    """ResourceQuota of the app namespace. Derived from the services' resources unless set:
+    each service's most pods (full autoscale, plus a Deployment's 25 % rolling-update surge)
+    times its container's requests and limits (the LimitRange defaults where it sets none),
+    plus the ACME solvers, plus `headroom_percent`. A derived or overridden total above 1024
+    cores or 4Ti of requests is refused: more than any single k3s cluster holds, so it can
+    only be a typo or a runaway payload; limits may overcommit, up to 16 times that (16384
+    cores, 64Ti)."""
 
     enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
     headroom_percent: int = Field(
@@ -885,6 +1005,7 @@ class AppConfig(Model):
                     f"'{tls_secrets[secret]}'"
                 )
             tls_secrets[secret] = service.name
+        _check_quota_bound(self)
         return self
 
 
@@ -941,3 +1062,118 @@ def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
                     f"services[{i}].{where}: no environment '{env}' (clusters: {known})"
                 )
     return problems
+
+
+# --- the derived quota -----------------------------------------------------------------------
+
+
+def max_pods(service: Service) -> int:
+    """Pods a service may run at once: full autoscale, plus a Deployment's rolling-update surge
+    (Kubernetes' default maxSurge, 25 %); one for a CronJob or Job (concurrency Forbid)."""
+    if service.type in ("CronJob", "Job"):
+        return 1
+    replicas = service.autoscaling.max_replicas if service.autoscaling else service.replicas
+    if service.type == "Deployment":
+        return replicas + math.ceil(replicas * 0.25)
+    return replicas
+
+
+def container_defaults(config: AppConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """The LimitRange's defaultRequest and default: the config's, else the fallbacks."""
+    settings = config.platform.limit_range
+    defaults = config.defaults.resources
+    request = _first_set(
+        settings.default_request, defaults.requests if defaults else None, FALLBACK_REQUEST
+    )
+    limit = _first_set(
+        settings.default_limit, defaults.limits if defaults else None, FALLBACK_LIMIT
+    )
+    return request, limit
+
+
+def _first_set(*lists: ResourceList | dict[str, str] | None) -> dict[str, str]:
+    out = {}
+    for key in ("cpu", "memory"):
+        for values in lists:
+            value = values.get(key) if isinstance(values, dict) else getattr(values, key, None)
+            if value:
+                out[key] = value
+                break
+    return out
+
+
+QuotaShares = dict[str, list[tuple[str, float]]]
+
+
+def quota_shares(config: AppConfig) -> QuotaShares:
+    """What each service (and the ACME solvers) adds to requests.cpu, requests.memory,
+    limits.cpu and limits.memory of the derived quota, before headroom: its most pods times
+    its container's resources (the LimitRange defaults where it sets none). CPU in cores,
+    memory in bytes. compose/platform.py renders the quota from these same numbers."""
+    request, limit = container_defaults(config)
+    value = functools.cache(quantity_value)  # a few distinct quantities, many services
+    shares: QuotaShares = {
+        f"{p}.{k}": [] for p in ("requests", "limits") for k in ("cpu", "memory")
+    }
+    for i, service in enumerate(config.services):
+        resources = service.resources or config.defaults.resources
+        pods = max_pods(service)
+        for part, fallback in (("requests", request), ("limits", limit)):
+            values = getattr(resources, part) if resources is not None else None
+            for key in ("cpu", "memory"):
+                quantity = getattr(values, key, None) if values is not None else None
+                share = pods * value(quantity or fallback[key])
+                label = f"services[{i}] '{service.name}' ({pods} pod{'s' if pods != 1 else ''})"
+                shares[f"{part}.{key}"].append((label, share))
+    solvers = 0
+    if config.tls.enabled:
+        solvers = sum(
+            1
+            for s in config.services
+            if s.ingress is not None and s.ingress.tls.enabled is not False
+        )
+    if solvers:
+        for part in ("requests", "limits"):
+            for key in ("cpu", "memory"):
+                share = solvers * quantity_value(ACME_SOLVER[part][key])
+                shares[f"{part}.{key}"].append(("the ACME solvers", share))
+    return shares
+
+
+def _check_quota_bound(config: AppConfig) -> None:
+    settings = config.platform.quota
+    if not settings.enabled:
+        return
+    factor = 1 + settings.headroom_percent / 100
+    shares = quota_shares(config)
+    for hard, items in shares.items():
+        part, key = hard.split(".")
+        bound = QUOTA_MAX_CPU_CORES if key == "cpu" else QUOTA_MAX_MEMORY_BYTES
+        why = "more than any single k3s cluster holds"
+        if part == "limits":
+            bound *= QUOTA_LIMITS_OVERCOMMIT
+            why = f"{QUOTA_LIMITS_OVERCOMMIT} times what any single k3s cluster holds"
+        override = getattr(getattr(settings, part), key, None) if getattr(settings, part) else None
+        if override is not None:
+            if quantity_value(override) > bound:
+                raise ValueError(
+                    f"platform.quota.{part}.{key}: '{override}' is more than "
+                    f"{_amount(key, bound)}, {why}"
+                )
+            continue
+        total = sum(share for _, share in items) * factor
+        if total <= bound:
+            continue
+        biggest = sorted(items, key=lambda item: -item[1])[:3]
+        named = ", ".join(f"{name}: {_amount(key, share)}" for name, share in biggest)
+        raise ValueError(
+            f"platform.quota: the derived quota's {hard} would be {_amount(key, total)} "
+            f"(with {settings.headroom_percent}% headroom), more than {_amount(key, bound)}, "
+            f"{why}; biggest: {named}; lower replicas or resources"
+        )
+
+
+def _amount(key: str, value: float) -> str:
+    if key == "cpu":
+        return f"{value:,.0f} cores" if value >= 10 else f"{value:g} cores"
+    return f"{value / 2**30:,.0f}Gi"

@@ -32,6 +32,7 @@ from constructs_lib.model.config import (
     ExternalEgress,
     Issuer,
     Model,
+    NotSecretEntry,
     PortRef,
     Probes,
     Resources,
@@ -174,7 +175,14 @@ class DeployedApp(Model):
         None, description="Cron schedule; makes the app a CronJob. Default: a Deployment."
     )
     env: dict[EnvName, str] = Field(
-        default_factory=dict, description="Plain environment variables. Default: none."
+        default_factory=dict,
+        description="Plain environment variables, never secrets: a secret-looking value is "
+        "refused unless named in `not_secret`. Default: none.",
+    )
+    not_secret: list[NotSecretEntry] = Field(
+        default_factory=list,
+        description="Env var names whose values look like secrets but are not (the config's "
+        "not_secret). Default: none.",
     )
     secrets: list[PayloadSecret] = Field(
         default_factory=list, description="Secrets from Infisical. Default: none."
@@ -341,7 +349,16 @@ class DeployedAppV2(Model):
         description="Requests and limits, or the name of a preset in the config's "
         "defaults.resource_presets. Default: the config's defaults.resources.",
     )
-    env: dict[EnvName, str] = Field(default_factory=dict, description="Plain env variables.")
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="Plain env variables, never secrets: a secret-looking value here or in "
+        "command/args is refused unless named in `not_secret`.",
+    )
+    not_secret: list[NotSecretEntry] = Field(
+        default_factory=list,
+        description="Values that look like secrets but are not: env var names, 'command[N]' or "
+        "'args[N]' (the config's not_secret). Default: none.",
+    )
     secrets: list[PayloadSecret] = Field(default_factory=list, description="Infisical secrets.")
     volumes: list[Volume] = Field(default_factory=list, description="Writable volumes.")
     ingress: IngressV2 | None = Field(None, description="Public access. Default: none.")
@@ -644,6 +661,8 @@ def to_service(app: DeployedApp) -> dict[str, Any]:
         service["resources"] = app.resources.model_dump(exclude_none=True)
     if app.env:
         service["env"] = dict(app.env)
+    if app.not_secret:
+        service["not_secret"] = list(app.not_secret)
     if app.secrets:
         service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
     if app.hosts:
@@ -694,6 +713,8 @@ def to_service_v2(
         service["resources"] = preset.model_dump(exclude_none=True)
     if "env" in given:
         service["env"] = dict(app.env)
+    if "not_secret" in given:
+        service["not_secret"] = list(app.not_secret)
     if "secrets" in given:
         service["secrets"] = [s.model_dump(exclude_none=True) for s in app.secrets]
     if "volumes" in given:

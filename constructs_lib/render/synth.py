@@ -87,18 +87,42 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
 
 
 def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
-    """Guards no construct may break: no Secret objects, app objects in the app namespace."""
+    """Guards no construct and no overlay may break: no Secret objects anywhere (the env's
+    folders, root.yaml, items of a List), app objects in the app namespace. Runs on the env with
+    its overlay applied, so an added manifest or a patch that turns an object into a Secret is
+    caught like a rendered one."""
     problems = []
-    for folder, manifests in env.folders.items():
-        for manifest in manifests:
-            where = (
-                f"dist/{env.name}/{folder}: {manifest['kind']} '{manifest['metadata'].get('name')}'"
-            )
-            if manifest["kind"] == "Secret":
-                problems.append(f"{where}: kind Secret must never be rendered; use Infisical")
-            if folder == APP and manifest["metadata"].get("namespace") != config.app.namespace:
-                problems.append(f"{where}: not in the app namespace '{config.app.namespace}'")
+    placed: list[tuple[str, str | None, dict[str, Any]]] = [
+        (f"dist/{env.name}/{folder}", folder, m) for folder, ms in env.folders.items() for m in ms
+    ]
+    placed += [(f"dist/{env.name}/root.yaml", None, m) for m in env.root]
+    for prefix, folder, manifest in placed:
+        where = f"{prefix}: {manifest.get('kind')} '{manifest.get('metadata', {}).get('name')}'"
+        for secret in _secrets_in(manifest):
+            what = where if secret is manifest else f"{where}: item Secret '{_name(secret)}'"
+            problems.append(f"{what}: kind Secret must never be rendered; use Infisical")
+        if folder == APP and manifest["metadata"].get("namespace") != config.app.namespace:
+            problems.append(f"{where}: not in the app namespace '{config.app.namespace}'")
     return problems
+
+
+def _secrets_in(manifest: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """The Secret objects in `manifest`: itself, or the items of a List (`kind: List`,
+    `SecretList`...), which kubectl and Argo CD apply one by one."""
+    if not isinstance(manifest, dict):
+        return []
+    kind = manifest.get("kind")
+    if kind == "Secret":
+        return [manifest]
+    items = manifest.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list) and depth < 8:
+        return [s for item in items for s in _secrets_in(item, depth + 1)]
+    return []
+
+
+def _name(manifest: dict[str, Any]) -> Any:
+    metadata = manifest.get("metadata")
+    return metadata.get("name") if isinstance(metadata, dict) else None
 
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]

@@ -318,6 +318,16 @@ EXPECTED: dict[str, list[str]] = {
     "version_float": [
         "version: input should be the integer 1, got 1.0",
     ],
+    "env_url_with_password": [
+        "deployed_apps[0] (name 'api').env.DATABASE_URL: looks like a secret (URL with a "
+        "password); deliver it through secrets[] (Infisical), or mark it with "
+        "not_secret: [DATABASE_URL] if it is not one",
+    ],
+    "env_named_token": [
+        "deployed_apps[0] (name 'api').env.SENTRY_TOKEN: looks like a secret (a literal value "
+        "in a *TOKEN variable); deliver it through secrets[] (Infisical), or mark it with "
+        "not_secret: [SENTRY_TOKEN] if it is not one",
+    ],
     "yaml_object_as_value": [
         "deployed_apps[0] (name 'api').image: input should be a valid string",
     ],

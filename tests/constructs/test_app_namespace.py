@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.compose.platform import container_defaults, quota
+from constructs_lib.compose.platform import quota
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, container_defaults
 from tests.support import with_changes
 from tests.support.platform import render_platform, render_workloads
 

@@ -43,7 +43,7 @@ def test_tls_off_has_no_certificate() -> None:
 def test_production_issuer_custom_secret_and_numbered_port() -> None:
     p = props(
         cluster_issuer="letsencrypt-production",
-        tls_secret_name="shop-cert",
+        tls_secret_name="shop-cert",  # pragma: allowlist secret
         service_port=80,
         paths=("/api", "/v2"),
     )

@@ -74,6 +74,24 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "v1_field_in_v2": [f"{WEB}.fqdn: unknown field"],
     "version_unknown": ["version: 3 is not a payload version; known: 1, 2"],
+    "args_aws_key": [
+        "deployed_apps[0] (name 'backup').args[2]: looks like a secret (AWS access key); "
+        "deliver it through secrets[] (Infisical), or mark it with not_secret: ['args[2]'] if "
+        "it is not one"
+    ],
+    "command_private_key": [
+        "deployed_apps[0] (name 'migrate').command[1]: looks like a secret (private key); "
+        "deliver it through secrets[] (Infisical), or mark it with not_secret: ['command[1]'] "
+        "if it is not one"
+    ],
+    "ingress_path_nginx_unsafe": [
+        f"{WEB}.ingress.paths[0]: ingress-nginx's strict path validation refuses path "
+        "'/api/v1:batch' of service 'web' (pathType Prefix allows only letters, digits, '.', "
+        "'_', '-' and '/'), and would reject the whole Ingress"
+    ],
+    "not_secret_names_nothing": [
+        f"{WEB}.not_secret[0]: 'args[0]' names no env var, command or args item of this workload"
+    ],
 }
 
 
