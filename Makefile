@@ -61,7 +61,7 @@ crds-ready: $(VENV)/.installed
 
 .PHONY: secrets
 secrets: $(VENV)/.installed ## Scan every line of every file of the repo, dist/ included, for secrets (detect-secrets).
-	git ls-files -z --cached --others --exclude-standard | xargs -0 $(PY) tools/secret_scan.py --baseline .secrets.baseline
+	git ls-files -z --cached --others --exclude-standard | xargs -0 $(PY) constructs_lib/cli/secret_scan.py --baseline .secrets.baseline
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy.

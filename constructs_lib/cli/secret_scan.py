@@ -1,7 +1,8 @@
 """`make secrets`: detect-secrets over every file of the repository, every line of it.
 
-Run as `python tools/secret_scan.py --baseline .secrets.baseline FILE...` (what detect-secrets-hook
-takes). Three things on top of the stock hook, all named in `.secrets.baseline`:
+Run as `python constructs_lib/cli/secret_scan.py --baseline .secrets.baseline FILE...` (the
+arguments detect-secrets-hook takes). Three things on top of the stock hook, all named in
+`.secrets.baseline`:
 
 - YAML files are scanned line by line as text. The stock hook parses YAML and scans only
   `key: value` pairs, so a secret in a list item (`args: [--token, ghp_...]`, `- AKIA...`) or in
