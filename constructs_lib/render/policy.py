@@ -243,9 +243,7 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
         for _, o in _objects(base)
         if o.get("kind") == "NetworkPolicy"
     }
-    base_guards = {
-        _meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS
-    }
+    base_guards = {_meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS}
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
