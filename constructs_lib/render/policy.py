@@ -13,8 +13,9 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
     project-wildcard  no `*` in an AppProject's sourceRepos, sourceNamespaces, destinations or
                       resource whitelists
     pod-security      no Namespace's Pod Security level lower than the base renders it
-    default-deny      the base's default-deny NetworkPolicy stays, unchanged, and no added
-                      or changed NetworkPolicy has a rule open to every peer
+    default-deny      the base's default-deny NetworkPolicy stays, unchanged (an overlay's
+                      config.yaml may not drop it either: features.network_policies), and no
+                      added or changed NetworkPolicy has a rule open to every peer
     argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users), no anonymous
                       access (`users.anonymous.enabled`)
     admission-policy  the admission guards root.yaml applies stay as the base renders them:
@@ -41,6 +42,7 @@ from constructs_lib.model.config import AppConfig, Model
 from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
+    CONFIG_FILE,
     OVERLAYS_DIR,
     OverlayError,
     WithOverlays,
@@ -224,8 +226,13 @@ def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
     return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
 
 
-def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
-    """Every rule broken by `env`; `base` is the same environment without its overlay."""
+def violations(
+    env: RenderedEnv, base: RenderedEnv, pristine: RenderedEnv | None = None
+) -> list[Violation]:
+    """Every rule broken by `env`; `base` is the same environment without its overlay's
+    patches and manifests, `pristine` without its overlay's config either (when it has one):
+    a config overlay may change what the base renders, but not drop the default-deny
+    NetworkPolicy or an admission guard (`features.network_policies: false` would do both)."""
     found: list[Violation] = []
 
     def add(rule: str, folder: str, obj: Mapping[str, Any], message: str) -> None:
@@ -299,14 +306,30 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
             elif now[1].get("spec") != obj.get("spec"):
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was changed")
+    in_base = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]) for _, o in _objects(base)}
+    for folder, obj in _objects(pristine) if pristine is not None else ():
+        kind, name, namespace = _meta(obj)
+        if (kind, name, namespace) in in_base:
+            continue
+        by = f"by the overlay's {CONFIG_FILE}"
+        if kind in ADMISSION_KINDS:
+            add("admission-policy", folder, obj, f"the admission guard was removed {by}")
+        if kind == "NetworkPolicy" and name == "default-deny":
+            add("default-deny", folder, obj, f"the default-deny NetworkPolicy was removed {by}")
     return found
 
 
-def check(env: RenderedEnv, base: RenderedEnv, allow: list[Exception_], source: str) -> list[str]:
+def check(
+    env: RenderedEnv,
+    base: RenderedEnv,
+    allow: list[Exception_],
+    source: str,
+    pristine: RenderedEnv | None = None,
+) -> list[str]:
     """The policy's problems, one line each, after the reviewed exceptions in `allow`."""
     used: set[int] = set()
     problems: list[str] = []
-    for violation in violations(env, base):
+    for violation in violations(env, base, pristine):
         match = next(
             (
                 i
@@ -341,8 +364,10 @@ def render_checked(
         overlay = load_overlay(build.root, cluster.name)
         if overlay is not None:
             base = build.build(overlay_config(config, overlay), cluster)
+            pristine = build.build(config, cluster) if overlay.config is not None else None
             env = apply_overlay(base, overlay)
-            return env, check(env, base, load_allow(overlay.directory), source)
+            allow = load_allow(overlay.directory)
+            return env, check(env, base, allow, source, pristine)
         build = build.build
     env = build(config, cluster)
     return env, check(env, env, [], source)

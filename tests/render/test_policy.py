@@ -94,6 +94,14 @@ REFUSED = {
         "dist/dev/platform: ValidatingAdmissionPolicy 'deny-everything': admission-policy: "
         "admission policies come from the base only"
     ],
+    "nonetworkpolicies": [
+        "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: the default-deny "
+        "NetworkPolicy was removed by the overlay's config.yaml",
+        "dist/dev/root.yaml: ValidatingAdmissionPolicy 'gitops-base-default-deny': "
+        "admission-policy: the admission guard was removed by the overlay's config.yaml",
+        "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
+        "admission-policy: the admission guard was removed by the overlay's config.yaml",
+    ],
     "accounts": [
         "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
         "local account"
