@@ -14,7 +14,8 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
                                 (or above) the level the base sets and cannot be removed
     gitops-base-default-deny    NetworkPolicies named default-deny* in the app namespace: not
                                 deleted (unless the namespace itself is being deleted), and
-                                kept to an empty pod selector, both policy types, no rules
+                                kept to an empty pod selector, both policy types, no rules;
+                                no NetworkPolicy there with a rule open to every peer
     gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access
 
 Every policy matches only the objects it names (namespace names, resource names), so nothing
@@ -242,6 +243,12 @@ class AdmissionGuards(Construct):
         both_types = (
             f"has({o}.policyTypes) && 'Ingress' in {o}.policyTypes && 'Egress' in {o}.policyTypes"
         )
+        # A rule without peers admits every peer: no policy in the namespace may have one.
+        peers = (
+            f"(!has({o}.ingress) || {o}.ingress.all(r, has(r.from) && size(r.from) > 0)) && "
+            f"(!has({o}.egress) || {o}.egress.all(r, has(r.to) && size(r.to) > 0))"
+        )
+        written = "request.operation == 'DELETE' || !variables.defaultDeny"
         return {
             "matchConstraints": {
                 "namespaceSelector": self._in_namespaces(*self.props.default_deny_namespaces),
@@ -254,9 +261,9 @@ class AdmissionGuards(Construct):
                     }
                 ],
             },
-            "matchConditions": [
+            "variables": [
                 {
-                    "name": "default-deny-only",
+                    "name": "defaultDeny",
                     "expression": "(request.operation == 'DELETE' ? oldObject : object)"
                     ".metadata.name.startsWith('default-deny')",
                 }
@@ -264,7 +271,7 @@ class AdmissionGuards(Construct):
             "validations": [
                 # The namespace controller empties a namespace being deleted: let it.
                 _validation(
-                    "request.operation != 'DELETE' || "
+                    "request.operation != 'DELETE' || !variables.defaultDeny || "
                     "has(namespaceObject.metadata.deletionTimestamp)",
                     _message(
                         DEFAULT_DENY,
@@ -273,7 +280,7 @@ class AdmissionGuards(Construct):
                     ),
                 ),
                 _validation(
-                    f"request.operation == 'DELETE' || ({empty_selector})",
+                    f"{written} || ({empty_selector})",
                     _message(
                         DEFAULT_DENY,
                         "the default-deny NetworkPolicy must select every pod (podSelector: {})",
@@ -281,7 +288,7 @@ class AdmissionGuards(Construct):
                     ),
                 ),
                 _validation(
-                    f"request.operation == 'DELETE' || ({both_types})",
+                    f"{written} || ({both_types})",
                     _message(
                         DEFAULT_DENY,
                         "the default-deny NetworkPolicy must deny both Ingress and Egress",
@@ -289,11 +296,20 @@ class AdmissionGuards(Construct):
                     ),
                 ),
                 _validation(
-                    f"request.operation == 'DELETE' || ({empty_rules})",
+                    f"{written} || ({empty_rules})",
                     _message(
                         DEFAULT_DENY,
                         "the default-deny NetworkPolicy may not allow any traffic",
                         "declare the calls in the config; they become their own policies",
+                    ),
+                ),
+                _validation(
+                    f"request.operation == 'DELETE' || ({peers})",
+                    _message(
+                        DEFAULT_DENY,
+                        "a NetworkPolicy rule without from/to admits every peer and undoes "
+                        "default-deny",
+                        "name the peers (pods, namespaces or address ranges)",
                     ),
                 ),
             ],

@@ -66,10 +66,10 @@ def test_each_policy_matches_only_what_it_names() -> None:
         "argocd-cm"
     ]
     assert namespaces("gitops-base-default-deny") == ["shop"]
-    (condition,) = rendered[("ValidatingAdmissionPolicy", "gitops-base-default-deny")]["spec"][
-        "matchConditions"
+    (variable,) = rendered[("ValidatingAdmissionPolicy", "gitops-base-default-deny")]["spec"][
+        "variables"
     ]
-    assert "startsWith('default-deny')" in condition["expression"]
+    assert "startsWith('default-deny')" in variable["expression"]
     (rule,) = constraints("gitops-base-pod-security")["resourceRules"]
     assert (rule["resources"], rule["resourceNames"]) == (["namespaces"], ["shop"])
 
@@ -84,8 +84,12 @@ def test_deleting_default_deny_is_allowed_only_while_its_namespace_terminates() 
         "DELETE",
     ]
     assert spec["validations"][0]["expression"] == (
-        "request.operation != 'DELETE' || has(namespaceObject.metadata.deletionTimestamp)"
+        "request.operation != 'DELETE' || !variables.defaultDeny || "
+        "has(namespaceObject.metadata.deletionTimestamp)"
     )
+    # Only that check applies to a DELETE: every other one starts by letting it through.
+    for validation in spec["validations"][1:]:
+        assert validation["expression"].startswith("request.operation == 'DELETE' || ")
 
 
 def test_the_pod_security_levels_are_the_ones_given() -> None:

@@ -217,15 +217,32 @@ def test_default_deny_cannot_be_removed_or_widened(guarded: Cluster) -> None:
             text,
         )
     assert cluster.must_get(NETPOL, "NetworkPolicy", name, "shop")["spec"] == before
-    # Other NetworkPolicies, and default-deny in namespaces the base does not own: untouched.
+    # Any other NetworkPolicy in the app namespace: no rule open to every peer.
     scratch = {
         "apiVersion": NETPOL,
         "kind": "NetworkPolicy",
-        "metadata": {"name": "scratch", "namespace": "shop"},
+        "metadata": {"name": "allow-all", "namespace": "shop"},
         "spec": {"podSelector": {}, "ingress": [{}]},
     }
-    cluster.kube.create(scratch)
-    assert cluster.kube.delete(NETPOL, "NetworkPolicy", "scratch", "shop")
+    open_rules: list[dict[str, Any]] = [
+        {"podSelector": {}, "ingress": [{}]},
+        {"podSelector": {}, "egress": [{}]},
+    ]
+    for spec in open_rules:
+        scratch["spec"] = spec
+        refused(
+            partial(cluster.kube.create, copy.deepcopy(scratch)),
+            "gitops-base-default-deny",
+            "a NetworkPolicy rule without from/to admits every peer",
+        )
+    assert cluster.get(NETPOL, "NetworkPolicy", "allow-all", "shop") is None
+    # ... named peers pass, and such a policy may be deleted.
+    named = {"from": [{"namespaceSelector": {"matchLabels": {"team": "ops"}}}]}
+    scratch["spec"] = {"podSelector": {}, "ingress": [named]}
+    cluster.kube.create(copy.deepcopy(scratch))
+    assert cluster.kube.delete(NETPOL, "NetworkPolicy", "allow-all", "shop")
+    # Namespaces the base does not own: untouched.
+    scratch["spec"] = {"podSelector": {}, "ingress": [{}]}
     elsewhere = copy.deepcopy(scratch)
     elsewhere["metadata"] = {"name": name, "namespace": "elsewhere"}
     cluster.kube.create(elsewhere)

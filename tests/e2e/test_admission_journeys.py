@@ -6,7 +6,8 @@ the API server, and the Application syncing again once the commit is reverted:
 
 (a) a wildcard AppProject created by the root;
 (b) the app namespace's Pod Security lowered to privileged;
-(c) the default-deny NetworkPolicy removed (pruned), then widened;
+(c) the default-deny NetworkPolicy removed (pruned), then widened, and an allow-all
+    NetworkPolicy added beside it;
 (d) a local account in argocd-cm: committed into dist/<env>/argocd/ the root's project
     refuses the kind; the path that can write argocd-cm is root.yaml, applied by
     `gitops-base bootstrap`, which the API server refuses;
@@ -152,6 +153,23 @@ def test_argo_cd_syncs_are_refused_by_the_admission_guards(
         )
         live = cluster.must_get("networking.k8s.io/v1", "NetworkPolicy", "default-deny", "shop")
         assert live["spec"] == original["spec"], live["spec"]
+        revert(cluster, repo, "platform", sha)
+
+    with timed(e2e_timings, "(c) allow-all NetworkPolicy added"):
+        added = f"{PLATFORM}/networkpolicy-allow-all.yaml"
+        repo.write(
+            added,
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": "allow-all", "namespace": "shop"},
+                "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{}]},
+            },
+        )
+        sha = refused_sync(
+            cluster, repo, "platform", "allow all egress", "gitops-base-default-deny"
+        )
+        assert cluster.get("networking.k8s.io/v1", "NetworkPolicy", "allow-all", "shop") is None
         revert(cluster, repo, "platform", sha)
 
     with timed(e2e_timings, "(d) local account in argocd-cm"):
