@@ -1,7 +1,8 @@
 """Compose one environment: the only code that reads the config and builds constructs' props.
 
 config/app-config.yaml + clusters/<env>/cluster.yaml + platform/versions.yaml
-    -> workloads (dist/<env>/app/), Argo CD objects (argocd/, root.yaml), K3sPlatform
+    -> workloads (dist/<env>/app/), Argo CD objects (argocd/, root.yaml), K3sPlatform,
+       the admission guards (root.yaml)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import cache
 
 from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.delivery import add_bootstrap, add_delivery
+from constructs_lib.compose.guards import add_guards
 from constructs_lib.compose.layout import RenderedEnv
 from constructs_lib.compose.platform import add_platform
 from constructs_lib.compose.workloads import add_workloads
@@ -34,5 +36,6 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     scopes = PlatformScopes(
         delivery=charts.delivery, cluster=charts.platform, bootstrap=charts.root
     )
-    add_platform(charts.app, scopes, config, cluster, versions(), workloads)
+    platform = add_platform(charts.app, scopes, config, cluster, versions(), workloads)
+    add_guards(charts.root, config, cluster, platform)
     return charts.render()

@@ -1,6 +1,7 @@
 """The dist/ layout, owned here and only here.
 
-    dist/<env>/root.yaml   the root Application and its project; applied by hand (bootstrap)
+    dist/<env>/root.yaml   the root Application and its project, the admission guards;
+                           applied by hand (bootstrap)
     dist/<env>/argocd/     what the root syncs: AppProjects and child Applications
     dist/<env>/app/        every workload of the app, synced by the app's Application
     dist/<env>/platform/   the app namespace's baseline and the ClusterIssuers
@@ -21,7 +22,13 @@ ARGOCD = "argocd"
 PLATFORM = "platform"
 ROOT_FILE = "root.yaml"
 # Kinds in root.yaml, in the order they must be applied.
-ROOT_ORDER = ("ConfigMap", "AppProject", "Application")
+ROOT_ORDER = (
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ConfigMap",
+    "AppProject",
+    "Application",
+)
 
 
 def source_path(env: str, folder: str) -> str:

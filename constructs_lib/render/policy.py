@@ -10,11 +10,17 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
                       root's project cannot restrict names, see SECURITY.md)
     project           every Application uses one of the AppProjects the base renders, never
                       Argo CD's `default` (root.yaml locks it)
-    project-wildcard  no `*` in an AppProject's sourceRepos, destinations or resource lists
+    project-wildcard  no `*` in an AppProject's sourceRepos, sourceNamespaces, destinations or
+                      resource whitelists
     pod-security      no Namespace's Pod Security level lower than the base renders it
-    default-deny      the base's default-deny NetworkPolicy stays, unchanged, and no added
-                      or changed NetworkPolicy has a rule open to every peer
-    argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users)
+    default-deny      the base's default-deny NetworkPolicy stays, unchanged (an overlay's
+                      config.yaml may not drop it either: features.network_policies), and no
+                      added or changed NetworkPolicy has a rule open to every peer
+    argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users), no anonymous
+                      access (`users.anonymous.enabled`)
+    admission-policy  the admission guards root.yaml applies stay as the base renders them:
+                      no ValidatingAdmissionPolicy or binding added, changed or removed, and
+                      no AppProject whitelists their kinds (no synced commit may touch them)
 
 The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
 object and the reason. An entry that matches no violation is an error too, so the file never
@@ -36,6 +42,7 @@ from constructs_lib.model.config import AppConfig, Model
 from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
+    CONFIG_FILE,
     OVERLAYS_DIR,
     OverlayError,
     WithOverlays,
@@ -55,6 +62,7 @@ Rule = Literal[
     "pod-security",
     "default-deny",
     "argocd-accounts",
+    "admission-policy",
 ]
 RULES: tuple[str, ...] = get_args(Rule)
 
@@ -75,6 +83,10 @@ PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 PSA_MODES = ("enforce", "audit", "warn")
 MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
 ARGOCD_CM = "argocd-cm"
+ANONYMOUS = "users.anonymous.enabled"
+TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+ADMISSION_KINDS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
 LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
@@ -169,6 +181,9 @@ def _host_access(spec: Mapping[str, Any]) -> list[str]:
 
 def _wildcards(spec: Mapping[str, Any]) -> list[str]:
     found = [f"sourceRepos '{r}'" for r in spec.get("sourceRepos") or [] if "*" in str(r)]
+    found += [
+        f"sourceNamespaces '{n}'" for n in spec.get("sourceNamespaces") or [] if "*" in str(n)
+    ]
     for destination in spec.get("destinations") or []:
         for key in ("server", "name", "namespace"):
             if "*" in str(destination.get(key, "")):
@@ -179,6 +194,16 @@ def _wildcards(spec: Mapping[str, Any]) -> list[str]:
             if "*" in str(group) or "*" in str(kind):
                 found.append(f"{field} '{group}/{kind}'")
     return found
+
+
+def _admission_kinds(spec: Mapping[str, Any]) -> list[str]:
+    """Whitelist entries of an AppProject that let it manage the admission guards."""
+    return [
+        f"{field} '{entry.get('group')}/{entry.get('kind')}'"
+        for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
+        for entry in spec.get(field) or []
+        if entry.get("group") == ADMISSION_GROUP and entry.get("kind") in ADMISSION_KINDS
+    ]
 
 
 def _open_rules(spec: Mapping[str, Any]) -> list[str]:
@@ -201,8 +226,13 @@ def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
     return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
 
 
-def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
-    """Every rule broken by `env`; `base` is the same environment without its overlay."""
+def violations(
+    env: RenderedEnv, base: RenderedEnv, pristine: RenderedEnv | None = None
+) -> list[Violation]:
+    """Every rule broken by `env`; `base` is the same environment without its overlay's
+    patches and manifests, `pristine` without its overlay's config either (when it has one):
+    a config overlay may change what the base renders, but not drop the default-deny
+    NetworkPolicy or an admission guard (`features.network_policies: false` would do both)."""
     found: list[Violation] = []
 
     def add(rule: str, folder: str, obj: Mapping[str, Any], message: str) -> None:
@@ -220,6 +250,7 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
         for _, o in _objects(base)
         if o.get("kind") == "NetworkPolicy"
     }
+    base_guards = {_meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS}
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
@@ -238,13 +269,22 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
         if kind == "AppProject":
             for problem in _wildcards(obj.get("spec") or {}):
                 add("project-wildcard", folder, obj, f"wildcard in {problem}")
+            for problem in _admission_kinds(obj.get("spec") or {}):
+                add("admission-policy", folder, obj, f"{problem} lets Argo CD manage them")
+        if kind in ADMISSION_KINDS and (kind, name) not in base_guards:
+            add("admission-policy", folder, obj, "admission policies come from the base only")
+        elif kind in ADMISSION_KINDS and base_guards[(kind, name)] != obj:
+            add("admission-policy", folder, obj, "the admission guard was changed")
         if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
             for problem in _open_rules(obj.get("spec") or {}):
                 add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
         if kind == "ConfigMap" and name == ARGOCD_CM:
-            for key in sorted(obj.get("data") or {}):
+            data = obj.get("data") or {}
+            for key in sorted(data):
                 if key.startswith("accounts."):
                     add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
+            if str(data.get(ANONYMOUS)) in TRUTHY:
+                add("argocd-accounts", folder, obj, f"key '{ANONYMOUS}' allows anonymous access")
     rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
     for folder, obj in _objects(base):
         kind, name, namespace = _meta(obj)
@@ -259,19 +299,37 @@ def violations(env: RenderedEnv, base: RenderedEnv) -> list[Violation]:
                         obj,
                         f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
                     )
+        if kind in ADMISSION_KINDS and now is None:
+            add("admission-policy", folder, obj, "the admission guard was removed")
         if kind == "NetworkPolicy" and name == "default-deny":
             if now is None:
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
             elif now[1].get("spec") != obj.get("spec"):
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was changed")
+    in_base = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]) for _, o in _objects(base)}
+    for folder, obj in _objects(pristine) if pristine is not None else ():
+        kind, name, namespace = _meta(obj)
+        if (kind, name, namespace) in in_base:
+            continue
+        by = f"by the overlay's {CONFIG_FILE}"
+        if kind in ADMISSION_KINDS:
+            add("admission-policy", folder, obj, f"the admission guard was removed {by}")
+        if kind == "NetworkPolicy" and name == "default-deny":
+            add("default-deny", folder, obj, f"the default-deny NetworkPolicy was removed {by}")
     return found
 
 
-def check(env: RenderedEnv, base: RenderedEnv, allow: list[Exception_], source: str) -> list[str]:
+def check(
+    env: RenderedEnv,
+    base: RenderedEnv,
+    allow: list[Exception_],
+    source: str,
+    pristine: RenderedEnv | None = None,
+) -> list[str]:
     """The policy's problems, one line each, after the reviewed exceptions in `allow`."""
     used: set[int] = set()
     problems: list[str] = []
-    for violation in violations(env, base):
+    for violation in violations(env, base, pristine):
         match = next(
             (
                 i
@@ -306,8 +364,10 @@ def render_checked(
         overlay = load_overlay(build.root, cluster.name)
         if overlay is not None:
             base = build.build(overlay_config(config, overlay), cluster)
+            pristine = build.build(config, cluster) if overlay.config is not None else None
             env = apply_overlay(base, overlay)
-            return env, check(env, base, load_allow(overlay.directory), source)
+            allow = load_allow(overlay.directory)
+            return env, check(env, base, allow, source, pristine)
         build = build.build
     env = build(config, cluster)
     return env, check(env, env, [], source)

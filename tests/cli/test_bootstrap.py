@@ -300,6 +300,14 @@ def test_root_objects_are_the_env_roots() -> None:
     env = EnvFiles.load("dev", ROOT)
     kinds = [(o["kind"], o["metadata"]["name"]) for o in bs.root_objects(env.root_yaml)]
     assert kinds == [
+        ("ValidatingAdmissionPolicy", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicy", "gitops-base-pod-security"),
+        ("ValidatingAdmissionPolicy", "gitops-base-default-deny"),
+        ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-pod-security"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-default-deny"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
         ("ConfigMap", "argocd-cm"),
         ("AppProject", "bootstrap"),
         ("AppProject", "default"),

@@ -56,12 +56,21 @@ def test_root_file_is_the_health_check_then_the_bootstrap_project_then_the_root_
 ) -> None:
     env = app_module["build"](example_config, dev_cluster)
     assert [(m["kind"], m["metadata"]["name"]) for m in env.root] == [
+        # The admission guards first: they check what follows (admission_guards.py).
+        ("ValidatingAdmissionPolicy", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicy", "gitops-base-pod-security"),
+        ("ValidatingAdmissionPolicy", "gitops-base-default-deny"),
+        ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-pod-security"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-default-deny"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
         ("ConfigMap", "argocd-cm"),  # the Application health check, so root's waves wait
         ("AppProject", "bootstrap"),
         ("AppProject", "default"),  # Argo CD's own, emptied (tests/test_addon_projects.py)
         ("Application", "root"),
     ]
-    root = env.root[3]
+    root = env.root[-1]
     assert root["spec"]["source"]["path"] == "dist/dev/argocd"
     assert root["spec"]["project"] == "bootstrap"
 

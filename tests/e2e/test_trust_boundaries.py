@@ -1,7 +1,7 @@
 """Journeys: escalations committed straight into dist/ (bypassing the synth's policy) are
 refused by the real Argo CD, nothing reaches the API server, and removing them recovers.
 
-The synth refuses each of these first (tests/test_policy.py); these show the second line of
+The synth refuses each of these first (tests/render/test_policy.py); these show the second line of
 defence, the AppProjects, for the boundaries an AppProject can enforce:
 
 1. a ClusterRoleBinding to cluster-admin in dist/dev/platform/ (the baseline project allows
@@ -13,8 +13,8 @@ defence, the AppProjects, for the boundaries an AppProject can enforce:
    root.yaml, and one in an add-on's project sourcing the git repository instead of the
    add-on's chart repository.
 
-What an AppProject cannot refuse (a wider AppProject or a lowered Pod Security label
-committed to dist/) only the synth and CI refuse; see SECURITY.md#trust-model.
+What an AppProject cannot refuse (a wider AppProject, a lowered Pod Security label, a removed
+default-deny) the API server's admission guards refuse: test_admission_journeys.py.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ def test_config_patches_and_manifests_apply_to_their_env_only(tmp_path: Path) ->
     nginx = load(dist / "dev/argocd/application-ingress-nginx.yaml")
     assert nginx["spec"]["source"]["helm"]["valuesObject"]["controller"]["replicaCount"] == 2
     root = list(yaml.safe_load_all((dist / "dev/root.yaml").read_text()))
-    assert root[0]["data"]["timeout.reconciliation"] == "120s"
+    (argocd_cm,) = [d for d in root if d["kind"] == "ConfigMap"]
+    assert argocd_cm["data"]["timeout.reconciliation"] == "120s"
     assert (dist / "dev/platform/networkpolicy-allow-monitoring.yaml").is_file()
     # Other environments are rendered as without overlays.
     for path in (dist / "prod").rglob("*.yaml"):

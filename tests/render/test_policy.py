@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.compose.build import build
+from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
 from constructs_lib.render.overlays import with_overlays
+from constructs_lib.render.policy import violations
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
@@ -66,6 +70,37 @@ REFUSED = {
     "widenproject": [
         "dist/dev/argocd: AppProject 'shop': project-wildcard: wildcard in "
         "clusterResourceWhitelist '*/*'"
+    ],
+    "podsecurityremoved": [
+        "dist/dev/platform: Namespace 'shop': pod-security: enforce lowered from "
+        "'restricted' to 'privileged'"
+    ],
+    "sourcenamespaces": [
+        "dist/dev/argocd: AppProject 'shop': project-wildcard: wildcard in sourceNamespaces '*'"
+    ],
+    "anonymous": [
+        "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key "
+        "'users.anonymous.enabled' allows anonymous access"
+    ],
+    "guardchanged": [
+        "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
+        "admission-policy: the admission guard was changed"
+    ],
+    "guardproject": [
+        "dist/dev/argocd: AppProject 'platform': admission-policy: clusterResourceWhitelist "
+        "'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding' lets Argo CD manage them"
+    ],
+    "guardadded": [
+        "dist/dev/platform: ValidatingAdmissionPolicy 'deny-everything': admission-policy: "
+        "admission policies come from the base only"
+    ],
+    "nonetworkpolicies": [
+        "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: the default-deny "
+        "NetworkPolicy was removed by the overlay's config.yaml",
+        "dist/dev/root.yaml: ValidatingAdmissionPolicy 'gitops-base-default-deny': "
+        "admission-policy: the admission guard was removed by the overlay's config.yaml",
+        "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
+        "admission-policy: the admission guard was removed by the overlay's config.yaml",
     ],
     "accounts": [
         "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
@@ -135,7 +170,8 @@ def test_allow_yaml_is_schema_checked(
     assert err == [
         f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
         "'project', "
-        "'project-wildcard', 'pod-security', 'default-deny' or 'argocd-accounts', "
+        "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts' or "
+        "'admission-policy', "
         "got 'everything'",
         f"{source}: allow[0].reason: required field is missing",
         f"{source}: allow[0].owner: unknown field",
@@ -146,3 +182,22 @@ def test_allow_yaml_is_schema_checked(
 def test_the_base_itself_passes_the_policy(tmp_path: Path) -> None:
     """Every environment of the shipped config, with the shipped overlays."""
     assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
+
+
+def test_a_removed_admission_guard_is_refused(
+    example_config: AppConfig, dev_cluster: ClusterSettings
+) -> None:
+    """Overlays cannot delete an object; a build that drops a guard is refused all the same."""
+    base = build(example_config, dev_cluster)
+    root = [o for o in base.root if o["metadata"]["name"] != "gitops-base-default-deny"]
+    env = RenderedEnv(name=base.name, folders=base.folders, root=root)
+    found = [(v.rule, v.kind, v.name, v.message) for v in violations(env, base)]
+    assert found == [
+        (
+            "admission-policy",
+            kind,
+            "gitops-base-default-deny",
+            "the admission guard was removed",
+        )
+        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    ]

@@ -1,0 +1,354 @@
+"""AdmissionGuards: the API server's own refusal of the escalations an AppProject cannot refuse.
+
+An AppProject says which kinds an Application may manage, not what they may say: the root may
+create AppProjects, so it may create a wide one; the baseline project may update the app
+namespace, so it may lower its Pod Security level or prune its default-deny NetworkPolicy.
+These ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, CEL, Kubernetes >= 1.30)
+refuse such writes whoever sends them, Argo CD included, each bound with `validationActions:
+[Deny]` and `failurePolicy: Fail`:
+
+    gitops-base-appprojects     AppProjects in Argo CD's namespace: no `*` in sourceRepos,
+                                sourceNamespaces, destinations or the resource whitelists, and
+                                no whitelisted admission policy kinds
+    gitops-base-pod-security    the namespaces the base labels: Pod Security `enforce` stays at
+                                (or above) the level the base sets and cannot be removed
+    gitops-base-default-deny    NetworkPolicies named default-deny* in the app namespace: not
+                                deleted (unless the namespace itself is being deleted), and
+                                kept to an empty pod selector, both policy types, no rules;
+                                no NetworkPolicy there with a rule open to every peer
+    gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access
+
+Every policy matches only the objects it names (namespace names, resource names), so nothing
+else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
+bootstrap`: no AppProject the base renders may manage admission policies, so no commit Argo CD
+syncs can change or remove them (SECURITY.md#trust-model).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from constructs import Construct
+
+from constructs_lib.constructs.kube_object import KubeObject
+
+API_VERSION = "admissionregistration.k8s.io/v1"
+POLICY_KIND = "ValidatingAdmissionPolicy"
+BINDING_KIND = "ValidatingAdmissionPolicyBinding"
+POLICY_KINDS = (POLICY_KIND, BINDING_KIND)
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+PREFIX = "gitops-base-"
+APPPROJECTS = f"{PREFIX}appprojects"
+POD_SECURITY = f"{PREFIX}pod-security"
+DEFAULT_DENY = f"{PREFIX}default-deny"
+ARGOCD_CM = f"{PREFIX}argocd-cm"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+DOCS = "see SECURITY.md#trust-model"
+
+
+@dataclass(frozen=True)
+class AdmissionGuardsProps:
+    """Props of AdmissionGuards."""
+
+    labels: dict[str, str]
+    argocd_namespace: str
+    """Namespace of Argo CD: its AppProjects and argocd-cm."""
+    pod_security: Mapping[str, str] = field(default_factory=dict)
+    """Namespace -> the Pod Security `enforce` level the base sets on it."""
+    default_deny_namespaces: tuple[str, ...] = ()
+    """Namespaces holding the base's default-deny NetworkPolicy. @default none"""
+
+
+def _cel(value: Any) -> str:
+    """A CEL literal of a string, list or map of strings (JSON is valid CEL for these)."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _none_of(path: str, item: str, test: str) -> str:
+    """`path` absent, or no element `item` of it satisfies `test`."""
+    return f"!has({path}) || !{path}.exists({item}, {test})"
+
+
+def _wild(expr: str, field_: str) -> str:
+    """A string field of `expr` that is present and holds `*`."""
+    return f"(has({expr}.{field_}) && {expr}.{field_}.contains('*'))"
+
+
+def _message(policy: str, what: str, fix: str) -> str:
+    return f"{policy}: {what}; {fix} ({DOCS})"
+
+
+def _validation(expression: str, message: str) -> dict[str, str]:
+    return {"expression": expression, "message": message}
+
+
+class AdmissionGuards(Construct):
+    """The four policies and their bindings (see the module docstring)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: AdmissionGuardsProps) -> None:
+        super().__init__(scope, id)
+        self.props = props
+        self.policies: dict[str, KubeObject] = {}
+        self._policy(APPPROJECTS, self._appprojects())
+        if props.pod_security:
+            self._policy(POD_SECURITY, self._pod_security())
+        if props.default_deny_namespaces:
+            self._policy(DEFAULT_DENY, self._default_deny())
+        self._policy(ARGOCD_CM, self._argocd_cm())
+
+    def _policy(self, name: str, spec: dict[str, Any]) -> None:
+        labels = self.props.labels
+        self.policies[name] = KubeObject(
+            self,
+            f"Policy-{name}",
+            api_version=API_VERSION,
+            kind=POLICY_KIND,
+            name=name,
+            labels=labels,
+            body={"spec": {"failurePolicy": "Fail", **spec}},
+        )
+        KubeObject(
+            self,
+            f"Binding-{name}",
+            api_version=API_VERSION,
+            kind=BINDING_KIND,
+            name=name,
+            labels=labels,
+            body={"spec": {"policyName": name, "validationActions": ["Deny"]}},
+        )
+
+    def _in_namespaces(self, *names: str) -> dict[str, Any]:
+        return {
+            "matchExpressions": [
+                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}
+            ]
+        }
+
+    def _appprojects(self) -> dict[str, Any]:
+        o = "object.spec"
+        fix = "list the repositories, namespaces and kinds the project needs, one by one"
+        validations = [
+            _validation(
+                _none_of(f"{o}.sourceRepos", "r", "r.contains('*')"),
+                _message(APPPROJECTS, "sourceRepos may not contain '*'", fix),
+            ),
+            _validation(
+                _none_of(f"{o}.sourceNamespaces", "n", "n.contains('*')"),
+                _message(APPPROJECTS, "sourceNamespaces may not contain '*'", fix),
+            ),
+            _validation(
+                _none_of(
+                    f"{o}.destinations",
+                    "d",
+                    " || ".join(_wild("d", f) for f in ("server", "name", "namespace")),
+                ),
+                _message(APPPROJECTS, "destinations may not contain '*'", fix),
+            ),
+        ]
+        for whitelist in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
+            validations.append(
+                _validation(
+                    _none_of(
+                        f"{o}.{whitelist}", "k", f"{_wild('k', 'group')} || {_wild('k', 'kind')}"
+                    ),
+                    _message(APPPROJECTS, f"{whitelist} may not contain '*'", fix),
+                )
+            )
+            validations.append(
+                _validation(
+                    _none_of(
+                        f"{o}.{whitelist}",
+                        "k",
+                        f"has(k.group) && k.group == '{ADMISSION_GROUP}' && has(k.kind) && "
+                        f"k.kind in {_cel(list(POLICY_KINDS))}",
+                    ),
+                    _message(
+                        APPPROJECTS,
+                        f"{whitelist} may not list admission policies",
+                        "they are applied with root.yaml by gitops-base bootstrap only",
+                    ),
+                )
+            )
+        # An AppProject may have no spec at all: nothing to refuse then.
+        for validation in validations:
+            validation["expression"] = f"!has(object.spec) || ({validation['expression']})"
+        return {
+            "matchConstraints": {
+                "namespaceSelector": self._in_namespaces(self.props.argocd_namespace),
+                "resourceRules": [
+                    {
+                        "apiGroups": ["argoproj.io"],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["appprojects"],
+                    }
+                ],
+            },
+            "validations": validations,
+        }
+
+    def _pod_security(self) -> dict[str, Any]:
+        levels = dict(self.props.pod_security)
+        return {
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["namespaces"],
+                        "resourceNames": sorted(levels),
+                    }
+                ]
+            },
+            "variables": [
+                {"name": "required", "expression": f"{_cel(levels)}[object.metadata.name]"},
+                {
+                    "name": "enforce",
+                    "expression": f"has(object.metadata.labels) && '{PSA_ENFORCE}' in "
+                    f"object.metadata.labels ? object.metadata.labels['{PSA_ENFORCE}'] : ''",
+                },
+            ],
+            "validations": [
+                {
+                    "expression": f"variables.enforce in {_cel(PSA_RANK)} && "
+                    f"{_cel(PSA_RANK)}[variables.enforce] >= "
+                    f"{_cel(PSA_RANK)}[variables.required]",
+                    "messageExpression": (
+                        f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
+                        f"label {PSA_ENFORCE}=' + variables.required + ' (got \"' + "
+                        "variables.enforce + '\"); restore the label the base renders "
+                        f"({DOCS})'"
+                    ),
+                }
+            ],
+        }
+
+    def _default_deny(self) -> dict[str, Any]:
+        o = "object.spec"
+        empty_rules = (
+            f"(!has({o}.ingress) || size({o}.ingress) == 0) && "
+            f"(!has({o}.egress) || size({o}.egress) == 0)"
+        )
+        empty_selector = (
+            f"(!has({o}.podSelector.matchLabels) || size({o}.podSelector.matchLabels) == 0) && "
+            f"(!has({o}.podSelector.matchExpressions) || "
+            f"size({o}.podSelector.matchExpressions) == 0)"
+        )
+        both_types = (
+            f"has({o}.policyTypes) && 'Ingress' in {o}.policyTypes && 'Egress' in {o}.policyTypes"
+        )
+        # A rule without peers admits every peer: no policy in the namespace may have one.
+        peers = (
+            f"(!has({o}.ingress) || {o}.ingress.all(r, has(r.from) && size(r.from) > 0)) && "
+            f"(!has({o}.egress) || {o}.egress.all(r, has(r.to) && size(r.to) > 0))"
+        )
+        written = "request.operation == 'DELETE' || !variables.defaultDeny"
+        return {
+            "matchConstraints": {
+                "namespaceSelector": self._in_namespaces(*self.props.default_deny_namespaces),
+                "resourceRules": [
+                    {
+                        "apiGroups": ["networking.k8s.io"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE", "DELETE"],
+                        "resources": ["networkpolicies"],
+                    }
+                ],
+            },
+            "variables": [
+                {
+                    "name": "defaultDeny",
+                    "expression": "(request.operation == 'DELETE' ? oldObject : object)"
+                    ".metadata.name.startsWith('default-deny')",
+                }
+            ],
+            "validations": [
+                # The namespace controller empties a namespace being deleted: let it.
+                _validation(
+                    "request.operation != 'DELETE' || !variables.defaultDeny || "
+                    "has(namespaceObject.metadata.deletionTimestamp)",
+                    _message(
+                        DEFAULT_DENY,
+                        "the default-deny NetworkPolicy may not be deleted",
+                        "restore its file in dist/ (it goes only with its namespace)",
+                    ),
+                ),
+                _validation(
+                    f"{written} || ({empty_selector})",
+                    _message(
+                        DEFAULT_DENY,
+                        "the default-deny NetworkPolicy must select every pod (podSelector: {})",
+                        "restore the policy the base renders",
+                    ),
+                ),
+                _validation(
+                    f"{written} || ({both_types})",
+                    _message(
+                        DEFAULT_DENY,
+                        "the default-deny NetworkPolicy must deny both Ingress and Egress",
+                        "restore the policy the base renders",
+                    ),
+                ),
+                _validation(
+                    f"{written} || ({empty_rules})",
+                    _message(
+                        DEFAULT_DENY,
+                        "the default-deny NetworkPolicy may not allow any traffic",
+                        "declare the calls in the config; they become their own policies",
+                    ),
+                ),
+                _validation(
+                    f"request.operation == 'DELETE' || ({peers})",
+                    _message(
+                        DEFAULT_DENY,
+                        "a NetworkPolicy rule without from/to admits every peer and undoes "
+                        "default-deny",
+                        "name the peers (pods, namespaces or address ranges)",
+                    ),
+                ),
+            ],
+        }
+
+    def _argocd_cm(self) -> dict[str, Any]:
+        data = "object.data"
+        anonymous = "users.anonymous.enabled"
+        truthy = ["1", "t", "T", "true", "TRUE", "True"]
+        return {
+            "matchConstraints": {
+                "namespaceSelector": self._in_namespaces(self.props.argocd_namespace),
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["configmaps"],
+                        "resourceNames": ["argocd-cm"],
+                    }
+                ],
+            },
+            "validations": [
+                _validation(
+                    f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
+                    _message(
+                        ARGOCD_CM,
+                        "argocd-cm may not define local accounts (accounts.*)",
+                        "sign in through SSO, or the admin account the base leaves as installed",
+                    ),
+                ),
+                _validation(
+                    f"!has({data}) || !('{anonymous}' in {data}) || "
+                    f"!({data}['{anonymous}'] in {_cel(truthy)})",
+                    _message(
+                        ARGOCD_CM,
+                        "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
+                        "remove the key",
+                    ),
+                ),
+            ],
+        }

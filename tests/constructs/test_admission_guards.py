@@ -1,0 +1,111 @@
+"""AdmissionGuards: four ValidatingAdmissionPolicies, each bound to deny, each scoped to the
+objects it names (their behaviour against a real API server: tests/e2e/test_admission_guards.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from constructs_lib.constructs.admission_guards import AdmissionGuards, AdmissionGuardsProps
+from tests.support.constructs import synth
+
+LABELS = {"app.kubernetes.io/managed-by": "gitops-base"}
+
+
+def render(**props: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    fields: dict[str, Any] = {"labels": LABELS, "argocd_namespace": "argocd"} | props
+    objects = synth(lambda s: AdmissionGuards(s, "guards", props=AdmissionGuardsProps(**fields)))
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+def test_every_policy_fails_closed_and_is_bound_to_deny() -> None:
+    rendered = render(pod_security={"shop": "restricted"}, default_deny_namespaces=("shop",))
+    names = [n for kind, n in rendered if kind == "ValidatingAdmissionPolicy"]
+    assert names == [
+        "gitops-base-appprojects",
+        "gitops-base-pod-security",
+        "gitops-base-default-deny",
+        "gitops-base-argocd-cm",
+    ]
+    for name in names:
+        policy = rendered[("ValidatingAdmissionPolicy", name)]
+        assert policy["apiVersion"] == "admissionregistration.k8s.io/v1"
+        assert policy["spec"]["failurePolicy"] == "Fail"
+        assert policy["metadata"]["labels"] == LABELS
+        binding = rendered[("ValidatingAdmissionPolicyBinding", name)]
+        assert binding["spec"] == {"policyName": name, "validationActions": ["Deny"]}
+        # Every message names its policy and where the trust model is described.
+        for validation in policy["spec"]["validations"]:
+            text = validation.get("message") or validation["messageExpression"]
+            assert name in text and "SECURITY.md#trust-model" in text, text
+
+
+def test_each_policy_matches_only_what_it_names() -> None:
+    rendered = render(
+        argocd_namespace="cd",
+        pod_security={"shop": "restricted"},
+        default_deny_namespaces=("shop",),
+    )
+
+    def constraints(name: str) -> dict[str, Any]:
+        spec = rendered[("ValidatingAdmissionPolicy", name)]["spec"]
+        result: dict[str, Any] = spec["matchConstraints"]
+        return result
+
+    def namespaces(name: str) -> list[str]:
+        (expression,) = constraints(name)["namespaceSelector"]["matchExpressions"]
+        assert (expression["key"], expression["operator"]) == ("kubernetes.io/metadata.name", "In")
+        values: list[str] = expression["values"]
+        return values
+
+    assert namespaces("gitops-base-appprojects") == ["cd"]
+    assert constraints("gitops-base-appprojects")["resourceRules"][0]["resources"] == [
+        "appprojects"
+    ]
+    assert namespaces("gitops-base-argocd-cm") == ["cd"]
+    assert constraints("gitops-base-argocd-cm")["resourceRules"][0]["resourceNames"] == [
+        "argocd-cm"
+    ]
+    assert namespaces("gitops-base-default-deny") == ["shop"]
+    (variable,) = rendered[("ValidatingAdmissionPolicy", "gitops-base-default-deny")]["spec"][
+        "variables"
+    ]
+    assert "startsWith('default-deny')" in variable["expression"]
+    (rule,) = constraints("gitops-base-pod-security")["resourceRules"]
+    assert (rule["resources"], rule["resourceNames"]) == (["namespaces"], ["shop"])
+
+
+def test_deleting_default_deny_is_allowed_only_while_its_namespace_terminates() -> None:
+    spec = render(default_deny_namespaces=("shop",))[
+        ("ValidatingAdmissionPolicy", "gitops-base-default-deny")
+    ]["spec"]
+    assert spec["matchConstraints"]["resourceRules"][0]["operations"] == [
+        "CREATE",
+        "UPDATE",
+        "DELETE",
+    ]
+    assert spec["validations"][0]["expression"] == (
+        "request.operation != 'DELETE' || !variables.defaultDeny || "
+        "has(namespaceObject.metadata.deletionTimestamp)"
+    )
+    # Only that check applies to a DELETE: every other one starts by letting it through.
+    for validation in spec["validations"][1:]:
+        assert validation["expression"].startswith("request.operation == 'DELETE' || ")
+
+
+def test_the_pod_security_levels_are_the_ones_given() -> None:
+    spec = render(pod_security={"shop": "restricted", "tools": "baseline"})[
+        ("ValidatingAdmissionPolicy", "gitops-base-pod-security")
+    ]["spec"]
+    assert spec["matchConstraints"]["resourceRules"][0]["resourceNames"] == ["shop", "tools"]
+    required = {v["name"]: v["expression"] for v in spec["variables"]}["required"]
+    assert required == '{"shop": "restricted", "tools": "baseline"}[object.metadata.name]'
+
+
+def test_without_labelled_namespaces_or_default_deny_those_policies_are_not_rendered() -> None:
+    rendered = render()
+    assert sorted(rendered) == [
+        ("ValidatingAdmissionPolicy", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
+    ]
