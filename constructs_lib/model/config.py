@@ -821,7 +821,8 @@ class AppConfig(Model):
     version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
     app: AppSettings
     domain: Hostname = Field(
-        description="Base domain. Hostnames under it are re-rooted onto each environment's domain."
+        description="Base domain. Hostnames under it are re-rooted onto each environment's "
+        "domain, which must be it or under it (checked by validate and synth)."
     )
     tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS of every Ingress.")
     secrets: SecretsSettings = Field(
