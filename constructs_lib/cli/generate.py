@@ -90,6 +90,18 @@ def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:
     return presets
 
 
+def held_envs(data: Mapping[str, Any], clusters: Path | None) -> list[str]:
+    """The config's promotion.held (default [prod]) that clusters/ has (all of them without a
+    clusters folder); an invalid value is reported by validation."""
+    promotion = data.get("promotion")
+    raw = promotion.get("held", ["prod"]) if isinstance(promotion, Mapping) else ["prod"]
+    held = [env for env in raw if isinstance(env, str)] if isinstance(raw, list) else []
+    if clusters is not None and clusters.is_dir():
+        known = {folder.name for folder in cluster_dirs(clusters)}
+        held = [env for env in held if env in known]
+    return held
+
+
 def merge_globals(payload: AnyPayload, flags: Mapping[str, str | None]) -> Globals:
     """Flag > payload > existing config (None keeps what the config has)."""
     infisical = payload.infisical
@@ -230,7 +242,7 @@ def generate(
     except PayloadError as exc:
         raise GenerateError(exc.problems) from None
     old_services = before.get("services") if isinstance(before, dict) else None
-    services = merge_services(payload, services, old_services or [])
+    services = merge_services(payload, services, old_services or [], held_envs(data, clusters))
     # The services block is written from exactly this data; tests prove it reads back equal.
     data["services"] = services
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
 from constructs_lib.model.value_types import (
@@ -812,6 +812,27 @@ class PlatformSettings(Model):
     limit_range: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
 
 
+class Promotion(Model):
+    """Which environments a new image reaches only by promotion."""
+
+    held: list[DnsLabel] = Field(
+        default_factory=lambda: ["prod"],
+        description="Environments `generate` pins (image.envs.<env>, to the payload's image) "
+        "for each service it adds, so CI's tag edits (`set-image`) and a payload's new_image "
+        "roll the other environments only; a held environment moves by `promote` or "
+        "`set-image --env`. Environments that clusters/ does not have are skipped. [] holds "
+        "none. Default: [prod].",
+    )
+
+    @field_validator("held")
+    @classmethod
+    def _unique(cls, held: list[str]) -> list[str]:
+        for i, env in enumerate(held):
+            if env in held[:i]:
+                raise ValueError(f"'{env}' is listed twice")
+        return held
+
+
 # --- the file --------------------------------------------------------------------------------
 
 
@@ -833,6 +854,10 @@ class AppConfig(Model):
     )
     features: Features = Field(default_factory=Features)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    promotion: Promotion = Field(
+        default_factory=Promotion,
+        description="Environments held back until an image is promoted to them.",
+    )
     services: list[Service] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -928,10 +953,14 @@ def _check_hosts(i: int, ingress: Ingress, domain: str) -> None:
 
 
 def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
-    """Problems for per-environment keys (image.envs, ingress.env_hosts) naming no environment:
-    such a host or image would silently never render."""
+    """Problems for per-environment keys (image.envs, ingress.env_hosts, promotion.held)
+    naming no environment: such a host or image would silently never render."""
     problems = []
     known = ", ".join(envs) or "none"
+    if "held" in config.promotion.model_fields_set:  # the default skips a missing env
+        for i, env in enumerate(config.promotion.held):
+            if env not in envs:
+                problems.append(f"promotion.held[{i}]: no environment '{env}' (clusters: {known})")
     for i, service in enumerate(config.services):
         named = [(f"image.envs.{e}", e) for e in service.image.envs]
         if service.ingress is not None:

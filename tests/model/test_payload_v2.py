@@ -173,7 +173,12 @@ def test_keys_set_by_hand_survive_a_payload_that_does_not_carry_them(
     worker = services_of(base_copy)["worker"]
     assert worker["args"] == ["--queue", "orders"]
     assert worker["volumes"][0]["name"] == "scratch"
-    assert worker["image"] == {"repository": "registry.internal:5000/shop/worker", "tag": "1"}
+    # Another repository is a new image to every environment: pinned in prod, held back.
+    assert worker["image"] == {
+        "repository": "registry.internal:5000/shop/worker",
+        "tag": "1",
+        "envs": {"prod": {"tag": "1"}},
+    }
 
 
 def test_a_v1_payload_replaces_its_services_whole(base_copy: Path, tmp_path: Path) -> None:
@@ -216,6 +221,7 @@ def test_a_new_repository_is_taken_even_without_new_image(base_copy: Path, tmp_p
     assert services_of(base_copy)["api"]["image"] == {
         "repository": "ghcr.io/other/api",
         "tag": "9.0.0",
+        "envs": {"prod": {"tag": "9.0.0"}},  # a new image: its first deploy runs everywhere
     }
 
 
