@@ -269,9 +269,44 @@ def new_config_head(settings: Globals) -> str:
     lines = [NEW_CONFIG_HEADER.rstrip("\n"), "version: 1", "", "app:"]
     lines += [f"  name: {scalar(settings.app_name)}", f"  namespace: {scalar(settings.namespace)}"]
     lines += ["", f"domain: {scalar(settings.domain)}", ""]
+    if settings.tls_issuer is not None:
+        lines += ["tls:", f"  issuer: {scalar(settings.tls_issuer)}", ""]
+    connection = [
+        (key, value)
+        for key, value in (
+            ("url", settings.infisical_url),
+            ("project_id", settings.infisical_project_id),
+        )
+        if value is not None
+    ]
+    identity = settings.infisical_identity_id
+    if connection or identity is not None:  # in the reference config's order
+        lines += ["secrets:", "  infisical:"]
+        lines += [f"    {key}: {scalar(value)}" for key, value in connection]
+        if identity is not None:  # auth.method has one value, its default
+            lines += ["    auth:", f"      identity_id: {scalar(identity)}"]
+        lines.append("")
+    lines += NEW_CONFIG_DEFAULTS
     lines += NEW_CONFIG_PROMOTION
     return "\n".join(lines) + "\n"
 
+
+# The resource presets a new config starts with, so a payload may ask for "resources": "small"
+# from the first run. Sized for small k3s nodes; edit or add presets in the config.
+NEW_CONFIG_DEFAULTS = [
+    "defaults:",
+    '  resource_presets:             # what a payload asks for by name ("resources": "small")',
+    "    small:",
+    "      requests: {cpu: 100m, memory: 128Mi}",
+    "      limits: {cpu: 500m, memory: 256Mi}",
+    "    medium:",
+    "      requests: {cpu: 250m, memory: 256Mi}",
+    '      limits: {cpu: "1", memory: 512Mi}',
+    "    large:",
+    "      requests: {cpu: 500m, memory: 512Mi}",
+    '      limits: {cpu: "2", memory: 1Gi}',
+    "",
+]
 
 # What a new config says about promotion: the default, where a person sees it. A comment, not
 # the key: a `promotion.held` written out must name environments that exist.

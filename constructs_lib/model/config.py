@@ -155,7 +155,8 @@ class Defaults(Model):
     )
     resource_presets: dict[DnsLabel, Resources] = Field(
         default_factory=dict,
-        description="Named resources a deployed_apps payload may ask for by name. Default: none.",
+        description="Named resources a deployed_apps payload may ask for by name. Default: "
+        "none; a config `generate` creates starts with small, medium and large.",
     )
     image_pull_secrets: list[DnsSubdomain] = Field(
         default_factory=list,
