@@ -274,7 +274,9 @@ def test_without_a_prod_environment_nothing_is_pinned(tmp_path: Path) -> None:
 
 
 def test_a_held_environment_that_does_not_exist_is_one_line(config_copy: Path) -> None:
-    text = config_copy.read_text().replace("held: [prod]", "held: [prod, staging]")
+    text = config_copy.read_text().replace(
+        "\nservices:\n", "\npromotion:\n  held: [prod, staging]\n\nservices:\n", 1
+    )
     config_copy.write_text(text)
     done = cli("validate", config_copy)
     assert done.returncode == 1
