@@ -19,27 +19,16 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelError
 
-from constructs_lib.cli.config_edit import EditError, _round_trip, scalar, write_atomic
+from constructs_lib.cli.config_edit import EditError, _round_trip, pin_text, scalar, write_atomic
 from constructs_lib.cli.generate import GenerateError, read_text
 from constructs_lib.model.clusters import cluster_dirs
 from constructs_lib.model.config import AppConfig, Service
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.value_types import ImageDigest, ImageTag
 from constructs_lib.paths import display
-from constructs_lib.render.yaml_quoting import double_quoted
 
 _TAG = TypeAdapter(ImageTag)
 _DIGEST = TypeAdapter(ImageDigest)
-
-
-def pin_text(tag: str | None, digest: str | None) -> str:
-    """`{tag: "1.2.3"}`, `{digest: sha256:...}` or both, as the config writes them."""
-    parts = []
-    if tag is not None:
-        parts.append(f"tag: {double_quoted(tag)}")
-    if digest is not None:
-        parts.append(f"digest: {scalar(digest, flow=True)}")
-    return "{" + ", ".join(parts) + "}"
 
 
 def set_env_image(text: str, service: str, env: str, *, tag: str | None, digest: str | None) -> str:

@@ -29,7 +29,8 @@ from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
-from constructs_lib.model.config import AppConfig, Resources, under_domain
+from constructs_lib.model.config import AppConfig, Resources
+from constructs_lib.model.cross_checks import base_domain_problem
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
     MAX_PAYLOAD_BYTES,
@@ -89,6 +90,18 @@ def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:
     return presets
 
 
+def held_envs(data: Mapping[str, Any], clusters: Path | None) -> list[str]:
+    """The config's promotion.held (default [prod]) that clusters/ has (all of them without a
+    clusters folder); an invalid value is reported by validation."""
+    promotion = data.get("promotion")
+    raw = promotion.get("held", ["prod"]) if isinstance(promotion, Mapping) else ["prod"]
+    held = [env for env in raw if isinstance(env, str)] if isinstance(raw, list) else []
+    if clusters is not None and clusters.is_dir():
+        known = {folder.name for folder in cluster_dirs(clusters)}
+        held = [env for env in held if env in known]
+    return held
+
+
 def merge_globals(payload: AnyPayload, flags: Mapping[str, str | None]) -> Globals:
     """Flag > payload > existing config (None keeps what the config has)."""
     infisical = payload.infisical
@@ -131,41 +144,21 @@ def env_domains(clusters: Path) -> dict[str, str]:
     return domains
 
 
-def shared_domain(domains: list[str]) -> str | None:
-    """The longest domain (two labels at least) every one of `domains` is or is under."""
-    if not domains:
-        return None
-    labels = [d.split(".")[::-1] for d in domains]
-    common: list[str] = []
-    for parts in zip(*labels, strict=False):
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    return ".".join(common[::-1]) if len(common) >= 2 else None
-
-
 def domain_problem(
     domain: str, source: str, config_domain: str | None, clusters: Path
 ) -> str | None:
     """A payload (or --domain) domain that the environments' domains are not under would move
     every host under it onto an unrelated domain (rehost): refused, naming the domain the
-    environments share. None when every environment's domain is it or under it."""
-    domains = env_domains(clusters)
-    outside = {env: d for env, d in domains.items() if not under_domain(d, domain)}
-    if not outside:
-        return None
-    envs = ", ".join(f"{env} ({d})" for env, d in sorted(outside.items()))
-    values = list(domains.values())
-    if config_domain is not None and all(under_domain(d, config_domain) for d in values):
-        base: str | None = config_domain
-    else:
-        base = shared_domain(values)
-    fix = f"send the base domain they share, '{base}', or" if base else "or"
-    return (
-        f"domain: {source} '{domain}' is not the base domain of the environments in "
-        f"{display(clusters)}: {envs} {'is' if len(outside) == 1 else 'are'} not under it, so "
-        f"hosts under it would move onto unrelated domains; {fix} change 'domain' in "
-        f"{display(clusters)}/<env>/{CLUSTER_FILE} first"
+    environments share (the config's, when they are all under it). None when every
+    environment's domain is it or under it."""
+    return base_domain_problem(
+        domain,
+        env_domains(clusters),
+        display(clusters),
+        subject=source,
+        suggest=config_domain,
+        fix="send",
+        tail=" first",
     )
 
 
@@ -249,7 +242,7 @@ def generate(
     except PayloadError as exc:
         raise GenerateError(exc.problems) from None
     old_services = before.get("services") if isinstance(before, dict) else None
-    services = merge_services(payload, services, old_services or [])
+    services = merge_services(payload, services, old_services or [], held_envs(data, clusters))
     # The services block is written from exactly this data; tests prove it reads back equal.
     data["services"] = services
     try:

@@ -13,7 +13,7 @@ from typing import Any
 from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig, unknown_envs
-from constructs_lib.model.cross_checks import cluster_problems
+from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import display
 
@@ -69,6 +69,7 @@ def check_inputs(config: Path, clusters: Path) -> Report:
         report.add(display(clusters), "no such folder")
         return report
     envs = cluster_dirs(clusters)
+    settings: list[ClusterSettings] = []
     if not envs:
         report.add(display(clusters), f"no environments (expected <env>/{CLUSTER_FILE})")
     for env_dir in envs:
@@ -85,11 +86,13 @@ def check_inputs(config: Path, clusters: Path) -> Report:
                 display(path),
                 f"name: '{cluster.name}' must equal the folder name '{env_dir.name}'",
             )
+        settings.append(cluster)
         if loaded is not None:
             for line in cluster_problems(loaded, cluster):
                 report.add(display(path), line)
     if loaded is not None and envs:
-        for line in unknown_envs(loaded, [e.name for e in envs]):
+        lines = config_domain_problems(loaded, settings, display(clusters))
+        for line in lines + unknown_envs(loaded, [e.name for e in envs]):
             report.add(display(config), line)
     return report
 

@@ -122,7 +122,7 @@ class ClusterSettings(Model):
     domain: Hostname = Field(
         description="Domain of this environment. Hostnames under the config's base domain are "
         "re-rooted onto it: shop.example.com becomes shop.dev.example.com for domain "
-        "dev.example.com."
+        "dev.example.com. Must be the config's base domain or under it."
     )
     tls_issuer: Issuer | None = Field(
         None, description="ClusterIssuer for this environment. Default: the config's tls.issuer."

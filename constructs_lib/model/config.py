@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from constructs_lib.model import secret_values
 from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
@@ -184,7 +184,8 @@ class Defaults(Model):
     )
     resource_presets: dict[DnsLabel, Resources] = Field(
         default_factory=dict,
-        description="Named resources a deployed_apps payload may ask for by name. Default: none.",
+        description="Named resources a deployed_apps payload may ask for by name. Default: "
+        "none; a config `generate` creates starts with small, medium and large.",
     )
     image_pull_secrets: list[DnsSubdomain] = Field(
         default_factory=list,
@@ -932,6 +933,27 @@ class PlatformSettings(Model):
     limit_range: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
 
 
+class Promotion(Model):
+    """Which environments a new image reaches only by promotion."""
+
+    held: list[DnsLabel] = Field(
+        default_factory=lambda: ["prod"],
+        description="Environments `generate` pins (image.envs.<env>, to the payload's image) "
+        "for each service it adds, so CI's tag edits (`set-image`) and a payload's new_image "
+        "roll the other environments only; a held environment moves by `promote` or "
+        "`set-image --env`. Environments that clusters/ does not have are skipped. [] holds "
+        "none. Default: [prod].",
+    )
+
+    @field_validator("held")
+    @classmethod
+    def _unique(cls, held: list[str]) -> list[str]:
+        for i, env in enumerate(held):
+            if env in held[:i]:
+                raise ValueError(f"'{env}' is listed twice")
+        return held
+
+
 # --- the file --------------------------------------------------------------------------------
 
 
@@ -941,7 +963,8 @@ class AppConfig(Model):
     version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
     app: AppSettings
     domain: Hostname = Field(
-        description="Base domain. Hostnames under it are re-rooted onto each environment's domain."
+        description="Base domain. Hostnames under it are re-rooted onto each environment's "
+        "domain, which must be it or under it (checked by validate and synth)."
     )
     tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS of every Ingress.")
     secrets: SecretsSettings = Field(
@@ -952,6 +975,10 @@ class AppConfig(Model):
     )
     features: Features = Field(default_factory=Features)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    promotion: Promotion = Field(
+        default_factory=Promotion,
+        description="Environments held back until an image is promoted to them.",
+    )
     services: list[Service] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -1048,10 +1075,14 @@ def _check_hosts(i: int, ingress: Ingress, domain: str) -> None:
 
 
 def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
-    """Problems for per-environment keys (image.envs, ingress.env_hosts) naming no environment:
-    such a host or image would silently never render."""
+    """Problems for per-environment keys (image.envs, ingress.env_hosts, promotion.held)
+    naming no environment: such a host or image would silently never render."""
     problems = []
     known = ", ".join(envs) or "none"
+    if "held" in config.promotion.model_fields_set:  # the default skips a missing env
+        for i, env in enumerate(config.promotion.held):
+            if env not in envs:
+                problems.append(f"promotion.held[{i}]: no environment '{env}' (clusters: {known})")
     for i, service in enumerate(config.services):
         named = [(f"image.envs.{e}", e) for e in service.image.envs]
         if service.ingress is not None:

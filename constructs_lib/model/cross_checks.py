@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from constructs_lib.model.clusters import ClusterSettings, rehost
-from constructs_lib.model.config import AppConfig
+from collections.abc import Mapping, Sequence
+
+from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, rehost
+from constructs_lib.model.config import AppConfig, under_domain
 
 
 def cluster_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
@@ -46,3 +48,60 @@ def _route_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
                         f"'{host}' routes {moved}{path}, which '{other}' already routes here"
                     )
     return problems
+
+
+def shared_domain(domains: Sequence[str]) -> str | None:
+    """The longest domain (two labels at least) every one of `domains` is or is under."""
+    if not domains:
+        return None
+    labels = [d.split(".")[::-1] for d in domains]
+    common: list[str] = []
+    for parts in zip(*labels, strict=False):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return ".".join(common[::-1]) if len(common) >= 2 else None
+
+
+def base_domain_problem(
+    domain: str,
+    env_domains: Mapping[str, str],
+    folder: str,
+    *,
+    subject: str | None = None,
+    suggest: str | None = None,
+    fix: str = "set",
+    tail: str = "",
+) -> str | None:
+    """A base domain the environments' domains (`env_domains`, by env, from `folder`) are not
+    all under: hosts under it would move onto unrelated domains (rehost). One `domain: ...`
+    line naming the domain, the environments outside it and the domain they share (or
+    `suggest`, when every environment is under it); None when every one is under `domain`.
+    `subject` names where the domain came from ("the payload's domain"), `fix` the verb of the
+    first remedy and `tail` what follows the second."""
+    outside = {env: d for env, d in env_domains.items() if not under_domain(d, domain)}
+    if not outside:
+        return None
+    envs = ", ".join(f"{env} ({d})" for env, d in sorted(outside.items()))
+    values = list(env_domains.values())
+    if suggest is not None and all(under_domain(d, suggest) for d in values):
+        base: str | None = suggest
+    else:
+        base = shared_domain(values)
+    remedy = f"{fix} the base domain they share, '{base}', or " if base else ""
+    named = f"{subject} '{domain}'" if subject else f"'{domain}'"
+    return (
+        f"domain: {named} is not the base domain of the environments in {folder}: {envs} "
+        f"{'is' if len(outside) == 1 else 'are'} not under it, so hosts under it would move "
+        f"onto unrelated domains; {remedy}change 'domain' in {folder}/<env>/{CLUSTER_FILE}"
+        f"{tail}"
+    )
+
+
+def config_domain_problems(
+    config: AppConfig, clusters: Sequence[ClusterSettings], folder: str
+) -> list[str]:
+    """The config's base domain against every environment's domain (what `generate` checks
+    for a payload's domain): one line naming the config's domain and the envs outside it."""
+    problem = base_domain_problem(config.domain, {c.name: c.domain for c in clusters}, folder)
+    return [problem] if problem else []

@@ -22,7 +22,7 @@ from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import checkout_lock
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig, unknown_envs
-from constructs_lib.model.cross_checks import cluster_problems
+from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
 from constructs_lib.model.loading import ConfigError, load_model
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.ownership import check_output_folder
@@ -80,7 +80,8 @@ def load_inputs(config_path: Path, clusters_path: Path) -> Inputs:
             problems.append(f"{clusters_path}: no environments (expected <env>/{CLUSTER_FILE})")
     if config is not None and clusters:
         names = [c.name for c in clusters]
-        problems += [f"{config_path}: {p}" for p in unknown_envs(config, names)]
+        lines = config_domain_problems(config, clusters, display(clusters_path))
+        problems += [f"{config_path}: {p}" for p in lines + unknown_envs(config, names)]
     if problems or config is None:
         raise ConfigError("inputs", problems)
     return Inputs(config, clusters)

@@ -169,6 +169,9 @@ def test_generate_writes_a_valid_config_or_rejects_cleanly(payload: Any) -> None
         assert code == 0, err.getvalue()
         written = load_model(AppConfig, config)
         expected = to_services(parse_payload(parse_json(source.read_bytes())))
+        for service in expected:  # new to the config: pinned in prod, the held environment
+            image = service["image"]
+            image["envs"] = {"prod": {k: image[k] for k in ("tag", "digest") if k in image}}
         assert [s.model_dump(exclude_defaults=True) for s in written.services] == [
             AppConfig.model_validate({**written.model_dump(), "services": [s]})
             .services[0]

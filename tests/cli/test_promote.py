@@ -157,10 +157,132 @@ def test_generate_keeps_per_env_images_even_with_a_new_image(
         "envs": {"prod": {"tag": "1.8.2"}, "dev": {"tag": "2.0.0"}},
     }
     # and the written envs stay one line per environment, editable by set-image --env
-    assert "        dev: {tag: 2.0.0}\n" in config_copy.read_text()
+    assert '        dev: {tag: "2.0.0"}\n' in config_copy.read_text()
     before = config_copy.read_text()
     assert cli("set-image", "web", "2.0.1", "--env", "dev", "--config", config_copy).returncode == 0
     assert changed_lines(before, config_copy.read_text()) == [
-        "-        dev: {tag: 2.0.0}",
+        '-        dev: {tag: "2.0.0"}',
         '+        dev: {tag: "2.0.1"}',
     ]
+
+
+# --- a config generated from a payload keeps prod behind -------------------------------------
+
+WEB = {
+    "name": "web",
+    "image": "ghcr.io/example/shop-web:1.9.0",
+    "ports": [{"name": "http", "container_port": 8080, "service_port": 80}],
+}
+NEW_CONFIG = ["--app-name", "shop", "--namespace", "shop", "--domain", "example.com"]
+
+
+def write_payload(path: Path, *apps: dict[str, Any]) -> Path:
+    path.write_text(json.dumps({"version": 2, "deployed_apps": list(apps)}))
+    return path
+
+
+def test_a_generated_config_keeps_prod_behind_until_promoted(tmp_path: Path) -> None:
+    config = tmp_path / "app-config.yaml"
+    payload = write_payload(tmp_path / "p.json", WEB)
+    done = cli("generate", "--input", payload, "--output", config, *NEW_CONFIG)
+    assert done.returncode == 0, done.stderr
+    text = config.read_text()
+    assert "# Environments a new image reaches only by promotion (default: prod" in text
+    assert '      tag: "1.9.0"\n      envs:\n        prod: {tag: "1.9.0"}\n' in text
+    assert images(config) == dict.fromkeys(
+        ("dev", "test", "prod"), "ghcr.io/example/shop-web:1.9.0"
+    )
+    # CI's tag edit rolls dev and test; prod runs what it ran.
+    assert cli("set-image", "web", "1.9.1", "--config", config).returncode == 0
+    assert images(config) == {
+        "dev": "ghcr.io/example/shop-web:1.9.1",
+        "test": "ghcr.io/example/shop-web:1.9.1",
+        "prod": "ghcr.io/example/shop-web:1.9.0",
+    }
+    # So does a payload marking its image new; the prod pin is kept, not re-pinned.
+    newer = write_payload(
+        tmp_path / "p2.json", WEB | {"image": "ghcr.io/example/shop-web:1.9.2", "new_image": True}
+    )
+    assert cli("generate", "--input", newer, "--output", config).returncode == 0
+    assert images(config)["dev"] == "ghcr.io/example/shop-web:1.9.2"
+    assert images(config)["prod"] == "ghcr.io/example/shop-web:1.9.0"
+    # Promotion moves prod, one line.
+    before = config.read_text()
+    assert (
+        cli("promote", "web", "--from", "test", "--to", "prod", "--config", config).returncode == 0
+    )
+    assert changed_lines(before, config.read_text()) == [
+        '-        prod: {tag: "1.9.0"}',
+        '+        prod: {tag: "1.9.2"}',
+    ]
+    assert images(config)["prod"] == "ghcr.io/example/shop-web:1.9.2"
+
+
+def test_a_service_added_later_is_held_and_existing_ones_keep_their_pins(
+    config_copy: Path, tmp_path: Path
+) -> None:
+    """The shipped config without web's prod pin: generate adds no pin to a service the
+    config has, and pins only the service it adds."""
+    text = config_copy.read_text()
+    pinned = '      envs:\n        prod: {tag: "1.8.2"}\n'
+    assert pinned in text
+    config_copy.write_text(text.replace(pinned, "", 1))
+    search = {"name": "search", "image": "ghcr.io/example/shop-search:1.0.0@sha256:" + "c" * 64}
+    api = {"name": "api", "image": "ghcr.io/example/shop-api:2.3.0"}  # web calls it
+    payload = write_payload(tmp_path / "p.json", WEB | {"new_image": True}, api, search)
+    done = cli("generate", "--input", payload, "--output", config_copy)
+    assert done.returncode == 0, done.stderr
+    services = {s["name"]: s for s in yaml.safe_load(config_copy.read_text())["services"]}
+    assert services["web"]["image"] == {"repository": "ghcr.io/example/shop-web", "tag": "1.9.0"}
+    assert services["search"]["image"]["envs"] == {
+        "prod": {"tag": "1.0.0", "digest": "sha256:" + "c" * 64}
+    }
+
+
+@pytest.mark.parametrize(
+    ("held", "envs"),
+    [("[]", None), ("[test, prod]", {"test", "prod"}), ("[staging, prod]", {"prod"})],
+    ids=["none", "test-and-prod", "unknown-env-skipped"],
+)
+def test_promotion_held_names_the_pinned_environments(
+    tmp_path: Path, held: str, envs: set[str] | None
+) -> None:
+    config = tmp_path / "app-config.yaml"
+    config.write_text(
+        f"version: 1\napp: {{name: shop, namespace: shop}}\ndomain: example.com\n"
+        f"promotion: {{held: {held}}}\nservices: []\n"
+    )
+    payload = write_payload(tmp_path / "p.json", WEB)
+    done = cli("generate", "--input", payload, "--output", config)
+    assert done.returncode == 0, done.stderr
+    image = yaml.safe_load(config.read_text())["services"][0]["image"]
+    assert (set(image["envs"]) if "envs" in image else None) == envs
+
+
+def test_without_a_prod_environment_nothing_is_pinned(tmp_path: Path) -> None:
+    clusters = tmp_path / "clusters"
+    (clusters / "dev").mkdir(parents=True)
+    (clusters / "dev" / "cluster.yaml").write_text((CLUSTERS / "dev" / "cluster.yaml").read_text())
+    config = tmp_path / "app-config.yaml"
+    payload = write_payload(tmp_path / "p.json", WEB)
+    done = run_cli(
+        "generate", "--input", payload, "--output", config, *NEW_CONFIG, "--clusters", clusters
+    )
+    assert done.returncode == 0, done.stderr
+    assert "envs" not in yaml.safe_load(config.read_text())["services"][0]["image"]
+    assert run_cli("validate", config, "--clusters", clusters).returncode == 0
+
+
+def test_a_held_environment_that_does_not_exist_is_one_line(config_copy: Path) -> None:
+    text = config_copy.read_text().replace(
+        "\nservices:\n", "\npromotion:\n  held: [prod, staging]\n\nservices:\n", 1
+    )
+    config_copy.write_text(text)
+    done = cli("validate", config_copy)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{config_copy}: promotion.held[1]: no environment 'staging' (clusters: dev, prod, test)"
+    ]
+    config_copy.write_text(text.replace("held: [prod, staging]", "held: [prod, prod]"))
+    done = cli("validate", config_copy)
+    assert done.stdout.splitlines() == [f"{config_copy}: promotion.held: 'prod' is listed twice"]

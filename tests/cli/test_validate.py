@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.support import CONFIG, ROOT, run_cli
 
 CLUSTERS = ROOT / "clusters"
@@ -143,8 +145,54 @@ def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Pat
     )
     done = run_cli("validate", config, "--clusters", clusters)
     assert done.returncode == 1
-    # In dev, shop.example.com moves onto example.net, where web2 already routes.
+    # In dev, shop.example.com moves onto example.net, where web2 already routes; and dev's
+    # domain is not under the base domain at all (nor do the environments share one).
     assert done.stdout.splitlines() == [
         f"{dev}: domain: with 'example.net', services[1].ingress.env_hosts.dev[0] "
-        "'shop.example.net' routes shop.example.net/, which 'web' already routes here"
+        "'shop.example.net' routes shop.example.net/, which 'web' already routes here",
+        f"{config}: domain: 'example.com' is not the base domain of the environments in "
+        f"{clusters}: dev (example.net) is not under it, so hosts under it would move onto "
+        f"unrelated domains; change 'domain' in {clusters}/<env>/cluster.yaml",
+    ]
+
+
+CROSS = sorted((ROOT / "tests" / "fixtures" / "invalid-cross").glob("*.yaml"))
+
+
+def expected_message(path: Path) -> str:
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# Rejected because: "), f"{path.name}: first line must say why"
+    assert lines[1].startswith("# Expect: "), f"{path.name}: second line must give the message"
+    return lines[1].removeprefix("# Expect: ")
+
+
+@pytest.mark.parametrize("path", CROSS, ids=lambda p: p.stem)
+def test_a_config_valid_alone_is_refused_with_the_shipped_environments(
+    path: Path, tmp_path: Path
+) -> None:
+    """Rules between the config and clusters/: one line from validate, the same from synth."""
+    rel = path.relative_to(ROOT)
+    done = run_cli("validate", rel)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [f"{rel}: {expected_message(path)}"]
+    synth = run_cli("synth", "--config", rel, "--output", tmp_path / "dist")
+    assert synth.returncode == 1
+    assert synth.stderr.splitlines()[0] == f"error: {rel}: {expected_message(path)}"
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_base_domain_may_be_a_parent_of_every_environment(tmp_path: Path) -> None:
+    """example.com is prod's domain and the parent of dev's and test's: valid. A base domain
+    below the environments' domains is not, and the message names the one they share."""
+    config = tmp_path / "app-config.yaml"
+    config.write_text(CONFIG.read_text())
+    assert run_cli("validate", config).returncode == 0
+    config.write_text(CONFIG.read_text().replace("domain: example.com", "domain: shop.example.com"))
+    done = run_cli("validate", config)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{config}: domain: 'shop.example.com' is not the base domain of the environments in "
+        "clusters: dev (dev.example.com), prod (example.com), test (test.example.com) are not "
+        "under it, so hosts under it would move onto unrelated domains; set the base domain "
+        "they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml"
     ]

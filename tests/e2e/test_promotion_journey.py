@@ -10,10 +10,12 @@ AppProjects from dist/<env>/argocd/, exactly as rendered.
 1. bootstrap: every env syncs the commit; generate + synth pass the checks of `make check`;
    the hosts are the env's own; the NetworkPolicies Argo CD applied allow exactly the calls
    the payload declares (per port), no more;
-2. promotion: prod is pinned to what it runs (`set-image --env prod`: nothing renders
-   differently); `set-image web 1.9.1 --env dev` changes one config line and one file of
+   generate pinned every service in prod (promotion.held's default) to the payload's image,
+   so the first deploy runs everywhere with no pin written by hand;
+2. promotion: `set-image web 1.9.1 --env dev` changes one config line and one file of
    dist/dev/, and only dev's Deployment in the API servers; `promote web --from dev --to test`
-   changes one config line and one file of dist/test/, test runs 1.9.1, prod still 1.9.0.
+   changes one config line and one file of dist/test/, test runs 1.9.1, prod still 1.9.0;
+   `promote web --from test --to prod` changes prod's pin line and one file of dist/prod/.
 
 The tests run in file order and share the clusters and the repository.
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.conftest import _run_cluster
 from tests.e2e.harness import Cluster, GitRepo, Timings, Tools
@@ -264,6 +267,12 @@ def test_every_env_runs_the_payload(
     gitops_base(repo.path, "generate", "--input", str(PAYLOAD))
     gitops_base(repo.path, "synth")
     sha = repo.commit_all("deploy the shop from the pipeline's payload")
+    # prod is held from the start: every service is pinned there to the payload's image.
+    services = yaml.safe_load(repo.read(CONFIG))["services"]
+    for app in json.loads(PAYLOAD.read_text())["deployed_apps"]:
+        image = next(s["image"] for s in services if s["name"] == app["name"])
+        pin = {k: image[k] for k in ("tag", "digest") if k in image}
+        assert image["envs"] == {"prod": pin}, (app["name"], image)
     e2e_timings["promotion: generate + synth + commit (5 apps, 3 envs)"] = round(
         time.monotonic() - t0, 2
     )
@@ -332,20 +341,12 @@ def test_every_env_runs_the_payload(
 
 
 # ----------------------------------------------------------------- journey 2
-def test_promote_dev_to_test_leaves_prod_alone(
+def test_promote_dev_to_test_leaves_prod_alone_until_promoted(
     env_clusters: dict[str, Cluster], app_repo: GitRepo, e2e_timings: Timings
 ) -> None:
     repo = app_repo
     clusters = env_clusters
     before = {env: generations(c) for env, c in clusters.items()}
-
-    # Hold prod where it is: a pin to what it runs renders the same manifests.
-    gitops_base(repo.path, "set-image", "web", "1.9.0", "--env", "prod")
-    gitops_base(repo.path, "synth")
-    lines, files = staged_changes(repo)
-    assert lines == ["+      envs:", '+        prod: {tag: "1.9.0"}'], lines
-    assert files == {CONFIG: (2, 0)}, files
-    repo.commit_all("web: prod stays on 1.9.0 until promoted")
 
     # CI ships 1.9.1 to dev.
     gitops_base(repo.path, "set-image", "web", "1.9.1", "--env", "dev")
@@ -393,10 +394,37 @@ def test_promote_dev_to_test_leaves_prod_alone(
     assert final["dev"] == after["dev"]
     assert final["prod"] == before["prod"]
     assert web_of(clusters["prod"]) == (WEB_IMAGE, before["prod"]["Deployment web"])
+
+    # test is good: promote to prod, whose pin generate wrote.
+    gitops_base(repo.path, "promote", "web", "--from", "test", "--to", "prod")
+    gitops_base(repo.path, "synth")
+    lines, files = staged_changes(repo)
+    assert lines == ['-        prod: {tag: "1.9.0"}', '+        prod: {tag: "1.9.1"}'], lines
+    assert files == {CONFIG: (1, 1), "dist/prod/app/deployment-web.yaml": (1, 1)}, files
+    sha = repo.commit_all("promote web to prod")
+    t_commit = time.monotonic()
+    took = sync_envs(clusters, sha, ("prod",))["prod"]
+    clusters["prod"].wait_for(
+        lambda: rolled_out(clusters["prod"], "web", WEB_IMAGE_NEXT), 90, "prod: web to roll out"
+    )
+    rolled = time.monotonic() - t_commit
+    e2e_timings["promotion: promote --to prod: commit -> prod Synced"] = round(took, 2)
+    e2e_timings["promotion: promote --to prod: commit -> prod rolled out"] = round(rolled, 2)
+    _say(f"promote --to prod: commit -> Synced {took:.1f}s, rolled out {rolled:.1f}s")
+    assert web_of(clusters["prod"]) == (WEB_IMAGE_NEXT, before["prod"]["Deployment web"] + 1)
+    prod = generations(clusters["prod"])
+    assert {k: v for k, v in prod.items() if k != "Deployment web"} == {
+        k: v for k, v in before["prod"].items() if k != "Deployment web"
+    }
+    assert {env: generations(c) for env, c in clusters.items() if env != "prod"} == {
+        "dev": final["dev"],
+        "test": final["test"],
+    }
     # The audit trail: one commit per step, each naming what moved.
-    log = repo.git("log", "--format=%s", "-3", "--", CONFIG).splitlines()
+    log = repo.git("log", "--format=%s", "-4", "--", CONFIG).splitlines()
     assert log == [
+        "promote web to prod",
         "promote web to test",
         "web 1.9.1 in dev",
-        "web: prod stays on 1.9.0 until promoted",
+        "deploy the shop from the pipeline's payload",
     ], log

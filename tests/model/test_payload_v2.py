@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,62 @@ def test_the_v2_example_renders_the_golden_config(base_copy: Path) -> None:
     assert again.stdout.startswith("unchanged:"), again.stdout + again.stderr
 
 
+def test_the_v2_example_creates_a_new_config_that_validates_and_synthesizes(
+    tmp_path: Path,
+) -> None:
+    """The payload that uses every field needs nothing else: a new config starts with the
+    resource presets small, medium and large, and takes the app, domain and Infisical
+    connection from the payload."""
+    config = tmp_path / "config" / "app-config.yaml"
+    done = run_cli("generate", "--input", EXAMPLE, "--output", config)
+    assert done.returncode == 0, done.stderr
+    model = load_model(AppConfig, config)
+    presets = model.defaults.resource_presets
+    assert list(presets) == ["small", "medium", "large"]
+    services = {s.name: s for s in model.services}
+    assert services["web"].resources == services["worker"].resources == presets["small"]
+    assert model.secrets.infisical is not None
+    assert model.secrets.infisical.project_id == "6f1a5c1e-8a42-4d0b-9b0e-2f7c4d9e1a10"
+    assert model.tls.issuer == "letsencrypt-staging"
+    # What `make check` runs: the config and clusters, the synth, the rendered objects' schemas.
+    done = run_cli("validate", config)
+    assert done.returncode == 0, done.stdout
+    done = run_cli("synth", "--config", config, "--output", tmp_path / "dist")
+    assert done.returncode == 0, done.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "constructs_lib.render.schema_check", str(tmp_path / "dist")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    web = yaml.safe_load((tmp_path / "dist" / "prod" / "app" / "deployment-web.yaml").read_text())
+    resources = web["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+
+
+def test_a_new_config_without_the_infisical_connection_names_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    payload = json.loads(EXAMPLE.read_text())
+    del payload["infisical"]
+    source = tmp_path / "payload.json"
+    source.write_text(json.dumps(payload))
+    config = tmp_path / "app-config.yaml"
+    done = run_cli("generate", "--input", source, "--output", config)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "deployed_apps[1] (name 'api').secrets: service 'api' declares secrets but "
+        "secrets.infisical is not configured; set it in the config, in the payload's "
+        "'infisical' or with --infisical-url, --infisical-project-id and --infisical-identity-id",
+        f"generate: 1 problem(s); {config} was not changed",
+    ]
+    assert not config.exists()
+
+
 def test_the_v2_example_matches_its_json_schema() -> None:
     schema = json.loads((ROOT / "config" / "deployed-apps-v2.schema.json").read_text())
     jsonschema.validate(json.loads(EXAMPLE.read_text()), schema)
@@ -191,7 +249,12 @@ def test_keys_set_by_hand_survive_a_payload_that_does_not_carry_them(
     worker = services_of(base_copy)["worker"]
     assert worker["args"] == ["--queue", "orders"]
     assert worker["volumes"][0]["name"] == "scratch"
-    assert worker["image"] == {"repository": "registry.internal:5000/shop/worker", "tag": "1"}
+    # Another repository is a new image to every environment: pinned in prod, held back.
+    assert worker["image"] == {
+        "repository": "registry.internal:5000/shop/worker",
+        "tag": "1",
+        "envs": {"prod": {"tag": "1"}},
+    }
 
 
 def test_a_v1_payload_replaces_its_services_whole(base_copy: Path, tmp_path: Path) -> None:
@@ -234,6 +297,7 @@ def test_a_new_repository_is_taken_even_without_new_image(base_copy: Path, tmp_p
     assert services_of(base_copy)["api"]["image"] == {
         "repository": "ghcr.io/other/api",
         "tag": "9.0.0",
+        "envs": {"prod": {"tag": "9.0.0"}},  # a new image: its first deploy runs everywhere
     }
 
 
