@@ -6,12 +6,26 @@ version is rejected with a message naming the versions this base understands.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
-from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
+from constructs_lib.model.kube_rules import (
+    CRONJOB_NAME_MAX,
+    ID_MAX,
+    INT32_MAX,
+    INT64_MAX,
+    SECRET_KEY_MAX,
+)
 from constructs_lib.model.value_types import (
     AbsolutePath,
     Annotations,
@@ -341,6 +355,11 @@ class SecretRef(Model):
     def _one_target(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
             raise ValueError("set exactly one of 'env' or 'file'")
+        if self.env is not None and len(self.env) > SECRET_KEY_MAX:
+            raise ValueError(
+                f"env: '{self.env}' has {len(self.env)} characters; an env secret is synced to a "
+                f"Secret key of that name, which may have at most {SECRET_KEY_MAX}"
+            )
         if self.file is not None and (self.file == "." or self.file.startswith("..")):
             raise ValueError(
                 f"file: '{self.file}' is reserved: the volume's atomic writer uses '.', '..' and "
@@ -447,7 +466,30 @@ class Autoscaling(Model):
         return self
 
 
-IntOrPercent = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d{1,3}%$")]
+def _int_or_percent(value: object) -> int | str:
+    """A disruption budget's count (an int32 in the API) or percentage (at most 100%: the API
+    server refuses more), with one message that says which forms are accepted."""
+    if type(value) is int and 0 <= value <= INT32_MAX:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
+        return value
+    raise ValueError(
+        f"{value!r} is neither a count from 0 to {INT32_MAX} nor a percentage from '0%' to '100%'"
+    )
+
+
+IntOrPercent = Annotated[
+    int | str,
+    PlainValidator(_int_or_percent),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
+                {"type": "string", "pattern": "^(100|[1-9]?[0-9])%$"},
+            ]
+        }
+    ),
+]
 
 
 class DisruptionBudget(Model):
@@ -471,13 +513,13 @@ class Security(Model):
     """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
 
     run_as_user: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="UID. Default: the image's user."
+        None, ge=1, le=ID_MAX, description="UID. Default: the image's user."
     )
     run_as_group: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="GID. Default: the image's group."
+        None, ge=1, le=ID_MAX, description="GID. Default: the image's group."
     )
     fs_group: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="Group owning mounted volumes. Default: none."
+        None, ge=1, le=ID_MAX, description="Group owning mounted volumes. Default: none."
     )
     read_only_root_filesystem: bool = Field(True, description="Default: true.")
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(

@@ -6,7 +6,9 @@ Each function mirrors one rule of Kubernetes, so that what `validate` accepts is
   the API server calls), plus schedules that can never fire (`0 0 31 2 *`).
 - `time_zone_problem`: a CronJob's `timeZone` must be a name of the IANA database.
 - `annotation_key_problem`: a qualified name (`prefix/name`), as `ValidateAnnotations` checks.
-- `INT32_MAX`/`INT64_MAX`: the widths of the API's integer fields.
+- `INT32_MAX`/`INT64_MAX`: the widths of the API's integer fields; `ID_MAX`: user and group
+  IDs (`runAsUser`, `runAsGroup`, `fsGroup`), which the API server keeps within 0..2^31-1.
+- `SECRET_KEY_MAX`: the length of a key of a Secret, and so of a `secretKeyRef.key`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import zoneinfo
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+# ValidatePodSecurityContext: "must be between 0 and 2147483647, inclusive" (an int64 field).
+ID_MAX = INT32_MAX
+# IsConfigMapKey, which a Secret's keys and an env var's secretKeyRef.key must pass.
+SECRET_KEY_MAX = 253
 # A CronJob's name is the prefix of its Jobs' names (plus 11 characters of schedule time), and
 # a Job's name must fit a 63-character label: the API server refuses CronJob names above 52.
 CRONJOB_NAME_MAX = 52
