@@ -25,6 +25,7 @@ from constructs_lib.model.kube_rules import (
     INT32_MAX,
     INT64_MAX,
     SECRET_KEY_MAX,
+    ingress_path_problem,
 )
 from constructs_lib.model.value_types import (
     AbsolutePath,
@@ -440,6 +441,14 @@ class Ingress(Model):
     def _some_host(self) -> Ingress:
         if not self.hosts and not any(self.env_hosts.values()):
             raise ValueError("set 'hosts' or 'env_hosts'")
+        return self
+
+    @model_validator(mode="after")
+    def _paths_kubernetes_accepts(self) -> Ingress:
+        for i, path in enumerate(self.paths):
+            problem = ingress_path_problem(path)
+            if problem is not None:
+                raise ValueError(f"paths[{i}]: {problem}")
         return self
 
 

@@ -6,6 +6,8 @@ Each function mirrors one rule of Kubernetes, so that what `validate` accepts is
   the API server calls), plus schedules that can never fire (`0 0 31 2 *`).
 - `time_zone_problem`: a CronJob's `timeZone` must be a name of the IANA database.
 - `annotation_key_problem`: a qualified name (`prefix/name`), as `ValidateAnnotations` checks.
+- `ingress_path_problem`: the sequences and endings the API server refuses in an Ingress path
+  of type Prefix (`validateIngressHTTPIngressPath`), which the base renders.
 - `INT32_MAX`/`INT64_MAX`: the widths of the API's integer fields; `ID_MAX`: user and group
   IDs (`runAsUser`, `runAsGroup`, `fsGroup`), which the API server keeps within 0..2^31-1.
 - `SECRET_KEY_MAX`: the length of a key of a Secret, and so of a `secretKeyRef.key`.
@@ -151,4 +153,26 @@ def annotation_key_problem(key: str) -> str | None:
             "then at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
             "letter or digit)"
         )
+    return None
+
+
+# validateIngressHTTPIngressPath, for pathType Exact and Prefix.
+_INGRESS_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+_INGRESS_PATH_SUFFIXES = ("/..", "/.")
+
+
+def ingress_path_problem(path: str) -> str | None:
+    """Why the API server refuses this path in an Ingress of pathType Prefix; None if not."""
+    for sequence in _INGRESS_PATH_SEQUENCES:
+        if sequence in path:
+            return (
+                f"'{path}' contains '{sequence}', which Kubernetes refuses in an Ingress path "
+                "(no '//', '/./', '/../' or '%2f')"
+            )
+    for suffix in _INGRESS_PATH_SUFFIXES:
+        if path.endswith(suffix):
+            return (
+                f"'{path}' ends with '{suffix}', which Kubernetes refuses in an Ingress path "
+                "(no '/.' or '/..' at the end)"
+            )
     return None
