@@ -127,7 +127,11 @@ def test_the_check_reports_what_only_the_api_server_refuses(apiserver: Cluster) 
     bad_schedule = copy.deepcopy(cronjob)
     bad_schedule["metadata"]["name"] = "bad-schedule"
     bad_schedule["spec"]["schedule"] = "0 0 L * *"
-    for obj in (bad_label, long_name, bad_schedule):
+    ingress_source, ingress = _first("Ingress")
+    bad_path = copy.deepcopy(ingress)
+    bad_path["metadata"]["name"] = "bad-path"
+    bad_path["spec"]["rules"][0]["http"]["paths"][0]["path"] = "/api//v1"
+    for obj in (bad_label, long_name, bad_schedule, bad_path):
         assert validate_manifest(obj) == [], obj["metadata"]["name"]
 
     refusals = dry_run(
@@ -138,18 +142,24 @@ def test_the_check_reports_what_only_the_api_server_refuses(apiserver: Cluster) 
             (source, long_name),
             (app_source, unknown_field),
             (source, bad_schedule),
+            (ingress_source, bad_path),
         ],
     )
     by_name = {r.object.rsplit("/", 1)[-1]: r for r in refusals}
-    assert set(by_name) == {"bad-label", "x" * 254, "unknown-field", "bad-schedule"}, report(
-        refusals
-    )
+    assert set(by_name) == {
+        "bad-label",
+        "x" * 254,
+        "unknown-field",
+        "bad-schedule",
+        "bad-path",
+    }, report(refusals)
     assert "not a label value!" in by_name["bad-label"].message
     assert "must be no more than 253 characters" in by_name["x" * 254].message
     assert ".spec.syncPolicy.automatedd: field not declared in schema" in (
         by_name["unknown-field"].message
     )
     assert "spec.schedule" in by_name["bad-schedule"].message
+    assert "must not contain '//'" in by_name["bad-path"].message
     assert all(r.source == source for r in refusals if r.object.startswith("Deployment"))
     assert "Deployment shop/bad-label: Invalid: " in report(refusals)
 
