@@ -25,6 +25,7 @@ from constructs_lib.model.kube_rules import (
     INT32_MAX,
     INT64_MAX,
     SECRET_KEY_MAX,
+    STATEFULSET_NAME_MAX,
     ingress_path_problem,
 )
 from constructs_lib.model.value_types import (
@@ -176,6 +177,21 @@ class Defaults(Model):
         default_factory=list,
         description="Pull secrets of every service that sets none. Default: none.",
     )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Defaults:
+        """The API server refuses a container whose request is above its limit, wherever the
+        resources came from."""
+        if self.resources is not None:
+            check_requests_within_limits(self.resources)
+        for name, preset in self.resource_presets.items():
+            try:
+                check_requests_within_limits(preset)
+            except ValueError as exc:
+                raise ValueError(
+                    f"resource_presets.{name}{str(exc).removeprefix('resources')}"
+                ) from None
+        return self
 
 
 class Features(Model):
@@ -693,6 +709,12 @@ def _check_secrets(s: Service) -> None:
     by_secret: dict[tuple[str, str], int] = {}
     by_name: dict[str, int] = {}
     for i, secret in enumerate(s.secrets):
+        if secret.env is not None and secret.env in s.env:
+            raise ValueError(
+                f"secrets[{i}].env: '{secret.env}' is also set in env; a container with two "
+                "variables of one name keeps only the last (server-side apply refuses it): set "
+                "it in one place"
+            )
         where = (secret.path, secret.key)
         if where in by_secret:
             raise ValueError(
@@ -717,6 +739,12 @@ def _check_kind_fields(s: Service) -> None:
         raise ValueError(
             f"name: '{s.name}' has {len(s.name)} characters; a CronJob's name may have at most "
             f"{CRONJOB_NAME_MAX} (its Jobs add 11 to it and must fit 63)"
+        )
+    if s.type == "StatefulSet" and len(s.name) > STATEFULSET_NAME_MAX:
+        raise ValueError(
+            f"name: '{s.name}' has {len(s.name)} characters; a StatefulSet's name may have at "
+            f"most {STATEFULSET_NAME_MAX} (its pods' controller-revision-hash label adds 11 to "
+            "it and must fit 63)"
         )
     if s.type != "CronJob" and s.time_zone is not None:
         raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")

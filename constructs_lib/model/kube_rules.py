@@ -27,6 +27,9 @@ SECRET_KEY_MAX = 253
 # A CronJob's name is the prefix of its Jobs' names (plus 11 characters of schedule time), and
 # a Job's name must fit a 63-character label: the API server refuses CronJob names above 52.
 CRONJOB_NAME_MAX = 52
+# The StatefulSet controller labels each pod `controller-revision-hash: <name>-<hash>` (up to
+# 10 characters of hash): the API server admits longer names, but their pods are never created.
+STATEFULSET_NAME_MAX = 52
 
 _MONTHS = {
     m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())
