@@ -2,7 +2,7 @@
 whatever `gitops-base validate` accepts the API server admits (test_server_dry_run.py).
 
 The values are mostly valid and sit on the edges the API server checks: names of 1 to 63
-characters (CronJobs around 52), ports 1 and 65535, replica counts and probe timings up to
+characters (CronJobs and StatefulSets around 52), ports 1 and 65535, replica counts and probe timings up to
 and just above int32, quantities in every notation up to the config's bounds, cron schedules
 from the whole grammar (names, ranges, steps, lists, macros), IANA time zones, long hosts and
 odd but legal paths, annotation keys with prefixes, long environment variable names, probes,
@@ -104,7 +104,7 @@ CPU = st.one_of(
             "1.5k",
         ]
     ),
-    st.builds(lambda n: f"{n}m", st.integers(1, 10_000_000)),
+    st.builds(lambda n: f"{n}m", st.integers(1, 4_000_000)),
 )
 MEMORY = st.one_of(
     st.sampled_from(
@@ -129,7 +129,7 @@ MEMORY = st.one_of(
             "0.5",
         ]
     ),
-    st.builds(lambda n: f"{n}Mi", st.integers(1, 67_108_864)),
+    st.builds(lambda n: f"{n}Mi", st.integers(1, 1_048_576)),
 )
 
 
@@ -144,7 +144,8 @@ RESOURCES = st.one_of(
     ),
 )
 
-INT32_EDGES = st.sampled_from([1, 2, 10, 30, INT32_MAX - 1, INT32_MAX, INT32_MAX, INT32_MAX + 1])
+# Mostly within int32, at its top, and now and then one above (which validate must refuse).
+INT32_EDGES = st.sampled_from([1, 2, 10, 30, 60, INT32_MAX - 1, INT32_MAX] * 3 + [INT32_MAX + 1])
 PORT_NUMBERS = st.one_of(
     st.sampled_from([1, 80, 443, 1023, 1024, 8080, 65535]), st.integers(1, 65535)
 )
@@ -188,7 +189,7 @@ def cron_part(draw: st.DrawFn, low: int, high: int, names: tuple[str, ...]) -> s
         return f"*/{step}"
     if kind == "name" and names:
         return draw(st.sampled_from(names + tuple(n.upper() for n in names)))
-    return str(draw(st.sampled_from([low, high, high + 1, 7])))
+    return str(draw(st.sampled_from([low, high, low, high, high + 1])))
 
 
 @st.composite
@@ -226,6 +227,8 @@ def cron(draw: st.DrawFn) -> str:
 
 _ZONES = sorted(zoneinfo.available_timezones())
 TIME_ZONES = st.one_of(
+    st.sampled_from(_ZONES),
+    st.sampled_from(_ZONES),
     st.sampled_from(_ZONES),
     st.sampled_from(
         [
@@ -398,8 +401,8 @@ def ingress(draw: st.DrawFn, name: str, port_names: list[str]) -> dict[str, Any]
 
 def _percent_or_count() -> st.SearchStrategy[int | str]:
     return st.one_of(
-        st.sampled_from([0, 1, 2, INT32_MAX, INT32_MAX + 1]),
-        st.builds(lambda n: f"{n}%", st.sampled_from([0, 1, 50, 100, 101, 999])),
+        st.sampled_from([0, 1, 2, INT32_MAX] * 2 + [INT32_MAX + 1]),
+        st.builds(lambda n: f"{n}%", st.sampled_from([0, 1, 50, 100] * 2 + [101, 999])),
     )
 
 
@@ -476,10 +479,12 @@ def service(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
                 {},
                 optional={
                     "run_as_user": st.sampled_from(
-                        [1, 1000, 65534, INT32_MAX, INT32_MAX + 1, INT64_MAX]
+                        [1, 1000, 65534, INT32_MAX] * 2 + [INT32_MAX + 1, INT64_MAX]
                     ),
-                    "run_as_group": st.sampled_from([1, 1000, INT32_MAX, INT32_MAX + 1]),
-                    "fs_group": st.sampled_from([1, 2000, INT32_MAX, INT32_MAX + 1, INT64_MAX]),
+                    "run_as_group": st.sampled_from([1, 1000, INT32_MAX] * 2 + [INT32_MAX + 1]),
+                    "fs_group": st.sampled_from(
+                        [1, 2000, INT32_MAX] * 2 + [INT32_MAX + 1, INT64_MAX]
+                    ),
                     "read_only_root_filesystem": st.booleans(),
                     "add_capabilities": st.sampled_from([[], ["NET_BIND_SERVICE"]]),
                     "automount_service_account_token": st.booleans(),
@@ -521,12 +526,12 @@ def service(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
         svc["ingress"] = draw(ingress(name, port_names))
     if serving and draw(st.integers(0, 2)) == 0:
         low = draw(st.one_of(st.integers(1, 3), INT32_EDGES))
-        high = draw(st.one_of(st.integers(low, low + 5), INT32_EDGES))
+        high = draw(st.one_of(st.integers(low, low + 5), st.integers(low, low + 5), INT32_EDGES))
         svc["autoscaling"] = {
             "min_replicas": low,
             "max_replicas": high,
             "target_cpu_utilization": draw(
-                st.one_of(st.integers(1, 100), st.sampled_from([None, 1, 100]))
+                st.one_of(st.integers(1, 100), st.integers(1, 100), st.sampled_from([None, 1, 100]))
             ),
         }
         if draw(st.booleans()):
@@ -576,7 +581,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
     services = []
     names: set[str] = set()
     for i, kind in enumerate(kinds):
-        limit = 52 if kind == "CronJob" and draw(st.integers(0, 4)) else 63
+        limit = 52 if kind in ("CronJob", "StatefulSet") and draw(st.integers(0, 4)) else 63
         name = draw(dns_label(max_size=limit))
         if name in names:  # keep the length, change the end
             name = f"{name[: max(1, len(name) - 2)]}-{i}"

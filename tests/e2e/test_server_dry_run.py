@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, seed, settings
 
 from constructs_lib.cli.main import main
+from constructs_lib.model.kube_rules import STATEFULSET_NAME_MAX
 from constructs_lib.render.schema_check import validate_manifest
 from tests.e2e.config_strategies import configs, dump
 from tests.e2e.harness import Cluster, Timings, Tools
@@ -226,3 +227,67 @@ def test_the_property_was_checked_on_rendered_configs() -> None:
     total = STATS["accepted"] + STATS["refused"]
     assert total > 0, "run test_what_validate_accepts_the_api_server_admits first (same module)"
     assert STATS["accepted"] >= max(1, total // 4), STATS
+
+
+# ------------------------------------------------------------------- controllers
+def _statefulset(name: str, namespace: str) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": "s"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "serviceName": "s",
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "containers": [{"name": "s", "image": "registry.k8s.io/pause:3.10"}],
+                },
+            },
+        },
+    }
+
+
+def test_the_statefulset_controller_refuses_names_the_api_server_admits(
+    apiserver: Cluster,
+) -> None:
+    """Beyond the API server: a StatefulSet name of 53 characters is admitted, but the
+    StatefulSet controller cannot create its pods (their `controller-revision-hash` label is
+    the name plus 11 characters, and a label value fits 63). 52 works. validate refuses
+    StatefulSet names over 52 (STATEFULSET_NAME_MAX), like CronJob names."""
+    kube = apiserver.kube
+    ns = "statefulset-names"
+    kube.apply_one({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    apiserver.wait_for(
+        lambda: kube.get("v1", "ServiceAccount", "default", ns),
+        30,
+        f"the default ServiceAccount of {ns}",
+        logs=["kube-controller-manager"],
+    )
+    fits, too_long = "s" * STATEFULSET_NAME_MAX, "s" * (STATEFULSET_NAME_MAX + 1)
+    for name in (fits, too_long):
+        assert dry_run(kube, [("inline", _statefulset(name, ns))]) == []
+        kube.create(_statefulset(name, ns))
+    apiserver.wait_for(
+        lambda: kube.get("v1", "Pod", f"{fits}-0", ns),
+        60,
+        f"the pod of StatefulSet {fits}",
+        logs=["kube-controller-manager"],
+    )
+
+    def refused() -> str | None:
+        events = kube.events(ns, involved_name=too_long, involved_kind="StatefulSet")
+        return next((e["message"] for e in events if e.get("reason") == "FailedCreate"), None)
+
+    message = apiserver.wait_for(
+        refused, 60, f"FailedCreate of StatefulSet {too_long}", logs=["kube-controller-manager"]
+    )
+    assert f'Invalid value: "{too_long}-' in message and "must be no more than 63" in message, (
+        message
+    )
+    assert kube.list("v1", "Pod", ns, label_selector="app.kubernetes.io/name=s") == [
+        kube.get("v1", "Pod", f"{fits}-0", ns)
+    ]
