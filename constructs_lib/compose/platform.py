@@ -28,12 +28,16 @@ from constructs_lib.constructs.platform.k3s_platform import (
 )
 from constructs_lib.constructs.workloads import Workload
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, Port, ResourceList, Service, ServiceCall
+from constructs_lib.model.config import (
+    AppConfig,
+    Port,
+    Service,
+    ServiceCall,
+    container_defaults,
+)
 from constructs_lib.model.value_types import quantity_value
 from constructs_lib.model.versions import ARGOCD_REPO, Versions
 
-FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
-FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
 # cert-manager's default HTTP-01 solver pod resources (controller flags
 # --acme-http01-solver-resource-{request,limit}-{cpu,memory}); one solver per TLS Ingress.
 ACME_SOLVER = {
@@ -113,28 +117,6 @@ def namespace_props(config: AppConfig, workloads: Sequence[Workload]) -> AppName
         default_request=request,
         default_limit=limit,
     )
-
-
-def container_defaults(config: AppConfig) -> tuple[dict[str, str], dict[str, str]]:
-    """The LimitRange's defaultRequest and default: the config's, else the fallbacks."""
-    settings = config.platform.limit_range
-    defaults = config.defaults.resources
-    request = _merge(
-        settings.default_request, defaults.requests if defaults else None, FALLBACK_REQUEST
-    )
-    limit = _merge(settings.default_limit, defaults.limits if defaults else None, FALLBACK_LIMIT)
-    return request, limit
-
-
-def _merge(*lists: ResourceList | dict[str, str] | None) -> dict[str, str]:
-    out = {}
-    for key in ("cpu", "memory"):
-        for values in lists:
-            value = values.get(key) if isinstance(values, dict) else getattr(values, key, None)
-            if value:
-                out[key] = value
-                break
-    return out
 
 
 @dataclass(frozen=True)

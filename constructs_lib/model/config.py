@@ -964,7 +964,54 @@ class AppConfig(Model):
                     f"'{tls_secrets[secret]}'"
                 )
             tls_secrets[secret] = service.name
+        _check_limit_range(self)
         return self
+
+
+# The LimitRange's defaults when neither platform.limit_range nor defaults.resources set one.
+FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
+FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
+
+
+def container_defaults(config: AppConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """The LimitRange's defaultRequest and default, per resource: platform.limit_range's,
+    else defaults.resources', else the fallbacks."""
+    settings = config.platform.limit_range
+    defaults = config.defaults.resources
+    request = _first_set(
+        settings.default_request, defaults.requests if defaults else None, FALLBACK_REQUEST
+    )
+    limit = _first_set(
+        settings.default_limit, defaults.limits if defaults else None, FALLBACK_LIMIT
+    )
+    return request, limit
+
+
+def _first_set(*lists: ResourceList | dict[str, str] | None) -> dict[str, str]:
+    out = {}
+    for key in ("cpu", "memory"):
+        for values in lists:
+            value = values.get(key) if isinstance(values, dict) else getattr(values, key, None)
+            if value:
+                out[key] = value
+                break
+    return out
+
+
+def _check_limit_range(config: AppConfig) -> None:
+    """The API server refuses a LimitRange whose default request is above its default limit,
+    which can come from mixing the config's values with the fallbacks."""
+    if not config.platform.limit_range.enabled:
+        return
+    request, limit = container_defaults(config)
+    for key in ("cpu", "memory"):
+        req, lim = request.get(key), limit.get(key)
+        if req and lim and quantity_value(req) > quantity_value(lim):
+            raise ValueError(
+                f"platform.limit_range: the default {key} request {req} is above the default "
+                f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
+                f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
+            )
 
 
 def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:

@@ -2,12 +2,12 @@
 whatever `gitops-base validate` accepts the API server admits (test_server_dry_run.py).
 
 The values are mostly valid and sit on the edges the API server checks: names of 1 to 63
-characters (CronJobs and StatefulSets around 52), ports 1 and 65535, replica counts and probe timings up to
-and just above int32, quantities in every notation up to the config's bounds, cron schedules
-from the whole grammar (names, ranges, steps, lists, macros), IANA time zones, long hosts and
-odd but legal paths, annotation keys with prefixes, long environment variable names, probes,
-volumes, secrets, disruption budgets and pod security IDs. A share is invalid on purpose:
-those must be refused by `validate`, never half-accepted.
+characters (CronJobs and StatefulSets around 52), ports 1 and 65535, replica counts and probe
+timings up to and just above int32, quantities in every notation up to the config's bounds,
+cron schedules from the whole grammar (names, ranges, steps, lists, macros), IANA time zones,
+long hosts and odd but legal paths, annotation keys with prefixes, long environment variable
+names, probes, volumes, secrets, disruption budgets and pod security IDs. A share is invalid
+on purpose: those must be refused by `validate`, never half-accepted.
 """
 
 from __future__ import annotations
