@@ -25,7 +25,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, seed, settings
 
 from constructs_lib.cli.main import main
+from constructs_lib.compose.build import build
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.kube_rules import STATEFULSET_NAME_MAX
+from constructs_lib.model.loading import load_model
+from constructs_lib.render.overlays import with_overlays
 from constructs_lib.render.schema_check import validate_manifest
 from tests.e2e.config_strategies import configs, dump
 from tests.e2e.harness import Cluster, Timings, Tools
@@ -102,6 +107,38 @@ def test_every_rendered_object_is_admitted(
     e2e_timings[f"server dry run: dist/{env} ({len(objects)} objects)"] = round(
         time.monotonic() - t0, 2
     )
+    assert refusals == [], report(refusals)
+
+
+def _with_every_option(controller: str) -> list[tuple[str, dict[str, Any]]]:
+    """dev's objects (with overlays, as synth renders them) with every optional add-on on:
+    Argo CD managing itself, Sealed Secrets, and the given ingress controller."""
+    config = load_model(AppConfig, REPO_ROOT / "config" / "app-config.yaml")
+    cluster = load_model(ClusterSettings, CLUSTERS / "dev" / "cluster.yaml")
+    cluster = cluster.model_copy(
+        update={
+            "sealed_secrets": True,
+            "argocd": cluster.argocd.model_copy(update={"self_managed": True}),
+            "ingress": cluster.ingress.model_copy(update={"controller": controller}),
+        }
+    )
+    env = with_overlays(build)(config, cluster)
+    where = f"dev with every option, {controller}"
+    return [(f"{where}: {folder}", o) for folder, objs in env.folders.items() for o in objs]
+
+
+@pytest.mark.parametrize("controller", ["nginx", "traefik"])
+def test_every_object_of_the_optional_addons_is_admitted(
+    apiserver: Cluster, controller: str
+) -> None:
+    """The options dist/ does not show: Argo CD's own Application, Sealed Secrets, Traefik's
+    HelmChartConfig instead of ingress-nginx."""
+    objects = _with_every_option(controller)
+    kinds = {o["kind"] for _, o in objects}
+    assert "HelmChartConfig" in kinds if controller == "traefik" else "HelmChartConfig" not in kinds
+    names = {o["metadata"]["name"] for _, o in objects if o["kind"] == "Application"}
+    assert {"argocd", "sealed-secrets"} <= names, names
+    refusals = dry_run(apiserver.kube, objects)
     assert refusals == [], report(refusals)
 
 
