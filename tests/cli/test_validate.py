@@ -148,3 +148,29 @@ def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Pat
         f"{dev}: domain: with 'example.net', services[1].ingress.env_hosts.dev[0] "
         "'shop.example.net' routes shop.example.net/, which 'web' already routes here"
     ]
+
+
+def test_a_host_too_long_once_moved_onto_the_env_domain(tmp_path: Path) -> None:
+    """253 characters under example.com, 257 under dev.example.com: the API server refuses
+    that Ingress (tests/e2e/test_server_dry_run.py draws such hosts)."""
+    clusters = tmp_path / "clusters"
+    shutil.copytree(CLUSTERS, clusters)
+    label = "a" * 63
+    host = ".".join([label, label, label, "a" * 49, "example.com"])
+    assert len(host) == 253
+    config = tmp_path / "app-config.yaml"
+    config.write_text(
+        "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+        "  - name: web\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
+        "    ports: [{name: http, container_port: 8080}]\n"
+        f"    ingress: {{hosts: [{host}]}}\n"
+    )
+    done = run_cli("validate", config, "--clusters", clusters)
+    assert done.returncode == 1
+    moved = host.removesuffix("example.com")
+    assert done.stdout.splitlines() == [
+        f"{clusters / env / 'cluster.yaml'}: domain: with '{env}.example.com', "
+        f"services[0].ingress.hosts[0] becomes {length} characters long "
+        f"('{moved}{env}.example.com'); a hostname may have at most 253"
+        for env, length in (("dev", 257), ("test", 258))
+    ]

@@ -49,6 +49,12 @@ def host_label(max_size: int = 63) -> st.SearchStrategy[str]:
 
 @st.composite
 def host_under(draw: st.DrawFn, domain: str) -> str:
+    if draw(st.integers(0, 7)) == 0:  # as long as a hostname may be under `domain`
+        sizes, room = [], 253 - len(domain)
+        while room >= 2:
+            sizes.append(min(63, room - 1))
+            room -= sizes[-1] + 1
+        return ".".join([*(draw(dns_label(min_size=n, max_size=n)) for n in sizes), domain])
     labels = draw(st.lists(host_label(), min_size=1, max_size=4))
     host = ".".join([*labels, domain])
     while len(host) > 253:
