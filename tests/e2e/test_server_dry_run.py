@@ -1,7 +1,9 @@
 """What the base renders, the API server admits: every object of every environment in dist/
 (root.yaml included) is server-side applied with dryRun=All and strict field validation to a
 real kube-apiserver that has the pinned CRDs (platform/crds.yaml), so custom resources are
-checked by their real schemas. The Namespaces are created for real first.
+checked by their real schemas. The Namespaces are created for real first. The options
+dist/ does not show (self-managed Argo CD, Sealed Secrets, Traefik) are rendered and checked
+the same way, and one test goes past the API server to the StatefulSet controller.
 
 The property test below (tests/e2e/config_strategies.py) closes the loop from the other side:
 any config `gitops-base validate` accepts is rendered by `gitops-base synth` and admitted the
