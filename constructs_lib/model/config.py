@@ -12,10 +12,27 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from constructs_lib.model import secret_values
-from constructs_lib.model.kube_rules import CRONJOB_NAME_MAX, INT32_MAX, INT64_MAX
+from constructs_lib.model.kube_rules import (
+    CRONJOB_NAME_MAX,
+    ID_MAX,
+    INT32_MAX,
+    INT64_MAX,
+    SECRET_KEY_MAX,
+    STATEFULSET_NAME_MAX,
+    ingress_path_problem,
+)
 from constructs_lib.model.value_types import (
     AbsolutePath,
     Annotations,
@@ -191,6 +208,21 @@ class Defaults(Model):
         default_factory=list,
         description="Pull secrets of every service that sets none. Default: none.",
     )
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Defaults:
+        """The API server refuses a container whose request is above its limit, wherever the
+        resources came from."""
+        if self.resources is not None:
+            check_requests_within_limits(self.resources)
+        for name, preset in self.resource_presets.items():
+            try:
+                check_requests_within_limits(preset)
+            except ValueError as exc:
+                raise ValueError(
+                    f"resource_presets.{name}{str(exc).removeprefix('resources')}"
+                ) from None
+        return self
 
 
 class Features(Model):
@@ -371,6 +403,11 @@ class SecretRef(Model):
     def _one_target(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
             raise ValueError("set exactly one of 'env' or 'file'")
+        if self.env is not None and len(self.env) > SECRET_KEY_MAX:
+            raise ValueError(
+                f"env: '{self.env}' has {len(self.env)} characters; an env secret is synced to a "
+                f"Secret key of that name, which may have at most {SECRET_KEY_MAX}"
+            )
         if self.file is not None and (self.file == "." or self.file.startswith("..")):
             raise ValueError(
                 f"file: '{self.file}' is reserved: the volume's atomic writer uses '.', '..' and "
@@ -456,6 +493,14 @@ class Ingress(Model):
             raise ValueError("set 'hosts' or 'env_hosts'")
         return self
 
+    @model_validator(mode="after")
+    def _paths_kubernetes_accepts(self) -> Ingress:
+        for i, path in enumerate(self.paths):
+            problem = ingress_path_problem(path)
+            if problem is not None:
+                raise ValueError(f"paths[{i}]: {problem}")
+        return self
+
 
 class Autoscaling(Model):
     """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
@@ -480,7 +525,30 @@ class Autoscaling(Model):
         return self
 
 
-IntOrPercent = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\d{1,3}%$")]
+def _int_or_percent(value: object) -> int | str:
+    """A disruption budget's count (an int32 in the API) or percentage (at most 100%: the API
+    server refuses more), with one message that says which forms are accepted."""
+    if type(value) is int and 0 <= value <= INT32_MAX:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
+        return value
+    raise ValueError(
+        f"{value!r} is neither a count from 0 to {INT32_MAX} nor a percentage from '0%' to '100%'"
+    )
+
+
+IntOrPercent = Annotated[
+    int | str,
+    PlainValidator(_int_or_percent),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
+                {"type": "string", "pattern": "^(100|[1-9]?[0-9])%$"},
+            ]
+        }
+    ),
+]
 
 
 class DisruptionBudget(Model):
@@ -504,13 +572,13 @@ class Security(Model):
     """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
 
     run_as_user: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="UID. Default: the image's user."
+        None, ge=1, le=ID_MAX, description="UID. Default: the image's user."
     )
     run_as_group: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="GID. Default: the image's group."
+        None, ge=1, le=ID_MAX, description="GID. Default: the image's group."
     )
     fs_group: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="Group owning mounted volumes. Default: none."
+        None, ge=1, le=ID_MAX, description="Group owning mounted volumes. Default: none."
     )
     read_only_root_filesystem: bool = Field(True, description="Default: true.")
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
@@ -757,6 +825,12 @@ def _check_secrets(s: Service) -> None:
     by_secret: dict[tuple[str, str], int] = {}
     by_name: dict[str, int] = {}
     for i, secret in enumerate(s.secrets):
+        if secret.env is not None and secret.env in s.env:
+            raise ValueError(
+                f"secrets[{i}].env: '{secret.env}' is also set in env; a container with two "
+                "variables of one name keeps only the last (server-side apply refuses it): set "
+                "it in one place"
+            )
         where = (secret.path, secret.key)
         if where in by_secret:
             raise ValueError(
@@ -781,6 +855,12 @@ def _check_kind_fields(s: Service) -> None:
         raise ValueError(
             f"name: '{s.name}' has {len(s.name)} characters; a CronJob's name may have at most "
             f"{CRONJOB_NAME_MAX} (its Jobs add 11 to it and must fit 63)"
+        )
+    if s.type == "StatefulSet" and len(s.name) > STATEFULSET_NAME_MAX:
+        raise ValueError(
+            f"name: '{s.name}' has {len(s.name)} characters; a StatefulSet's name may have at "
+            f"most {STATEFULSET_NAME_MAX} (its pods' controller-revision-hash label adds 11 to "
+            "it and must fit 63)"
         )
     if s.type != "CronJob" and s.time_zone is not None:
         raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")
@@ -1032,8 +1112,25 @@ class AppConfig(Model):
                     f"'{tls_secrets[secret]}'"
                 )
             tls_secrets[secret] = service.name
+        _check_limit_range(self)
         _check_quota_bound(self)
         return self
+
+
+def _check_limit_range(config: AppConfig) -> None:
+    """The API server refuses a LimitRange whose default request is above its default limit,
+    which can come from mixing the config's values with the fallbacks."""
+    if not config.platform.limit_range.enabled:
+        return
+    request, limit = container_defaults(config)
+    for key in ("cpu", "memory"):
+        req, lim = request.get(key), limit.get(key)
+        if req and lim and quantity_value(req) > quantity_value(lim):
+            raise ValueError(
+                f"platform.limit_range: the default {key} request {req} is above the default "
+                f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
+                f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
+            )
 
 
 def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:

@@ -19,6 +19,7 @@ def cluster_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
             "policies, restricted Pod Security and quota; give the app a namespace of its own"
         )
     problems += _route_problems(config, cluster)
+    problems += _moved_host_problems(config, cluster)
     return problems
 
 
@@ -105,3 +106,25 @@ def config_domain_problems(
     for a payload's domain): one line naming the config's domain and the envs outside it."""
     problem = base_domain_problem(config.domain, {c.name: c.domain for c in clusters}, folder)
     return [problem] if problem else []
+
+
+# IsDNS1123Subdomain, which the API server runs on an Ingress rule's host.
+HOSTNAME_MAX = 253
+
+
+def _moved_host_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
+    """A host that fits under the base domain can be too long once moved onto a longer
+    environment domain (shop.example.com becomes shop.dev.example.com)."""
+    problems = []
+    for i, service in enumerate(config.services):
+        if service.ingress is None:
+            continue
+        for h, host in enumerate(service.ingress.hosts):
+            moved = rehost(host, config.domain, cluster.domain)
+            if len(moved) > HOSTNAME_MAX:
+                problems.append(
+                    f"domain: with '{cluster.domain}', services[{i}].ingress.hosts[{h}] becomes "
+                    f"{len(moved)} characters long ('{moved}'); a hostname may have at most "
+                    f"{HOSTNAME_MAX}"
+                )
+    return problems

@@ -6,7 +6,11 @@ Each function mirrors one rule of Kubernetes, so that what `validate` accepts is
   the API server calls), plus schedules that can never fire (`0 0 31 2 *`).
 - `time_zone_problem`: a CronJob's `timeZone` must be a name of the IANA database.
 - `annotation_key_problem`: a qualified name (`prefix/name`), as `ValidateAnnotations` checks.
-- `INT32_MAX`/`INT64_MAX`: the widths of the API's integer fields.
+- `ingress_path_problem`: the sequences and endings the API server refuses in an Ingress path
+  of type Prefix (`validateIngressHTTPIngressPath`), which the base renders.
+- `INT32_MAX`/`INT64_MAX`: the widths of the API's integer fields; `ID_MAX`: user and group
+  IDs (`runAsUser`, `runAsGroup`, `fsGroup`), which the API server keeps within 0..2^31-1.
+- `SECRET_KEY_MAX`: the length of a key of a Secret, and so of a `secretKeyRef.key`.
 """
 
 from __future__ import annotations
@@ -16,9 +20,16 @@ import zoneinfo
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+# ValidatePodSecurityContext: "must be between 0 and 2147483647, inclusive" (an int64 field).
+ID_MAX = INT32_MAX
+# IsConfigMapKey, which a Secret's keys and an env var's secretKeyRef.key must pass.
+SECRET_KEY_MAX = 253
 # A CronJob's name is the prefix of its Jobs' names (plus 11 characters of schedule time), and
 # a Job's name must fit a 63-character label: the API server refuses CronJob names above 52.
 CRONJOB_NAME_MAX = 52
+# The StatefulSet controller labels each pod `controller-revision-hash: <name>-<hash>` (up to
+# 10 characters of hash): the API server admits longer names, but their pods are never created.
+STATEFULSET_NAME_MAX = 52
 
 _MONTHS = {
     m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())
@@ -145,4 +156,26 @@ def annotation_key_problem(key: str) -> str | None:
             "then at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
             "letter or digit)"
         )
+    return None
+
+
+# validateIngressHTTPIngressPath, for pathType Exact and Prefix.
+_INGRESS_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+_INGRESS_PATH_SUFFIXES = ("/..", "/.")
+
+
+def ingress_path_problem(path: str) -> str | None:
+    """Why the API server refuses this path in an Ingress of pathType Prefix; None if not."""
+    for sequence in _INGRESS_PATH_SEQUENCES:
+        if sequence in path:
+            return (
+                f"'{path}' contains '{sequence}', which Kubernetes refuses in an Ingress path "
+                "(no '//', '/./', '/../' or '%2f')"
+            )
+    for suffix in _INGRESS_PATH_SUFFIXES:
+        if path.endswith(suffix):
+            return (
+                f"'{path}' ends with '{suffix}', which Kubernetes refuses in an Ingress path "
+                "(no '/.' or '/..' at the end)"
+            )
     return None

@@ -196,3 +196,29 @@ def test_the_base_domain_may_be_a_parent_of_every_environment(tmp_path: Path) ->
         "under it, so hosts under it would move onto unrelated domains; set the base domain "
         "they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml"
     ]
+
+
+def test_a_host_too_long_once_moved_onto_the_env_domain(tmp_path: Path) -> None:
+    """253 characters under example.com, 257 under dev.example.com: the API server refuses
+    that Ingress (tests/e2e/test_server_dry_run.py draws such hosts)."""
+    clusters = tmp_path / "clusters"
+    shutil.copytree(CLUSTERS, clusters)
+    label = "a" * 63
+    host = ".".join([label, label, label, "a" * 49, "example.com"])
+    assert len(host) == 253
+    config = tmp_path / "app-config.yaml"
+    config.write_text(
+        "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+        "  - name: web\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
+        "    ports: [{name: http, container_port: 8080}]\n"
+        f"    ingress: {{hosts: [{host}]}}\n"
+    )
+    done = run_cli("validate", config, "--clusters", clusters)
+    assert done.returncode == 1
+    moved = host.removesuffix("example.com")
+    assert done.stdout.splitlines() == [
+        f"{clusters / env / 'cluster.yaml'}: domain: with '{env}.example.com', "
+        f"services[0].ingress.hosts[0] becomes {length} characters long "
+        f"('{moved}{env}.example.com'); a hostname may have at most 253"
+        for env, length in (("dev", 257), ("test", 258))
+    ]

@@ -74,13 +74,13 @@ def test_limit_range_override_wins(config: AppConfig) -> None:
 
 
 def test_a_request_above_the_limit_is_an_error(config: AppConfig, cluster: ClusterSettings) -> None:
-    config = with_changes(config, platform__limit_range={"default_request": {"cpu": "2"}})
+    """Refused by the config itself (validate), before anything renders."""
     with pytest.raises(
         ValueError,
-        match=r"AppNamespace 'shop': platform.limit_range: default_request.cpu 2 is above "
-        r"default_limit.cpu 500m",
+        match=r"platform.limit_range: the default cpu request 2 is above the default cpu "
+        r"limit 500m",
     ):
-        render_platform(config, cluster)
+        with_changes(config, platform__limit_range={"default_request": {"cpu": "2"}})
 
 
 def test_quota_and_limit_range_can_be_turned_off(

@@ -9,6 +9,7 @@ import pytest
 from constructs_lib.model.kube_rules import (
     annotation_key_problem,
     cron_problem,
+    ingress_path_problem,
     time_zone_problem,
 )
 from tests.support import CONFIG, run_cli
@@ -73,6 +74,13 @@ def test_annotation_keys_are_qualified_names() -> None:
         assert annotation_key_problem(key) is None
     for key in ("", "/a", "a/", "a b", "Example.com/a", "a/b/c", "-a", "x" * 64, "a/_b"):
         assert annotation_key_problem(key) is not None
+
+
+def test_ingress_paths_the_api_server_accepts() -> None:
+    for path in ("/", "/v1/", "/a.b/c..d", "/.well-known/x", "/%20", "/a;b=1", "/..x"):
+        assert ingress_path_problem(path) is None
+    for path in ("//", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/x%2fy", "/x%2Fy", "/."):
+        assert ingress_path_problem(path) is not None
 
 
 def test_a_quantity_that_overflows_is_a_clean_error_in_validate_and_synth(tmp_path: Path) -> None:
