@@ -58,7 +58,10 @@ from constructs_lib.model.value_types import (
 
 def _not_secret_entry(value: str) -> str:
     if not re.match(secret_values.NOT_SECRET_ENTRY, value):
-        raise ValueError(f"{value!r} is not an env var name, 'command[N]' or 'args[N]'")
+        raise ValueError(
+            f"{value!r} is not an env var name, 'command[N]', 'args[N]' or "
+            "'probes.<readiness|liveness|startup>.exec.command[N]'"
+        )
     return value
 
 
@@ -676,7 +679,8 @@ class Service(Model):
     not_secret: list[NotSecretEntry] = Field(
         default_factory=list,
         description="Values that look like secrets but are not, each by its env var name or "
-        "as 'command[N]' / 'args[N]': the secret check accepts them. Default: none.",
+        "as 'command[N]' / 'args[N]' / 'probes.<probe>.exec.command[N]': the secret check "
+        "accepts them. Default: none.",
     )
     secrets: list[SecretRef] = Field(
         default_factory=list, description="Infisical secrets as files or env vars. Default: none."
@@ -785,17 +789,20 @@ def check_not_secret(
     env: Mapping[str, str],
     command: Sequence[str] | None,
     args: Sequence[str] | None,
+    probes: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Each `not_secret` entry names an env var or a command/args item that exists."""
+    """Each `not_secret` entry names an env var or a command/args/exec probe item that exists."""
     if not not_secret:
         return
     entries = set(env) | {f"command[{i}]" for i in range(len(command or ()))}
     entries |= {f"args[{i}]" for i in range(len(args or ()))}
+    for probe, cmd in (probes or {}).items():
+        entries |= {f"probes.{probe}.exec.command[{i}]" for i in range(len(cmd))}
     for i, entry in enumerate(not_secret):
         if entry not in entries:
             raise ValueError(
-                f"not_secret[{i}]: '{entry}' names no env var, command or args item of this "
-                "workload"
+                f"not_secret[{i}]: '{entry}' names no env var, command, args or exec probe item "
+                "of this workload"
             )
 
 
@@ -805,18 +812,24 @@ def check_secret_values(
     command: Sequence[str] | None,
     args: Sequence[str] | None,
     secrets_mount_path: str | None = None,
+    probes: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
-    """Refuse a secret-looking value in env, command or args, naming the entry, never the
-    value (shared with the payload model)."""
-    check_not_secret(not_secret, env, command, args)
+    """Refuse a secret-looking value in env, command, args or an exec probe's command, naming
+    the entry, never the value (shared with the payload model)."""
+    check_not_secret(not_secret, env, command, args, probes)
     accepted = set(not_secret)
-    for entry, found in secret_values.findings(env, command, args, secrets_mount_path):
+    for entry, found in secret_values.findings(env, command, args, secrets_mount_path, probes):
         if entry not in accepted:
             raise ValueError(secret_values.message(entry, found))
 
 
 def _check_secret_values(s: Service) -> None:
-    check_secret_values(s.not_secret, s.env, s.command, s.args, s.secrets_mount_path)
+    probes = {
+        name: probe.exec.command
+        for name in ("readiness", "liveness", "startup")
+        if (probe := getattr(s.probes, name)) is not None and probe.exec is not None
+    }
+    check_secret_values(s.not_secret, s.env, s.command, s.args, s.secrets_mount_path, probes)
 
 
 def _check_secrets(s: Service) -> None:

@@ -351,13 +351,14 @@ class DeployedAppV2(Model):
     )
     env: dict[EnvName, str] = Field(
         default_factory=dict,
-        description="Plain env variables, never secrets: a secret-looking value here or in "
-        "command/args is refused unless named in `not_secret`.",
+        description="Plain env variables, never secrets: a secret-looking value here, in "
+        "command/args or in an exec probe's command is refused unless named in `not_secret`.",
     )
     not_secret: list[NotSecretEntry] = Field(
         default_factory=list,
-        description="Values that look like secrets but are not: env var names, 'command[N]' or "
-        "'args[N]' (the config's not_secret). Default: none.",
+        description="Values that look like secrets but are not: env var names, 'command[N]', "
+        "'args[N]' or 'probes.<probe>.exec.command[N]' (the config's not_secret). "
+        "Default: none.",
     )
     secrets: list[PayloadSecret] = Field(default_factory=list, description="Infisical secrets.")
     volumes: list[Volume] = Field(default_factory=list, description="Writable volumes.")

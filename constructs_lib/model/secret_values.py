@@ -60,7 +60,10 @@ _SECRET_NAME = re.compile(
 # `$(OTHER)`: Kubernetes expands it from another variable of the container.
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
 
-NOT_SECRET_ENTRY = r"^(?:[A-Za-z_][A-Za-z0-9_]*|(?:command|args)\[\d+\])$"
+NOT_SECRET_ENTRY = (
+    r"^(?:[A-Za-z_][A-Za-z0-9_]*|(?:command|args|probes\.(?:readiness|liveness|startup)"
+    r"\.exec\.command)\[\d+\])$"
+)
 
 
 @cache
@@ -109,14 +112,18 @@ def findings(
     command: Sequence[str] | None,
     args: Sequence[str] | None,
     secrets_mount_path: str | None = None,
+    probes: Mapping[str, Sequence[str]] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(entry, what it looks like) for each secret-looking value; entry is the env name or
-    `command[i]` / `args[i]`, which is also what `not_secret` lists to accept it."""
+    `command[i]` / `args[i]` / `probes.<probe>.exec.command[i]` (`probes` maps a probe to its
+    exec command), which is also what `not_secret` lists to accept it."""
     for name, value in env.items():
         found = detect_env(name, value, secrets_mount_path)
         if found is not None:
             yield name, found
-    for field, values in (("command", command), ("args", args)):
+    fields = [("command", command), ("args", args)]
+    fields += [(f"probes.{probe}.exec.command", cmd) for probe, cmd in (probes or {}).items()]
+    for field, values in fields:
         for i, value in enumerate(values or ()):
             found = detect(value)
             if found is not None:
@@ -125,8 +132,9 @@ def findings(
 
 def message(entry: str, found: str) -> str:
     """`env.NAME: ...` or `args[2]: ...`, the value never echoed."""
-    where = entry if entry.startswith(("command[", "args[")) else f"env.{entry}"
-    shown = entry if not entry.startswith(("command[", "args[")) else f"'{entry}'"
+    item = entry.endswith("]")
+    where = entry if item else f"env.{entry}"
+    shown = f"'{entry}'" if item else entry
     return (
         f"{where}: looks like a secret ({found}); deliver it through secrets[] (Infisical), "
         f"or mark it with not_secret: [{shown}] if it is not one"

@@ -92,7 +92,8 @@ EXPECTED: dict[str, list[str]] = {
         "'_', '-' and '/'), and would reject the whole Ingress"
     ],
     "not_secret_names_nothing": [
-        f"{WEB}.not_secret[0]: 'args[0]' names no env var, command or args item of this workload"
+        f"{WEB}.not_secret[0]: 'args[0]' names no env var, command, args or exec probe item "
+        "of this workload"
     ],
 }
 

@@ -121,11 +121,32 @@ def test_not_secret_accepts_the_listed_entries_only() -> None:
     assert caught.value.problems[0].startswith("services[0].args[1]: looks like a secret")
 
 
+def test_an_exec_probe_command_is_checked_and_has_its_own_escape() -> None:
+    url = SAMPLES["URL with a password"]
+    probe = {"liveness": {"exec": {"command": ["curl", "-fsS", url]}}}
+    with pytest.raises(ConfigError) as caught:
+        parse_model(AppConfig, config(probes=probe), "inline")
+    [line] = caught.value.problems
+    assert line.startswith("services[0].probes.liveness.exec.command[2]: looks like a secret")
+    assert url not in line
+    entry = "probes.liveness.exec.command[2]"
+    parsed = parse_model(AppConfig, config(probes=probe, not_secret=[entry]), "inline")
+    assert parsed.services[0].not_secret == [entry]
+    with pytest.raises(ConfigError) as caught:
+        parse_model(
+            AppConfig,
+            config(probes=probe, not_secret=["probes.readiness.exec.command[0]"]),
+            "inline",
+        )
+    assert "names no env var, command, args or exec probe item" in caught.value.problems[0]
+
+
 def test_a_not_secret_entry_must_be_an_env_name_or_an_argument() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_model(AppConfig, config(env={"A": "b"}, not_secret=["env.A"]), "inline")
     assert caught.value.problems == [
-        "services[0].not_secret[0]: 'env.A' is not an env var name, 'command[N]' or 'args[N]'"
+        "services[0].not_secret[0]: 'env.A' is not an env var name, 'command[N]', 'args[N]' or "
+        "'probes.<readiness|liveness|startup>.exec.command[N]'"
     ]
 
 
