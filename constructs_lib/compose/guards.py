@@ -1,6 +1,6 @@
 """The admission guards of one environment (root.yaml), from what K3sPlatform renders: the
-Pod Security level of every namespace the base labels and the namespace of its default-deny
-NetworkPolicy."""
+Pod Security level and version of every namespace the base labels and the namespace of its
+default-deny NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from constructs import Construct
 
 from constructs_lib.constructs.admission_guards import (
     PSA_ENFORCE,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
     AdmissionGuards,
     AdmissionGuardsProps,
 )
@@ -29,6 +31,19 @@ def pod_security_levels(platform: K3sPlatform) -> dict[str, str]:
     return levels
 
 
+def pod_security_versions(platform: K3sPlatform) -> dict[str, str]:
+    """Namespace -> the `enforce-version` the base sets, for the namespaces above."""
+    versions = {
+        platform.props.app_namespace.name: PSS_RESTRICTED.get(PSA_ENFORCE_VERSION, PSA_LATEST)
+    }
+    labelled = pod_security_levels(platform)
+    for addon in platform.addons.values():
+        if addon.props.destination_namespace in labelled:
+            version = addon.props.namespace_labels.get(PSA_ENFORCE_VERSION, PSA_LATEST)
+            versions[addon.props.destination_namespace] = version
+    return versions
+
+
 def add_guards(
     scope: Construct, config: AppConfig, cluster: ClusterSettings, platform: K3sPlatform
 ) -> AdmissionGuards:
@@ -41,6 +56,7 @@ def add_guards(
             labels=standard_labels(config.app.name, "admission-guards"),
             argocd_namespace=cluster.argocd.namespace,
             pod_security=pod_security_levels(platform),
+            pod_security_versions=pod_security_versions(platform),
             default_deny_namespaces=(config.app.namespace,) if default_deny else (),
         ),
     )
