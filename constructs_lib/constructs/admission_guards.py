@@ -58,9 +58,11 @@ RBAC_DEFAULT = "policy.default"
 RBAC_DEFAULT_ROLES = ("", "role:readonly")
 """The `policy.default` values that give every user no more than read access."""
 RBAC_WIDE_LINE = r'^[ \t]*[pg][ \t]*,[ \t]*("?role:readonly"?[ \t]*(,|$)|[^,\n]*\*)'
-"""A line of an Argo CD policy CSV (RE2 and Python) that grants to every user: a `p` or `g`
-line whose subject holds `*`, or whose subject is role:readonly, the role `policy.default`
-may give everyone (a permission added to it, or a role it inherits, is everyone's)."""
+"""A line of an Argo CD policy CSV (RE2 and Python) that reads as, or is, a grant to every
+user: a `p` or `g` line whose subject holds `*` (Argo CD matches subjects exactly, so today it
+names no one, but it is never what a reviewer should accept), or whose subject is
+role:readonly, the role `policy.default` may give everyone (a permission added to it, or a
+role it inherits, is everyone's)."""
 PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 DOCS = "see SECURITY.md#trust-model"
 
@@ -389,7 +391,7 @@ class AdmissionGuards(Construct):
                 _message(
                     ARGOCD_CM,
                     "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
-                    "role:readonly (every user)",
+                    "role:readonly (the role every user may get)",
                     "grant to named SSO groups or roles",
                 ),
             ),

@@ -259,7 +259,7 @@ def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
         if key.startswith("policy.") and key.endswith(".csv"):
             for line in str(data[key]).splitlines():
                 if re.match(RBAC_WIDE_LINE, line):
-                    found.append(f"{key} line '{line.strip()}' grants to every user")
+                    found.append(f"{key} line '{line.strip()}' grants to '*' or role:readonly")
     return found
 
 

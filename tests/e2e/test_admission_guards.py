@@ -332,7 +332,7 @@ def test_argocd_rbac_cm_cannot_give_every_user_more_than_read(guarded: Cluster) 
         ({"policy.csv": "g,my-org:*,role:admin"}, "may not grant to a '*' subject"),
         (
             {"policy.csv": "g, my-org:platform, role:admin\np, role:readonly, *, *, */*, allow"},
-            "or to role:readonly (every user)",
+            "or to role:readonly (the role every user may get)",
         ),
         ({"policy.csv": "g, role:readonly, role:admin"}, "or to role:readonly"),
         ({"policy.overlay.csv": "  g , * , role:admin"}, "may not grant to a '*' subject"),

@@ -106,10 +106,10 @@ REFUSED = {
         "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.default 'role:admin' "
         "is more than role:readonly; grant to named SSO groups or roles",
         "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.csv line "
-        "'p, role:readonly, applications, sync, */*, allow' grants to every user; grant to "
-        "named SSO groups or roles",
+        "'p, role:readonly, applications, sync, */*, allow' grants to '*' or role:readonly; "
+        "grant to named SSO groups or roles",
         "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.extra.csv line "
-        "'g, *, role:admin' grants to every user; grant to named SSO groups or roles",
+        "'g, *, role:admin' grants to '*' or role:readonly; grant to named SSO groups or roles",
     ],
     "enforceversion": [
         "dist/dev/argocd: Application 'ingress-nginx': pod-security: enforce-version pinned to "
