@@ -38,6 +38,14 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.trust_rules import (
+    ARGOCD_RBAC_CM,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
+    RBAC_DEFAULT,
+    RBAC_DEFAULT_ROLES,
+    RBAC_WIDE_LINE,
+)
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -51,18 +59,6 @@ DEFAULT_DENY = f"{PREFIX}default-deny"
 ARGOCD_CM = f"{PREFIX}argocd-cm"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
-PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
-PSA_LATEST = "latest"
-ARGOCD_RBAC_CM = "argocd-rbac-cm"
-RBAC_DEFAULT = "policy.default"
-RBAC_DEFAULT_ROLES = ("", "role:readonly")
-"""The `policy.default` values that give every user no more than read access."""
-RBAC_WIDE_LINE = r'^[ \t]*[pg][ \t]*,[ \t]*("?role:readonly"?[ \t]*(,|$)|[^,\n]*\*)'
-"""A line of an Argo CD policy CSV (RE2 and Python) that reads as, or is, a grant to every
-user: a `p` or `g` line whose subject holds `*` (Argo CD matches subjects exactly, so today it
-names no one, but it is never what a reviewer should accept), or whose subject is
-role:readonly, the role `policy.default` may give everyone (a permission added to it, or a
-role it inherits, is everyone's)."""
 PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 DOCS = "see SECURITY.md#trust-model"
 

@@ -42,7 +42,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field
 
 from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.admission_guards import (
+from constructs_lib.constructs.trust_rules import (
     ARGOCD_RBAC_CM,
     PSA_ENFORCE_VERSION,
     PSA_LATEST,

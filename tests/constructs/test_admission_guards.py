@@ -8,11 +8,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.admission_guards import (
-    RBAC_WIDE_LINE,
-    AdmissionGuards,
-    AdmissionGuardsProps,
-)
+from constructs_lib.constructs.admission_guards import AdmissionGuards, AdmissionGuardsProps
+from constructs_lib.constructs.trust_rules import RBAC_WIDE_LINE
 from tests.support.constructs import synth
 
 LABELS = {"app.kubernetes.io/managed-by": "gitops-base"}
