@@ -336,6 +336,9 @@ def test_argocd_rbac_cm_cannot_give_every_user_more_than_read(guarded: Cluster) 
         ),
         ({"policy.csv": "g, role:readonly, role:admin"}, "or to role:readonly"),
         ({"policy.overlay.csv": "  g , * , role:admin"}, "may not grant to a '*' subject"),
+        # Argo CD trims Unicode spaces and reads CSV quotes: so does the guard.
+        ({"policy.csv": '"g", "*", role:admin'}, "may not grant to a '*' subject"),
+        ({"policy.csv": "\u00a0g,\u3000role:readonly, role:admin"}, "or to role:readonly"),
     ):
         refused(
             partial(
