@@ -1,6 +1,6 @@
 """The admission guards of one environment (root.yaml), from what K3sPlatform renders: the
-Pod Security level of every namespace the base labels and the namespace of its default-deny
-NetworkPolicy."""
+Pod Security level and version of every namespace the base labels and the namespace of its
+default-deny NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from constructs_lib.constructs.admission_guards import (
 from constructs_lib.constructs.app_namespace import PSS_RESTRICTED
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.platform.k3s_platform import K3sPlatform
+from constructs_lib.constructs.trust_rules import PSA_ENFORCE_VERSION, PSA_LATEST
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 
@@ -29,6 +30,19 @@ def pod_security_levels(platform: K3sPlatform) -> dict[str, str]:
     return levels
 
 
+def pod_security_versions(platform: K3sPlatform) -> dict[str, str]:
+    """Namespace -> the `enforce-version` the base sets, for the namespaces above."""
+    versions = {
+        platform.props.app_namespace.name: PSS_RESTRICTED.get(PSA_ENFORCE_VERSION, PSA_LATEST)
+    }
+    labelled = pod_security_levels(platform)
+    for addon in platform.addons.values():
+        if addon.props.destination_namespace in labelled:
+            version = addon.props.namespace_labels.get(PSA_ENFORCE_VERSION, PSA_LATEST)
+            versions[addon.props.destination_namespace] = version
+    return versions
+
+
 def add_guards(
     scope: Construct, config: AppConfig, cluster: ClusterSettings, platform: K3sPlatform
 ) -> AdmissionGuards:
@@ -41,6 +55,7 @@ def add_guards(
             labels=standard_labels(config.app.name, "admission-guards"),
             argocd_namespace=cluster.argocd.namespace,
             pod_security=pod_security_levels(platform),
+            pod_security_versions=pod_security_versions(platform),
             default_deny_namespaces=(config.app.namespace,) if default_deny else (),
         ),
     )

@@ -11,12 +11,16 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
                                 sourceNamespaces, destinations or the resource whitelists, and
                                 no whitelisted admission policy kinds
     gitops-base-pod-security    the namespaces the base labels: Pod Security `enforce` stays at
-                                (or above) the level the base sets and cannot be removed
+                                (or above) the level the base sets and cannot be removed;
+                                `enforce-version` stays `latest` (or the base's version)
     gitops-base-default-deny    NetworkPolicies named default-deny* in the app namespace: not
                                 deleted (unless the namespace itself is being deleted), and
                                 kept to an empty pod selector, both policy types, no rules;
                                 no NetworkPolicy there with a rule open to every peer
-    gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access
+    gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access;
+                                argocd-rbac-cm: nothing that widens what every user may do
+                                (`policy.default` other than none or role:readonly, a policy
+                                line for a `*` subject or for role:readonly)
 
 Every policy matches only the objects it names (namespace names, resource names), so nothing
 else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
@@ -34,6 +38,14 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.trust_rules import (
+    ARGOCD_RBAC_CM,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
+    RBAC_DEFAULT,
+    RBAC_DEFAULT_ROLES,
+    RBAC_WIDE_LINE,
+)
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -60,6 +72,8 @@ class AdmissionGuardsProps:
     """Namespace of Argo CD: its AppProjects and argocd-cm."""
     pod_security: Mapping[str, str] = field(default_factory=dict)
     """Namespace -> the Pod Security `enforce` level the base sets on it."""
+    pod_security_versions: Mapping[str, str] = field(default_factory=dict)
+    """Namespace -> the `enforce-version` the base sets on it. @default latest"""
     default_deny_namespaces: tuple[str, ...] = ()
     """Namespaces holding the base's default-deny NetworkPolicy. @default none"""
 
@@ -194,6 +208,8 @@ class AdmissionGuards(Construct):
 
     def _pod_security(self) -> dict[str, Any]:
         levels = dict(self.props.pod_security)
+        versions = {ns: self.props.pod_security_versions.get(ns, PSA_LATEST) for ns in levels}
+        labels = "object.metadata.labels"
         return {
             "matchConstraints": {
                 "resourceRules": [
@@ -213,6 +229,7 @@ class AdmissionGuards(Construct):
                     "expression": f"has(object.metadata.labels) && '{PSA_ENFORCE}' in "
                     f"object.metadata.labels ? object.metadata.labels['{PSA_ENFORCE}'] : ''",
                 },
+                {"name": "version", "expression": f"{_cel(versions)}[object.metadata.name]"},
             ],
             "validations": [
                 {
@@ -225,7 +242,19 @@ class AdmissionGuards(Construct):
                         "variables.enforce + '\"); restore the label the base renders "
                         f"({DOCS})'"
                     ),
-                }
+                },
+                # An absent enforce-version is `latest`; a pinned older one checks pods
+                # against that release's, weaker, definition of the level.
+                {
+                    "expression": f"!has({labels}) || !('{PSA_ENFORCE_VERSION}' in {labels}) || "
+                    f"{labels}['{PSA_ENFORCE_VERSION}'] in ['{PSA_LATEST}', variables.version]",
+                    "messageExpression": (
+                        f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
+                        f"label {PSA_ENFORCE_VERSION}=' + variables.version + ' (got \"' + "
+                        f"{labels}['{PSA_ENFORCE_VERSION}'] + '\"); a pinned version checks "
+                        f"pods against an older, weaker policy ({DOCS})'"
+                    ),
+                },
             ],
         }
 
@@ -319,6 +348,50 @@ class AdmissionGuards(Construct):
         data = "object.data"
         anonymous = "users.anonymous.enabled"
         truthy = ["1", "t", "T", "true", "TRUE", "True"]
+        # Argo CD joins policy.csv and every policy.<name>.csv into one policy.
+        csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
+        validations = [
+            (
+                "argocd-cm",
+                f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
+                _message(
+                    ARGOCD_CM,
+                    "argocd-cm may not define local accounts (accounts.*)",
+                    "sign in through SSO, or the admin account the base leaves as installed",
+                ),
+            ),
+            (
+                "argocd-cm",
+                f"!has({data}) || !('{anonymous}' in {data}) || "
+                f"!({data}['{anonymous}'] in {_cel(truthy)})",
+                _message(
+                    ARGOCD_CM,
+                    "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
+                    "remove the key",
+                ),
+            ),
+            (
+                ARGOCD_RBAC_CM,
+                f"!has({data}) || !('{RBAC_DEFAULT}' in {data}) || "
+                f"{data}['{RBAC_DEFAULT}'] in {_cel(list(RBAC_DEFAULT_ROLES))}",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-rbac-cm {RBAC_DEFAULT} may only be empty or role:readonly",
+                    "grant more to named SSO groups in policy.csv",
+                ),
+            ),
+            (
+                ARGOCD_RBAC_CM,
+                f"!has({data}) || !{data}.exists(k, {csv_key} && "
+                f"{data}[k].matches({_cel('(?m)' + RBAC_WIDE_LINE)}))",
+                _message(
+                    ARGOCD_CM,
+                    "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
+                    "role:readonly (the role every user may get)",
+                    "grant to named SSO groups or roles",
+                ),
+            ),
+        ]
         return {
             "matchConstraints": {
                 "namespaceSelector": self._in_namespaces(self.props.argocd_namespace),
@@ -328,27 +401,13 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": ["argocd-cm"],
+                        "resourceNames": ["argocd-cm", ARGOCD_RBAC_CM],
                     }
                 ],
             },
+            # Each check applies to the ConfigMap it is about.
             "validations": [
-                _validation(
-                    f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
-                    _message(
-                        ARGOCD_CM,
-                        "argocd-cm may not define local accounts (accounts.*)",
-                        "sign in through SSO, or the admin account the base leaves as installed",
-                    ),
-                ),
-                _validation(
-                    f"!has({data}) || !('{anonymous}' in {data}) || "
-                    f"!({data}['{anonymous}'] in {_cel(truthy)})",
-                    _message(
-                        ARGOCD_CM,
-                        "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
-                        "remove the key",
-                    ),
-                ),
+                _validation(f"object.metadata.name != '{name}' || ({test})", text)
+                for name, test, text in validations
             ],
         }

@@ -12,12 +12,16 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
                       Argo CD's `default` (root.yaml locks it)
     project-wildcard  no `*` in an AppProject's sourceRepos, sourceNamespaces, destinations or
                       resource whitelists
-    pod-security      no Namespace's Pod Security level lower than the base renders it
+    pod-security      no Namespace's Pod Security level lower than the base renders it, and
+                      no `enforce-version` other than `latest` or the base's
     default-deny      the base's default-deny NetworkPolicy stays, unchanged (an overlay's
                       config.yaml may not drop it either: features.network_policies), and no
                       added or changed NetworkPolicy has a rule open to every peer
     argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users), no anonymous
                       access (`users.anonymous.enabled`)
+    argocd-rbac       nothing in argocd-rbac-cm that gives every user more than read access:
+                      `policy.default` other than none or role:readonly, a policy line
+                      (policy.csv, policy.<name>.csv) for a `*` subject or for role:readonly
     admission-policy  the admission guards root.yaml applies stay as the base renders them:
                       no ValidatingAdmissionPolicy or binding added, changed or removed, and
                       no AppProject whitelists their kinds (no synced commit may touch them)
@@ -29,6 +33,7 @@ holds stale exceptions. See docs/how-to/overlays.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +42,14 @@ from typing import Any, Literal, get_args
 from pydantic import Field
 
 from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.constructs.trust_rules import (
+    ARGOCD_RBAC_CM,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
+    RBAC_DEFAULT,
+    RBAC_DEFAULT_ROLES,
+    RBAC_WIDE_LINE,
+)
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, Model
 from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
@@ -62,6 +75,7 @@ Rule = Literal[
     "pod-security",
     "default-deny",
     "argocd-accounts",
+    "argocd-rbac",
     "admission-policy",
 ]
 RULES: tuple[str, ...] = get_args(Rule)
@@ -226,6 +240,29 @@ def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
     return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
 
 
+def _enforce_version(obj: Mapping[str, Any]) -> str:
+    """`enforce-version` of a Namespace or of the namespace an Application creates; absent is
+    `latest` to the API server."""
+    if obj.get("kind") == "Application":
+        labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
+    else:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+    return str(labels.get(PSA_ENFORCE_VERSION, PSA_LATEST))
+
+
+def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
+    """What in argocd-rbac-cm's data gives every user more than read access."""
+    found = []
+    if RBAC_DEFAULT in data and str(data[RBAC_DEFAULT]) not in RBAC_DEFAULT_ROLES:
+        found.append(f"{RBAC_DEFAULT} '{data[RBAC_DEFAULT]}' is more than role:readonly")
+    for key in sorted(data):
+        if key.startswith("policy.") and key.endswith(".csv"):
+            for line in str(data[key]).split("\n"):  # as Argo CD splits it
+                if re.match(RBAC_WIDE_LINE, line):
+                    found.append(f"{key} line '{line.strip()}' grants to '*' or role:readonly")
+    return found
+
+
 def violations(
     env: RenderedEnv, base: RenderedEnv, pristine: RenderedEnv | None = None
 ) -> list[Violation]:
@@ -285,6 +322,9 @@ def violations(
                     add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
             if str(data.get(ANONYMOUS)) in TRUTHY:
                 add("argocd-accounts", folder, obj, f"key '{ANONYMOUS}' allows anonymous access")
+        if kind == "ConfigMap" and name == ARGOCD_RBAC_CM:
+            for problem in _wide_rbac(obj.get("data") or {}):
+                add("argocd-rbac", folder, obj, f"{problem}; grant to named SSO groups or roles")
     rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
     for folder, obj in _objects(base):
         kind, name, namespace = _meta(obj)
@@ -299,6 +339,15 @@ def violations(
                         obj,
                         f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
                     )
+            pinned, rendered_version = _enforce_version(now[1]), _enforce_version(obj)
+            if pinned not in (PSA_LATEST, rendered_version):
+                add(
+                    "pod-security",
+                    folder,
+                    obj,
+                    f"enforce-version pinned to '{pinned}' (the base renders "
+                    f"'{rendered_version}'); an older version's levels are weaker",
+                )
         if kind in ADMISSION_KINDS and now is None:
             add("admission-policy", folder, obj, "the admission guard was removed")
         if kind == "NetworkPolicy" and name == "default-deny":

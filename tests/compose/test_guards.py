@@ -30,6 +30,12 @@ def test_the_guards_cover_the_namespaces_the_base_labels(
         "ingress-nginx",
         "shop",
     ]
+    # ... each at the enforce-version its namespace is rendered with.
+    version = {v["name"]: v["expression"] for v in pod_security["variables"]}["version"]
+    assert version == (
+        '{"cert-manager": "latest", "ingress-nginx": "latest", "shop": "latest"}'
+        "[object.metadata.name]"
+    )
     selector = rendered["gitops-base-default-deny"]["spec"]["matchConstraints"]
     assert selector["namespaceSelector"]["matchExpressions"][0]["values"] == ["shop"]
 

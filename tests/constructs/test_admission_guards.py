@@ -3,9 +3,13 @@ objects it names (their behaviour against a real API server: tests/e2e/test_admi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+
 from constructs_lib.constructs.admission_guards import AdmissionGuards, AdmissionGuardsProps
+from constructs_lib.constructs.trust_rules import RBAC_WIDE_LINE
 from tests.support.constructs import synth
 
 LABELS = {"app.kubernetes.io/managed-by": "gitops-base"}
@@ -63,7 +67,8 @@ def test_each_policy_matches_only_what_it_names() -> None:
     ]
     assert namespaces("gitops-base-argocd-cm") == ["cd"]
     assert constraints("gitops-base-argocd-cm")["resourceRules"][0]["resourceNames"] == [
-        "argocd-cm"
+        "argocd-cm",
+        "argocd-rbac-cm",
     ]
     assert namespaces("gitops-base-default-deny") == ["shop"]
     (variable,) = rendered[("ValidatingAdmissionPolicy", "gitops-base-default-deny")]["spec"][
@@ -99,6 +104,54 @@ def test_the_pod_security_levels_are_the_ones_given() -> None:
     assert spec["matchConstraints"]["resourceRules"][0]["resourceNames"] == ["shop", "tools"]
     required = {v["name"]: v["expression"] for v in spec["variables"]}["required"]
     assert required == '{"shop": "restricted", "tools": "baseline"}[object.metadata.name]'
+
+
+def test_the_enforce_version_is_latest_or_the_one_given() -> None:
+    spec = render(
+        pod_security={"shop": "restricted", "tools": "baseline"},
+        pod_security_versions={"tools": "v1.31"},
+    )[("ValidatingAdmissionPolicy", "gitops-base-pod-security")]["spec"]
+    version = {v["name"]: v["expression"] for v in spec["variables"]}["version"]
+    assert version == '{"shop": "latest", "tools": "v1.31"}[object.metadata.name]'
+    check = spec["validations"][1]["expression"]
+    assert check.endswith("in ['latest', variables.version]"), check
+
+
+def test_each_argocd_config_map_check_applies_to_its_own_config_map() -> None:
+    spec = render()[("ValidatingAdmissionPolicy", "gitops-base-argocd-cm")]["spec"]
+    names = [v["expression"].split(" || ")[0] for v in spec["validations"]]
+    assert names == [
+        "object.metadata.name != 'argocd-cm'",
+        "object.metadata.name != 'argocd-cm'",
+        "object.metadata.name != 'argocd-rbac-cm'",
+        "object.metadata.name != 'argocd-rbac-cm'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "wide"),
+    [
+        ("g, *, role:admin", True),
+        ('g, "*", role:admin', True),
+        ("  p , * , *, *, */*, allow", True),
+        ("g,my-org:*,role:admin", True),
+        ("p, role:readonly, applications, sync, */*, allow", True),
+        ("g, role:readonly, role:admin", True),
+        ('"g", *, role:admin', True),
+        ("\u00a0g,\u3000*, role:admin", True),
+        ("\vp,\x85role:readonly , applications, get, */*, allow", True),
+        ("g, role:readonly\r", True),
+        ('g, "role:readonly", role:admin', True),
+        ("g, my-org:platform, role:admin", False),
+        ("p, role:ci, applications, sync, shop/*, allow", False),
+        ("g, my-org:viewers, role:readonly", False),
+        ("p, role:readonly-plus, applications, get, */*, allow", False),
+        ("# g, *, role:admin", False),
+    ],
+)
+def test_a_policy_line_for_every_user_is_recognised(line: str, wide: bool) -> None:
+    """The pattern the guard runs as RE2 and the synth policy as Python (same syntax)."""
+    assert bool(re.match(RBAC_WIDE_LINE, line)) is wide
 
 
 def test_without_labelled_namespaces_or_default_deny_those_policies_are_not_rendered() -> None:

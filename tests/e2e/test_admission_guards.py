@@ -26,6 +26,7 @@ ADMISSION = "admissionregistration.k8s.io/v1"
 ARGO = "argoproj.io/v1alpha1"
 NETPOL = "networking.k8s.io/v1"
 ENFORCE = "pod-security.kubernetes.io/enforce"
+ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
 POLICIES = (
     "gitops-base-appprojects",
     "gitops-base-pod-security",
@@ -196,6 +197,31 @@ def test_pod_security_downgrades_are_refused(guarded: Cluster) -> None:
     )
 
 
+def test_pod_security_enforce_version_cannot_be_pinned(guarded: Cluster) -> None:
+    """A pinned `enforce-version` checks pods against that release's `restricted`."""
+    cluster = guarded
+    for ns, version in (("shop", "v1.24"), ("shop", "v1.33"), ("ingress-nginx", "v1.22")):
+        patch = {"metadata": {"labels": {ENFORCE_VERSION: version}}}
+        refused(
+            partial(cluster.kube.patch, "v1", "Namespace", ns, patch),
+            "gitops-base-pod-security",
+            f'namespace {ns} must keep label {ENFORCE_VERSION}=latest (got "{version}")',
+        )
+        assert cluster.must_get("v1", "Namespace", ns)["metadata"]["labels"][ENFORCE_VERSION] == (
+            "latest"
+        )
+    # Absent is `latest` to the API server: allowed, as is putting the base's label back.
+    cluster.kube.patch("v1", "Namespace", "shop", {"metadata": {"labels": {ENFORCE_VERSION: None}}})
+    assert ENFORCE_VERSION not in cluster.must_get("v1", "Namespace", "shop")["metadata"]["labels"]
+    cluster.apply(DIST / "platform" / "namespace-shop.yaml")
+    assert cluster.must_get("v1", "Namespace", "shop")["metadata"]["labels"][ENFORCE_VERSION] == (
+        "latest"
+    )
+    # Other namespaces are not the base's: any version.
+    other = {"metadata": {"labels": {ENFORCE_VERSION: "v1.24"}}}
+    cluster.kube.patch("v1", "Namespace", "elsewhere", other)
+
+
 def test_default_deny_cannot_be_removed_or_widened(guarded: Cluster) -> None:
     cluster = guarded
     name = "default-deny"
@@ -277,6 +303,59 @@ def test_argocd_cm_accounts_and_anonymous_access_are_refused(guarded: Cluster) -
         "data": {"accounts.alice": "login"},
     }
     cluster.kube.create(other)
+
+
+def test_argocd_rbac_cm_cannot_give_every_user_more_than_read(guarded: Cluster) -> None:
+    cluster = guarded
+    # Argo CD's install manifest creates it without data, as the harness does: that passes,
+    # and named groups and roles may get admin.
+    installed = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-rbac-cm", "namespace": "argocd"},
+    }
+    assert not cluster.must_get("v1", "ConfigMap", "argocd-rbac-cm", "argocd").get("data")
+    cluster.apply(installed)
+    allowed = {
+        "policy.default": "role:readonly",
+        "policy.csv": "g, my-org:platform, role:admin\n"
+        "p, role:ci, applications, sync, shop/*, allow\n",
+        "scopes": "[groups]",
+    }
+    cluster.kube.patch("v1", "ConfigMap", "argocd-rbac-cm", {"data": allowed}, "argocd")
+    for data, text in (
+        ({"policy.default": "role:admin"}, "policy.default may only be empty or role:readonly"),
+        ({"policy.default": "role:ci"}, "policy.default may only be empty or role:readonly"),
+        ({"policy.csv": "g, *, role:admin"}, "may not grant to a '*' subject"),
+        ({"policy.csv": 'g, "*", role:admin'}, "may not grant to a '*' subject"),
+        ({"policy.csv": "p, *, *, *, *, allow"}, "may not grant to a '*' subject"),
+        ({"policy.csv": "g,my-org:*,role:admin"}, "may not grant to a '*' subject"),
+        (
+            {"policy.csv": "g, my-org:platform, role:admin\np, role:readonly, *, *, */*, allow"},
+            "or to role:readonly (the role every user may get)",
+        ),
+        ({"policy.csv": "g, role:readonly, role:admin"}, "or to role:readonly"),
+        ({"policy.overlay.csv": "  g , * , role:admin"}, "may not grant to a '*' subject"),
+        # Argo CD trims Unicode spaces and reads CSV quotes: so does the guard.
+        ({"policy.csv": '"g", "*", role:admin'}, "may not grant to a '*' subject"),
+        ({"policy.csv": "\u00a0g,\u3000role:readonly, role:admin"}, "or to role:readonly"),
+    ):
+        refused(
+            partial(
+                cluster.kube.patch, "v1", "ConfigMap", "argocd-rbac-cm", {"data": data}, "argocd"
+            ),
+            "gitops-base-argocd-cm",
+            text,
+        )
+    assert cluster.must_get("v1", "ConfigMap", "argocd-rbac-cm", "argocd")["data"] == allowed
+    # (Re)created wide: refused too.
+    assert cluster.kube.delete("v1", "ConfigMap", "argocd-rbac-cm", "argocd")
+    wide = {**installed, "data": {"policy.default": "role:admin"}}
+    refused(lambda: cluster.kube.create(wide), "gitops-base-argocd-cm", "policy.default")
+    assert cluster.get("v1", "ConfigMap", "argocd-rbac-cm", "argocd") is None
+    # A ConfigMap of that name elsewhere is not Argo CD's.
+    elsewhere = {**wide, "metadata": {"name": "argocd-rbac-cm", "namespace": "elsewhere"}}
+    cluster.kube.create(elsewhere)
 
 
 def test_deleting_the_app_namespace_is_not_blocked(guarded: Cluster) -> None:

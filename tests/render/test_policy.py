@@ -102,6 +102,21 @@ REFUSED = {
         "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
         "admission-policy: the admission guard was removed by the overlay's config.yaml",
     ],
+    "rbacadmin": [
+        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.default 'role:admin' "
+        "is more than role:readonly; grant to named SSO groups or roles",
+        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.csv line "
+        "'p, role:readonly, applications, sync, */*, allow' grants to '*' or role:readonly; "
+        "grant to named SSO groups or roles",
+        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.extra.csv line "
+        "'g, *, role:admin' grants to '*' or role:readonly; grant to named SSO groups or roles",
+    ],
+    "enforceversion": [
+        "dist/dev/argocd: Application 'ingress-nginx': pod-security: enforce-version pinned to "
+        "'v1.25' (the base renders 'latest'); an older version's levels are weaker",
+        "dist/dev/platform: Namespace 'shop': pod-security: enforce-version pinned to 'v1.24' "
+        "(the base renders 'latest'); an older version's levels are weaker",
+    ],
     "accounts": [
         "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
         "local account"
@@ -170,8 +185,8 @@ def test_allow_yaml_is_schema_checked(
     assert err == [
         f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
         "'project', "
-        "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts' or "
-        "'admission-policy', "
+        "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts', "
+        "'argocd-rbac' or 'admission-policy', "
         "got 'everything'",
         f"{source}: allow[0].reason: required field is missing",
         f"{source}: allow[0].owner: unknown field",
