@@ -63,17 +63,7 @@ def ensure_namespaces(kube: KubeClient, objects: Iterable[tuple[str, Manifest]])
             continue
         rendered.add((obj.get("metadata") or {}).get("name"))
         try:
-            kube.request(
-                "PATCH",
-                kube.path("v1", "Namespace", obj["metadata"]["name"]),
-                params={
-                    "fieldManager": FIELD_MANAGER,
-                    "force": "true",
-                    "fieldValidation": "Strict",
-                },
-                body=apply_body(obj),
-                content_type="application/apply-patch+yaml",
-            )
+            _apply(kube, kube.path("v1", "Namespace", obj["metadata"]["name"]), obj)
         except KubeError as exc:
             refused.append(Refusal(source, describe(obj), _message(exc)))
     named = {
@@ -107,21 +97,25 @@ def dry_run_one(kube: KubeClient, obj: Manifest) -> str | None:
         path = kube.path(
             str(obj["apiVersion"]), str(obj["kind"]), name, namespace if namespaced else None
         )
-        kube.request(
-            "PATCH",
-            path,
-            params={
-                "dryRun": "All",
-                "fieldManager": FIELD_MANAGER,
-                "force": "true",
-                "fieldValidation": "Strict",
-            },
-            body=apply_body(obj),
-            content_type="application/apply-patch+yaml",
-        )
+        _apply(kube, path, obj, dry_run=True)
     except KubeError as exc:
         return _message(exc)
     return None
+
+
+def _apply(kube: KubeClient, path: str, obj: Manifest, *, dry_run: bool = False) -> None:
+    """Server-side apply of `obj` at `path` with strict field validation; with `dry_run`,
+    admission runs and nothing is stored."""
+    params = {"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"}
+    if dry_run:
+        params["dryRun"] = "All"
+    kube.request(
+        "PATCH",
+        path,
+        params=params,
+        body=apply_body(obj),
+        content_type="application/apply-patch+yaml",
+    )
 
 
 def dry_run(kube: KubeClient, objects: Iterable[tuple[str, Manifest]]) -> list[Refusal]:
