@@ -340,6 +340,28 @@ def test_every_env_runs_the_payload(
         assert not {f for f in out if f[1] == "worker"}, out
 
 
+def ship(
+    repo: GitRepo,
+    clusters: dict[str, Cluster],
+    message: str,
+    env: str,
+    step: str,
+    e2e_timings: Timings,
+) -> None:
+    """Commit, wait for `env` to sync it and roll web out to WEB_IMAGE_NEXT; record how long
+    each took under `step`."""
+    sha = repo.commit_all(message)
+    t_commit = time.monotonic()
+    took = sync_envs(clusters, sha, (env,))[env]
+    clusters[env].wait_for(
+        lambda: rolled_out(clusters[env], "web", WEB_IMAGE_NEXT), 90, f"{env}: web to roll out"
+    )
+    rolled = time.monotonic() - t_commit
+    e2e_timings[f"promotion: {step}: commit -> {env} Synced"] = round(took, 2)
+    e2e_timings[f"promotion: {step}: commit -> {env} rolled out"] = round(rolled, 2)
+    _say(f"{step}: commit -> Synced {took:.1f}s, rolled out {rolled:.1f}s")
+
+
 # ----------------------------------------------------------------- journey 2
 def test_promote_dev_to_test_leaves_prod_alone_until_promoted(
     env_clusters: dict[str, Cluster], app_repo: GitRepo, e2e_timings: Timings
@@ -354,16 +376,7 @@ def test_promote_dev_to_test_leaves_prod_alone_until_promoted(
     lines, files = staged_changes(repo)
     assert lines == ['+        dev: {tag: "1.9.1"}'], lines
     assert files == {CONFIG: (1, 0), "dist/dev/app/deployment-web.yaml": (1, 1)}, files
-    sha = repo.commit_all("web 1.9.1 in dev")
-    t_commit = time.monotonic()
-    took = sync_envs(clusters, sha, ("dev",))["dev"]
-    clusters["dev"].wait_for(
-        lambda: rolled_out(clusters["dev"], "web", WEB_IMAGE_NEXT), 90, "dev: web to roll out"
-    )
-    rolled = time.monotonic() - t_commit
-    e2e_timings["promotion: set-image --env dev: commit -> dev Synced"] = round(took, 2)
-    e2e_timings["promotion: set-image --env dev: commit -> dev rolled out"] = round(rolled, 2)
-    _say(f"set-image --env dev: commit -> Synced {took:.1f}s, rolled out {rolled:.1f}s")
+    ship(repo, clusters, "web 1.9.1 in dev", "dev", "set-image --env dev", e2e_timings)
     after = {env: generations(c) for env, c in clusters.items()}
     assert web_of(clusters["dev"]) == (WEB_IMAGE_NEXT, before["dev"]["Deployment web"] + 1)
     assert {k: v for k, v in after["dev"].items() if k != "Deployment web"} == {
@@ -379,16 +392,7 @@ def test_promote_dev_to_test_leaves_prod_alone_until_promoted(
     lines, files = staged_changes(repo)
     assert lines == ['+        test: {tag: "1.9.1"}'], lines
     assert files == {CONFIG: (1, 0), "dist/test/app/deployment-web.yaml": (1, 1)}, files
-    sha = repo.commit_all("promote web to test")
-    t_commit = time.monotonic()
-    took = sync_envs(clusters, sha, ("test",))["test"]
-    clusters["test"].wait_for(
-        lambda: rolled_out(clusters["test"], "web", WEB_IMAGE_NEXT), 90, "test: web to roll out"
-    )
-    rolled = time.monotonic() - t_commit
-    e2e_timings["promotion: promote --to test: commit -> test Synced"] = round(took, 2)
-    e2e_timings["promotion: promote --to test: commit -> test rolled out"] = round(rolled, 2)
-    _say(f"promote --to test: commit -> Synced {took:.1f}s, rolled out {rolled:.1f}s")
+    ship(repo, clusters, "promote web to test", "test", "promote --to test", e2e_timings)
     final = {env: generations(c) for env, c in clusters.items()}
     assert web_of(clusters["test"]) == (WEB_IMAGE_NEXT, before["test"]["Deployment web"] + 1)
     assert final["dev"] == after["dev"]
@@ -401,16 +405,7 @@ def test_promote_dev_to_test_leaves_prod_alone_until_promoted(
     lines, files = staged_changes(repo)
     assert lines == ['-        prod: {tag: "1.9.0"}', '+        prod: {tag: "1.9.1"}'], lines
     assert files == {CONFIG: (1, 1), "dist/prod/app/deployment-web.yaml": (1, 1)}, files
-    sha = repo.commit_all("promote web to prod")
-    t_commit = time.monotonic()
-    took = sync_envs(clusters, sha, ("prod",))["prod"]
-    clusters["prod"].wait_for(
-        lambda: rolled_out(clusters["prod"], "web", WEB_IMAGE_NEXT), 90, "prod: web to roll out"
-    )
-    rolled = time.monotonic() - t_commit
-    e2e_timings["promotion: promote --to prod: commit -> prod Synced"] = round(took, 2)
-    e2e_timings["promotion: promote --to prod: commit -> prod rolled out"] = round(rolled, 2)
-    _say(f"promote --to prod: commit -> Synced {took:.1f}s, rolled out {rolled:.1f}s")
+    ship(repo, clusters, "promote web to prod", "prod", "promote --to prod", e2e_timings)
     assert web_of(clusters["prod"]) == (WEB_IMAGE_NEXT, before["prod"]["Deployment web"] + 1)
     prod = generations(clusters["prod"])
     assert {k: v for k, v in prod.items() if k != "Deployment web"} == {
