@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from constructs_lib.cli.environment import EXIT_OK, EnvFiles, fail
-from constructs_lib.cli.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+from constructs_lib.cli.support.environment import EXIT_OK, EnvFiles, fail
+from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 
 if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
+    from constructs_lib.cli.support.kube import Kube
     from constructs_lib.model.clusters import ClusterSettings
     from constructs_lib.model.versions import ArgoCdPin
 
@@ -450,7 +450,6 @@ class Runner:
 
 
 def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
-    from constructs_lib.cli.kube import Kube, KubeError
     from constructs_lib.cli.status import (
         APPLICATION,
         REFRESH,
@@ -459,6 +458,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         watch,
         why,
     )
+    from constructs_lib.cli.support.kube import Kube, KubeError
     from constructs_lib.model.loading import ConfigError
     from constructs_lib.model.versions import load_versions
     from constructs_lib.render.schema_check import KUBERNETES_VERSIONS

@@ -11,7 +11,7 @@ import argparse
 import re
 from dataclasses import dataclass, field
 
-from constructs_lib.cli.common import EXIT_OK, fail
+from constructs_lib.cli.support.common import EXIT_OK, fail
 from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig, Port, Service
 from constructs_lib.model.loading import ConfigError, load_model

@@ -16,15 +16,15 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail, project_root
-from constructs_lib.cli.config_edit import (
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail, project_root
+from constructs_lib.cli.support.config_edit import (
     EditError,
     Globals,
     fill_services,
     with_placeholder,
     write_atomic,
 )
-from constructs_lib.cli.generate_merge import merge_services
+from constructs_lib.cli.support.generate_merge import merge_services
 from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.cli import bootstrap, status
-from constructs_lib.cli.common import EXIT_OK, project_root
+from constructs_lib.cli.support.common import EXIT_OK, project_root
 
 
 def parser() -> argparse.ArgumentParser:

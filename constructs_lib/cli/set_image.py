@@ -8,10 +8,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
-from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
-from constructs_lib.cli.env_image import check_env, check_pins, load_config_text, pin_env_in_file
 from constructs_lib.cli.generate import GenerateError
+from constructs_lib.cli.support.common import EXIT_OK, EXIT_USAGE, fail, project_root
+from constructs_lib.cli.support.config_edit import EditError, set_image, write_atomic
+from constructs_lib.cli.support.config_file import (
+    check_env,
+    check_pins,
+    load_config_text,
+    pin_env_in_file,
+)
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml

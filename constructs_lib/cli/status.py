@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
+    from constructs_lib.cli.support.kube import Kube
 
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
@@ -249,8 +249,8 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from constructs_lib.cli.environment import EXIT_FAILED, EnvFiles, fail
-    from constructs_lib.cli.kube import Kube, KubeError
+    from constructs_lib.cli.support.environment import EXIT_FAILED, EnvFiles, fail
+    from constructs_lib.cli.support.kube import Kube, KubeError
 
     try:
         env = EnvFiles.load(args.env)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems

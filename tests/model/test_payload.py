@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from constructs_lib.cli.config_edit import services_block
 from constructs_lib.cli.schema import SCHEMAS, schema_text
+from constructs_lib.cli.support.config_edit import services_block
 from constructs_lib.model.payload import (
     ImageParts,
     Payload,

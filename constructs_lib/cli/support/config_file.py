@@ -19,8 +19,14 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelError
 
-from constructs_lib.cli.config_edit import EditError, _round_trip, pin_text, scalar, write_atomic
 from constructs_lib.cli.generate import GenerateError, read_text
+from constructs_lib.cli.support.config_edit import (
+    EditError,
+    _round_trip,
+    pin_text,
+    scalar,
+    write_atomic,
+)
 from constructs_lib.model.clusters import cluster_dirs
 from constructs_lib.model.config import AppConfig, Service
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml

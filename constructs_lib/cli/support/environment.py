@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from constructs_lib.cli.common import one_line, project_root
+from constructs_lib.cli.support.common import one_line, project_root
 
 if TYPE_CHECKING:
     from constructs_lib.model.clusters import ClusterSettings
