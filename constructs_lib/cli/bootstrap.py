@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from constructs_lib.cli.support.environment import EXIT_OK, EnvFiles, fail
+from constructs_lib.cli.support.common import EXIT_OK, fail
+from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 
 if TYPE_CHECKING:
@@ -486,7 +487,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             raise BootstrapError(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
         kube = Kube(opts.kubeconfig, opts.context)
     except (BootstrapError, KubeError, ValueError, ConfigError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     runner = Runner(kube, env, out)
     namespace = env.argocd_namespace
     try:
@@ -497,9 +498,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         for w in warnings:
             out(f"warning: {w}")
         if errors:
-            for e in errors[:-1]:
-                print(f"error: {e}", file=sys.stderr)
-            return fail(errors[-1])
+            return fail([f"error: {e}" for e in errors])
         out(f"cluster checks passed ({len(warnings)} warning(s))")
 
         out(f"Argo CD {pin.version} from {source} (sha256 verified)")
@@ -561,22 +560,22 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             out(row)
         if result.rejected:
             return fail(
-                f"Argo CD could not read {env.cluster.repo.url} with the repository credential: "
-                f"{result.rejected} (give the right one in {ENV_TOKEN} or {ENV_SSH_KEY} and run "
-                "bootstrap again)"
+                [
+                    f"error: Argo CD could not read {env.cluster.repo.url} with the repository "
+                    f"credential: {result.rejected} (give the right one in {ENV_TOKEN} or "
+                    f"{ENV_SSH_KEY} and run bootstrap again)"
+                ]
             )
         if not result.done:
             stuck = [w for s in result.states if s.name in wanted and not s.done for w in why(s)]
             for w in stuck:
                 print(w, file=sys.stderr)
-            return fail(
-                f"not Synced and Healthy after {opts.timeout:.0f}s: "
-                + ", ".join(s.name for s in result.states if s.name in wanted and not s.done)
-            )
+            waiting = ", ".join(s.name for s in result.states if s.name in wanted and not s.done)
+            return fail([f"error: not Synced and Healthy after {opts.timeout:.0f}s: {waiting}"])
         out(f"{env.name} is Synced and Healthy ({time.monotonic() - started:.0f}s)")
         return EXIT_OK
     except (BootstrapError, KubeError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     finally:
         kube.close()
 

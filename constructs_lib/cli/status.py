@@ -249,18 +249,19 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from constructs_lib.cli.support.environment import EXIT_FAILED, EnvFiles, fail
+    from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail
+    from constructs_lib.cli.support.environment import EnvFiles
     from constructs_lib.cli.support.kube import Kube, KubeError
 
     try:
         env = EnvFiles.load(args.env)
         kube = Kube(args.kubeconfig, args.context)
     except (KubeError, ValueError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     try:
         states = fetch_states(kube, env.argocd_namespace, expected_apps(env.dist))
     except KubeError as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     finally:
         kube.close()
     print(f"{args.env}: Argo CD Applications in namespace {env.argocd_namespace}")
@@ -271,8 +272,8 @@ def run(args: argparse.Namespace) -> int:
         print("", file=sys.stderr)
         for p in problems:
             print(p, file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+        return EXIT_INVALID
+    return EXIT_OK
 
 
 def fetch_states(kube: Kube, namespace: str, expected: dict[str, int]) -> list[AppState]:

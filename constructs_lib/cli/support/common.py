@@ -23,7 +23,7 @@ def project_root(start: Path | None = None) -> Path:
 
 
 EXIT_OK = 0
-EXIT_INVALID = 1
+EXIT_INVALID = 1  # invalid input (nothing written), or a check that found problems
 EXIT_USAGE = 2
 
 
@@ -42,10 +42,13 @@ def one_line(problem: str) -> str:
     return problem.translate(_CONTROL)
 
 
-def fail(problems: Sequence[str], summary: str) -> int:
+def fail(problems: Sequence[str], summary: str | None = None) -> int:
+    """Print each problem as one line on stderr, then the summary; the exit code of a failed
+    command."""
     for problem in problems:
         print(one_line(problem), file=sys.stderr)
-    print(summary, file=sys.stderr)
+    if summary is not None:
+        print(summary, file=sys.stderr)
     return EXIT_INVALID
 
 

@@ -1,30 +1,17 @@
 """The environment `bootstrap` and `status` work on: its settings and rendered files in the
-checkout the command runs in, and how both commands report a failure."""
+checkout the command runs in."""
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from constructs_lib.cli.support.common import one_line, project_root
+from constructs_lib.cli.support.common import project_root
 
 if TYPE_CHECKING:
     from constructs_lib.model.clusters import ClusterSettings
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-
-
-def fail(message: str) -> int:
-    """Print `error: <message>` as one line on stderr; the exit code of a failed command."""
-    print(f"error: {one_line(message)}", file=sys.stderr)
-    return EXIT_FAILED
-
-
-# --- the environment's files ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
