@@ -1,6 +1,6 @@
-"""What `gitops-base generate` and `set-image` do, apart from argument parsing.
+"""`gitops-base generate`: the services of the config from a deployed_apps payload.
 
-Both build the new config text in memory, validate the whole result, and only then replace
+It builds the new config text in memory, validates the whole result, and only then replaces
 the file (temporary file + rename). Any problem leaves the existing file untouched.
 """
 
@@ -24,8 +24,8 @@ from constructs_lib.cli.support.config_edit import (
     with_placeholder,
     write_atomic,
 )
+from constructs_lib.cli.support.config_file import GenerateError, read_text
 from constructs_lib.cli.support.generate_merge import merge_services
-from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
@@ -48,33 +48,11 @@ from constructs_lib.paths import display
 _HOSTNAME: TypeAdapter[str] = TypeAdapter(Hostname)
 
 
-class GenerateError(ProblemsError):
-    """Every problem of one run, one `path: message` line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems, message=f"{len(problems)} problem(s)")
-
-
 @dataclass(frozen=True)
 class Result:
     changed: bool
     services: int
     text: str
-
-
-def read_text(path: Path) -> str | None:
-    """The config's text as it is on disk (a BOM and CRLF line ends kept), at most
-    MAX_YAML_BYTES; None if there is no file."""
-    if not path.exists():
-        return None
-    try:
-        return read_bounded(path, MAX_YAML_BYTES).decode("utf-8")
-    except OSError as exc:
-        raise GenerateError([f"{display(path)}: cannot read: {exc.strerror}"]) from None
-    except InputTooLarge as exc:
-        raise GenerateError([f"{display(path)}: {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
 
 
 def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:

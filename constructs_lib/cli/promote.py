@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from constructs_lib.cli.generate import GenerateError
 from constructs_lib.cli.support.common import EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.support.config_file import (
+    GenerateError,
     check_env,
     find_service,
     load_config_text,

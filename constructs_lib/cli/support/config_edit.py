@@ -1,9 +1,9 @@
 """Edits of `config/app-config.yaml` that keep everything a person wrote around them.
 
 `replace_services` rewrites the `services:` block (what `generate` owns) and leaves every other
-line alone unless a global setting changes. `set_image` changes one scalar in place, so the
-file diff is exactly one line. Both return new text; the caller validates it and writes it
-atomically with `write_atomic`.
+line alone unless a global setting changes. `set_image` changes one scalar in place, and
+`set_env_image` one environment's line under `image.envs`, so the file diff is one line. Each
+returns new text; the caller validates it and writes it atomically with `write_atomic`.
 """
 
 from __future__ import annotations
@@ -394,6 +394,33 @@ def _quote_like(original: str, value: str) -> str:
     return scalar(value)
 
 
+def _service_image(text: str, service: str) -> tuple[int, Any]:
+    """The index of `service` among the config's services and its `image` node, as the
+    round-trip loader reads it (every key with its line and column)."""
+    try:
+        doc = _round_trip().load(text)
+    except RuamelError as exc:
+        raise EditError([f"invalid YAML: {str(exc).splitlines()[0]}"]) from None
+    services = doc.get("services") if isinstance(doc, CommentedMap) else None
+    if not isinstance(services, list):
+        raise EditError(["services: no services in this config"])
+    names = [str(s.get("name")) for s in services if isinstance(s, CommentedMap)]
+    index = next(
+        (
+            i
+            for i, s in enumerate(services)
+            if isinstance(s, CommentedMap) and s.get("name") == service
+        ),
+        None,
+    )
+    if index is None:
+        close = difflib.get_close_matches(service, names, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        known = ", ".join(names) or "none"
+        raise EditError([f"services: no service named '{service}' (services: {known}){hint}"])
+    return index, services[index].get("image")
+
+
 def set_image(text: str, service: str, *, tag: str | None = None, digest: str | None = None) -> str:
     """Point one service at a new tag or digest, editing only the line(s) that hold the pin.
 
@@ -404,29 +431,7 @@ def set_image(text: str, service: str, *, tag: str | None = None, digest: str | 
     """
     if (tag is None) == (digest is None):
         raise ValueError("set exactly one of tag or digest")
-    rt = _round_trip()
-    try:
-        doc = rt.load(text)
-    except RuamelError as exc:
-        raise EditError([f"invalid YAML: {str(exc).splitlines()[0]}"]) from None
-    services = doc.get("services") if isinstance(doc, CommentedMap) else None
-    if not isinstance(services, list):
-        raise EditError(["services: no services in this config"])
-    names = [s.get("name") for s in services if isinstance(s, CommentedMap)]
-    index = next(
-        (
-            i
-            for i, s in enumerate(services)
-            if isinstance(s, CommentedMap) and s.get("name") == service
-        ),
-        None,
-    )
-    if index is None:
-        close = difflib.get_close_matches(service, [str(n) for n in names], n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        known = ", ".join(str(n) for n in names) or "none"
-        raise EditError([f"services: no service named '{service}' (services: {known}){hint}"])
-    image = services[index].get("image")
+    index, image = _service_image(text, service)
     if not isinstance(image, CommentedMap):
         raise EditError([f"services[{index}].image: expected a mapping with repository and tag"])
     key, value = ("tag", tag) if tag is not None else ("digest", digest)
@@ -464,6 +469,63 @@ def set_image(text: str, service: str, *, tag: str | None = None, digest: str | 
             del lines[remove]
         else:
             raise EditError([f"services[{index}].image: put tag and digest on separate lines"])
+    return "".join(lines)
+
+
+def set_env_image(text: str, service: str, env: str, *, tag: str | None, digest: str | None) -> str:
+    """Pin `service`'s image in one environment to a tag and/or digest: the line under the
+    service's `image.envs` that `set-image --env` and `promote` edit.
+
+        image:
+          repository: ghcr.io/acme/web
+          tag: "1.9.0"            # what an environment without an override runs
+          envs:
+            prod: {tag: "1.8.0"}  # one line per environment; a change is a one-line diff
+
+    The first override of a service adds the `envs:` line too.
+    """
+    if tag is None and digest is None:
+        raise ValueError("give a tag, a digest or both")
+    index, image = _service_image(text, service)
+    where = f"services[{index}].image"
+    if not isinstance(image, CommentedMap) or image.fa.flow_style():
+        raise EditError(
+            [
+                f"{where}: write the image as a block mapping (one key a line) to pin it per "
+                "environment"
+            ]
+        )
+    lines = text.splitlines(keepends=True)
+    pin = pin_text(tag, digest)
+    envs = image.get("envs")
+    if isinstance(envs, CommentedMap) and envs and not envs.fa.flow_style():
+        if env in envs:
+            key_line = envs.lc.key(env)[0]
+            value_line, value_col = envs.lc.value(env)
+            if key_line != value_line:
+                raise EditError([f"{where}.envs.{env}: the value must be on the key's line"])
+            line = lines[key_line]
+            comment = line.find("#", value_col)
+            tail = line[comment:] if comment >= 0 else "\n"
+            if comment >= 0:
+                tail = "  " + tail.lstrip()
+            lines[key_line] = line[:value_col] + pin + tail
+            return "".join(lines)
+        last = list(envs)[-1]
+        last_line, col = envs.lc.key(last)
+        lines.insert(last_line + 1, f"{' ' * col}{scalar(env)}: {pin}\n")
+        return "".join(lines)
+    if "envs" in image:
+        raise EditError([f"{where}.envs: write it as a block mapping (one environment a line)"])
+    last = list(image)[-1]
+    last_line, col = image.lc.key(last)
+    if image.lc.value(last)[0] != last_line:
+        raise EditError([f"{where}.{last}: the value must be on the key's line"])
+    indent = " " * col
+    lines[last_line + 1 : last_line + 1] = [
+        f"{indent}envs:\n",
+        f"{indent}  {scalar(env)}: {pin}\n",
+    ]
     return "".join(lines)
 
 

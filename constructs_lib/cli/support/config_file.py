@@ -1,32 +1,19 @@
-"""Per-environment images in `config/app-config.yaml`: the line `set-image --env` and `promote`
-edit, under the service's `image.envs`:
+"""`config/app-config.yaml` as the commands that edit it read, check and write it back.
 
-    image:
-      repository: ghcr.io/acme/web
-      tag: "1.9.0"            # what an environment without an override runs
-      envs:
-        prod: {tag: "1.8.0"}  # one line per environment; a change is a one-line diff
-
-The first override of a service adds the `envs:` line too. Every edit is checked by the caller
-(the whole config is validated before the file is replaced).
+An edit is made on the text in memory (`config_edit`), the whole result is validated, and only
+then is the file replaced (temporary file + rename): any problem leaves it untouched.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError as RuamelError
 
-from constructs_lib.cli.generate import GenerateError, read_text
-from constructs_lib.cli.support.config_edit import (
-    EditError,
-    _round_trip,
-    pin_text,
-    scalar,
-    write_atomic,
-)
+from constructs_lib.cli.support.config_edit import EditError, set_env_image, write_atomic
+from constructs_lib.errors import ProblemsError
+from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import cluster_dirs
 from constructs_lib.model.config import AppConfig, Service
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
@@ -37,69 +24,26 @@ _TAG = TypeAdapter(ImageTag)
 _DIGEST = TypeAdapter(ImageDigest)
 
 
-def set_env_image(text: str, service: str, env: str, *, tag: str | None, digest: str | None) -> str:
-    """The config text with `env`'s image of `service` pinned to tag and/or digest."""
-    if tag is None and digest is None:
-        raise ValueError("give a tag, a digest or both")
+class GenerateError(ProblemsError):
+    """Every problem of one run, one `path: message` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems, message=f"{len(problems)} problem(s)")
+
+
+def read_text(path: Path) -> str | None:
+    """The config's text as it is on disk (a BOM and CRLF line ends kept), at most
+    MAX_YAML_BYTES; None if there is no file."""
+    if not path.exists():
+        return None
     try:
-        doc = _round_trip().load(text)
-    except RuamelError as exc:
-        raise EditError([f"invalid YAML: {str(exc).splitlines()[0]}"]) from None
-    services = doc.get("services") if isinstance(doc, CommentedMap) else None
-    if not isinstance(services, list):
-        raise EditError(["services: no services in this config"])
-    index = next(
-        (
-            i
-            for i, s in enumerate(services)
-            if isinstance(s, CommentedMap) and s.get("name") == service
-        ),
-        None,
-    )
-    if index is None:
-        known = ", ".join(str(s.get("name")) for s in services if isinstance(s, CommentedMap))
-        raise EditError([f"services: no service named '{service}' (services: {known or 'none'})"])
-    image = services[index].get("image")
-    where = f"services[{index}].image"
-    if not isinstance(image, CommentedMap) or image.fa.flow_style():
-        raise EditError(
-            [
-                f"{where}: write the image as a block mapping (one key a line) to pin it per "
-                "environment"
-            ]
-        )
-    lines = text.splitlines(keepends=True)
-    pin = pin_text(tag, digest)
-    envs = image.get("envs")
-    if isinstance(envs, CommentedMap) and envs and not envs.fa.flow_style():
-        if env in envs:
-            key_line = envs.lc.key(env)[0]
-            value_line, value_col = envs.lc.value(env)
-            if key_line != value_line:
-                raise EditError([f"{where}.envs.{env}: the value must be on the key's line"])
-            line = lines[key_line]
-            comment = line.find("#", value_col)
-            tail = line[comment:] if comment >= 0 else "\n"
-            if comment >= 0:
-                tail = "  " + tail.lstrip()
-            lines[key_line] = line[:value_col] + pin + tail
-            return "".join(lines)
-        last = list(envs)[-1]
-        last_line, col = envs.lc.key(last)
-        lines.insert(last_line + 1, f"{' ' * col}{scalar(env)}: {pin}\n")
-        return "".join(lines)
-    if "envs" in image:
-        raise EditError([f"{where}.envs: write it as a block mapping (one environment a line)"])
-    last = list(image)[-1]
-    last_line, col = image.lc.key(last)
-    if image.lc.value(last)[0] != last_line:
-        raise EditError([f"{where}.{last}: the value must be on the key's line"])
-    indent = " " * col
-    lines[last_line + 1 : last_line + 1] = [
-        f"{indent}envs:\n",
-        f"{indent}  {scalar(env)}: {pin}\n",
-    ]
-    return "".join(lines)
+        return read_bounded(path, MAX_YAML_BYTES).decode("utf-8")
+    except OSError as exc:
+        raise GenerateError([f"{display(path)}: cannot read: {exc.strerror}"]) from None
+    except InputTooLarge as exc:
+        raise GenerateError([f"{display(path)}: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
 
 
 def check_env(env: str, clusters: Path, flag: str) -> None:
@@ -149,22 +93,32 @@ def find_service(config: AppConfig, name: str, path: Path) -> Service:
     )
 
 
-def pin_env_in_file(
-    config: Path, service: str, env: str, *, tag: str | None, digest: str | None
-) -> tuple[bool, str]:
-    """Pin one service's image in one environment. Returns (changed, the env's reference)."""
+def edit_config_file(config: Path, edit: Callable[[str], str]) -> tuple[bool, AppConfig]:
+    """Apply `edit` to the config's text, validate the whole result, and replace the file if
+    the text changed. Returns (changed, the config as edited)."""
     text = load_config_text(config)
-    find_service(parse_config(text, config), service, config)
     try:
-        new = set_env_image(text, service, env, tag=tag, digest=digest)
+        new = edit(text)
     except EditError as exc:
         raise GenerateError([f"{display(config)}: {p}" for p in exc.problems]) from None
-    parsed = parse_config(new, config)
-    reference = find_service(parsed, service, config).image.reference_in(env)
+    edited = parse_config(new, config)
     if new == text:
-        return False, reference
+        return False, edited
     try:
         write_atomic(config, new)
     except OSError as exc:
         raise GenerateError([f"{display(config)}: cannot write: {exc.strerror}"]) from None
-    return True, reference
+    return True, edited
+
+
+def pin_env_in_file(
+    config: Path, service: str, env: str, *, tag: str | None, digest: str | None
+) -> tuple[bool, str]:
+    """Pin one service's image in one environment. Returns (changed, the env's reference)."""
+
+    def edit(text: str) -> str:
+        find_service(parse_config(text, config), service, config)
+        return set_env_image(text, service, env, tag=tag, digest=digest)
+
+    changed, edited = edit_config_file(config, edit)
+    return changed, find_service(edited, service, config).image.reference_in(env)
