@@ -30,7 +30,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -451,7 +451,7 @@ class Runner:
 
 
 def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
-    from constructs_lib.cli.status import (
+    from constructs_lib.cli.support.applications import (
         APPLICATION,
         REFRESH,
         expected_apps,
@@ -581,52 +581,6 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
 
 
 # --- the command ----------------------------------------------------------------------------
-
-
-def add_command(sub: Any) -> None:
-    """Register `bootstrap` on the CLI's subparsers."""
-    bs = sub.add_parser(
-        "bootstrap",
-        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
-        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
-        "checksum-verified install.yaml), create or update the repository credential from "
-        f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
-        "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
-        "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
-    )
-    bs.add_argument("--env", required=True, help="environment: a folder of clusters/")
-    bs.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
-    bs.add_argument("--context", help="kubeconfig context (default: the current context)")
-    bs.add_argument(
-        "--argocd-manifest",
-        metavar="FILE",
-        help=f"the pinned install.yaml from a local file or https mirror (or ${ENV_MANIFEST}); "
-        "its sha256 must match platform/versions.yaml",
-    )
-    bs.add_argument(
-        "--credential-stdin",
-        action="store_true",
-        help="read the repository token or SSH private key from standard input",
-    )
-    bs.add_argument(
-        "--dry-run", action="store_true", help="print what would be applied; change nothing"
-    )
-    bs.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"give up after this long (default {DEFAULT_TIMEOUT:.0f})",
-    )
-    bs.add_argument(
-        "--wait-for",
-        type=lambda v: tuple(x for x in v.split(",") if x),
-        default=(),
-        metavar="APP[,APP...]",
-        help="wait for these Applications only (default: every Application of the env)",
-    )
-    bs.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
-    bs.set_defaults(func="bootstrap")
 
 
 def run(args: argparse.Namespace) -> int:
