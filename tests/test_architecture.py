@@ -1,6 +1,6 @@
 """The package's folders are its layers, and imports flow one way:
 
-    model <- constructs <- compose <- render <- cli      (errors.py and paths.py: any layer)
+    model <- constructs <- compose <- render <- cli <- tools   (errors.py, paths.py: any layer)
 
 A module may import its own layer and the layers to its left, never one to its right, and no
 two modules import each other, even through function-local imports.
@@ -16,7 +16,7 @@ import pytest
 from tests.support import ROOT
 
 PACKAGE = ROOT / "constructs_lib"
-LAYERS = ("model", "constructs", "compose", "render", "cli")
+LAYERS = ("model", "constructs", "compose", "render", "cli", "tools")
 SHARED = {
     "constructs_lib.errors",
     "constructs_lib.paths",

@@ -8,7 +8,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from constructs_lib.cli.schema import SCHEMAS, schema_text
 from constructs_lib.cli.support.config_edit import services_block
 from constructs_lib.model.payload import (
     ImageParts,
@@ -19,6 +18,7 @@ from constructs_lib.model.payload import (
     split_image,
     to_service,
 )
+from constructs_lib.tools.schema import SCHEMAS, schema_text
 from tests.support import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"

@@ -1,9 +1,10 @@
 """No secret reaches the repository: detect-secrets scans every line of every file, dist/ included.
 
-`make secrets` runs the same scan (constructs_lib/cli/secret_scan.py). `.secrets.baseline` holds the
-scanner's settings and, as findings, only the fake secrets of the invalid fixtures that test
-the config's secret rule. Nothing is excluded by keyword: the one filter of ours drops only the
-keyword detector's finding on a field whose value names an object (`secretName: web-tls`).
+`make secrets` runs the same scan (constructs_lib/tools/secret_scan.py). `.secrets.baseline`
+holds the scanner's settings and, as findings, only the fake secrets of the invalid fixtures
+that test the config's secret rule. Nothing is excluded by keyword: the one filter of ours drops
+only the keyword detector's finding on a field whose value names an object (`secretName:
+web-tls`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import pytest
 
 from tests.model.test_secret_values import JWT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / ".secrets.baseline"
 PYTHON = ROOT / ".venv" / "bin" / "python"
-SCAN = ROOT / "constructs_lib" / "cli" / "secret_scan.py"
+SCAN = ROOT / "constructs_lib" / "tools" / "secret_scan.py"
 # Split so that this file holds no secret-shaped string itself.
 AWS_KEY_ID = "AKIA" + "Q3ZT7WJ5XK2LMB4N"
 GITHUB = "ghp" + "_R7kW2pQ9xL4mN8vB3cZ6tY1hJ5sD0fG2aE7u"  # pragma: allowlist secret
@@ -114,7 +115,7 @@ def test_the_baseline_excludes_no_line_and_records_only_fixture_fakes() -> None:
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
     filters = [f["path"] for f in baseline["filters_used"]]
     assert "detect_secrets.filters.regex.should_exclude_line" not in filters
-    plugin = {"name": "KubernetesEnvDetector", "path": "file://constructs_lib/cli/secret_scan.py"}
+    plugin = {"name": "KubernetesEnvDetector", "path": "file://constructs_lib/tools/secret_scan.py"}
     assert plugin in baseline["plugins_used"]
     for path, findings in baseline["results"].items():
         assert path.startswith(("tests/fixtures/invalid/", "tests/fixtures/payloads/")), path
@@ -131,12 +132,12 @@ def test_repository_and_dist_have_no_secrets() -> None:
 
 def checkout(root: Path) -> Path:
     """A git checkout with this repository's scan settings: the baseline names its plugin and
-    filter by path (constructs_lib/cli/secret_scan.py), and the hook asks git whether it is
+    filter by path (constructs_lib/tools/secret_scan.py), and the hook asks git whether it is
     staged."""
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     shutil.copyfile(BASELINE, root / ".secrets.baseline")
-    (root / "constructs_lib" / "cli").mkdir(parents=True)
-    shutil.copyfile(SCAN, root / "constructs_lib" / "cli" / "secret_scan.py")
+    (root / "constructs_lib" / "tools").mkdir(parents=True)
+    shutil.copyfile(SCAN, root / "constructs_lib" / "tools" / "secret_scan.py")
     return root
 
 

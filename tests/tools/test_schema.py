@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from constructs_lib.cli.schema import SCHEMAS, generated_files, schema_text
+from constructs_lib.tools.schema import SCHEMAS, generated_files, schema_text
 from tests.support import ROOT
 
 

@@ -1,7 +1,7 @@
 """JSON Schemas of the config and cluster files, committed so editors validate as you type.
 
-python -m constructs_lib.cli.schema --write   # regenerate
-python -m constructs_lib.cli.schema --check   # fail if the committed files drifted
+python -m constructs_lib.tools.schema --write   # regenerate
+python -m constructs_lib.tools.schema --check   # fail if the committed files drifted
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`make secrets`: detect-secrets over every file of the repository, every line of it.
 
-Run as `python constructs_lib/cli/secret_scan.py --baseline .secrets.baseline FILE...` (the
+Run as `python constructs_lib/tools/secret_scan.py --baseline .secrets.baseline FILE...` (the
 arguments detect-secrets-hook takes). Three things on top of the stock hook, all named in
 `.secrets.baseline`:
 
