@@ -3,12 +3,15 @@
     model <- constructs <- compose <- render <- cli <- tools   (errors.py, paths.py: any layer)
 
 A module may import its own layer and the layers to its left, never one to its right, and no
-two modules import each other, even through function-local imports.
+two modules import each other, even through function-local imports. `cli/` holds `main.py` and
+one module per subcommand; what subcommands share lives in `cli/support/`.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -131,3 +134,33 @@ def test_the_synth_machinery_loads_without_cdk8s() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+CLI = PACKAGE / "cli"
+SUBCOMMANDS = {f"constructs_lib.cli.{p.stem}" for p in CLI.glob("*.py")} - {
+    "constructs_lib.cli.__init__",
+    "constructs_lib.cli.main",
+}
+
+
+def test_cli_holds_main_and_one_module_per_subcommand() -> None:
+    """Every module beside main.py is a subcommand the parser dispatches to, with run(args)."""
+    from constructs_lib.cli.main import parser
+
+    [commands] = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    dispatched = {f"constructs_lib.cli.{c.get_default('func')}" for c in commands.choices.values()}
+    assert dispatched == SUBCOMMANDS
+    for name in sorted(SUBCOMMANDS):
+        assert callable(getattr(importlib.import_module(name), "run", None)), name
+
+
+def test_subcommands_share_code_only_through_support() -> None:
+    """A subcommand imports no other subcommand, and support/ imports none."""
+    crossing = sorted(
+        f"{module} -> {target}"
+        for module in MODULES
+        if module in SUBCOMMANDS or module.startswith("constructs_lib.cli.support")
+        for target in GRAPH[module]
+        if target in SUBCOMMANDS and target != module
+    )
+    assert crossing == []
