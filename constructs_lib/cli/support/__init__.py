@@ -6,4 +6,5 @@
 - `generate_merge.py`: how `generate` combines a payload with what the config already says.
 - `environment.py`: an environment's settings and rendered files (bootstrap, status).
 - `kube.py`: the cluster as bootstrap and status see it (lightkube, imported only there).
+- `applications.py`: Argo CD's Applications as bootstrap and status show them.
 """
