@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.platform.k3s_platform import (
-    ADDON_POD_SECURITY,
-    PodSecurityLevel,
-    pod_security_labels,
-)
+from constructs_lib.constructs.platform.k3s_platform import ADDON_POD_SECURITY
+from constructs_lib.constructs.security import PodSecurityLevel, pod_security_labels
 from tests.e2e.addon_kinds import charts_dir, helm_binary, render_chart, synthesized
 from tests.e2e.harness.cluster import Cluster
 from tests.e2e.harness.kube import KubeError

@@ -52,6 +52,7 @@ from constructs_lib.constructs.network_policies import (
     Peer,
 )
 from constructs_lib.constructs.platform.addon_kinds import ADDON_KINDS
+from constructs_lib.constructs.security import PodSecurityLevel, pod_security_labels
 
 PLATFORM = "platform"
 KUBE_SYSTEM = "kube-system"
@@ -113,7 +114,6 @@ ARGOCD_INSTALL_KINDS = (
     Kind("rbac.authorization.k8s.io", "Role"),
     Kind("rbac.authorization.k8s.io", "RoleBinding"),
 )
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 # The strictest Pod Security level every pod of the chart passes, with the base's values
 # (checked against the rendered charts by tests/e2e/test_addon_pod_security.py). The add-ons
 # in kube-system (CSI driver and provider: privileged, hostPath) take kube-system's own
@@ -122,16 +122,6 @@ ADDON_POD_SECURITY: dict[str, PodSecurityLevel] = {
     "ingress-nginx": "restricted",
     "cert-manager": "restricted",
 }
-
-
-def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
-    """Enforce, audit and warn at `level`, against the latest policy version."""
-    return {
-        "pod-security.kubernetes.io/enforce": level,
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": level,
-        "pod-security.kubernetes.io/warn": level,
-    }
 
 
 def addon_project(name: str) -> str:
