@@ -4,9 +4,9 @@ Its objects go into three scopes the caller names (`PlatformScopes`), one per pl
 delivered from:
 
 - `delivery` (synced by the root Application): the baseline `platform` AppProject and the
-  Application that syncs the `cluster` objects, and per add-on one HelmAddon Application and
-  its own AppProject `addon-<name>` (its chart repository, its namespace and the kinds the
-  pinned chart renders, from addon_kinds.py);
+  Application that syncs the `cluster` objects, and per add-on of the catalogue (addons.py)
+  that the environment installs, one Application and its own AppProject `addon-<name>` (its
+  chart repository, its namespace and the kinds the pinned chart renders);
 - `cluster`: the app namespace with restricted Pod Security, its NetworkPolicies, ResourceQuota
   and LimitRange, the Let's Encrypt ClusterIssuers and, with Traefik, the HelmChartConfig that
   configures k3s's bundled Traefik;
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from constructs import Construct
@@ -51,17 +51,19 @@ from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Peer,
 )
-from constructs_lib.constructs.platform.addon_kinds import ADDON_KINDS
-from constructs_lib.constructs.security import PodSecurityLevel, pod_security_labels
+from constructs_lib.constructs.platform.addons import (
+    ADDONS,
+    KUBE_SYSTEM,
+    Addon,
+    PlatformSettings,
+)
+from constructs_lib.constructs.security import pod_security_labels
 
 PLATFORM = "platform"
-KUBE_SYSTEM = "kube-system"
-INGRESS_NGINX_NAMESPACE = "ingress-nginx"
-CERT_MANAGER_NAMESPACE = "cert-manager"
 # The controller's pods, as the NetworkPolicies of the app namespace admit them.
 INGRESS_CONTROLLERS = {
     "nginx": Peer(
-        INGRESS_NGINX_NAMESPACE,
+        ADDONS["ingress-nginx"].namespace,
         {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
     ),
     "traefik": Peer(KUBE_SYSTEM, {"app.kubernetes.io/name": "traefik"}),
@@ -114,31 +116,11 @@ ARGOCD_INSTALL_KINDS = (
     Kind("rbac.authorization.k8s.io", "Role"),
     Kind("rbac.authorization.k8s.io", "RoleBinding"),
 )
-# The strictest Pod Security level every pod of the chart passes, with the base's values
-# (checked against the rendered charts by tests/e2e/test_addon_pod_security.py). The add-ons
-# in kube-system (CSI driver and provider: privileged, hostPath) take kube-system's own
-# settings: k3s leaves it unlabelled, i.e. privileged; see SECURITY.md.
-ADDON_POD_SECURITY: dict[str, PodSecurityLevel] = {
-    "ingress-nginx": "restricted",
-    "cert-manager": "restricted",
-}
 
 
 def addon_project(name: str) -> str:
     """Name of the AppProject of the add-on Application `name`."""
     return f"{ADDON_PROJECT_PREFIX}{name}"
-
-
-@dataclass(frozen=True)
-class PlatformIngress:
-    """The ingress controller and how clients reach it on a node without a cloud LB."""
-
-    controller: Literal["nginx", "traefik"] = "nginx"
-    """@default nginx (the ingress-nginx chart)"""
-    http_node_port: int = 30080
-    https_node_port: int = 30443
-    publish_status_address: tuple[str, ...] = ()
-    """Node IPs written into Ingress status. @default none"""
 
 
 @dataclass(frozen=True)
@@ -166,15 +148,14 @@ class K3sPlatformProps:
     path: str
     """Folder of the `cluster` objects in the repository."""
     charts: Mapping[str, ChartSource]
-    """Chart name -> pinned source, for every add-on this env installs."""
+    """Chart name -> pinned source (platform/versions.yaml); every add-on this env installs
+    needs one."""
     acme_email: str
-    ingress: PlatformIngress = field(default_factory=PlatformIngress)
-    csi_token_audience: str = "infisical"
-    """Audience of the tokens the CSI driver requests for providers. @default infisical"""
+    settings: PlatformSettings = field(default_factory=PlatformSettings)
+    """Which add-ons the environment installs, their values, and the ingress. @default nginx
+    on node ports 30080 and 30443, no sealed-secrets"""
     network_policies: AppNetworkPoliciesProps | None = None
     """@default no NetworkPolicies"""
-    sealed_secrets: bool = False
-    """Install the sealed-secrets controller. @default False"""
     self_managed_argocd: ManifestSource | None = None
     """Let Argo CD manage itself from this install manifest. @default None (Argo CD stays as
     `gitops-base bootstrap` installed it)"""
@@ -189,86 +170,58 @@ class K3sPlatform(Construct):
         super().__init__(scope, id)
         self.props = props
         self.labels = props.labels
-        self.ingress_class = props.ingress.controller
+        self.ingress_class = props.settings.ingress.controller
         self.delivery = props.scopes.delivery
         self.cluster = props.scopes.cluster
         self.bootstrap = props.scopes.bootstrap
         self.addons: dict[str, HelmAddon] = {}
+        self.addon_projects: dict[str, ArgoProject] = {}
 
-        self._addons()
+        for addon in ADDONS.values():
+            if addon.installed(props.settings):
+                self.add_addon(addon)
+        self._self_managed_argocd()
         self.project = self._project()
-        self.addon_projects = {name: self._addon_project(a) for name, a in self.addons.items()}
         self.application = self._platform_application()
         self._cluster_objects()
         self.health_check = self._health_check()
 
     # --- add-ons ---------------------------------------------------------------------------
 
-    def add_addon(
-        self,
-        chart: str,
-        *,
-        namespace: str,
-        values: dict[str, Any],
-        sync_wave: str = "1",
-        name: str | None = None,
-        server_side_apply: bool = False,
-        pod_security: PodSecurityLevel | None = None,
-    ) -> HelmAddon:
-        """Create the Application of one pinned chart and return it."""
-        if chart not in self.props.charts:
-            raise ValueError(f"K3sPlatform: no pinned source for chart '{chart}'")
-        addon = HelmAddon(
+    def add_addon(self, addon: Addon) -> HelmAddon:
+        """Create the Application of one add-on and its AppProject; return the Application."""
+        props = self.props
+        if addon.name not in props.charts:
+            raise ValueError(
+                f"K3sPlatform: no pin for add-on '{addon.name}' (platform/versions.yaml)"
+            )
+        application = HelmAddon(
             self.delivery,
-            chart,
+            addon.name,
             props=HelmAddonProps(
-                name=name or chart,
-                chart=chart,
-                pin=self.props.charts[chart],
-                argocd_namespace=self.props.argocd_namespace,
+                name=addon.name,
+                chart=addon.name,
+                pin=props.charts[addon.name],
+                argocd_namespace=props.argocd_namespace,
                 labels=self.labels,
-                project=addon_project(name or chart),
-                destination_namespace=namespace,
-                destination_server=self.props.destination_server,
-                values=values,
-                sync_wave=sync_wave,
-                create_namespace=namespace != KUBE_SYSTEM,
-                server_side_apply=server_side_apply,
-                namespace_labels=pod_security_labels(pod_security) if pod_security else {},
+                project=addon_project(addon.name),
+                destination_namespace=addon.namespace,
+                destination_server=props.destination_server,
+                values=addon.values(props.settings),
+                sync_wave=addon.sync_wave,
+                create_namespace=addon.creates_namespace,
+                server_side_apply=addon.server_side_apply,
+                namespace_labels=(
+                    pod_security_labels(addon.pod_security) if addon.pod_security else {}
+                ),
             ),
         )
-        self.addons[chart] = addon
-        return addon
+        self.addons[addon.name] = application
+        self.addon_projects[addon.name] = self._addon_project(addon)
+        return application
 
-    def _addons(self) -> None:
+    def _self_managed_argocd(self) -> None:
         props = self.props
-        if props.ingress.controller == "nginx":
-            self.add_addon(
-                "ingress-nginx",
-                namespace=INGRESS_NGINX_NAMESPACE,
-                values=self.nginx_values(),
-                pod_security=ADDON_POD_SECURITY["ingress-nginx"],
-            )
-        self.add_addon(
-            "cert-manager",
-            namespace=CERT_MANAGER_NAMESPACE,
-            values={"crds": {"enabled": True, "keep": True}},
-            server_side_apply=True,
-            pod_security=ADDON_POD_SECURITY["cert-manager"],
-        )
-        self.add_addon(
-            "secrets-store-csi-driver", namespace=KUBE_SYSTEM, values=self.csi_driver_values()
-        )
-        # Infisical's chart puts its socket under /etc/kubernetes/secrets-store-csi-providers,
-        # which the driver chart (1.6.0) watches by default (linux.additionalProvidersDirs).
-        self.add_addon("infisical-csi-provider", namespace=KUBE_SYSTEM, values={}, sync_wave="2")
-        if props.sealed_secrets:
-            # kubeseal looks for this controller name in kube-system by default.
-            self.add_addon(
-                "sealed-secrets",
-                namespace=KUBE_SYSTEM,
-                values={"fullnameOverride": "sealed-secrets-controller"},
-            )
         self.self_managed: SelfManagedArgoCd | None = None
         if props.self_managed_argocd is not None:
             # The health check stays in root.yaml's argocd-cm: Argo CD applies install.yaml's
@@ -286,35 +239,9 @@ class K3sPlatform(Construct):
             )
             self.self_managed_project = self._self_managed_project(props.self_managed_argocd)
 
-    def nginx_values(self) -> dict[str, Any]:
-        """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
-        ingress = self.props.ingress
-        controller: dict[str, Any] = {
-            "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
-            "service": {
-                "type": "NodePort",
-                "nodePorts": {"http": ingress.http_node_port, "https": ingress.https_node_port},
-            },
-            # --publish-service and --publish-status-address are mutually exclusive; a NodePort
-            # Service has no load-balancer status to publish anyway.
-            "publishService": {"enabled": False},
-        }
-        if ingress.publish_status_address:
-            address = ",".join(ingress.publish_status_address)
-            controller["extraArgs"] = {"publish-status-address": address}
-        return {"controller": controller}
-
-    def csi_driver_values(self) -> dict[str, Any]:
-        return {
-            "syncSecret": {"enabled": True},
-            "enableSecretRotation": True,
-            "rotationPollInterval": "2m",
-            "tokenRequests": [{"audience": self.props.csi_token_audience}],
-        }
-
     def traefik_values(self) -> dict[str, Any]:
         """Values for k3s's bundled Traefik chart (keys stable from chart 34 to 41)."""
-        ingress = self.props.ingress
+        ingress = self.props.settings.ingress
         values: dict[str, Any] = {
             "ports": {
                 "web": {"nodePort": ingress.http_node_port},
@@ -335,7 +262,7 @@ class K3sPlatform(Construct):
         server = props.destination_server
         namespaces = [props.app_namespace.name]
         namespaced: tuple[Kind, ...] = PLATFORM_NAMESPACED_KINDS
-        if props.ingress.controller == "traefik":
+        if self.ingress_class == "traefik":
             namespaces.append(KUBE_SYSTEM)
             namespaced = (*namespaced, TRAEFIK_CONFIG_KIND)
         return ArgoProject(
@@ -374,27 +301,24 @@ class K3sPlatform(Construct):
             ),
         )
 
-    def _addon_project(self, addon: HelmAddon) -> ArgoProject:
+    def _addon_project(self, addon: Addon) -> ArgoProject:
         """One add-on's project: its chart repository, its namespace(s) and the kinds the
-        pinned chart renders (addon_kinds.py), plus Namespace when Argo CD creates it."""
+        pinned chart renders, plus Namespace when Argo CD creates it."""
         props = self.props
-        chart = addon.props.chart
-        if chart not in ADDON_KINDS:
-            raise ValueError(f"K3sPlatform: no kinds listed for chart '{chart}' (addon_kinds.py)")
-        kinds = ADDON_KINDS[chart]
+        kinds = addon.kinds
         cluster: tuple[Kind, ...] = kinds.cluster
-        if addon.props.create_namespace:
+        if addon.creates_namespace:
             cluster = (Kind("", "Namespace"), *cluster)
-        namespaces = sorted({addon.props.destination_namespace, *kinds.other_namespaces})
+        namespaces = sorted({addon.namespace, *kinds.other_namespaces})
         return ArgoProject(
             self.delivery,
-            f"Project-{addon.props.name}",
+            f"Project-{addon.name}",
             props=ArgoProjectProps(
-                name=addon.props.project,
+                name=addon_project(addon.name),
                 namespace=props.argocd_namespace,
                 labels=self.labels,
-                description=f"The {chart} chart only: its repository, namespace and kinds.",
-                source_repos=(addon.props.pin.repo,),
+                description=f"The {addon.name} chart only: its repository, namespace and kinds.",
+                source_repos=(props.charts[addon.name].repo,),
                 destinations=tuple((props.destination_server, ns) for ns in namespaces),
                 namespaced_kinds=kinds.namespaced,
                 cluster_kinds=cluster,
@@ -437,9 +361,7 @@ class K3sPlatform(Construct):
             if props.network_policies is not None
             else None
         )
-        self.traefik_config = (
-            self._traefik_config() if props.ingress.controller == "traefik" else None
-        )
+        self.traefik_config = self._traefik_config() if self.ingress_class == "traefik" else None
 
     def _traefik_config(self) -> KubeObject:
         return KubeObject(
