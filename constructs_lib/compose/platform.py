@@ -11,8 +11,7 @@ from constructs import Construct
 
 from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
-from constructs_lib.constructs.argocd.helm_addon import ChartSource
-from constructs_lib.constructs.argocd.self_managed import ManifestSource
+from constructs_lib.constructs.argocd.application import ChartSource, GitSource
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
@@ -76,7 +75,7 @@ def add_platform(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
         self_managed_argocd=(
-            ManifestSource(
+            GitSource(
                 repo_url=ARGOCD_REPO,
                 revision=versions.argocd.version,
                 path=versions.argocd.install_path.rpartition("/")[0],

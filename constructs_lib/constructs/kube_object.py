@@ -68,3 +68,13 @@ def synthesize(chart: cdk8s.Chart) -> list[dict[str, Any]]:
         )
         manifests.append({**manifest, **bodies.get(identity, {})})
     return manifests
+
+
+def sorted_keys(value: Any) -> Any:
+    """`value` with the keys of every mapping in it sorted, at every level: the order cdk8s
+    renders what it builds itself (metadata, and objects built through generated bindings)."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value

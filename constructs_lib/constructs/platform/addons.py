@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from constructs_lib.constructs.argocd.application import Kind as K
+from constructs_lib.constructs.argocd.project import Kind as K
 from constructs_lib.constructs.security import PodSecurityLevel
 
 KUBE_SYSTEM = "kube-system"

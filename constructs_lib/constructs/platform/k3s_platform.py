@@ -29,18 +29,17 @@ from constructs import Construct
 
 from constructs_lib.constructs.app_namespace import AppNamespace, AppNamespaceProps
 from constructs_lib.constructs.argocd.application import (
-    ArgoApplication,
     ArgoApplicationProps,
-    ArgoProject,
-    ArgoProjectProps,
-    Kind,
+    ChartSource,
+    GitSource,
+    HelmSource,
 )
-from constructs_lib.constructs.argocd.helm_addon import ChartSource, HelmAddon, HelmAddonProps
-from constructs_lib.constructs.argocd.self_managed import (
-    ManifestSource,
-    SelfManagedArgoCd,
-    SelfManagedArgoCdProps,
+from constructs_lib.constructs.argocd.confined_application import (
+    NAMESPACE,
+    ConfinedApplication,
+    ConfinedApplicationProps,
 )
+from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
@@ -53,7 +52,14 @@ from constructs_lib.constructs.network_policies import (
 )
 from constructs_lib.constructs.platform.addons import (
     ADDONS,
+    CLUSTER_RBAC,
+    CONFIG_MAP,
+    CRD,
+    DEPLOYMENT,
     KUBE_SYSTEM,
+    RBAC,
+    SERVICE,
+    SERVICE_ACCOUNT,
     Addon,
     PlatformSettings,
 )
@@ -86,35 +92,24 @@ end
 return hs
 """
 # The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers.
-PLATFORM_CLUSTER_KINDS = (
-    Kind("", "Namespace"),
-    Kind("cert-manager.io", "ClusterIssuer"),
-)
-PLATFORM_NAMESPACED_KINDS = (
-    Kind("", "LimitRange"),
-    Kind("", "ResourceQuota"),
-    Kind("networking.k8s.io", "NetworkPolicy"),
-)
+NETWORK_POLICY = Kind("networking.k8s.io", "NetworkPolicy")
+PLATFORM_CLUSTER_KINDS = (NAMESPACE, Kind("cert-manager.io", "ClusterIssuer"))
+PLATFORM_NAMESPACED_KINDS = (Kind("", "LimitRange"), Kind("", "ResourceQuota"), NETWORK_POLICY)
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
 ADDON_PROJECT_PREFIX = "addon-"
 SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
 # What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
-ARGOCD_INSTALL_CLUSTER_KINDS = (
-    Kind("apiextensions.k8s.io", "CustomResourceDefinition"),
-    Kind("rbac.authorization.k8s.io", "ClusterRole"),
-    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-)
+ARGOCD_INSTALL_CLUSTER_KINDS = (CRD, *CLUSTER_RBAC)
 ARGOCD_INSTALL_KINDS = (
-    Kind("", "ConfigMap"),
+    CONFIG_MAP,
     Kind("", "Secret"),
-    Kind("", "Service"),
-    Kind("", "ServiceAccount"),
-    Kind("apps", "Deployment"),
+    SERVICE,
+    SERVICE_ACCOUNT,
+    DEPLOYMENT,
     Kind("apps", "StatefulSet"),
-    Kind("networking.k8s.io", "NetworkPolicy"),
-    Kind("rbac.authorization.k8s.io", "Role"),
-    Kind("rbac.authorization.k8s.io", "RoleBinding"),
+    NETWORK_POLICY,
+    *RBAC,
 )
 
 
@@ -156,7 +151,7 @@ class K3sPlatformProps:
     on node ports 30080 and 30443, no sealed-secrets"""
     network_policies: AppNetworkPoliciesProps | None = None
     """@default no NetworkPolicies"""
-    self_managed_argocd: ManifestSource | None = None
+    self_managed_argocd: GitSource | None = None
     """Let Argo CD manage itself from this install manifest. @default None (Argo CD stays as
     `gitops-base bootstrap` installed it)"""
     sync_wave: str = "3"
@@ -174,70 +169,123 @@ class K3sPlatform(Construct):
         self.delivery = props.scopes.delivery
         self.cluster = props.scopes.cluster
         self.bootstrap = props.scopes.bootstrap
-        self.addons: dict[str, HelmAddon] = {}
-        self.addon_projects: dict[str, ArgoProject] = {}
+        self.addons: dict[str, Addon] = {}
+        """The add-ons this environment installs, by name."""
+        self.addon_applications: dict[str, ConfinedApplication] = {}
 
         for addon in ADDONS.values():
             if addon.installed(props.settings):
                 self.add_addon(addon)
-        self._self_managed_argocd()
-        self.project = self._project()
+        self.self_managed = self._self_managed_argocd()
         self.application = self._platform_application()
         self._cluster_objects()
         self.health_check = self._health_check()
 
-    # --- add-ons ---------------------------------------------------------------------------
+    # --- Argo CD objects -------------------------------------------------------------------
 
-    def add_addon(self, addon: Addon) -> HelmAddon:
-        """Create the Application of one add-on and its AppProject; return the Application."""
+    def add_addon(self, addon: Addon) -> ConfinedApplication:
+        """The Application of one add-on of the catalogue, in its own project."""
         props = self.props
         if addon.name not in props.charts:
             raise ValueError(
                 f"K3sPlatform: no pin for add-on '{addon.name}' (platform/versions.yaml)"
             )
-        application = HelmAddon(
+        source = HelmSource(
+            chart=addon.name, pin=props.charts[addon.name], values=addon.values(props.settings)
+        )
+        application = ConfinedApplication(
             self.delivery,
             addon.name,
-            props=HelmAddonProps(
-                name=addon.name,
-                chart=addon.name,
-                pin=props.charts[addon.name],
-                argocd_namespace=props.argocd_namespace,
-                labels=self.labels,
-                project=addon_project(addon.name),
-                destination_namespace=addon.namespace,
-                destination_server=props.destination_server,
-                values=addon.values(props.settings),
-                sync_wave=addon.sync_wave,
-                create_namespace=addon.creates_namespace,
-                server_side_apply=addon.server_side_apply,
-                namespace_labels=(
-                    pod_security_labels(addon.pod_security) if addon.pod_security else {}
+            props=ConfinedApplicationProps(
+                application=ArgoApplicationProps(
+                    name=addon.name,
+                    namespace=props.argocd_namespace,
+                    labels=self.labels,
+                    project=addon_project(addon.name),
+                    source=source,
+                    destination_namespace=addon.namespace,
+                    destination_server=props.destination_server,
+                    sync_wave=addon.sync_wave,
+                    create_namespace=addon.creates_namespace,
+                    namespace_labels=(
+                        pod_security_labels(addon.pod_security) if addon.pod_security else {}
+                    ),
+                    server_side_apply=addon.server_side_apply,
+                    sorted_keys=False,
                 ),
+                description=f"The {addon.name} chart only: its repository, namespace and kinds.",
+                namespaced_kinds=addon.kinds.namespaced,
+                cluster_kinds=addon.kinds.cluster,
+                other_namespaces=addon.kinds.other_namespaces,
             ),
         )
-        self.addons[addon.name] = application
-        self.addon_projects[addon.name] = self._addon_project(addon)
+        self.addons[addon.name] = addon
+        self.addon_applications[addon.name] = application
         return application
 
-    def _self_managed_argocd(self) -> None:
+    def _self_managed_argocd(self) -> ConfinedApplication | None:
+        """Argo CD's install manifest, applied server-side (the ApplicationSet CRD is too large
+        for client-side apply), without the resources finalizer: deleting the Application
+        must not uninstall the Argo CD that runs it. The health check stays in root.yaml's
+        argocd-cm: Argo CD applies install.yaml's argocd-cm server-side, which leaves keys
+        another field manager owns."""
         props = self.props
-        self.self_managed: SelfManagedArgoCd | None = None
-        if props.self_managed_argocd is not None:
-            # The health check stays in root.yaml's argocd-cm: Argo CD applies install.yaml's
-            # argocd-cm server-side, which leaves keys another field manager owns.
-            self.self_managed = SelfManagedArgoCd(
-                self.delivery,
-                "argocd",
-                props=SelfManagedArgoCdProps(
-                    source=props.self_managed_argocd,
+        if props.self_managed_argocd is None:
+            return None
+        return ConfinedApplication(
+            self.delivery,
+            "argocd",
+            props=ConfinedApplicationProps(
+                application=ArgoApplicationProps(
+                    name="argocd",
                     namespace=props.argocd_namespace,
                     labels=self.labels,
                     project=SELF_MANAGED_PROJECT,
+                    source=props.self_managed_argocd,
+                    destination_namespace=props.argocd_namespace,
                     destination_server=props.destination_server,
+                    server_side_apply=True,
+                    delete_resources=False,
+                    sorted_keys=False,
                 ),
-            )
-            self.self_managed_project = self._self_managed_project(props.self_managed_argocd)
+                description="Argo CD's own install manifest only: its repository, namespace "
+                "and kinds.",
+                namespaced_kinds=ARGOCD_INSTALL_KINDS,
+                cluster_kinds=ARGOCD_INSTALL_CLUSTER_KINDS,
+            ),
+        )
+
+    def _platform_application(self) -> ConfinedApplication:
+        """The `cluster` objects, in the baseline project: the app namespace, its quota,
+        limits and NetworkPolicies, and the ClusterIssuers, from the repository only."""
+        props = self.props
+        namespaced: tuple[Kind, ...] = PLATFORM_NAMESPACED_KINDS
+        others: tuple[str, ...] = ()
+        if self.ingress_class == "traefik":
+            namespaced, others = (*namespaced, TRAEFIK_CONFIG_KIND), (KUBE_SYSTEM,)
+        return ConfinedApplication(
+            self.delivery,
+            PLATFORM,
+            props=ConfinedApplicationProps(
+                application=ArgoApplicationProps(
+                    name=PLATFORM,
+                    namespace=props.argocd_namespace,
+                    labels=self.labels,
+                    project=PLATFORM,
+                    source=GitSource(
+                        repo_url=props.repo_url, revision=props.revision, path=props.path
+                    ),
+                    destination_namespace=props.app_namespace.name,
+                    destination_server=props.destination_server,
+                    sync_wave=props.sync_wave,
+                ),
+                description="The app namespace's baseline and the ClusterIssuers: "
+                "the kinds they need only.",
+                namespaced_kinds=namespaced,
+                cluster_kinds=PLATFORM_CLUSTER_KINDS,
+                other_namespaces=others,
+            ),
+        )
 
     def traefik_values(self) -> dict[str, Any]:
         """Values for k3s's bundled Traefik chart (keys stable from chart 34 to 41)."""
@@ -254,95 +302,6 @@ class K3sPlatform(Construct):
                 f"--providers.kubernetesingress.ingressendpoint.ip={ingress.publish_status_address[0]}"
             ]
         return values
-
-    def _project(self) -> ArgoProject:
-        """The baseline project: the app namespace, its quota, limits and NetworkPolicies, and
-        the ClusterIssuers, from the repository only."""
-        props = self.props
-        server = props.destination_server
-        namespaces = [props.app_namespace.name]
-        namespaced: tuple[Kind, ...] = PLATFORM_NAMESPACED_KINDS
-        if self.ingress_class == "traefik":
-            namespaces.append(KUBE_SYSTEM)
-            namespaced = (*namespaced, TRAEFIK_CONFIG_KIND)
-        return ArgoProject(
-            self.delivery,
-            "Project",
-            props=ArgoProjectProps(
-                name=PLATFORM,
-                namespace=props.argocd_namespace,
-                labels=self.labels,
-                description="The app namespace's baseline and the ClusterIssuers: "
-                "the kinds they need only.",
-                source_repos=(props.repo_url,),
-                destinations=tuple((server, ns) for ns in sorted(namespaces)),
-                namespaced_kinds=namespaced,
-                cluster_kinds=PLATFORM_CLUSTER_KINDS,
-            ),
-        )
-
-    def _self_managed_project(self, source: ManifestSource) -> ArgoProject:
-        """The self-managed Argo CD's project: Argo CD's repository, its namespace, and the
-        kinds its install manifest holds."""
-        props = self.props
-        return ArgoProject(
-            self.delivery,
-            "Project-argocd",
-            props=ArgoProjectProps(
-                name=SELF_MANAGED_PROJECT,
-                namespace=props.argocd_namespace,
-                labels=self.labels,
-                description="Argo CD's own install manifest only: its repository, namespace "
-                "and kinds.",
-                source_repos=(source.repo_url,),
-                destinations=((props.destination_server, props.argocd_namespace),),
-                namespaced_kinds=ARGOCD_INSTALL_KINDS,
-                cluster_kinds=ARGOCD_INSTALL_CLUSTER_KINDS,
-            ),
-        )
-
-    def _addon_project(self, addon: Addon) -> ArgoProject:
-        """One add-on's project: its chart repository, its namespace(s) and the kinds the
-        pinned chart renders, plus Namespace when Argo CD creates it."""
-        props = self.props
-        kinds = addon.kinds
-        cluster: tuple[Kind, ...] = kinds.cluster
-        if addon.creates_namespace:
-            cluster = (Kind("", "Namespace"), *cluster)
-        namespaces = sorted({addon.namespace, *kinds.other_namespaces})
-        return ArgoProject(
-            self.delivery,
-            f"Project-{addon.name}",
-            props=ArgoProjectProps(
-                name=addon_project(addon.name),
-                namespace=props.argocd_namespace,
-                labels=self.labels,
-                description=f"The {addon.name} chart only: its repository, namespace and kinds.",
-                source_repos=(props.charts[addon.name].repo,),
-                destinations=tuple((props.destination_server, ns) for ns in namespaces),
-                namespaced_kinds=kinds.namespaced,
-                cluster_kinds=cluster,
-            ),
-        )
-
-    def _platform_application(self) -> ArgoApplication:
-        props = self.props
-        return ArgoApplication(
-            self.delivery,
-            "Application",
-            props=ArgoApplicationProps(
-                name=PLATFORM,
-                namespace=props.argocd_namespace,
-                labels=self.labels,
-                project=PLATFORM,
-                repo_url=props.repo_url,
-                revision=props.revision,
-                path=props.path,
-                destination_namespace=props.app_namespace.name,
-                destination_server=props.destination_server,
-                sync_wave=props.sync_wave,
-            ),
-        )
 
     # --- cluster objects -------------------------------------------------------------------
 
