@@ -20,6 +20,9 @@ class KubeObject(cdk8s.ApiObject):
     jsii instead (JSON patches or the generated L1 classes) costs three to ten times more per
     object, which is most of the synth budget at a thousand services. A body is therefore
     patched through `overlays/` on the rendered output, not with `add_json_patch`.
+
+    Every object the constructs render is one, custom resources included; the synth checks
+    each body against its schema (docs/decisions/0010-one-rule-for-object-bodies.md).
     """
 
     def __init__(
