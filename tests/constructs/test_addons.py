@@ -117,3 +117,14 @@ def test_root_locks_argo_cds_default_project(
         "AppProject",
         "Application",
     ]
+
+
+def test_an_addon_never_shares_the_app_namespace(
+    config: AppConfig, cluster: ClusterSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app namespace's baseline (default-deny, quota) would stop the add-on: refused, for
+    any add-on of the catalogue (the config model reserves the shipped ones' namespaces)."""
+    demo = Addon(name="demo", namespace=config.app.namespace, pod_security="baseline", kinds=KINDS)
+    monkeypatch.setattr("constructs_lib.constructs.platform.k3s_platform.ADDONS", catalogue(demo))
+    with pytest.raises(ValueError, match="add-on 'demo' installs into namespace 'shop', the app's"):
+        render_platform(config, cluster)

@@ -186,6 +186,12 @@ class K3sPlatform(Construct):
     def add_addon(self, addon: Addon) -> ConfinedApplication:
         """The Application of one add-on of the catalogue, in its own project."""
         props = self.props
+        if addon.namespace == props.app_namespace.name:
+            # The app namespace's baseline (default-deny, quota, restricted) would stop it.
+            raise ValueError(
+                f"K3sPlatform: add-on '{addon.name}' installs into namespace "
+                f"'{addon.namespace}', the app's namespace; give the app another one"
+            )
         if addon.name not in props.charts:
             raise ValueError(
                 f"K3sPlatform: no pin for add-on '{addon.name}' (platform/versions.yaml)"
