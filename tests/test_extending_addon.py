@@ -27,6 +27,8 @@ CATALOGUE_TESTS = (
     "tests/constructs/test_addons.py",
     "tests/model/test_versions.py::test_renovate_manager_matches_every_pin",
     "tests/e2e/test_harness_charts.py::test_every_pinned_chart_version_has_a_committed_checksum",
+    "tests/compose/test_guards.py::test_the_guards_cover_the_namespaces_the_base_labels",
+    "tests/render/test_policy.py::test_each_escalation_is_refused_with_its_message[defaultproject]",
 )
 
 
