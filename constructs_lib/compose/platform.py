@@ -11,19 +11,18 @@ from constructs import Construct
 
 from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
-from constructs_lib.constructs.argocd.helm_addon import ChartSource
-from constructs_lib.constructs.argocd.self_managed import ManifestSource
+from constructs_lib.constructs.argocd.application import ChartSource, GitSource
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Call,
     ExternalRule,
 )
+from constructs_lib.constructs.platform.addons import PlatformIngress, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     INGRESS_CONTROLLERS,
     K3sPlatform,
     K3sPlatformProps,
-    PlatformIngress,
     PlatformScopes,
 )
 from constructs_lib.constructs.workloads import Workload
@@ -39,14 +38,6 @@ from constructs_lib.model.config import (
 from constructs_lib.model.value_types import quantity_value
 from constructs_lib.model.versions import ARGOCD_REPO, Versions
 
-CHARTS = (
-    "ingress-nginx",
-    "cert-manager",
-    "secrets-store-csi-driver",
-    "infisical-csi-provider",
-    "sealed-secrets",
-)
-
 
 def add_platform(
     scope: Construct,
@@ -58,6 +49,7 @@ def add_platform(
 ) -> K3sPlatform:
     """Add-ons, the `platform` project and the cluster baseline of one environment."""
     infisical = config.secrets.infisical
+    pins = {chart: versions.pin(chart, cluster.name) for chart in versions.charts}
     props = K3sPlatformProps(
         scopes=scopes,
         labels=standard_labels(config.app.name, PLATFORM),
@@ -67,25 +59,23 @@ def add_platform(
         repo_url=cluster.repo.url,
         revision=cluster.repo.revision,
         path=source_path(cluster.name, PLATFORM),
-        charts={
-            chart: ChartSource(repo=pin.repo, version=pin.version)
-            for chart in CHARTS
-            if chart in versions.charts and (pin := versions.pin(chart, cluster.name))
-        },
+        charts={chart: ChartSource(repo=p.repo, version=p.version) for chart, p in pins.items()},
         acme_email=cluster.acme_email,
-        ingress=PlatformIngress(
-            controller=cluster.ingress.controller,
-            http_node_port=cluster.ingress.http_node_port,
-            https_node_port=cluster.ingress.https_node_port,
-            publish_status_address=tuple(cluster.ingress.publish_status_address),
+        settings=PlatformSettings(
+            ingress=PlatformIngress(
+                controller=cluster.ingress.controller,
+                http_node_port=cluster.ingress.http_node_port,
+                https_node_port=cluster.ingress.https_node_port,
+                publish_status_address=tuple(cluster.ingress.publish_status_address),
+            ),
+            csi_token_audience=infisical.auth.audience if infisical else "infisical",
+            sealed_secrets=cluster.sealed_secrets,
         ),
-        csi_token_audience=infisical.auth.audience if infisical else "infisical",
         network_policies=(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
-        sealed_secrets=cluster.sealed_secrets,
         self_managed_argocd=(
-            ManifestSource(
+            GitSource(
                 repo_url=ARGOCD_REPO,
                 revision=versions.argocd.version,
                 path=versions.argocd.install_path.rpartition("/")[0],

@@ -7,7 +7,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.application import Kind
+from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.infisical_secret_mount import (
     InfisicalConnection,
     InfisicalSecret,

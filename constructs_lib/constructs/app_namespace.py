@@ -4,18 +4,15 @@ ResourceQuota (derived from the services' declared resources, with headroom) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.security import pod_security_labels
 from constructs_lib.model.value_types import quantity_value
 
-PSS_RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/warn": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-}
+PSS_RESTRICTED = pod_security_labels("restricted")
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
 KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
@@ -64,18 +61,7 @@ class AppNamespace(Construct):
         self.limit_range = self._limit_range() if props.limit_range else None
 
     def _quota(self) -> KubeObject:
-        hard = dict(self.props.quota or {})
-        return KubeObject(
-            self,
-            "ResourceQuota",
-            api_version="v1",
-            kind="ResourceQuota",
-            name=self.props.name,
-            namespace=self.props.name,
-            labels=self.props.labels,
-            annotations={SYNC_WAVE: "-9"},
-            body={"spec": {"hard": hard}},
-        )
+        return self._namespace_policy("ResourceQuota", {"hard": dict(self.props.quota or {})})
 
     def _limit_range(self) -> KubeObject:
         request, limit = self.props.default_request, self.props.default_limit
@@ -87,27 +73,23 @@ class AppNamespace(Construct):
                     f"default_request.{key} "
                     f"{req} is above default_limit.{key} {lim}"
                 )
+        container = {
+            "type": "Container",
+            "defaultRequest": {**request, "ephemeral-storage": EPHEMERAL_REQUEST},
+            "default": {**limit, "ephemeral-storage": EPHEMERAL_LIMIT},
+        }
+        return self._namespace_policy("LimitRange", {"limits": [container]})
+
+    def _namespace_policy(self, kind: str, spec: dict[str, Any]) -> KubeObject:
+        """A core object of the namespace named after it, synced right after it (wave -9)."""
         return KubeObject(
             self,
-            "LimitRange",
+            kind,
             api_version="v1",
-            kind="LimitRange",
+            kind=kind,
             name=self.props.name,
             namespace=self.props.name,
             labels=self.props.labels,
             annotations={SYNC_WAVE: "-9"},
-            body={
-                "spec": {
-                    "limits": [
-                        {
-                            "type": "Container",
-                            "defaultRequest": {
-                                **request,
-                                "ephemeral-storage": EPHEMERAL_REQUEST,
-                            },
-                            "default": {**limit, "ephemeral-storage": EPHEMERAL_LIMIT},
-                        }
-                    ]
-                }
-            },
+            body={"spec": spec},
         )

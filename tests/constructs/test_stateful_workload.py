@@ -5,7 +5,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.application import Kind
+from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.workloads import WORKLOADS
 from constructs_lib.constructs.workloads.stateful_workload import StatefulWorkload
 from tests.support import find, kinds
