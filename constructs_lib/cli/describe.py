@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from constructs_lib.cli.common import EXIT_OK, fail
 from constructs_lib.model.clusters import ClusterSettings, rehost
-from constructs_lib.model.config import AppConfig, Port, Service
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
+from constructs_lib.model.service import Port, Service
 
 
 @dataclass(frozen=True)

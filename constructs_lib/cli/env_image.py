@@ -22,8 +22,9 @@ from ruamel.yaml.error import YAMLError as RuamelError
 from constructs_lib.cli.config_edit import EditError, _round_trip, pin_text, scalar, write_atomic
 from constructs_lib.cli.generate import GenerateError, read_text
 from constructs_lib.model.clusters import cluster_dirs
-from constructs_lib.model.config import AppConfig, Service
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
+from constructs_lib.model.service import Service
 from constructs_lib.model.value_types import ImageDigest, ImageTag
 from constructs_lib.paths import display
 

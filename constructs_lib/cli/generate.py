@@ -29,7 +29,7 @@ from constructs_lib.errors import ProblemsError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
-from constructs_lib.model.config import AppConfig, Resources
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.cross_checks import base_domain_problem
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.payload import (
@@ -42,6 +42,7 @@ from constructs_lib.model.payload import (
     parse_payload,
     to_services,
 )
+from constructs_lib.model.service import Resources
 from constructs_lib.model.value_types import Hostname
 from constructs_lib.paths import display
 

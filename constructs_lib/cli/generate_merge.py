@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from constructs_lib.model.config import Service
 from constructs_lib.model.payload import AnyPayload, Payload
+from constructs_lib.model.service import Service
 
 _ORDER = list(Service.model_fields)
 

@@ -29,7 +29,8 @@ from constructs_lib.constructs.workloads.workload import (
     IngressProps,
 )
 from constructs_lib.model.clusters import ClusterSettings, rehost
-from constructs_lib.model.config import AppConfig, Probe, Resources, Service
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.service import Probe, Resources, Service
 
 # Kinds the app's Application may manage besides what the workloads render.
 BASE_APP_KINDS = (Kind("", "ConfigMap"), Kind("", "ServiceAccount"))

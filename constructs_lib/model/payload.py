@@ -25,13 +25,14 @@ from pydantic import (
 )
 
 from constructs_lib.errors import ProblemsError
+from constructs_lib.model.base import Model
 from constructs_lib.model.bounded import InputTooLarge, read_bounded
-from constructs_lib.model.config import (
+from constructs_lib.model.config import Issuer
+from constructs_lib.model.loading import format_errors
+from constructs_lib.model.service import (
     Autoscaling,
     DisruptionBudget,
     ExternalEgress,
-    Issuer,
-    Model,
     NotSecretEntry,
     PortRef,
     Probes,
@@ -42,10 +43,7 @@ from constructs_lib.model.config import (
     WorkloadType,
     check_requests_within_limits,
 )
-from constructs_lib.model.config import (
-    Port as ConfigPort,
-)
-from constructs_lib.model.loading import format_errors
+from constructs_lib.model.service import Port as ConfigPort
 from constructs_lib.model.value_types import (
     AppName,
     AppNamespace,

@@ -20,9 +20,10 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.base import Model
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, Model
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import (
     ConfigError,
     format_errors,

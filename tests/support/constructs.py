@@ -11,7 +11,7 @@ from constructs import Construct
 from constructs_lib.compose.workloads import pod_fields
 from constructs_lib.constructs.kube_object import synthesize
 from constructs_lib.constructs.workloads import Workload, WorkloadProps
-from constructs_lib.model.config import Service
+from constructs_lib.model.service import Service
 
 
 def synth(build: Callable[[Construct], object]) -> list[dict[str, Any]]:
