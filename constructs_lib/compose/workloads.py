@@ -16,7 +16,7 @@ from constructs_lib.constructs.infisical_secret_mount import (
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.security import PodSecurity
-from constructs_lib.constructs.workloads import WORKLOADS, Workload, WorkloadProps
+from constructs_lib.constructs.workloads import Workload, WorkloadProps
 from constructs_lib.constructs.workloads.container import (
     ContainerPort,
     ContainerProps,
@@ -31,6 +31,7 @@ from constructs_lib.constructs.workloads.workload import (
 from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.service import Probe, Resources, Service
+from constructs_lib.model.workload_kinds import KINDS
 
 # Kinds the app's Application may manage besides what the workloads render.
 BASE_APP_KINDS = (Kind("", "ConfigMap"), Kind("", "ServiceAccount"))
@@ -41,8 +42,8 @@ def app_kinds() -> tuple[Kind, ...]:
     """Every kind the app's workloads can render: the app project's allowlist. Namespaced
     only, nothing cluster-scoped."""
     kinds = set(BASE_APP_KINDS)
-    for workload in set(WORKLOADS.values()):
-        kinds.update(Kind(group, kind) for group, kind in (*workload.SHARED_KINDS, *workload.KINDS))
+    kinds.update(Kind(group, kind) for group, kind in Workload.SHARED_KINDS)
+    kinds.update(Kind(k.group, k.kind) for k in KINDS.values())
     return tuple(sorted(kinds, key=lambda k: (k.group, k.kind)))
 
 
@@ -61,7 +62,7 @@ def add_workloads(scope: Construct, config: AppConfig, cluster: ClusterSettings)
     )
     workloads = []
     for service in config.services:
-        construct = WORKLOADS[service.type]
+        construct = Workload.for_kind(service.type)
         props = workload_props(construct, config, cluster, service)
         workloads.append(construct(scope, service.name, props=props))
     return workloads
@@ -71,7 +72,7 @@ def workload_props(
     construct: type[Workload], config: AppConfig, cluster: ClusterSettings, service: Service
 ) -> WorkloadProps:
     """Props of `construct` for one service. Fields a kind adds to WorkloadProps are read from
-    the service's config field of the same name (`replicas`, `schedule`, ...)."""
+    the service's config field of the same name (`replicas`, its options: `cronjob`, ...)."""
     return construct.PROPS(
         **pod_fields(construct, service, config.defaults.resources, env=cluster.name),
         app=config.app.name,
@@ -96,12 +97,12 @@ def pod_fields(
     env: str | None = None,
 ) -> dict[str, Any]:
     """The props fields that come from the service alone: name, containers, volumes, security,
-    scaling, and the fields the kind adds."""
-    fields: dict[str, Any] = {
-        f.name: getattr(service, f.name)
-        for f in dataclasses.fields(construct.PROPS)
-        if f.name not in _COMMON_FIELDS and hasattr(service, f.name)
-    }
+    scaling, and the fields the kind adds (from the service's fields of the same name)."""
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(construct.PROPS):
+        value = getattr(service, f.name, None) if f.name not in _COMMON_FIELDS else None
+        if value is not None:  # a field the service leaves unset gets the props' default
+            fields[f.name] = value
     fields.update(
         name=service.name,
         containers=(main_container(service, default_resources, env=env),),

@@ -1,21 +1,27 @@
 """The application config: `config/app-config.yaml`, the single source of truth for workloads.
 
-Version 1 of the schema. `version` is what a future migration keys on: a file with another
-version is rejected with a message naming the versions this base understands.
+Version 2 of the schema. `version` is what a migration keys on: a version 1 file is read as
+version 2 (`model/migration.py`; `gitops-base migrate` rewrites it), and a file with any other
+version is rejected with a message naming the versions this base reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
+    ModelWrapValidatorHandler,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from constructs_lib.model import migration
 from constructs_lib.model.base import Model
+from constructs_lib.model.migration import CONFIG_VERSION, READ_VERSIONS
 from constructs_lib.model.quota import (
     FALLBACK_LIMIT,
     FALLBACK_REQUEST,
@@ -40,14 +46,27 @@ from constructs_lib.model.value_types import (
     DnsLabel,
     DnsSubdomain,
     Hostname,
-    SchemaVersion,
     quantity_value,
 )
 
-CONFIG_VERSION = 1
 # Suffix of the Secret the CSI driver syncs a service's env secrets into.
 SYNCED_SECRET_SUFFIX = "-infisical"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+
+
+def _config_version(value: object) -> object:
+    """Version 1 is converted before this runs: the one version left is the current one."""
+    if type(value) is not int or value != CONFIG_VERSION:
+        known = " or ".join(str(v) for v in READ_VERSIONS)
+        raise ValueError(f"{value!r} is not a schema version this base reads ({known})")
+    return value
+
+
+ConfigVersion = Annotated[
+    int,
+    BeforeValidator(_config_version),
+    WithJsonSchema({"const": CONFIG_VERSION, "type": "integer"}),
+]
 Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
 
 
@@ -196,7 +215,10 @@ class Promotion(Model):
 class AppConfig(Model):
     """Root of `config/app-config.yaml`."""
 
-    version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
+    version: ConfigVersion = Field(
+        description=f"Schema version of this file: {CONFIG_VERSION}. Version 1 files are still "
+        "read (`gitops-base migrate` rewrites one as version 2)."
+    )
     app: AppSettings
     domain: Hostname = Field(
         description="Base domain. Hostnames under it are re-rooted onto each environment's "
@@ -216,6 +238,12 @@ class AppConfig(Model):
         description="Environments held back until an image is promoted to them.",
     )
     services: list[Service] = Field(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_version_1(cls, data: Any, handler: ModelWrapValidatorHandler[AppConfig]) -> AppConfig:
+        config: AppConfig = migration.read(data, handler)
+        return config
 
     @model_validator(mode="after")
     def _rules(self) -> AppConfig:

@@ -40,7 +40,6 @@ from constructs_lib.model.service import (
     SecretRef,
     Security,
     Volume,
-    WorkloadType,
     check_requests_within_limits,
 )
 from constructs_lib.model.service import Port as ConfigPort
@@ -58,6 +57,7 @@ from constructs_lib.model.value_types import (
     ImageTag,
     SchemaVersion,
 )
+from constructs_lib.model.workload_kinds import DEFAULT_KIND, WorkloadType
 
 PAYLOAD_VERSION = 2
 PAYLOAD_VERSIONS = (1, 2)
@@ -328,7 +328,7 @@ class DeployedAppV2(Model):
     name: DnsLabel = Field(
         min_length=1, description="Unique in the payload; becomes the service name."
     )
-    type: WorkloadType = Field("Deployment", description="Deployment, CronJob or Job.")
+    type: WorkloadType = Field(DEFAULT_KIND, description="Deployment, CronJob or Job.")
     image: ImageReference = Field(min_length=1, description="Image with a tag, digest or both.")
     new_image: bool = Field(
         False,
@@ -643,7 +643,7 @@ def to_service(app: DeployedApp) -> dict[str, Any]:
         **({"allow_mutable_tag": True} if app.allow_mutable_tag else {}),
     }
     if app.schedule is not None:
-        service["schedule"] = app.schedule
+        service["cronjob"] = {"schedule": app.schedule}
     else:
         service["replicas"] = app.replicas
         port = app.port or DEFAULT_PORT
@@ -680,7 +680,7 @@ def to_service_v2(
 
     image = split_image(app.image)
     service: dict[str, Any] = {"name": app.name}
-    if app.type != "Deployment":
+    if app.type != DEFAULT_KIND:
         service["type"] = app.type
     service["image"] = {
         "repository": image.repository,
@@ -688,7 +688,7 @@ def to_service_v2(
         **({"digest": image.digest} if image.digest else {}),
     }
     if app.schedule is not None:
-        service["schedule"] = app.schedule
+        service["cronjob"] = {"schedule": app.schedule}
     if app.replicas is not None:
         service["replicas"] = app.replicas
     for key in ("command", "args"):

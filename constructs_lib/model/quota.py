@@ -15,6 +15,7 @@ from pydantic import Field
 from constructs_lib.model.base import Model
 from constructs_lib.model.service import ResourceList, Resources, Service
 from constructs_lib.model.value_types import quantity_value
+from constructs_lib.model.workload_kinds import KINDS
 
 # Bounds of the namespace ResourceQuota the platform derives (replicas x resources, plus
 # headroom). Requests must fit the cluster: 1024 cores or 4 TiB is more than any single k3s
@@ -36,12 +37,12 @@ ACME_SOLVER = {
 
 class QuotaSettings(Model):
     """ResourceQuota of the app namespace. Derived from the services' resources unless set:
-    each service's most pods (full autoscale, plus a Deployment's 25 % rolling-update surge)
-    times its container's requests and limits (the LimitRange defaults where it sets none),
-    plus the ACME solvers, plus `headroom_percent`. A derived or overridden total above 1024
-    cores or 4Ti of requests is refused: more than any single k3s cluster holds, so it can
-    only be a typo or a runaway payload; limits may overcommit, up to 16 times that (16384
-    cores, 64Ti)."""
+    each service's most pods (full autoscale, plus a Deployment's 25 % rolling-update surge;
+    one for a CronJob or a Job) times its container's requests and limits (the LimitRange
+    defaults where it sets none), plus the ACME solvers, plus `headroom_percent`. A derived
+    or overridden total above 1024 cores or 4Ti of requests is refused: more than any single
+    k3s cluster holds, so it can only be a typo or a runaway payload; limits may overcommit,
+    up to 16 times that (16384 cores, 64Ti)."""
 
     enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
     headroom_percent: int = Field(
@@ -88,14 +89,11 @@ class LimitRangeSettings(Model):
 
 
 def max_pods(service: Service) -> int:
-    """Pods a service may run at once: full autoscale, plus a Deployment's rolling-update surge
-    (Kubernetes' default maxSurge, 25 %); one for a CronJob or Job (concurrency Forbid)."""
-    if service.type in ("CronJob", "Job"):
-        return 1
-    replicas = service.autoscaling.max_replicas if service.autoscaling else service.replicas
-    if service.type == "Deployment":
-        return replicas + math.ceil(replicas * 0.25)
-    return replicas
+    """The most pods a service runs at once, as its kind counts them (workload_kinds)."""
+    scaling = service.autoscaling
+    return KINDS[service.type].max_pods(
+        service.replicas, scaling.max_replicas if scaling is not None else None
+    )
 
 
 def container_defaults(

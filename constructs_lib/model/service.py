@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     Field,
     PlainValidator,
     WithJsonSchema,
@@ -21,19 +22,16 @@ from pydantic import (
 from constructs_lib.model import secret_values
 from constructs_lib.model.base import Model
 from constructs_lib.model.kube_rules import (
-    CRONJOB_NAME_MAX,
     ID_MAX,
     INT32_MAX,
-    INT64_MAX,
     SECRET_KEY_MAX,
-    STATEFULSET_NAME_MAX,
     ingress_path_problem,
 )
+from constructs_lib.model.migration import moved_in_v2
 from constructs_lib.model.value_types import (
     AbsolutePath,
     Annotations,
     Cidr,
-    CronSchedule,
     DnsLabel,
     DnsSubdomain,
     EnvName,
@@ -44,8 +42,19 @@ from constructs_lib.model.value_types import (
     ImageTag,
     PortName,
     Quantity,
-    TimeZone,
     quantity_value,
+)
+from constructs_lib.model.workload_kinds import (
+    DEFAULT_KIND,
+    DEFAULT_REPLICAS,
+    FIELD_GATES,
+    KINDS,
+    OPTIONS,
+    CronJobOptions,
+    JobOptions,
+    WorkloadType,
+    refusal,
+    takers,
 )
 
 
@@ -237,7 +246,7 @@ class Probe(Model):
 
 
 class Probes(Model):
-    """Container probes. Readiness and startup are for Deployments only."""
+    """Container probes. Readiness and startup are for the kinds that serve."""
 
     readiness: Probe | None = Field(
         None, description="Gates traffic and rollouts. Default: none (ready once started)."
@@ -500,25 +509,26 @@ class Egress(Model):
         return [ServiceCall(name=c) if isinstance(c, str) else c for c in self.services]
 
 
-WorkloadType = Literal["Deployment", "StatefulSet", "CronJob", "Job"]
-# Long-running types: they take a Service, an Ingress, an autoscaler and a disruption budget.
-SERVING_TYPES = ("Deployment", "StatefulSet")
-
-
 class Service(Model):
-    """One workload. Deployment for long-running work, CronJob for scheduled, Job for one-off."""
+    """One workload, of one of the kinds `type` names; a kind's own options are nested under
+    it (`cronjob`, `job`)."""
 
     name: DnsLabel = Field(
         description="Service name, unique in the app: names its objects and its selector labels."
     )
     type: WorkloadType = Field(
-        "Deployment",
-        description="Kind of workload: Deployment, StatefulSet (stable pod names), CronJob or "
-        "Job. Default: Deployment.",
+        DEFAULT_KIND,
+        description="Kind of workload: "
+        + ", ".join(f"{k.kind} ({k.summary})" for k in KINDS.values())
+        + f". Default: {DEFAULT_KIND}.",
     )
     image: Image = Field(description="Container image, pinned by tag or digest.")
-    replicas: int = Field(
-        1, ge=0, le=INT32_MAX, description="Replicas of a Deployment or StatefulSet. Default: 1."
+    replicas: int | None = Field(
+        None,
+        ge=0,
+        le=INT32_MAX,
+        description=f"Pods of a {takers('replicas')} without an autoscaler; other kinds refuse "
+        f"it. Default: {DEFAULT_REPLICAS}.",
     )
     command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
     args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
@@ -565,40 +575,37 @@ class Service(Model):
         description="Secrets (type kubernetes.io/dockerconfigjson) in the app namespace for "
         "pulling the image. Default: defaults.image_pull_secrets.",
     )
-    # Scheduled and one-off work.
-    schedule: CronSchedule | None = Field(
-        None, description="Five-field cron or a macro (@daily). Required for a CronJob."
-    )
-    time_zone: TimeZone | None = Field(
+    cronjob: CronJobOptions | None = Field(
         None,
-        description="IANA time zone of the schedule, e.g. Europe/Paris. Default: the cluster's.",
+        description="A CronJob's schedule and runs; required for a CronJob, refused "
+        "by other kinds.",
     )
-    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
-        "Forbid", description="Whether a run may start while the last one runs. Default: Forbid."
+    job: JobOptions | None = Field(
+        None,
+        description="How a Job, or each Job a CronJob starts, runs its pod; for a "
+        f"{takers('job')} only. Default: the defaults of each option.",
     )
-    successful_jobs_history_limit: int = Field(3, ge=0, le=INT32_MAX, description="Default: 3.")
-    failed_jobs_history_limit: int = Field(1, ge=0, le=INT32_MAX, description="Default: 1.")
-    starting_deadline_seconds: int | None = Field(
-        300,
-        ge=10,
-        le=INT64_MAX,
-        description="Skip a run that cannot start within this many seconds (after a controller "
-        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
-    )
-    suspend: bool = Field(False, description="Pause the schedule. Default: false.")
-    backoff_limit: int = Field(
-        2, ge=0, le=INT32_MAX, description="Retries of a failed Job. Default: 2."
-    )
-    active_deadline_seconds: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="Kill a Job running longer. Default: no deadline."
-    )
-    restart_policy: Literal["OnFailure", "Never"] = Field(
-        "OnFailure", description="Restart policy of a Job's pods. Default: OnFailure."
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_options(cls, data: Any) -> Any:
+        """A section the kind takes is there with its defaults when the service leaves it out;
+        so a required option (a CronJob's schedule) is reported under its section. An option
+        where version 1 had it says where it went."""
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            problem = moved_in_v2(key) if isinstance(key, str) else None
+            if problem is not None:
+                raise ValueError(problem)
+        kind = data.get("type", DEFAULT_KIND)
+        workload = KINDS.get(kind) if isinstance(kind, str) else None
+        missing = [s for s in workload.options if s not in data] if workload else []
+        return {**data, **{section: {} for section in missing}} if missing else data
 
     @model_validator(mode="after")
     def _rules(self) -> Service:
-        _check_kind_fields(self)
+        _check_kind(self)
         _check_ports(self)
         _check_port_refs(self)
         if self.resources is not None:
@@ -719,34 +726,31 @@ def _check_secrets(s: Service) -> None:
         by_name[secret.object_name] = i
 
 
-def _check_kind_fields(s: Service) -> None:
-    if s.type == "CronJob" and s.schedule is None:
-        raise ValueError("a CronJob needs 'schedule'")
-    if s.type == "CronJob" and len(s.name) > CRONJOB_NAME_MAX:
+def _check_kind(s: Service) -> None:
+    """What the service's kind takes, from its catalogue entry: its name's length, the fields
+    only some kinds take (replicas, ingress, ...) and the option sections."""
+    kind = KINDS[s.type]
+    if len(s.name) > kind.name_max:
         raise ValueError(
-            f"name: '{s.name}' has {len(s.name)} characters; a CronJob's name may have at most "
-            f"{CRONJOB_NAME_MAX} (its Jobs add 11 to it and must fit 63)"
+            f"name: '{s.name}' has {len(s.name)} characters; a {kind.kind}'s name may have at "
+            f"most {kind.name_max} ({kind.name_max_why})"
         )
-    if s.type == "StatefulSet" and len(s.name) > STATEFULSET_NAME_MAX:
-        raise ValueError(
-            f"name: '{s.name}' has {len(s.name)} characters; a StatefulSet's name may have at "
-            f"most {STATEFULSET_NAME_MAX} (its pods' controller-revision-hash label adds 11 to "
-            "it and must fit 63)"
-        )
-    if s.type != "CronJob" and s.time_zone is not None:
-        raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")
-    if s.type != "CronJob" and s.schedule is not None:
-        raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
-    if s.type not in SERVING_TYPES:
-        for field in ("ingress", "autoscaling", "disruption_budget"):
-            if getattr(s, field) is not None:
-                raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
-        if s.probes.readiness or s.probes.startup:
-            raise ValueError(f"readiness and startup probes are only for Deployments, not {s.type}")
+    for key in (*FIELD_GATES, *OPTIONS):
+        problem = refusal(kind, key) if _given(s, key) else None
+        if problem is not None:
+            raise ValueError(problem)
     if s.autoscaling is not None and s.autoscaling.target_cpu_utilization is not None:
         requests = s.resources.requests if s.resources else None
         if requests is None or requests.cpu is None:
             raise ValueError("autoscaling on CPU needs resources.requests.cpu")
+
+
+def _given(model: BaseModel, path: str) -> bool:
+    """Whether a dotted field path was set, to something other than null."""
+    *parents, last = path.split(".")
+    for name in parents:
+        model = getattr(model, name)
+    return last in model.model_fields_set and getattr(model, last) is not None
 
 
 def _check_ports(s: Service) -> None:

@@ -4,8 +4,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.workloads import WORKLOADS
-from constructs_lib.constructs.workloads.cron_workload import CronWorkload
+from constructs_lib.constructs.workloads import Workload
 from constructs_lib.constructs.workloads.web_workload import WebWorkload
 from constructs_lib.constructs.workloads.workload import IngressProps
 from tests.support import find, kinds
@@ -172,7 +171,5 @@ def test_probes_resources_and_env() -> None:
     assert c["command"] == ["/bin/web"]
 
 
-def test_scheduled_work_is_not_a_web_workload() -> None:
-    assert WORKLOADS["Deployment"] is WebWorkload
-    assert WORKLOADS["CronJob"] is CronWorkload
-    assert WORKLOADS["Job"] is CronWorkload
+def test_renders_the_deployment_kind() -> None:
+    assert Workload.for_kind("Deployment") is WebWorkload

@@ -84,7 +84,7 @@ def test_fqdn_and_fqdns_become_ingress_hosts() -> None:
 def test_a_schedule_makes_a_cronjob_without_ports_or_replicas() -> None:
     cron = service(schedule="*/5 * * * *")
     assert cron["type"] == "CronJob"
-    assert cron["schedule"] == "*/5 * * * *"
+    assert cron["cronjob"] == {"schedule": "*/5 * * * *"}
     assert "ports" not in cron and "replicas" not in cron
 
 

@@ -37,7 +37,9 @@ OUTSIDE = (
 )
 WEB = "deployed_apps[0] (name 'web')"
 EXPECTED: dict[str, list[str]] = {
-    "cronjob_without_schedule": ["deployed_apps[0] (name 'report'): a CronJob needs 'schedule'"],
+    "cronjob_without_schedule": [
+        "deployed_apps[0] (name 'report').schedule: required field is missing"
+    ],
     "domain_not_the_clusters": [
         "domain: the payload's domain 'acme-shop.io' is not the base domain of the environments "
         "in clusters: dev (dev.example.com), prod (example.com), test (test.example.com) are "
@@ -67,7 +69,8 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "host_outside_domain": [f"{WEB}.ingress.hosts[0]: {OUTSIDE}"],
     "ingress_on_job": [
-        "deployed_apps[0] (name 'migrate'): 'ingress' is only for type Deployment, not Job"
+        "deployed_apps[0] (name 'migrate').ingress: only for type Deployment or StatefulSet, "
+        "not Job"
     ],
     "ingress_tls_invalid": [f"{WEB}.ingress.tls: {TLS_OFF}"],
     "resources_preset_unknown": [
