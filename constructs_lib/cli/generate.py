@@ -7,7 +7,6 @@ the file (temporary file + rename). Any problem leaves the existing file untouch
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,12 +32,12 @@ from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.cross_checks import base_domain_problem
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
-from constructs_lib.model.migration import CONFIG_VERSION, is_v1, v1_line
+from constructs_lib.model.migration import CONFIG_VERSION, is_v1
 from constructs_lib.model.payload import (
     MAX_PAYLOAD_BYTES,
     AnyPayload,
     PayloadError,
-    entry_label,
+    entry_problem,
     load_payload,
     parse_json,
     parse_payload,
@@ -63,8 +62,7 @@ class Result:
     changed: bool
     services: int
     text: str
-    migrated: bool = False
-    """The config was version 1, and is written as version 2."""
+    migrated: bool = False  # the config was version 1, and is written as version 2
 
 
 def read_text(path: Path) -> str | None:
@@ -182,27 +180,22 @@ def domain_problem(
     )
 
 
-_SERVICE_LINE = re.compile(r"^services\[(\d+)\]")
-
-
 def _config_problems(
-    exc: ValidationError, output: Path, payload_data: Any, services: list[dict[str, Any]]
+    exc: ValidationError, output: Path, payload: AnyPayload, payload_data: Any
 ) -> list[str]:
-    """Config errors, with problems inside services[i] named after their payload entry."""
+    """Config errors; a problem of a service the payload gave is named on its entry."""
     problems = []
     for line in format_errors(exc, AppConfig):
-        line = v1_line(line, services)  # the payload's names: `schedule`, not `cronjob.schedule`
-        match = _SERVICE_LINE.match(line)
-        if match and int(match.group(1)) < len(services):
-            line = entry_label(int(match.group(1)), payload_data) + line[match.end() :]
-            if line.endswith("secrets.infisical is not configured"):
-                line += (
-                    "; set it in the config, in the payload's 'infisical' or with "
-                    "--infisical-url, --infisical-project-id and --infisical-identity-id"
-                )
-            problems.append(line)
-        else:
+        problem = entry_problem(line, payload, payload_data)
+        if problem is None:
             problems.append(f"{display(output)}: {line}")
+            continue
+        if problem.endswith("secrets.infisical is not configured"):
+            problem += (
+                "; set it in the config, in the payload's 'infisical' or with "
+                "--infisical-url, --infisical-project-id and --infisical-identity-id"
+            )
+        problems.append(problem)
     return problems
 
 
@@ -271,7 +264,7 @@ def generate(
         AppConfig.model_validate(data)
     except ValidationError as exc:
         names = {"deployed_apps": [{"name": s["name"]} for s in services]}
-        raise GenerateError(_config_problems(exc, output, names, services)) from None
+        raise GenerateError(_config_problems(exc, output, payload, names)) from None
     text = fill_services(skeleton, services)
     changed = text != current
     if changed and not check:

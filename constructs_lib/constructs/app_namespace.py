@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
-from constructs_lib.model.value_types import quantity_value
+from constructs_lib.model.value_types import above_limit
 
 PSS_RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
@@ -79,14 +79,13 @@ class AppNamespace(Construct):
 
     def _limit_range(self) -> KubeObject:
         request, limit = self.props.default_request, self.props.default_limit
-        for key in ("cpu", "memory"):
-            req, lim = request.get(key), limit.get(key)
-            if req and lim and quantity_value(req) > quantity_value(lim):
-                raise ValueError(
-                    f"AppNamespace '{self.props.name}': platform.limit_range: "
-                    f"default_request.{key} "
-                    f"{req} is above default_limit.{key} {lim}"
-                )
+        above = above_limit(request, limit)
+        if above is not None:
+            key, req, lim = above
+            raise ValueError(
+                f"AppNamespace '{self.props.name}': platform.limit_range: "
+                f"default_request.{key} {req} is above default_limit.{key} {lim}"
+            )
         return KubeObject(
             self,
             "LimitRange",

@@ -46,7 +46,7 @@ from constructs_lib.model.value_types import (
     DnsLabel,
     DnsSubdomain,
     Hostname,
-    quantity_value,
+    above_limit,
 )
 
 # Suffix of the Secret the CSI driver syncs a service's env secrets into.
@@ -308,15 +308,14 @@ def _check_limit_range(config: AppConfig) -> None:
     which can come from mixing the config's values with the fallbacks."""
     if not config.platform.limit_range.enabled:
         return
-    request, limit = container_defaults(config)
-    for key in ("cpu", "memory"):
-        req, lim = request.get(key), limit.get(key)
-        if req and lim and quantity_value(req) > quantity_value(lim):
-            raise ValueError(
-                f"platform.limit_range: the default {key} request {req} is above the default "
-                f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
-                f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
-            )
+    above = above_limit(*container_defaults(config))
+    if above is not None:
+        key, req, lim = above
+        raise ValueError(
+            f"platform.limit_range: the default {key} request {req} is above the default "
+            f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
+            f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
+        )
 
 
 def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
@@ -327,7 +326,7 @@ def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Servi
             raise ValueError(f"{where}: service '{service.name}' cannot name itself")
         target = by_name.get(name)
         if target is None:
-            raise ValueError(f"{where}: no service '{name}' in services")
+            raise ValueError(f"{where}: no service named '{name}' to call")
         if not target.ports:
             raise ValueError(f"{where}: service '{name}' declares no ports to call")
         for k, ref in enumerate(call.ports or []):

@@ -42,6 +42,7 @@ from constructs_lib.model.value_types import (
     ImageTag,
     PortName,
     Quantity,
+    above_limit,
     quantity_value,
 )
 from constructs_lib.model.workload_kinds import (
@@ -803,14 +804,13 @@ def _check_port_refs(s: Service) -> None:
 
 
 def check_requests_within_limits(resources: Resources) -> None:
-    """Raise when a request is above its limit (shared with the payload model)."""
+    """Raise when a request is above its limit."""
     if resources.requests is None or resources.limits is None:
         return
-    for field in ("cpu", "memory"):
-        request = getattr(resources.requests, field)
-        limit = getattr(resources.limits, field)
-        if request and limit and quantity_value(request) > quantity_value(limit):
-            raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
+    above = above_limit(resources.requests.model_dump(), resources.limits.model_dump())
+    if above is not None:
+        field, request, limit = above
+        raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
 
 
 def _check_mount_paths(s: Service) -> None:

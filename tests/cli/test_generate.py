@@ -238,8 +238,10 @@ EXPECTED: dict[str, list[str]] = {
     "secret_env_and_file": [
         "deployed_apps[0] (name 'api').secrets[0]: set exactly one of 'env' or 'file'",
     ],
-    "secret_env_clashes_with_env": [
-        "deployed_apps[0] (name 'api').secrets[0].env: 'DB' is already set by env",
+    "secret_env_clashes_with_env": [  # the config's rule, on the payload's entry
+        "deployed_apps[0] (name 'api').secrets[0].env: 'DB' is also set in env; a container "
+        "with two variables of one name keeps only the last (server-side apply refuses it): set "
+        "it in one place",
     ],
     "secret_path_relative": [
         "deployed_apps[0] (name 'api').secrets[0].path: 'api' is not an absolute path",

@@ -159,7 +159,7 @@ def test_policies_can_be_turned_off(config: AppConfig, cluster: ClusterSettings)
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"egress": {"services": ["nope"]}}, "no service 'nope' in services"),
+        ({"egress": {"services": ["nope"]}}, "no service named 'nope' to call"),
         ({"egress": {"services": ["web"]}}, "service 'web' cannot name itself"),
         ({"egress": {"services": ["worker"]}}, "service 'worker' declares no ports to call"),
     ],

@@ -47,13 +47,14 @@ EXPECTED: dict[str, list[str]] = {
         "domain they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml "
         "first"
     ],
-    "egress_app_itself": [f"{WEB}.egress.apps[0].name: app 'web' cannot call itself"],
-    "egress_app_unknown": [f"{WEB}.egress.apps[0].name: no app 'payments' in deployed_apps"],
+    # The config's rules about calls, on the payload's entry and names.
+    "egress_app_itself": [f"{WEB}.egress.apps[0]: service 'web' cannot name itself"],
+    "egress_app_unknown": [f"{WEB}.egress.apps[0]: no service named 'payments' to call"],
     "egress_app_without_ports": [
-        f"{WEB}.egress.apps[0].name: app 'worker' declares no ports to call"
+        f"{WEB}.egress.apps[0]: service 'worker' declares no ports to call"
     ],
     "egress_port_undeclared": [
-        f"{WEB}.egress.apps[0].ports[0]: app 'api' declares no port 'metrics'"
+        f"{WEB}.egress.apps[0].ports[0]: service 'api' declares no port 'metrics'"
     ],
     "external_cidr_host_bits": [
         f"{WEB}.egress.external[0].cidr: '10.0.5.7/24' has host bits set: did you mean "

@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from constructs_lib.constructs.workloads.job_workload import job_spec
-from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps
-from constructs_lib.model.workload_kinds import KINDS, CronJobOptions, JobOptions
+from constructs_lib.constructs.workloads.job_workload import JobWorkload, JobWorkloadProps
+from constructs_lib.model.workload_kinds import KINDS, CronJobOptions
 
 
 @dataclass(frozen=True, kw_only=True)
-class CronWorkloadProps(WorkloadProps):
-    """Props of CronWorkload."""
+class CronWorkloadProps(JobWorkloadProps):
+    """Props of CronWorkload: the Job it starts (JobWorkloadProps), and when."""
 
     cronjob: CronJobOptions
     """The schedule, and how runs overlap or start late."""
-    job: JobOptions = field(default_factory=JobOptions)
-    """How each Job it starts runs its pod. @default JobOptions' defaults"""
 
 
-class CronWorkload(Workload):
-    """A CronJob, with its SecretProviderClass as a child construct. The construct is the
-    CronJob itself."""
+class CronWorkload(JobWorkload):
+    """A CronJob: the Job a JobWorkload renders, as its jobTemplate, started on a schedule;
+    with its SecretProviderClass as a child construct. The construct is the CronJob itself."""
 
     KIND = KINDS["CronJob"]
     PROPS = CronWorkloadProps
     props: CronWorkloadProps
 
-    @property
-    def restart_policy(self) -> str | None:
-        return self.props.job.restart_policy
-
     def _spec(self) -> dict[str, Any]:
         options = self.props.cronjob
-        self.job_spec = job_spec(self.props.job)
+        self.job_spec = super()._spec()
         spec: dict[str, Any] = {
             "schedule": options.schedule,
             "concurrencyPolicy": options.concurrency_policy,
@@ -51,3 +44,6 @@ class CronWorkload(Workload):
 
     def _template_parent(self) -> dict[str, Any]:
         return self.job_spec
+
+    def _annotations(self) -> dict[str, str]:
+        return {}  # a CronJob's template may change: its next Job takes it

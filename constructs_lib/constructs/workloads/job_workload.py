@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps
 from constructs_lib.model.workload_kinds import KINDS, JobOptions
@@ -25,7 +25,7 @@ class JobWorkload(Workload):
     itself; Argo CD replaces it when its pod template changes."""
 
     KIND = KINDS["Job"]
-    PROPS = JobWorkloadProps
+    PROPS: ClassVar[type[WorkloadProps]] = JobWorkloadProps
     props: JobWorkloadProps
 
     @property
@@ -33,15 +33,11 @@ class JobWorkload(Workload):
         return self.props.job.restart_policy
 
     def _spec(self) -> dict[str, Any]:
-        return job_spec(self.props.job)
+        options = self.props.job
+        spec: dict[str, Any] = {"backoffLimit": options.backoff_limit}
+        if options.active_deadline_seconds is not None:
+            spec["activeDeadlineSeconds"] = options.active_deadline_seconds
+        return spec
 
     def _annotations(self) -> dict[str, str]:
         return dict(JOB_SYNC_OPTIONS)
-
-
-def job_spec(options: JobOptions) -> dict[str, Any]:
-    """The spec of a Job without its pod template; a CronJob's jobTemplate has the same."""
-    spec: dict[str, Any] = {"backoffLimit": options.backoff_limit}
-    if options.active_deadline_seconds is not None:
-        spec["activeDeadlineSeconds"] = options.active_deadline_seconds
-    return spec
