@@ -59,7 +59,7 @@ def topology(config: AppConfig, cluster: ClusterSettings | None = None) -> Topol
         ingress = s.ingress
         if ingress is not None and s.ports:
             port = _routed(s)
-            tls = config.tls.enabled if ingress.tls.enabled is None else ingress.tls.enabled
+            tls = ingress.terminates_tls(config.tls.enabled)
             hosts: list[tuple[str, tuple[str, ...]]] = [
                 (rehost(h, config.domain, cluster.domain) if cluster else h, ())
                 for h in ingress.hosts

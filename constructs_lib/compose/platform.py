@@ -111,8 +111,8 @@ def network_policy_props(config: AppConfig, cluster: ClusterSettings) -> AppNetw
         for s in config.services
         if s.ingress is not None and config.features.ingresses and config.features.services
     }
-    tls = config.tls.enabled and any(
-        by_name[name].ingress.tls.enabled is not False  # type: ignore[union-attr]
+    tls = any(
+        by_name[name].ingress.terminates_tls(config.tls.enabled)  # type: ignore[union-attr]
         for name in routed
     )
     calls = tuple(

@@ -172,15 +172,17 @@ def volumes(service: Service) -> list[Volume]:
 
 
 def pod_security(service: Service) -> PodSecurity:
+    """What the service loosens; what it leaves out keeps PodSecurity's secure default."""
     security = service.security
-    return PodSecurity(
-        run_as_user=security.run_as_user,
-        run_as_group=security.run_as_group,
-        fs_group=security.fs_group,
-        read_only_root_filesystem=security.read_only_root_filesystem,
-        add_capabilities=tuple(security.add_capabilities),
-        automount_service_account_token=security.automount_service_account_token,
+    names = (
+        "run_as_user",
+        "run_as_group",
+        "fs_group",
+        "read_only_root_filesystem",
+        "automount_service_account_token",
     )
+    given = {name: value for name in names if (value := getattr(security, name)) is not None}
+    return PodSecurity(**given, add_capabilities=tuple(security.add_capabilities))
 
 
 def resources(resources: Resources | None) -> dict[str, dict[str, str]]:
@@ -233,12 +235,12 @@ def ingress(config: AppConfig, cluster: ClusterSettings, service: Service) -> In
         return None
     return IngressProps(
         hosts=hosts,
-        tls=config.tls.enabled if settings.tls.enabled is None else settings.tls.enabled,
+        tls=settings.terminates_tls(config.tls.enabled),
         cluster_issuer=cluster.tls_issuer or config.tls.issuer,
         ingress_class_name=cluster.ingress.controller,
         paths=tuple(settings.paths),
         port=settings.port,
-        tls_secret_name=settings.tls.secret_name,
+        tls_secret_name=settings.tls_secret(service.name),
         annotations=dict(settings.annotations),
     )
 
@@ -267,4 +269,5 @@ def secret_mount(
             for s in service.secrets
         ),
         mount_path=service.secrets_mount_path,
+        synced_secret_name=service.synced_secret_name,
     )

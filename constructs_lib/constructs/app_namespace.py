@@ -3,7 +3,7 @@ ResourceQuota (derived from the services' declared resources, with headroom) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from constructs import Construct
 
@@ -19,9 +19,6 @@ PSS_RESTRICTED = {
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
 KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
-# Container defaults of the LimitRange when nothing else sets them.
-DEFAULT_REQUEST = {"cpu": "50m", "memory": "64Mi"}
-DEFAULT_LIMIT = {"cpu": "500m", "memory": "256Mi"}
 # Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
 # requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
 EPHEMERAL_REQUEST = "64Mi"
@@ -34,14 +31,14 @@ class AppNamespaceProps:
 
     name: str
     labels: dict[str, str]
+    default_request: dict[str, str]
+    """Container default request (`cpu`, `memory`) of the LimitRange."""
+    default_limit: dict[str, str]
+    """Container default limit (`cpu`, `memory`) of the LimitRange."""
     quota: dict[str, str] | None = None
     """`spec.hard` of the ResourceQuota. @default no ResourceQuota"""
     limit_range: bool = False
-    """Render the LimitRange with the two defaults below. @default no LimitRange"""
-    default_request: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUEST))
-    """Container default request (`cpu`, `memory`). @default 50m CPU / 64Mi"""
-    default_limit: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LIMIT))
-    """Container default limit (`cpu`, `memory`). @default 500m CPU / 256Mi"""
+    """Render the LimitRange with the two defaults above. @default no LimitRange"""
 
 
 class AppNamespace(Construct):

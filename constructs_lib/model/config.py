@@ -49,8 +49,6 @@ from constructs_lib.model.value_types import (
     above_limit,
 )
 
-# Suffix of the Secret the CSI driver syncs a service's env secrets into.
-SYNCED_SECRET_SUFFIX = "-infisical"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 
 
@@ -258,9 +256,8 @@ class AppConfig(Model):
                 )
             names[service.name] = i
         by_name = {s.name: s for s in self.services}
-        # The Secret the CSI driver syncs env secrets into (constructs/infisical_secret_mount).
         synced_secrets = {
-            f"{s.name}{SYNCED_SECRET_SUFFIX}": s.name
+            s.synced_secret_name: s.name
             for s in self.services
             if any(secret.env for secret in s.secrets)
         }
@@ -282,7 +279,7 @@ class AppConfig(Model):
                             f"'{routes[(host, path)]}'"
                         )
                     routes[(host, path)] = service.name
-            secret = service.ingress.tls.secret_name or f"{service.name}-tls"
+            secret = service.ingress.tls_secret(service.name)
             synced = synced_secrets.get(secret)
             if synced is not None:
                 raise ValueError(

@@ -136,8 +136,8 @@ def quota_shares(
 ) -> QuotaShares:
     """What each service and the ACME solvers add to the quota: a service's most pods times
     its container's resources (`defaults` where it sets none, then `container_default`, the
-    LimitRange's request and limit); one solver pod per Ingress with TLS (`tls`: the config's
-    tls.enabled)."""
+    LimitRange's request and limit); one solver pod per Ingress with TLS (its own, else `tls`,
+    the config's tls.enabled)."""
     request, limit = container_default
     value = functools.cache(quantity_value)  # a few distinct quantities, many services
     shares: QuotaShares = {key: [] for key in (*RESOURCE_KEYS, "pods")}
@@ -151,11 +151,7 @@ def quota_shares(
                 quantity = getattr(values, key, None) if values is not None else None
                 shares[f"{part}.{key}"].append((label, pods * value(quantity or fallback[key])))
         shares["pods"].append((label, pods))
-    solvers = 0
-    if tls:
-        solvers = sum(
-            1 for s in services if s.ingress is not None and s.ingress.tls.enabled is not False
-        )
+    solvers = sum(1 for s in services if s.ingress is not None and s.ingress.terminates_tls(tls))
     if solvers:
         for part in ("requests", "limits"):
             for key in ("cpu", "memory"):

@@ -71,6 +71,10 @@ def _not_secret_entry(value: str) -> str:
 NotSecretEntry = Annotated[str, AfterValidator(_not_secret_entry)]
 
 
+# Suffix of the Secret the CSI driver syncs a service's env secrets into.
+SYNCED_SECRET_SUFFIX = "-infisical"
+# The Secret of an Ingress's certificate is `<service><TLS_SECRET_SUFFIX>` unless it says.
+TLS_SECRET_SUFFIX = "-tls"
 # Tags registries move on every push: an image pinned only by one of these is not reproducible.
 MUTABLE_TAGS = frozenset({"latest"})
 # Bounds of one resource list: far above any node (k3s or not), far below an overflow.
@@ -330,7 +334,9 @@ class IngressTls(Model):
 
     enabled: bool | None = Field(None, description="Default: the global tls.enabled.")
     secret_name: DnsSubdomain | None = Field(
-        None, description="Secret cert-manager writes the certificate to. Default: <service>-tls."
+        None,
+        description=f"Secret cert-manager writes the certificate to. Default: "
+        f"<service>{TLS_SECRET_SUFFIX}.",
     )
 
 
@@ -357,6 +363,15 @@ class Ingress(Model):
     annotations: Annotations = Field(
         default_factory=dict, description="Extra annotations for the controller. Default: none."
     )
+
+    def terminates_tls(self, default: bool) -> bool:
+        """Whether it terminates TLS (and so needs a certificate and an ACME solver): its own
+        `tls.enabled`, else `default`, the config's tls.enabled."""
+        return default if self.tls.enabled is None else self.tls.enabled
+
+    def tls_secret(self, service: str) -> str:
+        """The Secret cert-manager writes the certificate of `service`'s Ingress to."""
+        return self.tls.secret_name or f"{service}{TLS_SECRET_SUFFIX}"
 
     @model_validator(mode="after")
     def _some_host(self) -> Ingress:
@@ -440,7 +455,8 @@ class DisruptionBudget(Model):
 
 
 class Security(Model):
-    """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
+    """Loosens the restricted-by-default pod security. A field left out keeps the secure value,
+    which the constructs own (constructs/security.py)."""
 
     run_as_user: int | None = Field(
         None, ge=1, le=ID_MAX, description="UID. Default: the image's user."
@@ -451,12 +467,16 @@ class Security(Model):
     fs_group: int | None = Field(
         None, ge=1, le=ID_MAX, description="Group owning mounted volumes. Default: none."
     )
-    read_only_root_filesystem: bool = Field(True, description="Default: true.")
+    read_only_root_filesystem: bool | None = Field(
+        None, description="false: a writable root filesystem. Default: read-only."
+    )
     add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
         default_factory=list,
         description="The only capability the restricted Pod Security Standard allows adding.",
     )
-    automount_service_account_token: bool = Field(False, description="Default: false.")
+    automount_service_account_token: bool | None = Field(
+        None, description="true: mount the service account's token. Default: not mounted."
+    )
 
 
 class ServiceCall(Model):
@@ -586,6 +606,11 @@ class Service(Model):
         description="How a Job, or each Job a CronJob starts, runs its pod; for a "
         f"{takers('job')} only. Default: the defaults of each option.",
     )
+
+    @property
+    def synced_secret_name(self) -> str:
+        """The Secret the CSI driver syncs the service's env secrets into."""
+        return f"{self.name}{SYNCED_SECRET_SUFFIX}"
 
     @model_validator(mode="before")
     @classmethod

@@ -137,7 +137,12 @@ def test_no_service_without_ports_or_when_disabled() -> None:
 def test_ingress_routes_to_the_service() -> None:
     svc = service(ingress={"hosts": ["shop.example.com"]})
     ingress = IngressProps(
-        hosts=("shop.dev.example.com",), tls=True, cluster_issuer="letsencrypt-staging"
+        hosts=("shop.dev.example.com",),
+        tls=True,
+        cluster_issuer="letsencrypt-staging",
+        ingress_class_name="nginx",
+        paths=("/",),
+        tls_secret_name="web-tls",
     )
     out = synth(lambda c: web(c, svc, ingress=ingress))
     rule = find(out, "Ingress", "web")["spec"]["rules"][0]

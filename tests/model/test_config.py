@@ -152,7 +152,7 @@ def test_a_mutable_tag_is_accepted_when_allowed_or_pinned_by_digest() -> None:
 
 def test_the_synced_secret_rule_names_the_secret_the_driver_syncs() -> None:
     """The TLS secret rule must know the name the CSI mount gives its synced Secret."""
-    from constructs_lib.model.config import SYNCED_SECRET_SUFFIX
+    from constructs_lib.model.service import SYNCED_SECRET_SUFFIX
 
     rendered = (ROOT / "dist" / "dev" / "app" / "secretproviderclass-api.yaml").read_text()
     assert f"secretName: api{SYNCED_SECRET_SUFFIX}\n" in rendered

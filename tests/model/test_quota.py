@@ -67,3 +67,9 @@ def test_a_disabled_quota_is_not_bounded() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_model(AppConfig, data, "inline")
     assert "requests.cpu would be 1,408 cores (with 100% headroom)" in caught.value.problems[0]
+
+
+def test_an_ingress_with_tls_of_its_own_counts_its_solver(config: AppConfig) -> None:
+    """web sets ingress.tls.enabled, so it asks for a certificate whatever tls.enabled says."""
+    pods = dict(quota_shares(with_changes(config, tls__enabled=False))["pods"])
+    assert pods["the ACME solvers"] == 1

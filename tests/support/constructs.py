@@ -34,5 +34,6 @@ def service(**fields: Any) -> Service:
 def workload_props(construct: type[Workload], svc: Service, **props: Any) -> WorkloadProps:
     """Props of `construct` for a service of the app 'shop', as the composition builds them."""
     fields = pod_fields(construct, svc, None)
-    fields.update(app="shop", namespace="shop", service_account_name="shop", **props)
+    fields.update(app="shop", namespace="shop", service_account_name="shop", create_service=True)
+    fields.update(props)
     return construct.PROPS(**fields)

@@ -14,8 +14,8 @@ class ContainerPort:
 
     name: str
     container_port: int
-    protocol: str = "TCP"
-    """@default TCP"""
+    protocol: str
+    """TCP or UDP."""
     service_port: int | None = None
     """Port on the Service. @default the container port"""
 
@@ -24,8 +24,7 @@ class ContainerPort:
 class VolumeMount:
     name: str
     mount_path: str
-    read_only: bool = False
-    """@default False"""
+    read_only: bool
 
 
 @dataclass(frozen=True)

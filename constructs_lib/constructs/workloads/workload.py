@@ -41,21 +41,19 @@ class IngressProps:
     tls: bool
     """Request a certificate and terminate TLS."""
     cluster_issuer: str
-    ingress_class_name: str = "nginx"
-    """@default nginx"""
-    paths: tuple[str, ...] = ("/",)
-    """@default ('/',)"""
+    ingress_class_name: str
+    paths: tuple[str, ...]
+    tls_secret_name: str
+    """Secret cert-manager writes the certificate to."""
     port: int | str | None = None
     """Service port (number or name) to route to. @default the first port"""
-    tls_secret_name: str | None = None
-    """@default <name>-tls"""
     annotations: dict[str, str] = field(default_factory=dict)
     """@default none"""
 
 
 @dataclass(frozen=True, kw_only=True)
 class AutoscalingProps:
-    min_replicas: int = 1
+    min_replicas: int
     max_replicas: int
     target_cpu_utilization: int | None = None
     """Average CPU utilization, percent of requests. @default not a metric"""
@@ -87,8 +85,8 @@ class WorkloadProps:
     """@default the restricted profile with a read-only root filesystem"""
     secrets: InfisicalSecretMountProps | None = None
     """Mount Infisical secrets. @default no secrets"""
-    create_service: bool = True
-    """Create a ClusterIP Service when the containers have ports. @default True"""
+    create_service: bool
+    """Create a ClusterIP Service when the containers have ports (a kind that serves)."""
     ingress: IngressProps | None = None
     """Route hosts to the Service. @default no Ingress"""
     autoscaling: AutoscalingProps | None = None
