@@ -191,12 +191,8 @@ class DeployedApp(AppEntry):
     resources: Resources | None = Field(
         None, description="Requests and limits. Default: the config's defaults.resources."
     )
-    schedule: CronSchedule | None = Field(
-        None, description="Cron schedule; makes the app a CronJob. Default: a Deployment."
-    )
-    health: Health | None = Field(
-        None, description="HTTP readiness and liveness check. Default: no probes."
-    )
+    schedule: CronSchedule | None = Field(None, description="Makes the app a CronJob.")
+    health: Health | None = Field(None, description="Readiness and liveness. Default: none.")
 
     @model_validator(mode="after")
     def _rules(self) -> DeployedApp:

@@ -22,9 +22,14 @@ class ContainerPort:
 
 @dataclass(frozen=True)
 class VolumeMount:
+    """Where, and whether writable, a container sees one of the pod's volumes."""
+
     name: str
+    """The volume's name."""
     mount_path: str
+    """Where it appears in the container."""
     read_only: bool
+    """Whether the container may only read it."""
 
 
 @dataclass(frozen=True)
