@@ -39,7 +39,7 @@ def props(**fields: Any) -> InfisicalSecretMountProps:
         env_slug="dev",
         secrets=SECRETS,
         mount_path="/mnt/secrets",
-        synced_secret_name="api-infisical",
+        synced_secret_name="api-infisical",  # pragma: allowlist secret
     )
     base.update(fields)
     return InfisicalSecretMountProps(**base)

@@ -142,7 +142,7 @@ def test_ingress_routes_to_the_service() -> None:
         cluster_issuer="letsencrypt-staging",
         ingress_class_name="nginx",
         paths=("/",),
-        tls_secret_name="web-tls",
+        tls_secret_name="web-tls",  # pragma: allowlist secret
     )
     out = synth(lambda c: web(c, svc, ingress=ingress))
     rule = find(out, "Ingress", "web")["spec"]["rules"][0]
