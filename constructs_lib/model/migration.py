@@ -40,11 +40,12 @@ V1_OPTIONS = {
 V1_REFUSED = frozenset({"schedule", "time_zone"})
 
 
-def moved_in_v2(key: str) -> str | None:
-    """Why a version 1 option on a version 2 service is refused; None for any other key."""
-    section = V1_OPTIONS.get(key)
-    if section is None:
+def moved_in_v2(service: Mapping[Any, Any]) -> str | None:
+    """Why a version 2 service with a version 1 option is refused; None without one."""
+    if V1_OPTIONS.keys().isdisjoint(service):
         return None
+    key = next(k for k in service if k in V1_OPTIONS)
+    section = V1_OPTIONS[key]
     return f"{key}: version 2 has it under '{section}' (`gitops-base migrate` moves it there)"
 
 

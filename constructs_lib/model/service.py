@@ -48,9 +48,7 @@ from constructs_lib.model.value_types import (
 from constructs_lib.model.workload_kinds import (
     DEFAULT_KIND,
     DEFAULT_REPLICAS,
-    FIELD_GATES,
     KINDS,
-    OPTIONS,
     CronJobOptions,
     JobOptions,
     WorkloadType,
@@ -620,10 +618,9 @@ class Service(Model):
         where version 1 had it says where it went."""
         if not isinstance(data, dict):
             return data
-        for key in data:
-            problem = moved_in_v2(key) if isinstance(key, str) else None
-            if problem is not None:
-                raise ValueError(problem)
+        problem = moved_in_v2(data)
+        if problem is not None:
+            raise ValueError(problem)
         kind = data.get("type", DEFAULT_KIND)
         workload = KINDS.get(kind) if isinstance(kind, str) else None
         missing = [s for s in workload.options if s not in data] if workload else []
@@ -761,10 +758,9 @@ def _check_kind(s: Service) -> None:
             f"name: '{s.name}' has {len(s.name)} characters; a {kind.kind}'s name may have at "
             f"most {kind.name_max} ({kind.name_max_why})"
         )
-    for key in (*FIELD_GATES, *OPTIONS):
-        problem = refusal(kind, key) if _given(s, key) else None
-        if problem is not None:
-            raise ValueError(problem)
+    for key in kind.refuses:
+        if _given(s, key):
+            raise ValueError(refusal(kind, key))
     if s.autoscaling is not None and s.autoscaling.target_cpu_utilization is not None:
         requests = s.resources.requests if s.resources else None
         if requests is None or requests.cpu is None:

@@ -105,10 +105,14 @@ class WorkloadKind:
     """Why the name is shorter than a DNS label, when it is."""
     takes: frozenset[str] = field(init=False)
     """The service fields of FIELD_GATES and the sections it takes."""
+    refuses: tuple[str, ...] = field(init=False)
+    """The others: what a service of this kind may not set."""
 
     def __post_init__(self) -> None:
         takes = {f for f, gate in FIELD_GATES.items() if getattr(self, gate)}
         object.__setattr__(self, "takes", frozenset(takes | set(self.options)))
+        refuses = tuple(k for k in (*FIELD_GATES, *OPTIONS) if k not in self.takes)
+        object.__setattr__(self, "refuses", refuses)
 
     @property
     def group(self) -> str:
@@ -191,9 +195,6 @@ def takers(key: str) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
 
 
-def refusal(kind: WorkloadKind, key: str) -> str | None:
-    """Why a service of `kind` may not set `key` (a FIELD_GATES field or an option section);
-    None if it may."""
-    if key in kind.takes:
-        return None
+def refusal(kind: WorkloadKind, key: str) -> str:
+    """Why a service of `kind` may not set `key`, one of `kind.refuses`."""
     return f"{key}: only for type {takers(key)}, not {kind.kind}"

@@ -67,7 +67,8 @@ def test_which_kinds_take_what() -> None:
     assert refusal(KINDS["Job"], "replicas") == (
         "replicas: only for type Deployment or StatefulSet, not Job"
     )
-    assert refusal(KINDS["CronJob"], "job") is None
+    assert "job" not in KINDS["CronJob"].refuses
+    assert KINDS["Deployment"].refuses == ("cronjob", "job")
     assert (
         refusal(KINDS["Deployment"], "cronjob") == "cronjob: only for type CronJob, not Deployment"
     )
