@@ -101,6 +101,11 @@ def test_the_model_does_not_know_cdk8s() -> None:
             assert "import cdk8s" not in source and "from constructs " not in source, name
 
 
+# What constructs may read of the model: value helpers, and the catalogue of workload kinds
+# (each workload construct names its kind; the kinds' options are Kubernetes' own fields).
+CONSTRUCTS_READ = {"constructs_lib.model.value_types", "constructs_lib.model.workload_kinds"}
+
+
 def test_constructs_do_not_read_the_config_model() -> None:
     """Props speak Kubernetes: only the composition turns the config into props."""
     readers = sorted(
@@ -108,9 +113,20 @@ def test_constructs_do_not_read_the_config_model() -> None:
         for name in MODULES
         if layer(name) == 1
         for target in GRAPH[name]
-        if layer(target) == 0 and target != "constructs_lib.model.value_types"
+        if layer(target) == 0 and target not in CONSTRUCTS_READ
     )
     assert readers == []
+
+
+def test_the_catalogue_of_kinds_does_not_read_the_config_model() -> None:
+    """What the constructs may read stays below the config: the catalogue reads no model
+    module but the base model and value helpers."""
+    allowed = {
+        "constructs_lib.model.base",
+        "constructs_lib.model.kube_rules",
+        "constructs_lib.model.value_types",
+    }
+    assert GRAPH["constructs_lib.model.workload_kinds"] <= allowed
 
 
 def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:

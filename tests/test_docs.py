@@ -51,7 +51,7 @@ KNOWN_COMMANDS = frozenset(
     """.split()
 )
 MINIMAL_CONFIG: dict[str, Any] = {
-    "version": 1,
+    "version": 2,
     "app": {"name": "shop", "namespace": "shop"},
     "domain": "example.com",
     "secrets": {

@@ -2,6 +2,7 @@
 
     gitops-base generate --input PAYLOAD.json   # deployed_apps payload -> config services
     gitops-base validate [CONFIG]               # config and env settings, every problem
+    gitops-base migrate [CONFIG]                # a version 1 config rewritten as version 2
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
     gitops-base promote SERVICE --from dev --to test
@@ -105,6 +106,28 @@ def parser() -> argparse.ArgumentParser:
     clusters_option(val)
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     val.set_defaults(func="validate")
+
+    mig = sub.add_parser(
+        "migrate",
+        help="rewrite a version 1 config (and the overlays' configs) as version 2",
+        description="Rewrite a valid version 1 config as version 2: each kind's options move "
+        "under the kind (cronjob:, job:), comments and every other line kept; options version "
+        "1 ignored are removed, each named. overlays/<env>/config.yaml files follow. Nothing "
+        "changes when a file cannot be read or is invalid.",
+    )
+    mig.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    mig.add_argument(
+        "--overlays",
+        type=Path,
+        default=root / "overlays",
+        help="overlays folder whose <env>/config.yaml files follow (default: overlays/)",
+    )
+    mig.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a file is not version 2",
+    )
+    mig.set_defaults(func="migrate")
 
     img = sub.add_parser(
         "set-image",

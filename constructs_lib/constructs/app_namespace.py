@@ -3,22 +3,19 @@ ResourceQuota (derived from the services' declared resources, with headroom) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
 from constructs_lib.constructs.security import pod_security_labels
-from constructs_lib.model.value_types import quantity_value
+from constructs_lib.model.value_types import above_limit
 
 PSS_RESTRICTED = pod_security_labels("restricted")
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
 KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
-# Container defaults of the LimitRange when nothing else sets them.
-DEFAULT_REQUEST = {"cpu": "50m", "memory": "64Mi"}
-DEFAULT_LIMIT = {"cpu": "500m", "memory": "256Mi"}
 # Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
 # requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
 EPHEMERAL_REQUEST = "64Mi"
@@ -31,14 +28,14 @@ class AppNamespaceProps:
 
     name: str
     labels: dict[str, str]
+    default_request: dict[str, str]
+    """Container default request (`cpu`, `memory`) of the LimitRange."""
+    default_limit: dict[str, str]
+    """Container default limit (`cpu`, `memory`) of the LimitRange."""
     quota: dict[str, str] | None = None
     """`spec.hard` of the ResourceQuota. @default no ResourceQuota"""
     limit_range: bool = False
-    """Render the LimitRange with the two defaults below. @default no LimitRange"""
-    default_request: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUEST))
-    """Container default request (`cpu`, `memory`). @default 50m CPU / 64Mi"""
-    default_limit: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LIMIT))
-    """Container default limit (`cpu`, `memory`). @default 500m CPU / 256Mi"""
+    """Render the LimitRange with the two defaults above. @default no LimitRange"""
 
 
 class AppNamespace(Construct):
@@ -65,14 +62,13 @@ class AppNamespace(Construct):
 
     def _limit_range(self) -> KubeObject:
         request, limit = self.props.default_request, self.props.default_limit
-        for key in ("cpu", "memory"):
-            req, lim = request.get(key), limit.get(key)
-            if req and lim and quantity_value(req) > quantity_value(lim):
-                raise ValueError(
-                    f"AppNamespace '{self.props.name}': platform.limit_range: "
-                    f"default_request.{key} "
-                    f"{req} is above default_limit.{key} {lim}"
-                )
+        above = above_limit(request, limit)
+        if above is not None:
+            key, req, lim = above
+            raise ValueError(
+                f"AppNamespace '{self.props.name}': platform.limit_range: "
+                f"default_request.{key} {req} is above default_limit.{key} {lim}"
+            )
         container = {
             "type": "Container",
             "defaultRequest": {**request, "ephemeral-storage": EPHEMERAL_REQUEST},

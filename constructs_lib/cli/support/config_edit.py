@@ -14,17 +14,19 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
 
 from constructs_lib.errors import ProblemsError
+from constructs_lib.model.migration import CONFIG_VERSION, upgrade_service, v1_moves
+from constructs_lib.model.workload_kinds import DEFAULT_KIND
 from constructs_lib.render.yaml_quoting import double_quoted
 
 MODELINE = "# yaml-language-server: $schema=./app-config.schema.json"
@@ -266,7 +268,7 @@ def new_config_head(settings: Globals) -> str:
     ]
     if missing:
         raise EditError(missing)
-    lines = [NEW_CONFIG_HEADER.rstrip("\n"), "version: 1", "", "app:"]
+    lines = [NEW_CONFIG_HEADER.rstrip("\n"), f"version: {CONFIG_VERSION}", "", "app:"]
     lines += [f"  name: {scalar(settings.app_name)}", f"  namespace: {scalar(settings.namespace)}"]
     lines += ["", f"domain: {scalar(settings.domain)}", ""]
     if settings.tls_issuer is not None:
@@ -527,6 +529,141 @@ def set_env_image(text: str, service: str, env: str, *, tag: str | None, digest:
         f"{indent}  {scalar(env)}: {pin}\n",
     ]
     return "".join(lines)
+
+
+# --- migrate ---------------------------------------------------------------------------------
+
+
+def migrate_services(
+    text: str, kind_of: Callable[[str], str | None] | None = None, *, set_version: bool = True
+) -> tuple[str, list[str]]:
+    """The config text as version 2 (`model/migration.py`): each kind's options moved under
+    its section, in place of the first one, their lines and comments with them; options
+    version 1 ignored for the kind removed; `version: 2`. Every other line stays as it is.
+    Also an overlay's config (`set_version=False`), whose entries' kinds come from
+    `kind_of(name)` unless they say `type`. Returns the new text and a line per key removed."""
+    rt = _round_trip()
+    try:
+        doc = rt.load(text)
+    except RuamelError as exc:
+        raise EditError([f"invalid YAML: {str(exc).splitlines()[0]}"]) from None
+    if doc is None:  # comments only: nothing to move
+        return text, []
+    if not isinstance(doc, CommentedMap):
+        raise EditError(["(root): expected a mapping"])
+    lines = text.splitlines(keepends=True)
+    removed: list[str] = []
+    replace: dict[int, list[str]] = {}  # line -> what stands there instead (nothing: removed)
+    services = doc.get("services")
+    for i, service in enumerate(services if isinstance(services, CommentedSeq) else []):
+        if not isinstance(service, CommentedMap):
+            continue
+        name, kind = service.get("name"), service.get("type")
+        if kind is None and kind_of is not None and isinstance(name, str):
+            kind = kind_of(name)
+        moves = v1_moves(service, kind if isinstance(kind, str) else None)
+        for key, section in moves:
+            if section is None:
+                removed.append(f"services[{i}].{key}: removed; a {kind or DEFAULT_KIND} ignored it")
+        if not moves:
+            continue
+        end = _item_end(doc, services, i, len(lines))
+        if service.fa.flow_style():
+            replace.update(_flow_moved(lines, services, i, end, kind))
+        else:
+            replace.update(_block_moved(lines, service, dict(moves), end))
+    if set_version and doc.get("version") != CONFIG_VERSION:
+        line, col = doc.lc.value("version")
+        old = lines[line]
+        stop = _scalar_end(old, col)
+        replace[line] = [old[:col] + str(CONFIG_VERSION) + old[stop:]]
+    if not replace:
+        return text, removed
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        out += replace.get(n, [line])
+    return "".join(out), removed
+
+
+def _item_end(doc: CommentedMap, services: CommentedSeq, i: int, count: int) -> int:
+    """The line after the last one service `i` can span: the next item, the next top-level
+    key, or the end of the text."""
+    if i + 1 < len(services):
+        return int(services.lc.item(i + 1)[0])
+    keys = list(doc)
+    after = keys.index("services") + 1
+    return int(doc.lc.key(keys[after])[0]) if after < len(keys) else count
+
+
+def _comment_at(line: str, col: int) -> bool:
+    return line[:col].strip() == "" and line[col : col + 1] == "#"
+
+
+def _block_moved(
+    lines: list[str], service: CommentedMap, moves: dict[str, str | None], end: int
+) -> dict[int, list[str]]:
+    """Line replacements that move keys of a block-style service into their sections. A key's
+    lines are its own and the comment lines right above it; the blank and comment lines that
+    close the service stay where they are."""
+    keys = list(service)
+    col = int(service.lc.key(keys[0])[1])
+    starts = [int(service.lc.key(k)[0]) for k in keys]
+    heads = []
+    for n, start in enumerate(starts):
+        head = start
+        while n and head - 1 > starts[n - 1] and _comment_at(lines[head - 1], col):
+            head -= 1
+        heads.append(head)
+    newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
+    replace: dict[int, list[str]] = {}
+    blocks: dict[str, list[str]] = {}
+    for n, key in enumerate(keys):
+        if key not in moves:
+            continue
+        stop = heads[n + 1] if n + 1 < len(keys) else end
+        while stop > starts[n] + 1 and (
+            not lines[stop - 1].strip() or lines[stop - 1][: col + 1].lstrip().startswith("#")
+        ):
+            stop -= 1
+        span = range(heads[n], stop)
+        for line in span:
+            replace[line] = []
+        section = moves[key]
+        if section is None:
+            continue
+        if section not in blocks:
+            blocks[section] = replace[heads[n]] = [f"{' ' * col}{section}:{newline}"]
+        blocks[section] += [
+            "  " + lines[line] if lines[line].strip() else lines[line] for line in span
+        ]
+    return replace
+
+
+def _flow_moved(
+    lines: list[str], services: CommentedSeq, i: int, end: int, kind: Any
+) -> dict[int, list[str]]:
+    """A flow-style service (`- {name: ...}`) written again, as version 2 has it."""
+    start, col = (int(x) for x in services.lc.item(i))
+    stop = end
+    while stop > start + 1 and (
+        not lines[stop - 1].strip() or lines[stop - 1].lstrip().startswith("#")
+    ):
+        stop -= 1
+    entry = upgrade_service(_plain(services[i]), kind if isinstance(kind, str) else None)
+    newline = "\r\n" if lines[start].endswith("\r\n") else "\n"
+    replace: dict[int, list[str]] = {line: [] for line in range(start, stop)}
+    replace[start] = [lines[start][:col] + flow(entry) + newline]
+    return replace
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | int):
+        return value
+    return str(value)
 
 
 # --- writing ---------------------------------------------------------------------------------

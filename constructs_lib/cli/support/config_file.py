@@ -15,8 +15,9 @@ from constructs_lib.cli.support.config_edit import EditError, set_env_image, wri
 from constructs_lib.errors import ProblemsError
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import cluster_dirs
-from constructs_lib.model.config import AppConfig, Service
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
+from constructs_lib.model.service import Service
 from constructs_lib.model.value_types import ImageDigest, ImageTag
 from constructs_lib.paths import display
 

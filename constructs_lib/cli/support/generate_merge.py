@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from constructs_lib.model.config import Service
 from constructs_lib.model.payload import AnyPayload, Payload
+from constructs_lib.model.service import Service
+from constructs_lib.model.workload_kinds import DEFAULT_KIND, OPTIONS
 
 _ORDER = list(Service.model_fields)
 
@@ -46,11 +47,15 @@ def merge_services(
     out = []
     for service in services:
         old = by_name.get(service["name"])
-        if old is None or old.get("type", "Deployment") != service.get("type", "Deployment"):
+        if old is None or old.get("type", DEFAULT_KIND) != service.get("type", DEFAULT_KIND):
             out.append(_held(service, held))
             continue
         merged = dict(service)
         kept = {} if v1 else {k: v for k, v in old.items() if k not in merged}
+        if not v1:  # a kind's options merge option by option
+            for section in OPTIONS.keys() & merged.keys():
+                if isinstance(old.get(section), Mapping):
+                    merged[section] = {**old[section], **merged[section]}
         if _same_repository(service["image"], old.get("image")):
             merged["image"] = _image(service["image"], old["image"], new_image[service["name"]])
         else:  # another image altogether: new to every environment, held ones pinned
