@@ -8,10 +8,13 @@ PY := $(VENV)/bin/python
 # jsii (under cdk8s) warns on every run that Node 20 is end-of-life; users run Node 22/24.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The cdk8s CLI asks npm for a newer version of itself on every run (--check-upgrade); offline
+# that prints a stack trace before the synth. The CLI is pinned: there is nothing to ask.
+export CDK8S_CHECK_UPGRADE := false
 
 .PHONY: help
 help: ## List the targets.
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 # pip itself, pinned like everything else (requirements.lock cannot hold it).
 PIP_VERSION := 26.3
