@@ -30,6 +30,7 @@ from constructs_lib.cli.support.common import (
     synth_env,
 )
 from constructs_lib.errors import ProblemsError
+from constructs_lib.render.crds import mirror_for
 from constructs_lib.render.publish import dump
 
 # A PR comment is limited to 65,536 characters; stay well below with the diffs folded.
@@ -162,10 +163,13 @@ def export_ref(repo: Path, ref: str, target: Path) -> None:
         tar.extractall(target, filter="data")
 
 
-def synthesize(app_root: Path, output: Path, label: str) -> None:
+def synthesize(app_root: Path, output: Path, label: str, crds: Path | None = None) -> None:
     if not (app_root / "app.py").is_file():
         raise DiffError([f"{label}: has no app.py to synthesize"])
-    done = _run(app_command(app_root, ["--output", str(output)]), app_root, synth_env())
+    env = synth_env()
+    if crds is not None:
+        env["CRDS_DIR"] = str(crds)
+    done = _run(app_command(app_root, ["--output", str(output)]), app_root, env)
     if done.returncode != 0:
         lines = done.stderr.decode(errors="replace").strip().splitlines() or ["failed"]
         raise DiffError([f"{label}: synth failed: {line}" for line in lines])
@@ -175,7 +179,10 @@ def rendered_diff(repo: Path, base: str) -> Report:
     with tempfile.TemporaryDirectory(prefix="gitops-base-diff.") as tmp:
         work = Path(tmp)
         export_ref(repo, base, work / "base")
-        synthesize(work / "base", work / "out-base", base)
+        # The exported tree has no ../shared/crds beside it: its synth reads the pinned CRDs
+        # from where the working tree's does, so no download is needed where `make synth` works.
+        crds = mirror_for(work / "base" / "platform" / "crds.yaml", repo)
+        synthesize(work / "base", work / "out-base", base, crds)
         synthesize(repo, work / "out-head", "working tree")
         return compare(load_tree(work / "out-base"), load_tree(work / "out-head"), base)
 

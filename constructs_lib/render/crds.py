@@ -82,6 +82,23 @@ def crds_dir() -> Path:
     return cache_dir()
 
 
+def mirror_for(pins_file: Path, checkout: Path) -> Path | None:
+    """The first of the folders a synth in `checkout` reads ($CRDS_DIR, ../shared/crds beside
+    it, the cache) that holds every file `pins_file` pins; None when none does or the file
+    cannot be read. `gitops-base diff` points the synth of an exported ref at it."""
+    try:
+        files = [pin.file for pin in pinned_crds(pins_file)]
+    except (OSError, yaml.YAMLError, CrdsError, KeyError, TypeError):
+        return None
+    configured = os.environ.get("CRDS_DIR")
+    folders = [Path(configured)] if configured else []
+    folders += [checkout.parent / "shared" / "crds", cache_dir()]
+    for folder in folders:
+        if all((folder / name).is_file() for name in files):
+            return folder
+    return None
+
+
 def missing_crds(directory: Path | None = None) -> list[str]:
     """The pinned files not found in `directory` (default: `crds_dir()`)."""
     folder = crds_dir() if directory is None else directory

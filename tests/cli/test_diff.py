@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.cli.diff import compare
+from constructs_lib.render.crds import crds_dir
 from tests.support import ROOT, cli_env
 
 
@@ -98,6 +99,30 @@ def test_diff_of_a_tag_change_against_the_base_ref(repo: Path) -> None:
     assert "-        image: ghcr.io/example/shop-web:1.8.2\n" in done.stdout
     assert "+        image: ghcr.io/example/shop-web:1.9.0\n" in done.stdout
     assert {p: p.read_bytes() for p in (repo / "dist").rglob("*") if p.is_file()} == dist_before
+
+
+def test_the_base_ref_reads_the_crds_beside_the_checkout(repo: Path, tmp_path: Path) -> None:
+    """A checkout with the pinned CRDs in ../shared/crds (where `make synth` finds them) and an
+    empty cache: the exported base ref renders from the same folder, nothing is downloaded."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "crds").symlink_to(crds_dir(), target_is_directory=True)
+    env = {k: v for k, v in cli_env().items() if k != "CRDS_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "empty-cache")
+    # Any download would fail at once instead of reaching the internet.
+    env["https_proxy"] = env["HTTPS_PROXY"] = "http://127.0.0.1:9"
+    config = repo / "config" / "app-config.yaml"
+    config.write_text(config.read_text().replace('tag: "1.8.2"', 'tag: "1.9.0"'))
+    done = subprocess.run(
+        [sys.executable, "-m", "constructs_lib.cli.main", "diff", "--base", "main"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 added, 0 removed, 3 changed." in done.stdout
+    assert not list((tmp_path / "empty-cache").rglob("*.yaml"))  # nothing was downloaded
 
 
 def test_an_unknown_base_ref_is_a_clear_error(repo: Path) -> None:
