@@ -231,6 +231,65 @@ def test_github_anchor() -> None:
     assert github_anchor("3. Generate, validate, synthesize") == "3-generate-validate-synthesize"
 
 
+# --- claims that were wrong ------------------------------------------------------------------
+
+# (files, pattern, why it is wrong): statements that contradicted the code once; each must not
+# come back.
+STALE_CLAIMS = (
+    (
+        ("*.md", "docs/**/*.md", "config/*.yaml", "constructs_lib/cli/support/config_edit.py"),
+        r"promote (?:[^\s-]\S* )?--to\b",
+        "promote needs --from: `gitops-base promote SERVICE --from test --to prod`",
+    ),
+    (
+        ("docs/reference/deployed-apps.md",),
+        r"the only version",
+        "the payload has a version 2",
+    ),
+    (
+        ("clusters/*/cluster.yaml",),
+        r"pinned chart",
+        "self-managed Argo CD syncs the pinned install.yaml, not a chart",
+    ),
+    (
+        ("docs/how-to/upgrades.md",),
+        r"make (?:install && make synth && )?make test|&& make test",
+        "an operator's repository runs validate, synth and check, not the base's own suite",
+    ),
+    (
+        ("*.md", "docs/**/*.md"),
+        r"/api/webhook|at once with a webhook",
+        "the base never exposes the Argo CD API, so a Git host's webhook cannot reach it",
+    ),
+)
+
+
+def stale_claims(root: Path = ROOT) -> list[str]:
+    found = []
+    for patterns, regex, why in STALE_CLAIMS:
+        for path in sorted({p for pattern in patterns for p in root.glob(pattern)}):
+            if "node_modules" in path.parts or path.name == "CHANGELOG.md":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if re.search(regex, line):
+                    found.append(f"{path.relative_to(root)}:{number}: {why}")
+    return found
+
+
+def test_no_stale_claim_is_back() -> None:
+    assert stale_claims() == []
+
+
+def test_stale_claims_are_found(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "x.md").write_text(
+        "run `gitops-base promote --to prod`\nor `gitops-base promote web --from test --to prod`\n"
+    )
+    assert stale_claims(tmp_path) == [
+        "docs/x.md:1: promote needs --from: `gitops-base promote SERVICE --from test --to prod`"
+    ]
+
+
 # --- config snippets -------------------------------------------------------------------------
 
 

@@ -290,5 +290,6 @@ def run(args: argparse.Namespace) -> int:
     if result.migrated and not args.check:
         print(f"migrated {display(output)} to version {CONFIG_VERSION}")
     state = "wrote" if result.changed else "unchanged:"
-    print(f"{state} {display(output)} ({result.services} services)")
+    noun = "service" if result.services == 1 else "services"
+    print(f"{state} {display(output)} ({result.services} {noun})")
     return EXIT_OK

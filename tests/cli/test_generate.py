@@ -377,6 +377,17 @@ def test_invalid_payload_creates_no_config(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_one_service_is_counted_in_the_singular(config_copy: Path, tmp_path: Path) -> None:
+    payload = tmp_path / "one.json"
+    payload.write_text(
+        '{"deployed_apps": [{"name": "hello", "image": "ghcr.io/acme/hello:1.0",'
+        ' "fqdn": "hello.example.com"}]}'
+    )
+    done = run_cli("generate", "--input", payload, "--output", config_copy)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"wrote {config_copy} (1 service)\n"
+
+
 def test_example_payload_becomes_the_services(config_copy: Path) -> None:
     done = run_cli("generate", "--input", EXAMPLE, "--output", config_copy)
     assert done.returncode == 0, done.stderr
