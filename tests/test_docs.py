@@ -43,8 +43,8 @@ RUN_TIMEOUT_SECONDS = 600
 # builtins. A typo (`kubeclt`) or a tool nobody documented fails the lint.
 KNOWN_COMMANDS = frozenset(
     """
-    argocd cert-manager cmctl curl dig gitops-base git go helm jq k3s kubectl kubeseal make
-    nslookup openssl pre-commit python3 ssh sudo systemctl journalctl npm uv watch yq
+    argocd cert-manager cmctl curl dig gitops-base git go helm iptables jq k3s kubectl kubeseal make
+    nslookup openssl pre-commit python3 ssh sudo sysctl systemctl journalctl npm uv watch yq install
     awk base64 bash sh cat cd cp date diff echo export grep head less ls mkdir mv printf read rm sed
     set sleep sort tail tee test time true false unset wc xargs [ [[ { } ! if then else elif fi
     for in do done while until case esac

@@ -51,6 +51,7 @@ def add_platform(
         settings=PlatformSettings(
             ingress=PlatformIngress(
                 controller=cluster.ingress.controller,
+                exposure=cluster.ingress.exposure,
                 http_node_port=cluster.ingress.http_node_port,
                 https_node_port=cluster.ingress.https_node_port,
                 publish_status_address=tuple(cluster.ingress.publish_status_address),

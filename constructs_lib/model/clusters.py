@@ -92,6 +92,15 @@ class IngressSettings(Model):
         description="nginx: the ingress-nginx chart (k3s must run with --disable=traefik). "
         "traefik: the Traefik k3s bundles, configured through a HelmChartConfig. Default: nginx.",
     )
+    exposure: Literal["node-ports", "service-lb"] = Field(
+        "node-ports",
+        description="How clients reach the controller. node-ports: a NodePort Service on "
+        "http_node_port and https_node_port, for a router or load balancer in front of the "
+        "nodes that forwards ports 80 and 443 to them. service-lb: a LoadBalancer Service, "
+        "which k3s's bundled ServiceLB serves on ports 80 and 443 of every node, for a single "
+        "VM with a public address (k3s must not run with --disable=servicelb). Default: "
+        "node-ports.",
+    )
     http_node_port: int = Field(
         30080, ge=30000, le=32767, description="NodePort of the HTTP listener. Default: 30080."
     )
@@ -100,9 +109,12 @@ class IngressSettings(Model):
     )
     publish_status_address: list[IpAddress] = Field(
         default_factory=list,
-        description="Node IP(s) clients reach the node ports on. Written into every Ingress's "
-        "status, without which Argo CD reports each Ingress as Progressing forever. Traefik "
-        "takes one address. Default: none (Ingress status stays empty).",
+        description="The public address(es) clients reach the controller on (the node's, or "
+        "the router's in front of it). Written into every Ingress's status, without which "
+        "Argo CD reports each Ingress as Progressing forever with node-ports; `gitops-base "
+        "doctor` checks each host's DNS record against it. Traefik takes one address. "
+        "Default: none (node-ports: Ingress status stays empty; service-lb: the addresses "
+        "ServiceLB reports).",
     )
 
     @model_validator(mode="after")

@@ -28,13 +28,15 @@ def test_default_addons_are_those_the_catalogue_installs_by_default(
 
 
 @pytest.mark.parametrize("env", ["dev", "test", "prod"])
+@pytest.mark.parametrize("exposure", ["node-ports", "service-lb"])
 @pytest.mark.parametrize("controller", ["nginx", "traefik"])
-def test_everything_validates(config: AppConfig, env: str, controller: str) -> None:
+def test_everything_validates(config: AppConfig, env: str, controller: str, exposure: str) -> None:
     cluster = with_changes(
         load_cluster(env),
         sealed_secrets=True,
         argocd__self_managed=True,
         ingress__controller=controller,
+        ingress__exposure=exposure,
     )
     rendered = render_platform(config, cluster)
     assert ("HelmChartConfig" in {m["kind"] for m in rendered.all}) == (controller == "traefik")
@@ -89,6 +91,66 @@ def test_without_an_address_no_status_flag_is_set(
         "source"
     ]["helm"]["valuesObject"]["controller"]
     assert "extraArgs" not in values
+
+
+def nginx_controller_values(config: AppConfig, cluster: ClusterSettings) -> dict[str, object]:
+    values = render_platform(config, cluster).find("Application", "ingress-nginx")["spec"][
+        "source"
+    ]["helm"]["valuesObject"]["controller"]
+    assert isinstance(values, dict)
+    return values
+
+
+def test_node_ports_is_the_default_exposure(cluster: ClusterSettings) -> None:
+    assert cluster.ingress.exposure == "node-ports"
+
+
+def test_ingress_nginx_behind_service_lb_is_a_load_balancer_service(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    """k3s's ServiceLB binds a LoadBalancer Service's ports (the chart's 80 and 443) on every
+    node; the node ports stay pinned, so a router may still forward to them."""
+    cluster = with_changes(cluster, ingress__exposure="service-lb")
+    values = nginx_controller_values(config, cluster)
+    assert values["service"] == {
+        "type": "LoadBalancer",
+        "nodePorts": {"http": 30080, "https": 30443},
+    }
+    # With an address given, it is published as with node ports.
+    assert values["publishService"] == {"enabled": False}
+    assert values["extraArgs"] == {"publish-status-address": "192.0.2.10"}
+
+
+def test_behind_service_lb_without_an_address_the_lb_status_is_published(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    cluster = with_changes(
+        cluster, ingress__exposure="service-lb", ingress__publish_status_address=[]
+    )
+    values = nginx_controller_values(config, cluster)
+    # The chart's default (publishService enabled) copies ServiceLB's addresses into every
+    # Ingress's status, so Argo CD sees them Healthy.
+    assert "publishService" not in values
+    assert "extraArgs" not in values
+
+
+def test_traefik_behind_service_lb_is_a_load_balancer_service(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    cluster = with_changes(cluster, ingress__controller="traefik", ingress__exposure="service-lb")
+    rendered = render_platform(config, cluster)
+    values = yaml.safe_load(rendered.find("HelmChartConfig", "traefik")["spec"]["valuesContent"])
+    assert values["service"] == {"type": "LoadBalancer"}
+    assert values["ports"] == {"web": {"nodePort": 30080}, "websecure": {"nodePort": 30443}}
+
+
+def test_traefik_on_node_ports_leaves_the_service_type_to_k3s(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    cluster = with_changes(cluster, ingress__controller="traefik")
+    rendered = render_platform(config, cluster)
+    values = yaml.safe_load(rendered.find("HelmChartConfig", "traefik")["spec"]["valuesContent"])
+    assert "service" not in values
 
 
 def test_traefik_replaces_ingress_nginx_everywhere(
@@ -271,6 +333,10 @@ def test_applications_are_automated_with_the_finalizer(
         (
             {"controller": "traefik", "publish_status_address": ["192.0.2.1", "192.0.2.2"]},
             "ingress.publish_status_address: Traefik publishes one address, not several",
+        ),
+        (
+            {"exposure": "host-ports"},
+            "ingress.exposure: input should be 'node-ports' or 'service-lb', got 'host-ports'",
         ),
     ],
 )

@@ -56,6 +56,10 @@ class PlatformIngress:
 
     controller: Literal["nginx", "traefik"] = "nginx"
     """@default nginx (the ingress-nginx chart)"""
+    exposure: Literal["node-ports", "service-lb"] = "node-ports"
+    """node-ports: a NodePort Service (a router forwards 80/443 to the node ports);
+    service-lb: a LoadBalancer Service, which k3s's ServiceLB binds on ports 80 and 443 of
+    every node. @default node-ports"""
     http_node_port: int = 30080
     https_node_port: int = 30443
     publish_status_address: tuple[str, ...] = ()
@@ -134,22 +138,50 @@ class Addon:
 
 
 def ingress_nginx_values(settings: PlatformSettings) -> dict[str, Any]:
-    """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
+    """ingress-nginx on node ports or behind k3s's ServiceLB; Ingress status from
+    publish-status-address, or from the load balancer's (chart 4.15.1)."""
     ingress = settings.ingress
+    service_lb = ingress.exposure == "service-lb"
     controller: dict[str, Any] = {
         "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
+        # The chart pins the node ports for both types; ServiceLB listens on the Service's
+        # ports, 80 and 443 (the chart's default).
         "service": {
-            "type": "NodePort",
+            "type": "LoadBalancer" if service_lb else "NodePort",
             "nodePorts": {"http": ingress.http_node_port, "https": ingress.https_node_port},
         },
-        # --publish-service and --publish-status-address are mutually exclusive; a NodePort
-        # Service has no load-balancer status to publish anyway.
-        "publishService": {"enabled": False},
     }
+    if ingress.publish_status_address or not service_lb:
+        # --publish-service and --publish-status-address are mutually exclusive; a NodePort
+        # Service has no load-balancer status to publish anyway. Behind ServiceLB without an
+        # address given, the chart's default publishes the addresses ServiceLB reports.
+        controller["publishService"] = {"enabled": False}
     if ingress.publish_status_address:
         address = ",".join(ingress.publish_status_address)
         controller["extraArgs"] = {"publish-status-address": address}
     return {"controller": controller}
+
+
+def traefik_values(settings: PlatformSettings) -> dict[str, Any]:
+    """Values for k3s's bundled Traefik chart, through its HelmChartConfig (keys stable from
+    chart 34 to 41). k3s already serves Traefik's LoadBalancer Service with ServiceLB on 80
+    and 443; service-lb says so explicitly, node-ports pins the node ports a router forwards
+    to."""
+    ingress = settings.ingress
+    values: dict[str, Any] = {
+        "ports": {
+            "web": {"nodePort": ingress.http_node_port},
+            "websecure": {"nodePort": ingress.https_node_port},
+        }
+    }
+    if ingress.exposure == "service-lb":
+        values["service"] = {"type": "LoadBalancer"}
+    if ingress.publish_status_address:
+        values["providers"] = {"kubernetesIngress": {"publishedService": {"enabled": False}}}
+        values["additionalArguments"] = [
+            f"--providers.kubernetesingress.ingressendpoint.ip={ingress.publish_status_address[0]}"
+        ]
+    return values
 
 
 def csi_driver_values(settings: PlatformSettings) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 from constructs import Construct
@@ -62,6 +61,7 @@ from constructs_lib.constructs.platform.addons import (
     SERVICE_ACCOUNT,
     Addon,
     PlatformSettings,
+    traefik_values,
 )
 from constructs_lib.constructs.security import pod_security_labels
 
@@ -293,22 +293,6 @@ class K3sPlatform(Construct):
             ),
         )
 
-    def traefik_values(self) -> dict[str, Any]:
-        """Values for k3s's bundled Traefik chart (keys stable from chart 34 to 41)."""
-        ingress = self.props.settings.ingress
-        values: dict[str, Any] = {
-            "ports": {
-                "web": {"nodePort": ingress.http_node_port},
-                "websecure": {"nodePort": ingress.https_node_port},
-            }
-        }
-        if ingress.publish_status_address:
-            values["providers"] = {"kubernetesIngress": {"publishedService": {"enabled": False}}}
-            values["additionalArguments"] = [
-                f"--providers.kubernetesingress.ingressendpoint.ip={ingress.publish_status_address[0]}"
-            ]
-        return values
-
     # --- cluster objects -------------------------------------------------------------------
 
     def _cluster_objects(self) -> None:
@@ -337,7 +321,13 @@ class K3sPlatform(Construct):
             name="traefik",
             namespace=KUBE_SYSTEM,
             labels=self.labels,
-            body={"spec": {"valuesContent": yaml.safe_dump(self.traefik_values(), sort_keys=True)}},
+            body={
+                "spec": {
+                    "valuesContent": yaml.safe_dump(
+                        traefik_values(self.props.settings), sort_keys=True
+                    )
+                }
+            },
         )
 
     def _health_check(self) -> KubeObject:
