@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, one_line
-from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
+from constructs_lib.model.clusters import (
+    CLUSTER_FILE,
+    ClusterSettings,
+    acme_contact_problem,
+    cluster_dirs,
+)
 from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
 from constructs_lib.model.loading import ConfigError, load_model, parse_model, read_yaml
@@ -44,6 +49,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What is worth knowing but is not a problem."""
+    warnings: list[Problem] = field(default_factory=list)
+    """What renders but will not work once deployed (a contact Let's Encrypt refuses)."""
 
     def add(self, file: str, line: str) -> None:
         match = _PATH.match(line)
@@ -55,6 +62,7 @@ class Report:
             "valid": not self.problems,
             "checked": self.checked,
             "problems": [p.as_json() for p in self.problems],
+            "warnings": [w.as_json() for w in self.warnings],
             "notes": self.notes,
         }
 
@@ -98,6 +106,10 @@ def check_inputs(config: Path, clusters: Path) -> Report:
                 f"name: '{cluster.name}' must equal the folder name '{env_dir.name}'",
             )
         settings.append(cluster)
+        contact = acme_contact_problem(cluster.acme_email)
+        if contact:
+            # bootstrap refuses it; the synth does not: the example ships with one.
+            report.warnings.append(Problem(display(path), "acme_email", contact))
         if loaded is not None:
             for line in cluster_problems(loaded, cluster):
                 report.add(display(path), line)
@@ -115,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INVALID if report.problems else EXIT_OK
     for note in report.notes:
         print(one_line(note))
+    sys.stdout.flush()
+    for warning in report.warnings:
+        print(one_line(f"warning: {warning.line()}"), file=sys.stderr, flush=True)
     for problem in report.problems:
         print(one_line(problem.line()))
     if report.problems:

@@ -7,6 +7,7 @@ from, its domain, its certificate issuer, and the Infisical environment it reads
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -163,6 +164,80 @@ class ClusterSettings(Model):
             nodes = list(self.ingress.publish_status_address)
         hosts = [str(ipaddress.ip_network(a)) for a in nodes]
         return [self.network.pod_cidr, self.network.service_cidr, *hosts]
+
+
+# What Let's Encrypt's CA (Boulder, `policy.ValidEmail`) refuses in a contact address: the
+# domains of RFC 2606's examples, and any domain that is not a public DNS name (an IP address,
+# a name without a dot, a label that is not letters, digits and inner hyphens, a name that
+# does not end in a public top-level domain). The names below end in none: RFC 2606 and
+# RFC 6761 (test, example, invalid, localhost), RFC 6762 (local, and the private names its
+# appendix G lists), RFC 7686 (onion), RFC 8375 (home.arpa), ICANN's internal (2024).
+FORBIDDEN_CONTACT_DOMAINS = ("example.com", "example.net", "example.org")
+NON_PUBLIC_SUFFIXES = (
+    "test",
+    "example",
+    "invalid",
+    "localhost",
+    "local",
+    "onion",
+    "home.arpa",
+    "internal",
+    "localdomain",
+    "lan",
+    "home",
+    "corp",
+    "intranet",
+    "private",
+)
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def acme_contact_problem(address: str) -> str | None:
+    """Why Let's Encrypt would refuse `address` as an account's contact, or None. A refused
+    contact leaves the ClusterIssuers unregistered: no certificate is ever issued."""
+    local, at, domain = address.rpartition("@")
+    domain = domain.lower()
+    refused = f"Let's Encrypt refuses the contact '{address}'"
+    fix = "use an address at a domain that receives your mail"
+    if not at or not local:
+        return f"{refused}: it is not an e-mail address; {fix}"
+    reason = _non_public(domain)
+    if reason:
+        return f"{refused}: {reason}; {fix}"
+    return None
+
+
+def _non_public(domain: str) -> str | None:
+    bare = domain.strip("[]")
+    try:
+        ipaddress.ip_address(bare.removeprefix("ipv6:"))
+    except ValueError:
+        pass
+    else:
+        return f"'{domain}' is an IP address, not a domain"
+    if domain in FORBIDDEN_CONTACT_DOMAINS:
+        return f"{domain} is reserved for examples (RFC 2606)"
+    for suffix in NON_PUBLIC_SUFFIXES:
+        if domain == suffix or domain.endswith("." + suffix):
+            return f"'.{suffix}' is not a public top-level domain"
+    if len(domain) > 253:
+        return "the domain is longer than 253 characters"
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return f"'{domain}' has no dot: not a public domain"
+    if len(labels) > 10:
+        return f"'{domain}' has more than 10 labels"
+    for label in labels:
+        if not _LABEL.match(label):
+            return (
+                f"'{domain}': the label '{label}' is not 1 to 63 letters, digits and inner "
+                "hyphens (an internationalized name must be written in punycode, xn--...)"
+            )
+        if label[2:4] == "--" and not label.startswith("xn"):
+            return f"'{domain}': the label '{label}' has the reserved form '??--'"
+    if labels[-1].isdigit():
+        return f"'{domain}' ends in a number, not a top-level domain"
+    return None
 
 
 def rehost(host: str, base_domain: str, env_domain: str) -> str:
