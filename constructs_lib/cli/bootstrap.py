@@ -19,7 +19,6 @@ Every step is first sent to the API server as a dry run, so a step the cluster r
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import os
 import re
@@ -27,30 +26,33 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from constructs_lib.cli.support.common import EXIT_OK, fail
+from constructs_lib.cli.support.cluster_checks import check_cluster, cluster_facts
+from constructs_lib.cli.support.common import EXIT_OK, OperatorError, fail
+from constructs_lib.cli.support.credentials import (
+    ENV_SSH_KEY,
+    ENV_TOKEN,
+    REPOSITORY_LABEL,
+    Credential,
+    credential_secret,
+    read_credential,
+    redacted,
+)
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+from constructs_lib.cli.support.preflight import acme_contact, repository
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
-    from constructs_lib.model.clusters import ClusterSettings
     from constructs_lib.model.versions import ArgoCdPin
 
 
-# Where the credential comes from: environment variables (or standard input), never a flag.
-ENV_TOKEN = "GITOPS_BASE_REPO_TOKEN"
-ENV_USERNAME = "GITOPS_BASE_REPO_USERNAME"
-ENV_SSH_KEY = "GITOPS_BASE_REPO_SSH_KEY"
-ENV_APP_ID = "GITOPS_BASE_REPO_GITHUB_APP_ID"
-ENV_APP_INSTALLATION = "GITOPS_BASE_REPO_GITHUB_APP_INSTALLATION_ID"
-ENV_APP_KEY = "GITOPS_BASE_REPO_GITHUB_APP_PRIVATE_KEY"
 # A local copy (file path) or mirror (https URL) of the pinned install manifest.
 ENV_MANIFEST = "GITOPS_BASE_ARGOCD_MANIFEST"
 
@@ -60,7 +62,6 @@ MANAGER_INSTALL = "gitops-base-argocd-install"
 MANAGER_CREDENTIAL = "gitops-base-repo-credential"
 MANAGER_ROOT = "gitops-base-root"
 
-REPOSITORY_LABEL = "argocd.argoproj.io/secret-type"
 # What must be running before Argo CD can sync: (apiVersion, kind, name).
 ARGOCD_WORKLOADS = (
     ("apps/v1", "StatefulSet", "argocd-application-controller"),
@@ -69,90 +70,29 @@ ARGOCD_WORKLOADS = (
 DEFAULT_TIMEOUT = 900.0
 
 
-class BootstrapError(Exception):
-    """A problem the operator must fix; the message is one line."""
+class BootstrapError(OperatorError):
+    """A step of bootstrap that cannot go on; the message is one line."""
 
 
-# --- step 1: cluster checks -----------------------------------------------------------------
+# --- step 1: what needs no cluster -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClusterFacts:
-    """What the checks look at, read from the cluster."""
-
-    node_versions: tuple[tuple[str, str], ...]
-    """(node name, kubelet version), e.g. ("node-1", "v1.35.2+k3s1")."""
-    node_addresses: tuple[str, ...]
-    traefik: str | None
-    """What runs k3s's Traefik (e.g. `HelmChart kube-system/traefik`), or None."""
-
-
-_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(\+k3s\d+)?")
-
-
-def check_cluster(
-    facts: ClusterFacts, cluster: ClusterSettings, env: str, supported: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """(errors, warnings) about a cluster the env is about to be bootstrapped on."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    settings = f"clusters/{env}/cluster.yaml"
-    if not facts.node_versions:
-        warnings.append("the cluster has no nodes yet: the k3s version and addresses are unchecked")
-    for node, version in facts.node_versions:
-        m = _VERSION.match(version)
-        minor = f"{m.group(1)}.{m.group(2)}" if m else None
-        if minor not in supported:
-            errors.append(
-                f"node {node} runs Kubernetes {version}; the base supports "
-                f"{', '.join(supported)} (docs/reference/kubernetes-versions.md): install a "
-                "supported k3s (INSTALL_K3S_VERSION)"
-            )
-        elif m and not m.group(4):
-            warnings.append(f"node {node} runs {version}, not k3s: the base is tested on k3s")
-    controller = cluster.ingress.controller
-    if controller == "nginx" and facts.traefik:
-        errors.append(
-            f"{settings}: ingress.controller is nginx but k3s runs Traefik ({facts.traefik}): "
-            "restart the k3s server with --disable=traefik, or set ingress.controller: traefik"
-        )
-    if controller == "traefik" and not facts.traefik and facts.node_versions:
-        warnings.append(
-            f"{settings}: ingress.controller is traefik but k3s's Traefik is not installed "
-            "(k3s runs with --disable=traefik?)"
-        )
-    known = set(facts.node_addresses)
-    for address in cluster.ingress.publish_status_address:
-        if facts.node_versions and address not in known:
-            warnings.append(
-                f"{settings}: ingress.publish_status_address {address} is not an address of "
-                f"any node ({', '.join(sorted(known)) or 'none'}): right only if a router or "
-                "load balancer at that address forwards to the nodes"
-            )
-    return errors, warnings
-
-
-def cluster_facts(kube: Kube) -> ClusterFacts:
-    nodes = kube.list("v1", "Node")
-    versions = tuple(
-        (
-            n["metadata"]["name"],
-            ((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", ""),
-        )
-        for n in nodes
-    )
-    addresses = tuple(
-        a["address"]
-        for n in nodes
-        for a in (n.get("status") or {}).get("addresses") or []
-        if a.get("type") in ("InternalIP", "ExternalIP")
-    )
-    traefik = None
-    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system"):
-        traefik = "HelmChart kube-system/traefik"
-    elif kube.get("apps/v1", "Deployment", "traefik", "kube-system"):
-        traefik = "Deployment kube-system/traefik"
-    return ClusterFacts(versions, addresses, traefik)
+def local_checks(env: EnvFiles, cred: Credential | None, out: Callable[[str], None]) -> None:
+    """The ACME contact, and read access to the repository with the credential given (none
+    given: an existing repository Secret may hold one, so nothing is checked). A contact
+    Let's Encrypt refuses or a credential the repository refuses is an error; a repository
+    this machine cannot reach is a warning (Argo CD reads it from inside the cluster)."""
+    settings = f"clusters/{env.name}/cluster.yaml"
+    checks = [acme_contact(env.cluster, settings)]
+    if cred is not None:
+        checks.append(repository(env.cluster.repo.url, env.cluster.repo.revision, cred))
+    for check in checks:
+        if check.status == "fail":
+            raise BootstrapError(f"{check.detail}; {check.fix}")
+        if check.status == "warn":
+            out(f"warning: {check.name}: {check.detail}")
+    passed = [f"{c.name}: {c.detail}" for c in checks if c.status == "ok"]
+    out("local checks passed: " + "; ".join(passed))
 
 
 # --- step 2: the pinned Argo CD -------------------------------------------------------------
@@ -214,120 +154,6 @@ def install_objects(text: str, namespace: str) -> list[Manifest]:
                 subject["namespace"] = namespace
         (crds if doc["kind"] == "CustomResourceDefinition" else rest).append(doc)
     return [namespace_obj, *crds, *rest]
-
-
-# --- step 3: the repository credential ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Credential:
-    """A repository credential: how it was given and the Secret fields it becomes."""
-
-    kind: str
-    """token, ssh-key or github-app."""
-    source: str
-    """The variable (or standard input) it came from, for messages."""
-    fields: tuple[tuple[str, str], ...]
-
-
-def read_credential(environ: Mapping[str, str], stdin_text: str | None) -> Credential | None:
-    """The one credential given in the environment or on standard input; None if none."""
-    found: list[Credential] = []
-    if environ.get(ENV_TOKEN):
-        username = environ.get(ENV_USERNAME) or "git"
-        found.append(
-            Credential(
-                "token",
-                ENV_TOKEN,
-                (("username", username), ("password", environ[ENV_TOKEN].strip())),
-            )
-        )
-    if environ.get(ENV_SSH_KEY):
-        found.append(
-            Credential("ssh-key", ENV_SSH_KEY, (("sshPrivateKey", _key(environ[ENV_SSH_KEY])),))
-        )
-    app = [environ.get(v, "") for v in (ENV_APP_ID, ENV_APP_INSTALLATION, ENV_APP_KEY)]
-    if any(app):
-        if not all(app):
-            raise BootstrapError(
-                f"a GitHub App credential needs {ENV_APP_ID}, {ENV_APP_INSTALLATION} and "
-                f"{ENV_APP_KEY}; only some are set"
-            )
-        found.append(
-            Credential(
-                "github-app",
-                ENV_APP_ID,
-                (
-                    ("githubAppID", app[0].strip()),
-                    ("githubAppInstallationID", app[1].strip()),
-                    ("githubAppPrivateKey", _key(app[2])),
-                ),
-            )
-        )
-    if stdin_text is not None:
-        text = stdin_text.strip()
-        if not text:
-            raise BootstrapError("--credential-stdin: standard input is empty")
-        if text.startswith("-----BEGIN"):
-            found.append(Credential("ssh-key", "standard input", (("sshPrivateKey", _key(text)),)))
-        else:
-            username = environ.get(ENV_USERNAME) or "git"
-            found.append(
-                Credential("token", "standard input", (("username", username), ("password", text)))
-            )
-    if len(found) > 1:
-        raise BootstrapError(
-            "give one repository credential; found "
-            + " and ".join(f"{c.kind} ({c.source})" for c in found)
-        )
-    return found[0] if found else None
-
-
-def _key(text: str) -> str:
-    return text.strip() + "\n"
-
-
-def _is_ssh_url(url: str) -> bool:
-    return url.startswith("ssh://") or bool(re.match(r"^[^/\s:]+@[^\s:]+:", url))
-
-
-def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str) -> Manifest:
-    """The Argo CD repository Secret for `cred` (found by its label and URL)."""
-    if cred.kind == "ssh-key" and not _is_ssh_url(repo_url):
-        raise BootstrapError(
-            f"{cred.source}: an SSH key needs an ssh:// or git@host:path repository URL; "
-            f"clusters/{env}/cluster.yaml repo.url is {repo_url}"
-        )
-    if cred.kind != "ssh-key" and not repo_url.startswith(("https://", "http://")):
-        raise BootstrapError(
-            f"{cred.source}: a {cred.kind} credential needs an https:// repository URL; "
-            f"clusters/{env}/cluster.yaml repo.url is {repo_url}"
-        )
-    data = {"type": "git", "url": repo_url, **dict(cred.fields)}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": f"gitops-base-repo-{env}",
-            "namespace": namespace,
-            "labels": {
-                REPOSITORY_LABEL: "repository",
-                "app.kubernetes.io/managed-by": "gitops-base",
-            },
-        },
-        "type": "Opaque",
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
-    }
-
-
-def redacted(obj: Manifest) -> Manifest:
-    """A Secret as --dry-run prints it: type and url readable, every other value hidden."""
-    data = obj.get("data") or {}
-    shown = {
-        k: base64.b64decode(v).decode() if k in ("type", "url") else "(redacted)"
-        for k, v in data.items()
-    }
-    return {**obj, "data": shown}
 
 
 # --- step 4: root.yaml ----------------------------------------------------------------------
@@ -477,16 +303,17 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             if cred
             else None
         )
-        text, source = read_manifest(pin, manifest_source)
-        install = install_objects(text, env.argocd_namespace)
         root = root_objects(env.root_yaml)
         expected = expected_apps(env.dist)
         wanted = opts.wait_for or tuple(expected)
         unknown = sorted(set(wanted) - set(expected))
         if unknown:
             raise BootstrapError(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
+        # What needs no cluster first: a refused contact or credential stops here, before the
+        # kubeconfig is read or anything is downloaded.
+        local_checks(env, cred, out)
         kube = Kube(opts.kubeconfig, opts.context)
-    except (BootstrapError, KubeError, ValueError, ConfigError) as exc:
+    except (OperatorError, KubeError, ValueError, ConfigError) as exc:
         return fail([f"error: {exc}"])
     runner = Runner(kube, env, out)
     namespace = env.argocd_namespace
@@ -501,6 +328,8 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             return fail([f"error: {e}" for e in errors])
         out(f"cluster checks passed ({len(warnings)} warning(s))")
 
+        text, source = read_manifest(pin, manifest_source)
+        install = install_objects(text, env.argocd_namespace)
         out(f"Argo CD {pin.version} from {source} (sha256 verified)")
         runner.apply_step(f"Argo CD {pin.version}", install, MANAGER_INSTALL, opts.dry_run)
         if not opts.dry_run:
@@ -574,7 +403,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             return fail([f"error: not Synced and Healthy after {opts.timeout:.0f}s: {waiting}"])
         out(f"{env.name} is Synced and Healthy ({time.monotonic() - started:.0f}s)")
         return EXIT_OK
-    except (BootstrapError, KubeError) as exc:
+    except (OperatorError, KubeError) as exc:
         return fail([f"error: {exc}"])
     finally:
         kube.close()

@@ -25,8 +25,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli.bootstrap import DEFAULT_TIMEOUT, ENV_MANIFEST, ENV_SSH_KEY, ENV_TOKEN
+from constructs_lib.cli.bootstrap import DEFAULT_TIMEOUT, ENV_MANIFEST
 from constructs_lib.cli.support.common import EXIT_OK, project_root
+from constructs_lib.cli.support.credentials import ENV_SSH_KEY, ENV_TOKEN
 
 
 def cluster_options(command: argparse.ArgumentParser) -> None:
@@ -249,6 +250,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cluster_options(sta)
     sta.set_defaults(func="status")
+
     return top
 
 

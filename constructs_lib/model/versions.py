@@ -101,6 +101,17 @@ class Versions(Model):
         return base if override is None else base.model_copy(update={"version": override})
 
 
+K3S_ENV = ROOT / "platform" / "k3s.env"
+
+
+def pinned_k3s(path: Path = K3S_ENV) -> str:
+    """The k3s release the quickstart installs (`K3S_VERSION=` in platform/k3s.env)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("K3S_VERSION="):
+            return line.split("=", 1)[1].strip()
+    raise ValueError(f"{path}: no K3S_VERSION= line")
+
+
 def load_versions(path: Path = VERSIONS_FILE) -> Versions:
     """Read and check the versions file; problems raise ConfigError with `path: message` lines."""
     return load_model(Versions, path)

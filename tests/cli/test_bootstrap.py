@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import socket
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import yaml
 
 from constructs_lib.cli import bootstrap as bs
 from constructs_lib.cli.main import main
+from constructs_lib.cli.support import cluster_checks as cc
+from constructs_lib.cli.support import credentials as cr
+from constructs_lib.cli.support.common import OperatorError
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import describe_api_error, kubeconfig_path
 from constructs_lib.model.clusters import ClusterSettings
@@ -109,12 +113,12 @@ def test_install_objects_come_namespaced_after_their_namespace_and_crds() -> Non
 
 
 def test_a_token_from_the_environment_becomes_a_repository_secret() -> None:
-    cred = bs.read_credential({bs.ENV_TOKEN: "tok-123\n"}, None)
+    cred = cr.read_credential({cr.ENV_TOKEN: "tok-123\n"}, None)
     assert cred is not None and cred.kind == "token"
-    secret = bs.credential_secret(cred, "https://git.example/shop.git", "argocd", "dev")
+    secret = cr.credential_secret(cred, "https://git.example/shop.git", "argocd", "dev")
     assert secret["metadata"]["name"] == "gitops-base-repo-dev"
     assert secret["metadata"]["namespace"] == "argocd"
-    assert secret["metadata"]["labels"][bs.REPOSITORY_LABEL] == "repository"
+    assert secret["metadata"]["labels"][cr.REPOSITORY_LABEL] == "repository"
     assert decoded(secret) == {
         "type": "git",
         "url": "https://git.example/shop.git",
@@ -124,7 +128,7 @@ def test_a_token_from_the_environment_becomes_a_repository_secret() -> None:
 
 
 def test_the_username_can_be_set() -> None:
-    cred = bs.read_credential({bs.ENV_TOKEN: "t", bs.ENV_USERNAME: "ci-bot"}, None)
+    cred = cr.read_credential({cr.ENV_TOKEN: "t", cr.ENV_USERNAME: "ci-bot"}, None)
     assert cred is not None and dict(cred.fields)["username"] == "ci-bot"
 
 
@@ -133,12 +137,12 @@ def test_an_ssh_key_needs_an_ssh_url() -> None:
     begin = "-----BEGIN OPENSSH PRIVATE KEY-----"  # pragma: allowlist secret
     end = "-----END OPENSSH PRIVATE KEY-----"
     key = f"{begin}\nabc\n{end}"
-    cred = bs.read_credential({bs.ENV_SSH_KEY: key}, None)
+    cred = cr.read_credential({cr.ENV_SSH_KEY: key}, None)
     assert cred is not None
-    secret = bs.credential_secret(cred, "git@github.com:example-org/shop.git", "argocd", "dev")
+    secret = cr.credential_secret(cred, "git@github.com:example-org/shop.git", "argocd", "dev")
     assert decoded(secret)["sshPrivateKey"] == key + "\n"
-    with pytest.raises(bs.BootstrapError) as exc:
-        bs.credential_secret(cred, "https://github.com/example-org/shop.git", "argocd", "dev")
+    with pytest.raises(OperatorError) as exc:
+        cr.credential_secret(cred, "https://github.com/example-org/shop.git", "argocd", "dev")
     assert str(exc.value) == (
         "GITOPS_BASE_REPO_SSH_KEY: an SSH key needs an ssh:// or git@host:path repository URL; "
         "clusters/dev/cluster.yaml repo.url is https://github.com/example-org/shop.git"
@@ -146,10 +150,10 @@ def test_an_ssh_key_needs_an_ssh_url() -> None:
 
 
 def test_a_token_needs_an_https_url() -> None:
-    cred = bs.read_credential({bs.ENV_TOKEN: "t"}, None)
+    cred = cr.read_credential({cr.ENV_TOKEN: "t"}, None)
     assert cred is not None
-    with pytest.raises(bs.BootstrapError, match="a token credential needs an https:// repository"):
-        bs.credential_secret(cred, "ssh://git@git.example/shop.git", "argocd", "dev")
+    with pytest.raises(OperatorError, match="a token credential needs an https:// repository"):
+        cr.credential_secret(cred, "ssh://git@git.example/shop.git", "argocd", "dev")
 
 
 @pytest.mark.parametrize(
@@ -160,24 +164,24 @@ def test_a_token_needs_an_https_url() -> None:
     ],
 )
 def test_standard_input_gives_a_token_or_a_key(text: str, kind: str, field: str) -> None:
-    cred = bs.read_credential({}, text)
+    cred = cr.read_credential({}, text)
     assert cred is not None and (cred.kind, cred.source) == (kind, "standard input")
     assert field in dict(cred.fields)
 
 
 def test_a_github_app_needs_all_three_variables() -> None:
-    with pytest.raises(bs.BootstrapError, match="a GitHub App credential needs"):
-        bs.read_credential({bs.ENV_APP_ID: "1"}, None)
-    cred = bs.read_credential(
-        {bs.ENV_APP_ID: "1", bs.ENV_APP_INSTALLATION: "2", bs.ENV_APP_KEY: "-----BEGIN k"}, None
+    with pytest.raises(OperatorError, match="a GitHub App credential needs"):
+        cr.read_credential({cr.ENV_APP_ID: "1"}, None)
+    cred = cr.read_credential(
+        {cr.ENV_APP_ID: "1", cr.ENV_APP_INSTALLATION: "2", cr.ENV_APP_KEY: "-----BEGIN k"}, None
     )
     assert cred is not None and cred.kind == "github-app"
     assert dict(cred.fields)["githubAppInstallationID"] == "2"
 
 
 def test_two_credentials_are_refused() -> None:
-    with pytest.raises(bs.BootstrapError) as exc:
-        bs.read_credential({bs.ENV_TOKEN: "t"}, "other")
+    with pytest.raises(OperatorError) as exc:
+        cr.read_credential({cr.ENV_TOKEN: "t"}, "other")
     assert str(exc.value) == (
         "give one repository credential; found token (GITOPS_BASE_REPO_TOKEN) and "
         "token (standard input)"
@@ -185,18 +189,18 @@ def test_two_credentials_are_refused() -> None:
 
 
 def test_empty_standard_input_is_refused() -> None:
-    with pytest.raises(bs.BootstrapError, match="standard input is empty"):
-        bs.read_credential({}, "  \n")
+    with pytest.raises(OperatorError, match="standard input is empty"):
+        cr.read_credential({}, "  \n")
 
 
 def test_no_credential_is_none() -> None:
-    assert bs.read_credential({bs.ENV_TOKEN: ""}, None) is None
+    assert cr.read_credential({cr.ENV_TOKEN: ""}, None) is None
 
 
 def test_dry_run_shows_the_secret_without_its_credential() -> None:
-    cred = bs.read_credential({bs.ENV_TOKEN: "s3cret-token"}, None)
+    cred = cr.read_credential({cr.ENV_TOKEN: "s3cret-token"}, None)
     assert cred is not None
-    shown = bs.redacted(bs.credential_secret(cred, "https://g.example/r.git", "argocd", "dev"))
+    shown = cr.redacted(cr.credential_secret(cred, "https://g.example/r.git", "argocd", "dev"))
     assert shown["data"] == {
         "type": "git",
         "url": "https://g.example/r.git",
@@ -213,13 +217,13 @@ def facts(
     versions: tuple[str, ...] = ("v1.35.2+k3s1",),
     addresses: tuple[str, ...] = ("192.0.2.10",),
     traefik: str | None = None,
-) -> bs.ClusterFacts:
+) -> cc.ClusterFacts:
     nodes = tuple((f"node-{i}", v) for i, v in enumerate(versions))
-    return bs.ClusterFacts(nodes, addresses, traefik)
+    return cc.ClusterFacts(nodes, addresses, traefik)
 
 
-def check(f: bs.ClusterFacts, cluster: ClusterSettings) -> tuple[list[str], list[str]]:
-    return bs.check_cluster(f, cluster, "dev", KUBERNETES_VERSIONS)
+def check(f: cc.ClusterFacts, cluster: ClusterSettings) -> tuple[list[str], list[str]]:
+    return cc.check_cluster(f, cluster, "dev", KUBERNETES_VERSIONS)
 
 
 def test_a_supported_k3s_node_passes(dev_cluster: ClusterSettings) -> None:
@@ -271,7 +275,7 @@ def test_a_publish_address_no_node_has_is_a_warning(dev_cluster: ClusterSettings
 
 
 def test_a_cluster_without_nodes_is_only_warned_about(dev_cluster: ClusterSettings) -> None:
-    assert check(bs.ClusterFacts((), (), None), dev_cluster) == (
+    assert check(cc.ClusterFacts((), (), None), dev_cluster) == (
         [],
         ["the cluster has no nodes yet: the k3s version and addresses are unchecked"],
     )
@@ -371,6 +375,54 @@ def manifest_with_pinned_checksum(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     return path
 
 
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The current directory: a checkout whose dev environment has a contact Let's Encrypt
+    accepts (the shipped example's is refused), and no network for the install manifest."""
+    root = tmp_path / "checkout"
+    (root / "clusters" / "dev").mkdir(parents=True)
+    shutil.copytree(ROOT / "dist" / "dev", root / "dist" / "dev")
+    for name in ("app.py", "cdk8s.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    settings = (ROOT / "clusters" / "dev" / "cluster.yaml").read_text()
+    (root / "clusters" / "dev" / "cluster.yaml").write_text(
+        settings.replace("platform@example.com", "ops@acme-shop.io")
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.delenv(bs.ENV_MANIFEST, raising=False)
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # a download fails at once
+    return root
+
+
+def test_a_contact_lets_encrypt_refuses_stops_bootstrap_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the kubeconfig is read, before anything is downloaded: the shipped example."""
+    argv = ["bootstrap", "--env", "dev", "--kubeconfig", str(tmp_path / "no-such-kubeconfig")]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        "error: clusters/dev/cluster.yaml: acme_email: Let's Encrypt refuses the contact "
+        "'platform@example.com': example.com is reserved for examples (RFC 2606); use an "
+        "address at a domain that receives your mail; set acme_email, then `make synth`, "
+        "commit and push (the ClusterIssuers carry it)\n"
+    )
+
+
+@pytest.mark.usefixtures("checkout")
+def test_offline_the_cluster_is_checked_before_the_manifest_is_downloaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reference's order: cluster checks, then the install manifest (whose download is
+    what fails offline)."""
+    server = f"https://127.0.0.1:{closed_port()}"
+    config = kubeconfig(tmp_path, server)
+    assert main(["bootstrap", "--env", "dev", "--kubeconfig", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: list Node: cannot reach the cluster at {server}")
+    assert "local checks passed: ACME contact: ops@acme-shop.io" in captured.out
+
+
+@pytest.mark.usefixtures("checkout")
 def test_an_unreachable_cluster_is_one_line_and_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -384,6 +436,7 @@ def test_an_unreachable_cluster_is_one_line_and_exit_1(
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.usefixtures("checkout")
 def test_an_unknown_context_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -96,7 +96,12 @@ def bare_cluster(
 
 
 def bootstrap(
-    checkout: Path, cluster: Cluster, manifest: Path, token: str | None, *extra: str
+    checkout: Path,
+    cluster: Cluster,
+    manifest: Path,
+    token: str | None,
+    *extra: str,
+    without_git: bool = False,
 ) -> subprocess.Popen[str]:
     env = {
         k: v
@@ -107,6 +112,10 @@ def bootstrap(
     env["NO_PROXY"] = "*"
     if token is not None:
         env["GITOPS_BASE_REPO_TOKEN"] = token
+    if without_git:
+        # An operator's machine without git: bootstrap cannot check the credential itself,
+        # applies it, and learns from Argo CD that the repository refused it.
+        env["PATH"] = "/nonexistent"
     argv = [str(cli_path()), "bootstrap", "--env", ENV, "--kubeconfig", str(cluster.kubeconfig)]
     return subprocess.Popen(
         [*argv, "--argocd-manifest", str(manifest), *extra],
@@ -149,7 +158,8 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     server = GitHttpServer(served, "git", TOKEN).start()
     url = server.url_for(repo.path)
     settings = repo.path / "clusters" / ENV / "cluster.yaml"
-    settings.write_text(re.sub(r"(?m)^  url: .*$", f"  url: {url}", settings.read_text()))
+    text = re.sub(r"(?m)^  url: .*$", f"  url: {url}", settings.read_text())
+    settings.write_text(text.replace("platform@example.com", "platform@acme-shop.io"))
     gitops_base(repo.path, "synth")
     repo.commit_all("dev syncs from the HTTP server")
     dist = repo.path / "dist" / ENV
@@ -191,6 +201,7 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     assert "warning: the cluster has no nodes yet" in out
     assert re.search(r"^Argo CD v[\d.]+: \d+ objects, \d+ changed$", out, re.M), out
     assert "repository credential: token from GITOPS_BASE_REPO_TOKEN" in out
+    assert f"repository: {url} is readable with the token from GITOPS_BASE_REPO_TOKEN" in out
     assert f"{ENV} is Synced and Healthy" in out
     assert TOKEN not in out + err
 
@@ -244,12 +255,27 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     assert "asked Argo CD to re-read" not in out2
     assert live_versions(cluster, objects) == before
 
-    # A wrong token: the Git server refuses it, Argo CD says so, bootstrap reports it.
+    # A wrong token: bootstrap asks the Git server first, which refuses it; nothing changes.
+    t2 = time.monotonic()
+    code, out3, err3 = finish(bootstrap(repo.path, cluster, manifest, "wrong-token"))
+    e2e_timings["bootstrap command: wrong token -> refused before the cluster"] = round(
+        time.monotonic() - t2, 2
+    )
+    assert code == 1, f"bootstrap with a wrong token exited {code}\n{out3}\n{err3}"
+    assert err3.startswith(f"error: {url} refuses the token from GITOPS_BASE_REPO_TOKEN: "), err3
+    assert "bootstrap dev: cluster" not in out3 and "wrong-token" not in out3 + err3
+    assert live_versions(cluster, objects) == before
+
+    # Without git on this machine it cannot ask: the Git server refuses the token to Argo CD,
+    # which says so, and bootstrap reports it.
     t2 = time.monotonic()
     code, out3, err3 = finish(
-        bootstrap(repo.path, cluster, manifest, "wrong-token", "--timeout", "240")
+        bootstrap(repo.path, cluster, manifest, "wrong-token", "--timeout", "240", without_git=True)
     )
-    e2e_timings["bootstrap command: wrong token -> error"] = round(time.monotonic() - t2, 2)
+    assert f"warning: repository: {url}: not checked (cannot run git" in out3
+    e2e_timings["bootstrap command: wrong token, no git -> Argo CD's error"] = round(
+        time.monotonic() - t2, 2
+    )
     assert code == 1, f"bootstrap with a wrong token exited {code}\n{out3}\n{err3}"
     assert "asked Argo CD to re-read the repository (new credential)" in out3
     lines = err3.strip().splitlines()

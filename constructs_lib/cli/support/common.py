@@ -22,6 +22,11 @@ def project_root(start: Path | None = None) -> Path:
     return ROOT
 
 
+class OperatorError(Exception):
+    """A problem the operator must fix (a setting, a credential, a cluster); the message is
+    one line."""
+
+
 EXIT_OK = 0
 EXIT_INVALID = 1  # invalid input (nothing written), or a check that found problems
 EXIT_USAGE = 2

@@ -158,7 +158,8 @@ class Kube:
             raise
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Manifest]:
-        """Every object of a kind; [] when the kind does not exist in the cluster."""
+        """Every object of a kind (in `namespace`; `*` for every namespace); [] when the kind
+        does not exist in the cluster."""
         from lightkube import ApiError
 
         res = self.resource(api_version, kind)

@@ -40,7 +40,7 @@ ln -s "$repo/node_modules" node_modules
 mkdir -p "clusters/$env_name"
 sed -e "s/^name: dev/name: $env_name/" \
     -e "s|^  url: .*|  url: http://$host_ip:8418/gitops/.git|" \
-    -e "s|^acme_email: .*|acme_email: ${ACME_EMAIL:-platform@example.com}|" \
+    -e "s|^acme_email: .*|acme_email: ${ACME_EMAIL:-gitops-base-ci@users.noreply.github.com}|" \
     "$repo/clusters/dev/cluster.yaml" >"clusters/$env_name/cluster.yaml"
 git init -q -b main && commit "base"
 python3 -m http.server 8418 --bind 0.0.0.0 --directory "$work" >/dev/null 2>&1 &
@@ -52,8 +52,9 @@ step "journey 1: bootstrap from a deployed_apps payload"
 commit "first deploy"
 # Installs the pinned Argo CD (checksum verified), applies root.yaml and waits. The repository
 # is public to the cluster (plain HTTP, no credential). The platform syncs; its ClusterIssuers
-# turn Ready only with an ACME e-mail Let's Encrypt accepts (ACME_EMAIL), so its health is not
-# part of this journey.
+# turn Ready only when the runner reaches Let's Encrypt with a contact it accepts (bootstrap
+# refuses one it does not: ACME_EMAIL, default a no-reply address at a public domain), so its
+# health is not part of this journey.
 "${cli[@]}" bootstrap --env "$env_name" --wait-for root,shop --timeout 1200
 kubectl -n argocd wait application/platform --for=jsonpath='{.status.sync.status}'=Synced --timeout=10m
 wait_app shop
