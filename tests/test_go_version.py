@@ -36,7 +36,7 @@ def test_the_project_builds_go_modules() -> None:
 
 def test_every_page_names_the_one_minimum() -> None:
     want = minimum()
-    found = {}
+    found: dict[str, list[str]] = {}
     for page in PAGES:
         text = (ROOT / page).read_text(encoding="utf-8")
         for match in MENTION.finditer(text):
