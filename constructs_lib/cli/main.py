@@ -11,6 +11,7 @@
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
     gitops-base bootstrap --env ENV             # Argo CD, repo credential, root.yaml; wait
     gitops-base status --env ENV                # each Application's sync, health, revision
+    gitops-base doctor --env ENV                # every precondition of a first deploy
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
 each, nothing written), 2 usage error.
@@ -251,6 +252,22 @@ def parser() -> argparse.ArgumentParser:
     cluster_options(sta)
     sta.set_defaults(func="status")
 
+    doc = sub.add_parser(
+        "doctor",
+        help="check every precondition of a first deploy, one line each, with its fix",
+        description="Check, from this machine, what a first deploy of the environment needs: "
+        "the ACME contact, read access to the repository with the credential bootstrap "
+        "installs, the Infisical URL, the kubeconfig, the nodes' k3s against "
+        "platform/k3s.env, the k3s components the ingress needs, the controller's listener, "
+        "each host's DNS record and port 80 of each host. Exit 1 when one fails.",
+    )
+    cluster_options(doc)
+    doc.add_argument(
+        "--credential-stdin",
+        action="store_true",
+        help="read the repository token or SSH private key from standard input",
+    )
+    doc.set_defaults(func="doctor")
     return top
 
 

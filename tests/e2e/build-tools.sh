@@ -6,8 +6,8 @@
 #   ${GITOPS_BASE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitops-base/e2e}/bin/<name>-<version>
 #
 # Idempotent: a binary already in the cache is not rebuilt. Prints what it
-# builds and how long each step took. Also installs redis-server from Debian
-# when it is missing (CI machines start fresh).
+# builds and how long each step took. Also installs redis-server and dnsmasq-base
+# from Debian when they are missing (CI machines start fresh).
 #
 # Usage: tests/e2e/build-tools.sh [--print-paths] [--no-redis]
 #   --print-paths  only print NAME=PATH lines for the cached binaries (no build)
@@ -132,6 +132,25 @@ if [ "$WANT_REDIS" = 1 ]; then
     }
     echo "== redis-server: installed in $(( $(now) - t0 ))s"
   fi
+fi
+
+# ---- dnsmasq (Debian) -------------------------------------------------------
+# The DNS server `gitops-base doctor`'s test answers host records with (test_doctor.py).
+if command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ]; then
+  echo "== dnsmasq: $(command -v dnsmasq || echo /usr/sbin/dnsmasq)"
+else
+  echo "== dnsmasq: missing, installing Debian's dnsmasq-base"
+  t0=$(now)
+  if [ "$(id -u)" != 0 ]; then
+    echo "build-tools.sh: dnsmasq is missing and this is not root; install it (apt-get install -y dnsmasq-base)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends dnsmasq-base >/dev/null 2>&1 || {
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends dnsmasq-base >/dev/null
+  }
+  echo "== dnsmasq: installed in $(( $(now) - t0 ))s"
 fi
 
 echo "== all tools ready in $(( $(now) - T_ALL ))s (cache: $BIN)"
