@@ -111,7 +111,7 @@ class Dns:
             "--local=/example.com/",
             *(f"--host-record={name},{address}" for name, address in records.items()),
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not _answers(DNS_IP):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -234,7 +234,7 @@ def doctor(
     assert "Traceback" not in done.stderr, done.stderr
     lines: dict[str, list[str]] = {}
     for line in done.stdout.splitlines():
-        match = re.match(r"^(✓|✗|!|-) ([^:]+): ", line)
+        match = re.match(r"^(✓|✗|!|-) (.+?): ", line)
         if match:
             lines.setdefault(match[2], []).append(match[1])
     return done.returncode, lines, done.stdout + done.stderr
@@ -344,6 +344,7 @@ def test_every_check_fails_on_a_broken_setup(
     assert lines["HTTP api.shop.dev.example.com:80"] == ["-"]
     assert lines["DNS shop.dev.example.com"] == ["✗"]  # points elsewhere
     assert f"{ELSEWHERE} is not the public address {PUBLIC}" in output
+    assert lines["HTTP shop.dev.example.com:80"] == ["✗"]  # what Let's Encrypt would reach
     assert lines["DNS www.shop.dev.example.com"] == ["✓"]
     assert lines["HTTP www.shop.dev.example.com:80"] == ["✗"]  # nothing listens on port 80
     assert f"{PUBLIC}:80 refuses the connection" in output
