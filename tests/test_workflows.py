@@ -93,3 +93,45 @@ def test_permissions_are_minimal(path: Path) -> None:
         granted = job.get("permissions")
         assert isinstance(granted, dict), f"job {name} must declare its permissions"
         assert granted.get("contents") in (None, "read"), f"job {name}: contents beyond read"
+
+
+# What a repository made from the base runs by default: what a GitOps repository needs, in
+# minutes. The base's own suite (its code, docs, a control plane built from source) runs only
+# where the repository variable opts in.
+OPT_IN = "vars.GITOPS_BASE_FULL_CI == 'true'"
+REPOSITORY_CHECKS = {
+    "gitops-base validate": "the config and the clusters",
+    "make check": "dist/ against the schemas",
+    "make synth": "dist/ drift",
+    "git diff --exit-code --stat -- dist/": "dist/ drift",
+    "make secrets": "the secret scan",
+}
+
+
+def jobs() -> dict[str, tuple[Path, dict[str, Any]]]:
+    return {
+        name: (path, job)
+        for path in WORKFLOWS
+        for name, job in (load(path).get("jobs") or {}).items()
+    }
+
+
+def test_a_repository_made_from_the_base_runs_only_its_checks_by_default() -> None:
+    default = {name for name, (_, job) in jobs().items() if job.get("if") != OPT_IN}
+    assert default == {"checks", "diff"}
+    runs = "\n".join(s.get("run", "") for s in jobs()["checks"][1]["steps"])
+    for command, why in REPOSITORY_CHECKS.items():
+        assert command in runs, f"the checks job misses {why}: {command}"
+    assert "pytest" not in runs and "make unit" not in runs and "make e2e" not in runs
+
+
+def test_the_base_suite_and_the_k3s_journeys_need_the_opt_in() -> None:
+    for name in ("lint", "test", "e2e", "journeys"):
+        path, job = jobs()[name]
+        assert job.get("if") == OPT_IN, f"{path.name}: job {name} runs without the opt-in"
+
+
+def test_the_quickstart_says_what_ci_runs() -> None:
+    text = (ROOT / "docs" / "tutorials" / "quickstart.md").read_text(encoding="utf-8")
+    assert "## CI in your repository" in text
+    assert "GITOPS_BASE_FULL_CI" in text
