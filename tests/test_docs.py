@@ -19,6 +19,7 @@ import copy
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -463,11 +464,11 @@ def runnable_docs() -> dict[Path, list[Block]]:
     return docs
 
 
-@pytest.mark.parametrize("doc", sorted(runnable_docs()), ids=lambda p: str(p.relative_to(ROOT)))
-def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
-    """The blocks of one page run in order, in one copy of the repo, as a reader would."""
-    work = repo_copy(tmp_path / "repo")
-    before = source_status()
+QUICKSTART = ROOT / "docs" / "tutorials" / "quickstart.md"
+
+
+def run_blocks(doc: Path, work: Path) -> list[subprocess.CompletedProcess[str]]:
+    """The runnable blocks of one page, in order, in `work`, as a reader would run them."""
     env = {
         **os.environ,
         "PATH": f"{work / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
@@ -479,6 +480,8 @@ def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
         "GIT_COMMITTER_NAME": "Docs Test",
         "GIT_COMMITTER_EMAIL": "docs@example.com",
     }
+    before = source_status()
+    results = []
     for block in runnable_docs()[doc]:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", block.text],
@@ -493,6 +496,70 @@ def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
             f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
         )
         assert source_status() == before, f"{block.where}: changed files outside the copy"
+        results.append(result)
+    return results
+
+
+@pytest.fixture(scope="module")
+def after_quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository in which the quickstart's runnable blocks ran: where the
+    how-to guides' commands run, as a reader who followed the quickstart runs them."""
+    work = repo_copy(tmp_path_factory.mktemp("quickstart") / "repo")
+    run_blocks(QUICKSTART, work)
+    return work
+
+
+def copy_of(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+@pytest.mark.parametrize("doc", sorted(runnable_docs()), ids=lambda p: str(p.relative_to(ROOT)))
+def test_runnable_blocks_run(doc: Path, tmp_path: Path, after_quickstart: Path) -> None:
+    """The quickstart in a fresh copy (the fixture); every other page in a copy of what the
+    quickstart leaves, not the example config."""
+    if doc != QUICKSTART:
+        run_blocks(doc, copy_of(after_quickstart, tmp_path / "repo"))
+
+
+def test_the_quickstart_leaves_one_service() -> None:
+    """What the how-tos assume of the repository they run in."""
+    text = QUICKSTART.read_text(encoding="utf-8")
+    assert "one service `hello`" in text
+    assert re.search(r"^gitops-base generate .*--app-name shop --namespace shop", text, re.M)
+
+
+AUDIT = re.compile(r"^git log --format='%h %ad %an %s'.*?-- config/app-config.yaml$", re.M | re.S)
+
+
+def test_the_audit_lists_every_image_change_and_nothing_else(
+    tmp_path: Path, after_quickstart: Path
+) -> None:
+    """The audit command of image-updates.md, on the history its own commands leave (a roll of
+    every environment, a roll of dev, promotions to test and prod), with a change that is not an
+    image's in between."""
+    doc = ROOT / "docs" / "how-to" / "image-updates.md"
+    work = copy_of(after_quickstart, tmp_path / "repo")
+    audit = next(AUDIT.finditer(doc.read_text(encoding="utf-8")))[0].replace("\\\n", " ")
+    config = work / "config" / "app-config.yaml"
+    config.write_text(config.read_text().replace("replicas: 2", "replicas: 3"))
+    git = ["git", "-c", "user.name=Docs Test", "-c", "user.email=docs@example.com"]
+    subprocess.run([*git, "commit", "-qam", "three replicas"], cwd=work, check=True)
+    run_blocks(doc, work)
+    listed = subprocess.run(
+        ["bash", "-c", audit], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    by_us = [
+        line.split(" Docs Test ", 1)[1] for line in listed.splitlines() if " Docs Test " in line
+    ]
+    assert by_us == [
+        "promote hello to prod",
+        "promote hello to test",
+        "hello 1.29.1-alpine in dev",
+        "hello 1.29-alpine",
+        "Deploy hello to dev",
+    ]
+    assert "three replicas" not in listed
 
 
 def source_status() -> str:
