@@ -405,8 +405,31 @@ def command_words(script: str) -> list[str]:
     return words
 
 
+QUOTED_HEREDOC = re.compile(r"<<-?\s*(['\"])([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def quoted_heredoc_expansions(script: str) -> list[str]:
+    """`$VAR` in the body of a quoted heredoc (<<'EOF'): the shell writes it as it is, never
+    its value, which is what a reader who wrote it meant."""
+    found = []
+    lines = script.splitlines()
+    for i, line in enumerate(lines):
+        match = QUOTED_HEREDOC.search(line)
+        if not match:
+            continue
+        for body in lines[i + 1 :]:
+            if body.strip() == match[2]:
+                break
+            found += re.findall(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", body)
+    return found
+
+
 def lint_shell(block: Block) -> list[str]:
     problems = []
+    for variable in quoted_heredoc_expansions(block.text):
+        problems.append(
+            f"{block.where}: {variable} in a quoted heredoc is written as it is, not its value"
+        )
     syntax = subprocess.run(["bash", "-n"], input=block.text, capture_output=True, text=True)
     if syntax.returncode != 0:
         problems.append(f"{block.where}: bash -n: {syntax.stderr.strip()}")
@@ -443,6 +466,13 @@ def test_shell_lint_catches_typos_and_syntax() -> None:
     assert any("unknown command 'kubeclt'" in p for p in problems)
     assert any("bash -n" in p for p in problems)
     assert not any("'helm'" in p or "'grep'" in p for p in problems)
+
+
+def test_a_variable_in_a_quoted_heredoc_is_a_problem() -> None:
+    quoted = "cat <<'YAML' | sudo tee f\npassword: \"${TOKEN}\"\nYAML\n"
+    unquoted = 'cat <<YAML | sudo tee f\npassword: "${TOKEN}"\nYAML\n'
+    assert quoted_heredoc_expansions(quoted) == ["${TOKEN}"]
+    assert quoted_heredoc_expansions(unquoted) == []
 
 
 def test_command_words() -> None:
