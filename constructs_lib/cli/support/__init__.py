@@ -7,4 +7,9 @@
 - `environment.py`: an environment's settings and rendered files (bootstrap, status).
 - `kube.py`: the cluster as bootstrap and status see it (lightkube, imported only there).
 - `applications.py`: Argo CD's Applications as bootstrap and status show them.
+- `credentials.py`: the repository credential bootstrap installs and doctor checks.
+- `cluster_checks.py`: the cluster checks bootstrap and doctor share (k3s, its components,
+  the controller's listener).
+- `preflight.py`: the checks that need no cluster (ACME contact, repository, Infisical, DNS,
+  port 80), which doctor prints and bootstrap runs first.
 """
