@@ -51,7 +51,7 @@ def test_a_revision_that_is_not_pushed_fails(remote: str) -> None:
 
 
 def test_a_commit_revision_is_not_looked_for(remote: str) -> None:
-    assert repository(remote, "0123456789abcdef0123456789abcdef01234567", None).status == "ok"
+    assert repository(remote, "7" * 40, None).status == "ok"
 
 
 def test_a_repository_that_is_not_there_is_refused(tmp_path: Path) -> None:
