@@ -309,17 +309,37 @@ def load_balancer(cluster: Cluster, namespace: str, name: str, port: int, bound:
         )
 
 
+def traefik(cluster: Cluster) -> None:
+    """k3s's Traefik, as a server started without --disable=traefik runs it."""
+    cluster.kube.apply_one(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "traefik", "namespace": "kube-system"},
+            "spec": {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
+                "template": {
+                    "metadata": {"labels": {"app.kubernetes.io/name": "traefik"}},
+                    "spec": {"containers": [{"name": "traefik", "image": "traefik:3"}]},
+                },
+            },
+        }
+    )
+
+
 def test_every_check_fails_on_a_broken_setup(
     control_plane: Cluster, setup: dict[str, object], tmp_path: Path, e2e_timings: Timings
 ) -> None:
-    """A wrong token, k3s too old with ServiceLB and Traefik off, another LoadBalancer on port
-    80, one host without a record and one pointing elsewhere, nothing on port 80, no
-    Infisical; then no kubeconfig at all."""
+    """A wrong token, k3s too old, started without --disable=traefik (its Traefik runs beside
+    ingress-nginx) and with --disable=servicelb, another LoadBalancer on port 80, one host
+    without a record and one pointing elsewhere, nothing on port 80, no Infisical; then no
+    kubeconfig at all."""
     cluster = control_plane
     dns = setup["dns"]
     assert isinstance(dns, Dns)
     dns.serve({"shop.dev.example.com": ELSEWHERE, "www.shop.dev.example.com": PUBLIC})
-    set_node(cluster, "v1.33.1+k3s1", ["server", "--disable", "traefik,servicelb"])
+    set_node(cluster, "v1.33.1+k3s1", ["server", "--disable", "servicelb"])
+    traefik(cluster)
     load_balancer(cluster, "web", "caddy", 80, bound=False)
     repo = setup["repo"]
     assert isinstance(repo, GitRepo)
@@ -336,7 +356,11 @@ def test_every_check_fails_on_a_broken_setup(
     assert lines["kubeconfig"] == ["✓"]
     assert lines["k3s version"] == ["✗"], output
     assert "node vm-1 runs v1.33.1+k3s1" in output
-    assert lines["k3s components"] == ["✗"], output
+    assert lines["k3s components"] == ["✗", "✗"], output
+    assert (
+        "ingress.controller is nginx but k3s runs Traefik (Deployment kube-system/traefik): "
+        "restart the k3s server with --disable=traefik" in output
+    )
     assert "ingress.exposure is service-lb but k3s runs with --disable=servicelb" in output
     assert lines["listener"] == ["✗"], output
     assert "Service web/caddy is a LoadBalancer on port 80" in output
@@ -371,6 +395,7 @@ def test_every_check_passes_on_a_good_setup(
     assert isinstance(dns, Dns)
     dns.serve({**{host: PUBLIC for host in HOSTS}, INFISICAL_HOST: INFISICAL_IP})
     set_node(cluster, K3S_VERSION, ["server", "--disable", "traefik", "--tls-san", "k3s.example"])
+    cluster.kube.delete("apps/v1", "Deployment", "traefik", "kube-system")
     cluster.kube.delete("v1", "Service", "caddy", "web")
     load_balancer(cluster, "ingress-nginx", "ingress-nginx-controller", 80, bound=True)
     tls = setup["tls"]
@@ -418,3 +443,72 @@ def test_a_missing_branch_is_named(control_plane: Cluster, setup: dict[str, obje
     assert lines["repository"] == ["✗"]
     assert "has no branch or tag 'release'" in output
     assert "git push origin release" in output
+
+
+def node_port_service(cluster: Cluster, namespace: str, name: str, *node_ports: int) -> None:
+    kube = cluster.kube
+    kube.apply_one({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    kube.apply_one(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": name},
+                "ports": [
+                    {"name": f"p{n}", "port": 80 + i, "targetPort": 80 + i, "nodePort": n}
+                    for i, n in enumerate(node_ports)
+                ],
+            },
+        }
+    )
+
+
+def test_node_ports_the_listener_and_the_router_in_front(
+    control_plane: Cluster, setup: dict[str, object]
+) -> None:
+    """exposure: node-ports, a router forwarding the public address's port 80 to the node
+    (the HTTP listener stands for both): another Service holding node port 30080 fails the
+    listener; the controller's NodePort Service on 30080 and 30443 passes it."""
+    cluster = control_plane
+    repo = setup["repo"]
+    dns = setup["dns"]
+    tls = setup["tls"]
+    assert isinstance(repo, GitRepo) and isinstance(dns, Dns) and isinstance(tls, ssl.SSLContext)
+    dns.serve({**{host: PUBLIC for host in HOSTS}, INFISICAL_HOST: INFISICAL_IP})
+    set_node(cluster, K3S_VERSION, ["server", "--disable=traefik,servicelb"])
+    cluster.kube.delete("v1", "Service", "ingress-nginx-controller", "ingress-nginx")
+    cluster.wait_for(
+        lambda: cluster.get("v1", "Service", "ingress-nginx-controller", "ingress-nginx") is None,
+        30,
+        "the LoadBalancer Service deleted",
+    )
+    settings = repo.path / "clusters" / ENV / "cluster.yaml"
+    good = settings.read_text()
+    settings.write_text(good.replace("exposure: service-lb", "exposure: node-ports"))
+    listeners = [Listener(PUBLIC, 80, 404), Listener(INFISICAL_IP, 443, 200, tls)]
+    try:
+        node_port_service(cluster, "web", "debug", 30080)
+        code, lines, output = doctor(setup, cluster)
+        print(output)
+        assert code == 1
+        assert lines["k3s components"] == ["✓"], output  # ServiceLB off: node ports need none
+        assert lines["listener"] == ["✗"], output
+        assert "Service web/debug holds node port 30080" in output
+        assert all(lines[f"HTTP {h}:80"] == ["✓"] for h in HOSTS), output
+
+        cluster.kube.delete("v1", "Service", "debug", "web")
+        cluster.wait_for(
+            lambda: cluster.get("v1", "Service", "debug", "web") is None, 30, "debug deleted"
+        )
+        node_port_service(cluster, "ingress-nginx", "ingress-nginx-controller", 30080, 30443)
+        code, lines, output = doctor(setup, cluster)
+        print(output)
+        assert code == 0, output
+        assert lines["listener"] == ["✓"], output
+        assert "nginx can listen on node ports 30080 and 30443" in output
+    finally:
+        settings.write_text(good)
+        for listener in listeners:
+            listener.stop()
