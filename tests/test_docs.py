@@ -262,6 +262,16 @@ STALE_CLAIMS = (
         r"/api/webhook|at once with a webhook",
         "the base never exposes the Argo CD API, so a Git host's webhook cannot reach it",
     ),
+    (
+        ("*.md", "docs/**/*.md"),
+        r"CRD URLs?\b[^|]*schema_check\.py",
+        "the pinned CRD URLs live in platform/crds.yaml, not in schema_check.py",
+    ),
+    (
+        ("README.md",),
+        r"first use: a Python virtualenv|PyPI and npm \(the venv and the pinned cdk8s CLI\)",
+        "make synth installs the venv only; make install (and make test) the cdk8s CLI",
+    ),
 )
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import argparse
 import re
 
+from constructs_lib.cli.bootstrap import MANAGER_CREDENTIAL, MANAGER_ROOT
 from constructs_lib.cli.main import parser
+from constructs_lib.cli.support.credentials import (
+    REPOSITORY_LABEL,
+    credential_secret,
+    read_credential,
+)
 from tests.support import ROOT
 
 REFERENCE = ROOT / "docs" / "reference" / "cli.md"
@@ -77,3 +83,23 @@ def test_the_top_level_flags_are_documented() -> None:
         for option in action.option_strings:
             if option not in ("-h", "--help"):
                 assert f"gitops-base {option}" in text, option
+
+
+def test_the_manual_bootstrap_applies_as_bootstrap_does() -> None:
+    """The documented equivalent of bootstrap for an Argo CD that already runs writes the
+    Secret and root.yaml as bootstrap would (its name, label and field managers), so a later
+    bootstrap finds them its own."""
+    body = sections(REFERENCE.read_text(encoding="utf-8"))["bootstrap"]
+    manual = body.split("### Without bootstrap: an Argo CD that already runs", 1)
+    assert len(manual) == 2, "no section on bootstrap without bootstrap"
+    match = re.search(r"```sh\n(.*?)```", manual[1], re.S)
+    assert match, "no commands in the section"
+    commands = match[1]
+    cred = read_credential({"GITOPS_BASE_REPO_TOKEN": "t"}, None)
+    assert cred is not None
+    name = credential_secret(cred, "https://git.example/r.git", "argocd", "ENV")["metadata"]["name"]
+    assert f'"{name.replace("ENV", "$ENV")}"' in commands
+    assert f"{REPOSITORY_LABEL}=repository" in commands
+    assert f"--field-manager={MANAGER_CREDENTIAL} " in commands
+    assert f'--field-manager={MANAGER_ROOT} -f "dist/$ENV/root.yaml"' in commands
+    assert "--server-side" in commands

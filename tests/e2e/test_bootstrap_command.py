@@ -169,6 +169,19 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
     chart_apps = [n for n, a in apps.items() if is_chart(a)]
     assert set(git_apps) == {"root", "platform", "shop"}, git_apps
 
+    # A pull Secret created out of band before bootstrap (Way 3 of private registries): the
+    # namespace as the base renders it, server-side applied, then the Secret in it.
+    cluster.apply(dist / "platform" / "namespace-shop.yaml")
+    cluster.kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "ghcr-pull", "namespace": "shop"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": base64.b64encode(b'{"auths": {}}').decode()},
+        }
+    )
+
     # bootstrap, while the harness stands in for what a cluster without a kubelet lacks.
     cluster.start_fake_kubelet()
     t0 = time.monotonic()
@@ -232,6 +245,11 @@ def test_bootstrap_installs_argocd_and_syncs_the_base(
         assert (st["sync"], st["health"]) == ("Synced", "Healthy"), (app, st)
     for app in chart_apps:
         assert cluster.app(app) is not None, f"root did not create Application {app}"
+    # The platform synced the namespace it found, and kept the Secret it did not create.
+    platform = cluster.app_status("platform")["resources"]
+    namespaces = [r for r in platform if (r["kind"], r["name"]) == ("Namespace", "shop")]
+    assert [r["status"] for r in namespaces] == ["Synced"], platform
+    assert cluster.get("v1", "Secret", "ghcr-pull", "shop") is not None
     assert set(expected_apps(dist)) == {*git_apps, *chart_apps}
 
     # A second run changes nothing.
