@@ -37,6 +37,8 @@ import yaml
 from constructs_lib.cli.support.common import EXIT_OK, fail
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+from constructs_lib.model.addons import KUBE_SYSTEM
+from constructs_lib.model.names import ROOT_APPLICATION
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
@@ -148,10 +150,10 @@ def cluster_facts(kube: Kube) -> ClusterFacts:
         if a.get("type") in ("InternalIP", "ExternalIP")
     )
     traefik = None
-    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system"):
-        traefik = "HelmChart kube-system/traefik"
-    elif kube.get("apps/v1", "Deployment", "traefik", "kube-system"):
-        traefik = "Deployment kube-system/traefik"
+    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", KUBE_SYSTEM):
+        traefik = f"HelmChart {KUBE_SYSTEM}/traefik"
+    elif kube.get("apps/v1", "Deployment", "traefik", KUBE_SYSTEM):
+        traefik = f"Deployment {KUBE_SYSTEM}/traefik"
     return ClusterFacts(versions, addresses, traefik)
 
 
@@ -535,14 +537,14 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             )
 
         out(f"root: {env.root_yaml}")
-        root_existed = kube.get(*APPLICATION, "root", namespace) is not None
+        root_existed = kube.get(*APPLICATION, ROOT_APPLICATION, namespace) is not None
         runner.apply_step("root.yaml", root, MANAGER_ROOT, opts.dry_run)
         if opts.dry_run:
             out("dry run: nothing was changed")
             return EXIT_OK
         if credential_changed and root_existed:
             # Argo CD keeps the last comparison error until it looks again.
-            kube.annotate(*APPLICATION, "root", namespace, REFRESH, "hard")
+            kube.annotate(*APPLICATION, ROOT_APPLICATION, namespace, REFRESH, "hard")
             out("  asked Argo CD to re-read the repository (new credential)")
         if opts.no_wait:
             return EXIT_OK

@@ -12,14 +12,12 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps
 from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.model.addons import Kind
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-
-BOOTSTRAP_PROJECT = "bootstrap"
-DEFAULT_PROJECT = "default"
-ROOT_APPLICATION = "root"
+from constructs_lib.model.names import BOOTSTRAP_PROJECT, DEFAULT_PROJECT, ROOT_APPLICATION
 
 
 def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings) -> None:
@@ -63,6 +61,7 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
             source_repos=(),
             namespaces=(),
             namespaced_kinds=(),
+            server=cluster.argocd.destination_server,
             denied_namespaced_kinds=(ANY_KIND,),
             sync_wave=None,
             sorted_keys=False,

@@ -7,13 +7,12 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.infisical_secret_mount import (
     InfisicalConnection,
     InfisicalSecret,
     InfisicalSecretMountProps,
 )
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.security import PodSecurity
 from constructs_lib.constructs.workloads import Workload, WorkloadProps
@@ -28,8 +27,10 @@ from constructs_lib.constructs.workloads.workload import (
     DisruptionBudgetProps,
     IngressProps,
 )
+from constructs_lib.model.addons import Kind
 from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.names import SYNC_WAVE
 from constructs_lib.model.service import Probe, Resources, Service
 from constructs_lib.model.workload_kinds import KINDS
 

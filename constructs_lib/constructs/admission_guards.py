@@ -37,29 +37,17 @@ from typing import Any
 
 from constructs import Construct
 
+from constructs_lib.constructs import trust_rules
 from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.constructs.trust_rules import (
-    ARGOCD_RBAC_CM,
-    PSA_ENFORCE_VERSION,
-    PSA_LATEST,
-    RBAC_DEFAULT,
-    RBAC_DEFAULT_ROLES,
-    RBAC_WIDE_LINE,
-)
+from constructs_lib.constructs.labels import NAMESPACE_NAME
 
-API_VERSION = "admissionregistration.k8s.io/v1"
-POLICY_KIND = "ValidatingAdmissionPolicy"
-BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-POLICY_KINDS = (POLICY_KIND, BINDING_KIND)
-ADMISSION_GROUP = "admissionregistration.k8s.io"
+API_VERSION = f"{trust_rules.ADMISSION_GROUP}/v1"
+POLICY_KIND, BINDING_KIND = trust_rules.ADMISSION_KINDS
 PREFIX = "gitops-base-"
 APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
 ARGOCD_CM = f"{PREFIX}argocd-cm"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
-PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
-PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 DOCS = "see SECURITY.md#trust-model"
 
 
@@ -138,9 +126,7 @@ class AdmissionGuards(Construct):
 
     def _in_namespaces(self, *names: str) -> dict[str, Any]:
         return {
-            "matchExpressions": [
-                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}
-            ]
+            "matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": sorted(names)}]
         }
 
     def _appprojects(self) -> dict[str, Any]:
@@ -178,8 +164,8 @@ class AdmissionGuards(Construct):
                     _none_of(
                         f"{o}.{whitelist}",
                         "k",
-                        f"has(k.group) && k.group == '{ADMISSION_GROUP}' && has(k.kind) && "
-                        f"k.kind in {_cel(list(POLICY_KINDS))}",
+                        f"has(k.group) && k.group == '{trust_rules.ADMISSION_GROUP}' && "
+                        f"has(k.kind) && k.kind in {_cel(list(trust_rules.ADMISSION_KINDS))}",
                     ),
                     _message(
                         APPPROJECTS,
@@ -207,8 +193,14 @@ class AdmissionGuards(Construct):
         }
 
     def _pod_security(self) -> dict[str, Any]:
+        enforce, pinned, latest = (
+            trust_rules.PSA_ENFORCE,
+            trust_rules.PSA_ENFORCE_VERSION,
+            trust_rules.PSA_LATEST,
+        )
+        rank = _cel(trust_rules.PSA_RANK)
         levels = dict(self.props.pod_security)
-        versions = {ns: self.props.pod_security_versions.get(ns, PSA_LATEST) for ns in levels}
+        versions = {ns: self.props.pod_security_versions.get(ns, latest) for ns in levels}
         labels = "object.metadata.labels"
         return {
             "matchConstraints": {
@@ -226,19 +218,18 @@ class AdmissionGuards(Construct):
                 {"name": "required", "expression": f"{_cel(levels)}[object.metadata.name]"},
                 {
                     "name": "enforce",
-                    "expression": f"has(object.metadata.labels) && '{PSA_ENFORCE}' in "
-                    f"object.metadata.labels ? object.metadata.labels['{PSA_ENFORCE}'] : ''",
+                    "expression": f"has(object.metadata.labels) && '{enforce}' in "
+                    f"object.metadata.labels ? object.metadata.labels['{enforce}'] : ''",
                 },
                 {"name": "version", "expression": f"{_cel(versions)}[object.metadata.name]"},
             ],
             "validations": [
                 {
-                    "expression": f"variables.enforce in {_cel(PSA_RANK)} && "
-                    f"{_cel(PSA_RANK)}[variables.enforce] >= "
-                    f"{_cel(PSA_RANK)}[variables.required]",
+                    "expression": f"variables.enforce in {rank} && "
+                    f"{rank}[variables.enforce] >= {rank}[variables.required]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE}=' + variables.required + ' (got \"' + "
+                        f"label {enforce}=' + variables.required + ' (got \"' + "
                         "variables.enforce + '\"); restore the label the base renders "
                         f"({DOCS})'"
                     ),
@@ -246,12 +237,12 @@ class AdmissionGuards(Construct):
                 # An absent enforce-version is `latest`; a pinned older one checks pods
                 # against that release's, weaker, definition of the level.
                 {
-                    "expression": f"!has({labels}) || !('{PSA_ENFORCE_VERSION}' in {labels}) || "
-                    f"{labels}['{PSA_ENFORCE_VERSION}'] in ['{PSA_LATEST}', variables.version]",
+                    "expression": f"!has({labels}) || !('{pinned}' in {labels}) || "
+                    f"{labels}['{pinned}'] in ['{latest}', variables.version]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE_VERSION}=' + variables.version + ' (got \"' + "
-                        f"{labels}['{PSA_ENFORCE_VERSION}'] + '\"); a pinned version checks "
+                        f"label {pinned}=' + variables.version + ' (got \"' + "
+                        f"{labels}['{pinned}'] + '\"); a pinned version checks "
                         f"pods against an older, weaker policy ({DOCS})'"
                     ),
                 },
@@ -294,7 +285,7 @@ class AdmissionGuards(Construct):
                 {
                     "name": "defaultDeny",
                     "expression": "(request.operation == 'DELETE' ? oldObject : object)"
-                    ".metadata.name.startsWith('default-deny')",
+                    f".metadata.name.startsWith('{trust_rules.DEFAULT_DENY}')",
                 }
             ],
             "validations": [
@@ -346,14 +337,14 @@ class AdmissionGuards(Construct):
 
     def _argocd_cm(self) -> dict[str, Any]:
         data = "object.data"
-        anonymous = "users.anonymous.enabled"
-        truthy = ["1", "t", "T", "true", "TRUE", "True"]
+        anonymous, accounts = trust_rules.ANONYMOUS, trust_rules.ACCOUNTS_PREFIX
+        default, roles = trust_rules.RBAC_DEFAULT, _cel(list(trust_rules.RBAC_DEFAULT_ROLES))
         # Argo CD joins policy.csv and every policy.<name>.csv into one policy.
         csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
         validations = [
             (
-                "argocd-cm",
-                f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
+                trust_rules.ARGOCD_CM,
+                f"!has({data}) || !{data}.exists(k, k.startsWith('{accounts}'))",
                 _message(
                     ARGOCD_CM,
                     "argocd-cm may not define local accounts (accounts.*)",
@@ -361,9 +352,9 @@ class AdmissionGuards(Construct):
                 ),
             ),
             (
-                "argocd-cm",
+                trust_rules.ARGOCD_CM,
                 f"!has({data}) || !('{anonymous}' in {data}) || "
-                f"!({data}['{anonymous}'] in {_cel(truthy)})",
+                f"!({data}['{anonymous}'] in {_cel(list(trust_rules.TRUTHY))})",
                 _message(
                     ARGOCD_CM,
                     "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
@@ -371,19 +362,18 @@ class AdmissionGuards(Construct):
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
-                f"!has({data}) || !('{RBAC_DEFAULT}' in {data}) || "
-                f"{data}['{RBAC_DEFAULT}'] in {_cel(list(RBAC_DEFAULT_ROLES))}",
+                trust_rules.ARGOCD_RBAC_CM,
+                f"!has({data}) || !('{default}' in {data}) || {data}['{default}'] in {roles}",
                 _message(
                     ARGOCD_CM,
-                    f"argocd-rbac-cm {RBAC_DEFAULT} may only be empty or role:readonly",
+                    f"argocd-rbac-cm {default} may only be empty or role:readonly",
                     "grant more to named SSO groups in policy.csv",
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
+                trust_rules.ARGOCD_RBAC_CM,
                 f"!has({data}) || !{data}.exists(k, {csv_key} && "
-                f"{data}[k].matches({_cel('(?m)' + RBAC_WIDE_LINE)}))",
+                f"{data}[k].matches({_cel('(?m)' + trust_rules.RBAC_WIDE_LINE)}))",
                 _message(
                     ARGOCD_CM,
                     "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
@@ -401,7 +391,7 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": ["argocd-cm", ARGOCD_RBAC_CM],
+                        "resourceNames": [trust_rules.ARGOCD_CM, trust_rules.ARGOCD_RBAC_CM],
                     }
                 ],
             },

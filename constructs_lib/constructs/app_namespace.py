@@ -8,8 +8,9 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.names import SYNC_WAVE
 from constructs_lib.model.value_types import above_limit
 
 PSS_RESTRICTED = pod_security_labels("restricted")

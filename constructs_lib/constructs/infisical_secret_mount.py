@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.model.names import SYNC_WAVE
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
 VOLUME_NAME = "secrets"

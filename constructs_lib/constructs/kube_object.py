@@ -7,8 +7,6 @@ from typing import Any
 import cdk8s
 from constructs import Construct
 
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-
 
 class KubeObject(cdk8s.ApiObject):
     """One Kubernetes object with an explicit name, so cdk8s adds no generated suffix.

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 NAME = "app.kubernetes.io/name"
 INSTANCE = "app.kubernetes.io/instance"
+COMPONENT = "app.kubernetes.io/component"
 PART_OF = "app.kubernetes.io/part-of"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "gitops-base"
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+"""The label the API server sets on every Namespace, its name; immutable."""
 
 
 def selector_labels(app: str, component: str) -> dict[str, str]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.model.names import SYNC_WAVE
 
 ACME_SERVERS = {
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",

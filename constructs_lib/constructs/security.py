@@ -7,20 +7,27 @@ of `PodSecurity`; an absent field never loosens anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+from constructs_lib.constructs.trust_rules import (
+    PSA_ENFORCE,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
+    psa_label,
+)
+from constructs_lib.model.value_types import PodSecurityLevel
 
 TMP_VOLUME = "tmp"
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
 
 def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
     """A namespace's Pod Security labels: enforce, audit and warn at `level`, against the
     latest policy version."""
     return {
-        "pod-security.kubernetes.io/enforce": level,
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": level,
-        "pod-security.kubernetes.io/warn": level,
+        PSA_ENFORCE: level,
+        PSA_ENFORCE_VERSION: PSA_LATEST,
+        psa_label("audit"): level,
+        psa_label("warn"): level,
     }
 
 

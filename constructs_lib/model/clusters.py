@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from constructs_lib.model.base import Model
 from constructs_lib.model.config import Issuer
+from constructs_lib.model.names import ARGOCD_NAMESPACE
 from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
 
 CLUSTER_FILE = "cluster.yaml"
@@ -33,7 +34,9 @@ class RepoSettings(Model):
 class ArgoCdSettings(Model):
     """The Argo CD this environment is deployed by."""
 
-    namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in. Default: argocd.")
+    namespace: DnsLabel = Field(
+        ARGOCD_NAMESPACE, description=f"Namespace Argo CD runs in. Default: {ARGOCD_NAMESPACE}."
+    )
     destination_server: str = Field(
         "https://kubernetes.default.svc",
         description="API server Applications deploy to. Default: the cluster Argo CD runs in.",

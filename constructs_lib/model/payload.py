@@ -30,6 +30,7 @@ from constructs_lib.model.bounded import InputTooLarge, read_bounded
 from constructs_lib.model.config import Issuer
 from constructs_lib.model.loading import format_errors
 from constructs_lib.model.migration import v1_line
+from constructs_lib.model.names import AppName, AppNamespace
 from constructs_lib.model.service import (
     Autoscaling,
     DisruptionBudget,
@@ -44,8 +45,6 @@ from constructs_lib.model.service import (
 )
 from constructs_lib.model.service import Port as ConfigPort
 from constructs_lib.model.value_types import (
-    AppName,
-    AppNamespace,
     CronSchedule,
     DnsLabel,
     DnsSubdomain,

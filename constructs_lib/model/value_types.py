@@ -185,6 +185,8 @@ AbsolutePath = Annotated[str, AfterValidator(_abs_path)]
 CronSchedule = Annotated[str, AfterValidator(_cron)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+"""A Pod Security Standard, as a namespace's pod-security.kubernetes.io labels name it."""
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
@@ -225,57 +227,6 @@ def above_limit(
         if request and limit and quantity_value(request) > quantity_value(limit):
             return key, request, limit
     return None
-
-
-# Namespaces the app must never be deployed to: the baseline puts default-deny
-# NetworkPolicies, restricted Pod Security and a quota on the app namespace, which would stop
-# the cluster's own components running there.
-RESERVED_NAMESPACES = {
-    "kube-system": "the cluster's system components (DNS, the API server's add-ons)",
-    "kube-public": "readable by every client, reserved by Kubernetes",
-    "kube-node-lease": "the nodes' heartbeats",
-    "default": "Kubernetes' own default namespace",
-    "argocd": "Argo CD itself",
-    "ingress-nginx": "the ingress controller add-on",
-    "cert-manager": "the cert-manager add-on",
-}
-# Names the base gives its own Argo CD objects (or Argo CD gives its built-in project): an app
-# of that name would render an Application or AppProject that overwrites them.
-RESERVED_APP_NAMES = {
-    "root": "the root Application of every environment",
-    "bootstrap": "the AppProject of the root Application",
-    "platform": "the Application and AppProject of the platform add-ons",
-    "default": "Argo CD's built-in AppProject",
-    "cert-manager": "the Application of the cert-manager add-on",
-    "ingress-nginx": "the Application of the ingress-nginx add-on",
-    "secrets-store-csi-driver": "the Application of the Secrets Store CSI driver add-on",
-    "infisical-csi-provider": "the Application of the Infisical CSI provider add-on",
-}
-
-
-def _app_namespace(value: str) -> str:
-    reason = RESERVED_NAMESPACES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: it holds {reason}, and the app namespace gets default-deny "
-            "network policies, restricted Pod Security and a quota; choose a namespace of "
-            "the app's own"
-        )
-    return value
-
-
-def _app_name(value: str) -> str:
-    reason = RESERVED_APP_NAMES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: the base names {reason} so, and the app's Application "
-            "and AppProject would overwrite it; choose another name"
-        )
-    return value
-
-
-AppNamespace = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_namespace)]
-AppName = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_name)]
 
 
 def _integer(value: object) -> object:

@@ -42,18 +42,12 @@ from typing import Any, Literal, get_args
 from pydantic import Field
 
 from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.trust_rules import (
-    ARGOCD_RBAC_CM,
-    PSA_ENFORCE_VERSION,
-    PSA_LATEST,
-    RBAC_DEFAULT,
-    RBAC_DEFAULT_ROLES,
-    RBAC_WIDE_LINE,
-)
+from constructs_lib.constructs import trust_rules
 from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
+from constructs_lib.model.names import DEFAULT_PROJECT
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
     CONFIG_FILE,
@@ -94,15 +88,8 @@ POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
-PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
-PSA_MODES = ("enforce", "audit", "warn")
 MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
-ARGOCD_CM = "argocd-cm"
-ANONYMOUS = "users.anonymous.enabled"
-TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
-ADMISSION_GROUP = "admissionregistration.k8s.io"
-ADMISSION_KINDS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
-LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
+ADMISSION_KINDS = frozenset(trust_rules.ADMISSION_KINDS)
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
@@ -217,7 +204,8 @@ def _admission_kinds(spec: Mapping[str, Any]) -> list[str]:
         f"{field} '{entry.get('group')}/{entry.get('kind')}'"
         for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
         for entry in spec.get(field) or []
-        if entry.get("group") == ADMISSION_GROUP and entry.get("kind") in ADMISSION_KINDS
+        if entry.get("group") == trust_rules.ADMISSION_GROUP
+        and entry.get("kind") in ADMISSION_KINDS
     ]
 
 
@@ -238,7 +226,7 @@ def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
         labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
     else:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-    return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
+    return {m: labels.get(trust_rules.psa_label(m), "privileged") for m in trust_rules.PSA_MODES}
 
 
 def _enforce_version(obj: Mapping[str, Any]) -> str:
@@ -248,18 +236,19 @@ def _enforce_version(obj: Mapping[str, Any]) -> str:
         labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
     else:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-    return str(labels.get(PSA_ENFORCE_VERSION, PSA_LATEST))
+    return str(labels.get(trust_rules.PSA_ENFORCE_VERSION, trust_rules.PSA_LATEST))
 
 
 def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
     """What in argocd-rbac-cm's data gives every user more than read access."""
     found = []
-    if RBAC_DEFAULT in data and str(data[RBAC_DEFAULT]) not in RBAC_DEFAULT_ROLES:
-        found.append(f"{RBAC_DEFAULT} '{data[RBAC_DEFAULT]}' is more than role:readonly")
+    default = trust_rules.RBAC_DEFAULT
+    if default in data and str(data[default]) not in trust_rules.RBAC_DEFAULT_ROLES:
+        found.append(f"{default} '{data[default]}' is more than role:readonly")
     for key in sorted(data):
         if key.startswith("policy.") and key.endswith(".csv"):
             for line in str(data[key]).split("\n"):  # as Argo CD splits it
-                if re.match(RBAC_WIDE_LINE, line):
+                if re.match(trust_rules.RBAC_WIDE_LINE, line):
                     found.append(f"{key} line '{line.strip()}' grants to '*' or role:readonly")
     return found
 
@@ -277,8 +266,9 @@ def violations(
         kind, name, namespace = _meta(obj)
         found.append(Violation(rule, folder, kind, name, namespace, message))
 
+    # root.yaml locks Argo CD's built-in project: no Application may use it.
     projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
-        LOCKED_PROJECT
+        DEFAULT_PROJECT
     }
     named = {
         _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
@@ -316,14 +306,14 @@ def violations(
         if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
             for problem in _open_rules(obj.get("spec") or {}):
                 add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
-        if kind == "ConfigMap" and name == ARGOCD_CM:
+        if kind == "ConfigMap" and name == trust_rules.ARGOCD_CM:
             data = obj.get("data") or {}
             for key in sorted(data):
-                if key.startswith("accounts."):
+                if key.startswith(trust_rules.ACCOUNTS_PREFIX):
                     add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
-            if str(data.get(ANONYMOUS)) in TRUTHY:
-                add("argocd-accounts", folder, obj, f"key '{ANONYMOUS}' allows anonymous access")
-        if kind == "ConfigMap" and name == ARGOCD_RBAC_CM:
+            if str(data.get(anonymous := trust_rules.ANONYMOUS)) in trust_rules.TRUTHY:
+                add("argocd-accounts", folder, obj, f"key '{anonymous}' allows anonymous access")
+        if kind == "ConfigMap" and name == trust_rules.ARGOCD_RBAC_CM:
             for problem in _wide_rbac(obj.get("data") or {}):
                 add("argocd-rbac", folder, obj, f"{problem}; grant to named SSO groups or roles")
     rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
@@ -332,8 +322,9 @@ def violations(
         now = rendered.get((kind, name, namespace))
         if now is not None and (kind == "Namespace" or _dig(obj, MANAGED_NAMESPACE_LABELS)):
             before, after = _psa(obj), _psa(now[1])
-            for mode in PSA_MODES:
-                if PSA_LEVELS.get(after[mode], 0) < PSA_LEVELS.get(before[mode], 0):
+            rank = trust_rules.PSA_RANK
+            for mode in trust_rules.PSA_MODES:
+                if rank.get(after[mode], 0) < rank.get(before[mode], 0):
                     add(
                         "pod-security",
                         folder,
@@ -341,7 +332,7 @@ def violations(
                         f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
                     )
             pinned, rendered_version = _enforce_version(now[1]), _enforce_version(obj)
-            if pinned not in (PSA_LATEST, rendered_version):
+            if pinned not in (trust_rules.PSA_LATEST, rendered_version):
                 add(
                     "pod-security",
                     folder,
@@ -351,7 +342,7 @@ def violations(
                 )
         if kind in ADMISSION_KINDS and now is None:
             add("admission-policy", folder, obj, "the admission guard was removed")
-        if kind == "NetworkPolicy" and name == "default-deny":
+        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
             if now is None:
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
             elif now[1].get("spec") != obj.get("spec"):
@@ -364,7 +355,7 @@ def violations(
         by = f"by the overlay's {CONFIG_FILE}"
         if kind in ADMISSION_KINDS:
             add("admission-policy", folder, obj, f"the admission guard was removed {by}")
-        if kind == "NetworkPolicy" and name == "default-deny":
+        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
             add("default-deny", folder, obj, f"the default-deny NetworkPolicy was removed {by}")
     return found
 

@@ -14,19 +14,23 @@ import pytest
 
 from constructs_lib.compose.build import build
 from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
+from constructs_lib.constructs.workloads import Workload
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.workload_kinds import KINDS
 from constructs_lib.render.overlays import with_overlays
-from constructs_lib.render.policy import violations
+from constructs_lib.render.policy import POD_SPEC_PATHS, violations
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+from tests.support import constructs as built
+from tests.support.platform import dev_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
 ALLOW = "(exception: tests/fixtures/overlays/policy/{case}/dev/allow.yaml)"
 # The dev environment runs the add-ons installed by default, each in its own project.
 DEV_PROJECTS = sorted(
     [
-        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(PlatformSettings())),
+        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(dev_settings())),
         "bootstrap",
         "platform",
         "shop",
@@ -224,4 +228,30 @@ def test_a_removed_admission_guard_is_refused(
             "the admission guard was removed",
         )
         for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    ]
+
+
+# Options a kind's section requires (the rest have defaults).
+REQUIRED_OPTIONS = {"cronjob": {"schedule": "@daily"}}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_workload_kind_is_under_the_pod_checks(kind: str) -> None:
+    """A kind the catalogue adds has its pod spec where the host-access rule looks for it: a
+    privileged container in it is refused."""
+    construct = Workload.for_kind(kind)
+    options = {section: REQUIRED_OPTIONS.get(section, {}) for section in KINDS[kind].options}
+    svc = built.service(type=kind, **options)
+    props = built.workload_props(construct, svc)
+    rendered = built.synth(lambda c: construct(c, "w", props=props))
+    [workload] = [o for o in rendered if o["kind"] == kind]
+    assert kind in POD_SPEC_PATHS, f"render/policy.py: POD_SPEC_PATHS has no {kind}"
+    pod = workload
+    for key in POD_SPEC_PATHS[kind]:
+        pod = pod[key]
+    pod["containers"][0]["securityContext"]["privileged"] = True
+    env = RenderedEnv(name="dev", folders={"app": [workload]}, root=[])
+    found = violations(env, RenderedEnv(name="dev", folders={}, root=[]))
+    assert [(v.rule, v.kind, v.message) for v in found] == [
+        ("host-access", kind, "container 'web' is privileged; pods get no host access")
     ]

@@ -18,10 +18,11 @@ from typing import Any
 
 import yaml
 
+from constructs_lib.model.names import ROOT_APPLICATION as ROOT
+from constructs_lib.model.names import SYNC_WAVE
+
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 REFRESH = "argocd.argoproj.io/refresh"
-ROOT = "root"
 # Argo CD's messages when the repository refused (or could not be asked for) the credential.
 _CREDENTIAL_REJECTED = re.compile(
     r"authentication required|authentication failed|invalid username or password|"

@@ -12,8 +12,8 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.project import DEFAULT_SERVER
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
+from constructs_lib.constructs.kube_object import KubeObject, sorted_keys
+from constructs_lib.model.names import SYNC_WAVE
 
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 SYNC_OPTIONS = ("PrunePropagationPolicy=foreground", "PruneLast=true")
@@ -72,7 +72,8 @@ class ArgoApplicationProps:
     project: str
     source: GitSource | HelmSource
     destination_namespace: str
-    destination_server: str = DEFAULT_SERVER
+    destination_server: str
+    """The API server Argo CD deploys to."""
     sync_wave: str = "0"
     """Order among the root's children. @default 0"""
     create_namespace: bool = False

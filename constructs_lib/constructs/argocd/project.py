@@ -7,18 +7,9 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
-
-DEFAULT_SERVER = "https://kubernetes.default.svc"
-
-
-@dataclass(frozen=True)
-class Kind:
-    """An API group and kind, as AppProject allowlists name them ('' is the core group)."""
-
-    group: str
-    kind: str
-
+from constructs_lib.constructs.kube_object import KubeObject, sorted_keys
+from constructs_lib.model.addons import Kind
+from constructs_lib.model.names import SYNC_WAVE
 
 ANY_KIND = Kind("*", "*")
 
@@ -39,12 +30,12 @@ class ArgoProjectProps:
     """Namespaces Applications may deploy to, on `server`."""
     namespaced_kinds: tuple[Kind, ...]
     """Namespaced kinds Applications may manage."""
+    server: str
+    """The API server the namespaces are on (Argo CD's destination server)."""
     cluster_kinds: tuple[Kind, ...] = ()
     """Cluster-scoped kinds Applications may manage. @default none"""
     denied_namespaced_kinds: tuple[Kind, ...] = ()
     """Namespaced kinds no Application may manage (namespaceResourceBlacklist). @default none"""
-    server: str = DEFAULT_SERVER
-    """The cluster the namespaces are on. @default the cluster Argo CD runs in"""
     sync_wave: str | None = "-1"
     """Projects come before the Applications that name them. None: no wave. @default -1"""
     sorted_keys: bool = True

@@ -21,7 +21,7 @@ shipped in root.yaml).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -39,8 +39,8 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.labels import COMPONENT, NAME, PART_OF
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
@@ -50,7 +50,9 @@ from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Peer,
 )
-from constructs_lib.constructs.platform.addons import (
+from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.constructs.trust_rules import ARGOCD_CM
+from constructs_lib.model.addons import (
     ADDONS,
     CLUSTER_RBAC,
     CONFIG_MAP,
@@ -61,18 +63,19 @@ from constructs_lib.constructs.platform.addons import (
     SERVICE,
     SERVICE_ACCOUNT,
     Addon,
+    Kind,
     PlatformSettings,
+    addon_project,
 )
-from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.names import PLATFORM, SELF_MANAGED_ARGOCD
 
-PLATFORM = "platform"
 # The controller's pods, as the NetworkPolicies of the app namespace admit them.
 INGRESS_CONTROLLERS = {
     "nginx": Peer(
         ADDONS["ingress-nginx"].namespace,
-        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+        {NAME: "ingress-nginx", COMPONENT: "controller"},
     ),
-    "traefik": Peer(KUBE_SYSTEM, {"app.kubernetes.io/name": "traefik"}),
+    "traefik": Peer(KUBE_SYSTEM, {NAME: "traefik"}),
 }
 # Argo CD >= 1.8 has no health check for Applications, so the root's sync waves would not wait
 # for a child to be Healthy. This restores it (Argo CD docs, operator-manual/health.md).
@@ -97,8 +100,7 @@ PLATFORM_CLUSTER_KINDS = (NAMESPACE, Kind("cert-manager.io", "ClusterIssuer"))
 PLATFORM_NAMESPACED_KINDS = (Kind("", "LimitRange"), Kind("", "ResourceQuota"), NETWORK_POLICY)
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
-ADDON_PROJECT_PREFIX = "addon-"
-SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
+SELF_MANAGED_PROJECT = addon_project(SELF_MANAGED_ARGOCD)
 # What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
 ARGOCD_INSTALL_CLUSTER_KINDS = (CRD, *CLUSTER_RBAC)
 ARGOCD_INSTALL_KINDS = (
@@ -111,11 +113,6 @@ ARGOCD_INSTALL_KINDS = (
     NETWORK_POLICY,
     *RBAC,
 )
-
-
-def addon_project(name: str) -> str:
-    """Name of the AppProject of the add-on Application `name`."""
-    return f"{ADDON_PROJECT_PREFIX}{name}"
 
 
 @dataclass(frozen=True)
@@ -146,9 +143,8 @@ class K3sPlatformProps:
     """Chart name -> pinned source (platform/versions.yaml); every add-on this env installs
     needs one."""
     acme_email: str
-    settings: PlatformSettings = field(default_factory=PlatformSettings)
-    """Which add-ons the environment installs, their values, and the ingress. @default nginx
-    on node ports 30080 and 30443, no sealed-secrets"""
+    settings: PlatformSettings
+    """Which add-ons the environment installs, their values, and the ingress."""
     network_policies: AppNetworkPoliciesProps | None = None
     """@default no NetworkPolicies"""
     self_managed_argocd: GitSource | None = None
@@ -243,7 +239,7 @@ class K3sPlatform(Construct):
             "argocd",
             props=ConfinedApplicationProps(
                 application=ArgoApplicationProps(
-                    name="argocd",
+                    name=SELF_MANAGED_ARGOCD,
                     namespace=props.argocd_namespace,
                     labels=self.labels,
                     project=SELF_MANAGED_PROJECT,
@@ -348,8 +344,8 @@ class K3sPlatform(Construct):
             "ArgoCdHealthCheck",
             api_version="v1",
             kind="ConfigMap",
-            name="argocd-cm",
+            name=ARGOCD_CM,
             namespace=self.props.argocd_namespace,
-            labels={"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"},
+            labels={NAME: ARGOCD_CM, PART_OF: "argocd"},
             body={"data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
         )

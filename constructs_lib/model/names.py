@@ -1,0 +1,93 @@
+"""The names the base gives what it renders in the cluster, one home each, and so the app
+names and namespaces the config refuses (`AppName`, `AppNamespace`).
+
+An app's Application and AppProject take the app's name, so the app may not take one the base
+gives its own Argo CD objects: the root Application and its project (root.yaml), the
+baseline's Application and project, each add-on's Application (its chart's name, `addons.py`)
+and project (`addon-<name>`), Argo CD's own Application when it manages itself, and Argo CD's
+built-in project, which root.yaml locks. Nor may the app take a namespace the cluster's own
+components or an add-on run in: the app namespace gets default-deny network policies,
+restricted Pod Security and a quota, which would stop them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from constructs_lib.model.addons import ADDON_PROJECT_PREFIX, ADDONS, KUBE_SYSTEM
+from constructs_lib.model.value_types import DnsLabel
+
+ROOT_APPLICATION = "root"
+"""The root Application (app of apps) of every environment, in root.yaml."""
+BOOTSTRAP_PROJECT = "bootstrap"
+"""The root Application's AppProject."""
+PLATFORM = "platform"
+"""The Application and AppProject of the app namespace's baseline and the ClusterIssuers."""
+DEFAULT_PROJECT = "default"
+"""Argo CD's built-in AppProject, which root.yaml locks."""
+SELF_MANAGED_ARGOCD = "argocd"
+"""Argo CD's own Application, when an environment lets it manage itself."""
+ARGOCD_NAMESPACE = "argocd"
+"""The namespace Argo CD runs in unless clusters/<env>/cluster.yaml says otherwise."""
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+"""The annotation Argo CD orders a sync by, lowest wave first."""
+
+SYSTEM_NAMESPACES = {
+    KUBE_SYSTEM: "the cluster's system components (DNS, the API server's add-ons)",
+    "kube-public": "readable by every client, reserved by Kubernetes",
+    "kube-node-lease": "the nodes' heartbeats",
+    "default": "Kubernetes' own default namespace",
+    ARGOCD_NAMESPACE: "Argo CD itself",
+}
+"""Kubernetes' and Argo CD's namespaces -> what runs there."""
+BASE_NAMES = {
+    ROOT_APPLICATION: "the root Application of every environment",
+    BOOTSTRAP_PROJECT: "the AppProject of the root Application",
+    PLATFORM: "the Application and AppProject of the platform baseline",
+    DEFAULT_PROJECT: "Argo CD's built-in AppProject",
+}
+"""The names of the base's own Argo CD objects -> what they name."""
+
+RESERVED_NAMESPACES = {
+    **{a.namespace: f"the {a.name} add-on" for a in ADDONS.values()},
+    **SYSTEM_NAMESPACES,
+}
+"""Every namespace an app may not take: the system ones and each add-on's."""
+RESERVED_APP_NAMES = {
+    **BASE_NAMES,
+    **{name: f"the Application of the {name} add-on" for name in ADDONS},
+}
+"""Every name an app may not take (besides the add-ons' projects, `addon-<name>`)."""
+
+
+def _app_namespace(value: str) -> str:
+    reason = RESERVED_NAMESPACES.get(value)
+    if reason is not None:
+        raise ValueError(
+            f"'{value}' is reserved: it holds {reason}, and the app namespace gets default-deny "
+            "network policies, restricted Pod Security and a quota; choose a namespace of "
+            "the app's own"
+        )
+    return value
+
+
+def _app_name(value: str) -> str:
+    reason = RESERVED_APP_NAMES.get(value)
+    if reason is not None:
+        raise ValueError(
+            f"'{value}' is reserved: the base names {reason} so, and the app's Application "
+            "and AppProject would overwrite it; choose another name"
+        )
+    if value.startswith(ADDON_PROJECT_PREFIX):
+        raise ValueError(
+            f"'{value}' is reserved: names starting with '{ADDON_PROJECT_PREFIX}' are the "
+            "add-ons' AppProjects, which the app's AppProject could overwrite; choose another "
+            "name"
+        )
+    return value
+
+
+AppNamespace = Annotated[DnsLabel, AfterValidator(_app_namespace)]
+AppName = Annotated[DnsLabel, AfterValidator(_app_name)]
