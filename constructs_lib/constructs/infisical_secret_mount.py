@@ -15,10 +15,9 @@ import yaml
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.model.names import SYNC_WAVE
+from constructs_lib.model.names import SECRETS_VOLUME, SYNC_WAVE
 
 CSI_DRIVER = "secrets-store.csi.k8s.io"
-VOLUME_NAME = "secrets"
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ class InfisicalSecretMount(KubeObject):
     def volume(self) -> dict[str, Any]:
         """The pod volume that mounts the secrets."""
         return {
-            "name": VOLUME_NAME,
+            "name": SECRETS_VOLUME,
             "csi": {
                 "driver": CSI_DRIVER,
                 "readOnly": True,
@@ -115,7 +114,7 @@ class InfisicalSecretMount(KubeObject):
 
     def volume_mount(self) -> dict[str, Any]:
         """The container mount of `volume()`."""
-        return {"name": VOLUME_NAME, "mountPath": self.props.mount_path, "readOnly": True}
+        return {"name": SECRETS_VOLUME, "mountPath": self.props.mount_path, "readOnly": True}
 
     def env_vars(self) -> list[dict[str, Any]]:
         """Env vars for the secrets a service reads from the environment, in config order."""

@@ -15,9 +15,8 @@ from constructs_lib.constructs.trust_rules import (
     PSA_LATEST,
     psa_label,
 )
+from constructs_lib.model.names import TMP_PATH, TMP_VOLUME
 from constructs_lib.model.value_types import PodSecurityLevel
-
-TMP_VOLUME = "tmp"
 
 
 def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
@@ -82,5 +81,5 @@ def tmp_volume() -> tuple[dict[str, Any], dict[str, Any]]:
     """A writable /tmp, so a read-only root filesystem does not break ordinary programs."""
     return (
         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
-        {"name": TMP_VOLUME, "mountPath": "/tmp"},
+        {"name": TMP_VOLUME, "mountPath": TMP_PATH},
     )

@@ -1,5 +1,5 @@
 """The names the base gives what it renders in the cluster, one home each, and so the app
-names and namespaces the config refuses (`AppName`, `AppNamespace`).
+names, namespaces and volume names the config refuses (`AppName`, `AppNamespace`).
 
 An app's Application and AppProject take the app's name, so the app may not take one the base
 gives its own Argo CD objects: the root Application and its project (root.yaml), the
@@ -33,6 +33,13 @@ ARGOCD_NAMESPACE = "argocd"
 """The namespace Argo CD runs in unless clusters/<env>/cluster.yaml says otherwise."""
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 """The annotation Argo CD orders a sync by, lowest wave first."""
+TMP_VOLUME, TMP_PATH = "tmp", "/tmp"
+"""The writable volume every pod gets, and where: a read-only root filesystem does not break
+ordinary programs."""
+SECRETS_VOLUME = "secrets"  # pragma: allowlist secret (a volume name)
+"""The volume of a pod's Infisical secrets."""
+POD_VOLUMES = (TMP_VOLUME, SECRETS_VOLUME)
+"""The volumes the base adds to a pod, whose names a service's own volumes may not take."""
 
 SYSTEM_NAMESPACES = {
     KUBE_SYSTEM: "the cluster's system components (DNS, the API server's add-ons)",
