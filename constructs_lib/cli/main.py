@@ -49,6 +49,16 @@ def parser() -> argparse.ArgumentParser:
     ) -> None:
         command.add_argument("--clusters", type=Path, default=root / "clusters", help=help)
 
+    def config_argument(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "config", nargs="?", type=Path, default=default_config, metavar="CONFIG"
+        )
+
+    def check_option(command: argparse.ArgumentParser, fails: str) -> None:
+        command.add_argument(
+            "--check", action="store_true", help=f"write nothing; exit 1 if {fails}"
+        )
+
     top = argparse.ArgumentParser(
         prog="gitops-base",
         description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
@@ -57,10 +67,21 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"%(prog)s {version('gitops-base')}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser(
+    def command(
+        name: str, summary: str, description: str, *, cluster: bool = False
+    ) -> argparse.ArgumentParser:
+        """`gitops-base <name>`, run by the module of the same name (`set-image`: set_image.py);
+        with `cluster`, the options that find the cluster it talks to."""
+        parser = sub.add_parser(name, help=summary, description=description)
+        parser.set_defaults(func=name.replace("-", "_"))
+        if cluster:
+            cluster_options(parser)
+        return parser
+
+    gen = command(
         "generate",
-        help="turn a deployed_apps payload into the services of the config",
-        description="Turn a deployed_apps payload (docs/reference/deployed-apps.md) into the "
+        "turn a deployed_apps payload into the services of the config",
+        "Turn a deployed_apps payload (docs/reference/deployed-apps.md) into the "
         "services of the config. Global settings are kept from the existing config unless the "
         "payload or a flag sets them (flag > payload > config). Same input, same bytes.",
     )
@@ -89,50 +110,39 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept an empty deployed_apps (removes every service; refused by default)",
     )
-    gen.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if the config is not what the payload generates",
-    )
-    gen.set_defaults(func="generate")
+    check_option(gen, "the config is not what the payload generates")
 
-    val = sub.add_parser(
+    val = command(
         "validate",
-        help="check the config and the environment settings",
-        description="Check a config and every clusters/<env>/cluster.yaml; print every problem "
+        "check the config and the environment settings",
+        "Check a config and every clusters/<env>/cluster.yaml; print every problem "
         "as one `file: path: message` line.",
     )
-    val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    config_argument(val)
     clusters_option(val)
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    val.set_defaults(func="validate")
 
-    mig = sub.add_parser(
+    mig = command(
         "migrate",
-        help="rewrite a version 1 config (and the overlays' configs) as version 2",
-        description="Rewrite a valid version 1 config as version 2: each kind's options move "
+        "rewrite a version 1 config (and the overlays' configs) as version 2",
+        "Rewrite a valid version 1 config as version 2: each kind's options move "
         "under the kind (cronjob:, job:), comments and every other line kept; options version "
         "1 ignored are removed, each named. overlays/<env>/config.yaml files follow. Nothing "
         "changes when a file cannot be read or is invalid.",
     )
-    mig.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    config_argument(mig)
     mig.add_argument(
         "--overlays",
         type=Path,
         default=root / "overlays",
         help="overlays folder whose <env>/config.yaml files follow (default: overlays/)",
     )
-    mig.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if a file is not version 2",
-    )
-    mig.set_defaults(func="migrate")
+    check_option(mig, "a file is not version 2")
 
-    img = sub.add_parser(
+    img = command(
         "set-image",
-        help="change one service's image tag or digest, and nothing else",
-        description="Set the image tag (SERVICE TAG) or digest (SERVICE@sha256:...) of one "
+        "change one service's image tag or digest, and nothing else",
+        "Set the image tag (SERVICE TAG) or digest (SERVICE@sha256:...) of one "
         "service. Only the line of the pin changes; comments and formatting survive. The "
         "image is pinned by exactly one of tag or digest afterwards.",
     )
@@ -148,12 +158,11 @@ def parser() -> argparse.ArgumentParser:
         "service's own tag/digest, which environments without an override run",
     )
     clusters_option(img)
-    img.set_defaults(func="set_image")
 
-    pro = sub.add_parser(
+    pro = command(
         "promote",
-        help="run in one environment the image another one runs",
-        description="Set the target environment's image of SERVICE (image.envs.<to>) to the "
+        "run in one environment the image another one runs",
+        "Set the target environment's image of SERVICE (image.envs.<to>) to the "
         "tag/digest the source environment runs. One line of the config changes.",
     )
     pro.add_argument("service", metavar="SERVICE")
@@ -161,12 +170,11 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("--to", dest="target", required=True, metavar="ENV")
     config_option(pro)
     clusters_option(pro)
-    pro.set_defaults(func="promote")
 
-    des = sub.add_parser(
+    des = command(
         "describe",
-        help="the app's topology: hosts, services, calls, egress, secrets",
-        description="Print public hosts -> services -> declared calls -> external egress, and "
+        "the app's topology: hosts, services, calls, egress, secrets",
+        "Print public hosts -> services -> declared calls -> external egress, and "
         "the secrets of each service, as text, a Mermaid flowchart, or both as Markdown.",
     )
     config_option(des)
@@ -175,39 +183,36 @@ def parser() -> argparse.ArgumentParser:
     des.add_argument(
         "--format", choices=("text", "mermaid", "markdown"), default="text", help="default: text"
     )
-    des.set_defaults(func="describe")
 
-    syn = sub.add_parser(
+    syn = command(
         "synth",
-        help="render dist/<env>/ (what `make synth` does)",
-        description="Render dist/<env>/ for every environment; a failed run changes nothing.",
+        "render dist/<env>/ (what `make synth` does)",
+        "Render dist/<env>/ for every environment; a failed run changes nothing.",
     )
     config_option(syn, "app config file")
     clusters_option(syn)
     syn.add_argument("--output", type=Path, default=None, help="output folder (default: dist/)")
-    syn.set_defaults(func="synth")
 
-    dif = sub.add_parser(
+    dif = command(
         "diff",
-        help="rendered manifests of a base ref vs the working tree, as Markdown",
-        description="Synthesize the base ref and the working tree into temporary folders and "
+        "rendered manifests of a base ref vs the working tree, as Markdown",
+        "Synthesize the base ref and the working tree into temporary folders and "
         "print, per resource (kind/namespace/name), what was added, removed or changed, "
         "with a unified diff of the changed ones. dist/ is not touched.",
     )
     dif.add_argument("--base", default="HEAD", help="git ref to compare with (default: HEAD)")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
-    dif.set_defaults(func="diff")
 
-    boot = sub.add_parser(
+    boot = command(
         "bootstrap",
-        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
-        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
+        "install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
+        "Check the cluster, install the pinned Argo CD (server-side apply of its "
         "checksum-verified install.yaml), create or update the repository credential from "
         f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
         "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
         "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
+        cluster=True,
     )
-    cluster_options(boot)
     boot.add_argument(
         "--argocd-manifest",
         metavar="FILE",
@@ -237,18 +242,16 @@ def parser() -> argparse.ArgumentParser:
         help="wait for these Applications only (default: every Application of the env)",
     )
     boot.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
-    boot.set_defaults(func="bootstrap")
 
-    sta = sub.add_parser(
+    command(
         "status",
-        help="what Argo CD deployed for an environment, and what is out of sync or unhealthy",
-        description="Print every Application of the environment in sync-wave order with its "
+        "what Argo CD deployed for an environment, and what is out of sync or unhealthy",
+        "Print every Application of the environment in sync-wave order with its "
         "sync status, health and revision; for each one not Synced and Healthy, its "
         "conditions, the last sync's message and the failing resources. Exit 0 when all are "
         "Synced and Healthy, 1 otherwise.",
+        cluster=True,
     )
-    cluster_options(sta)
-    sta.set_defaults(func="status")
     return top
 
 
