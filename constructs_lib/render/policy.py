@@ -46,7 +46,6 @@ from constructs_lib.constructs import trust_rules
 from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
 from constructs_lib.model.names import DEFAULT_PROJECT
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
@@ -57,6 +56,7 @@ from constructs_lib.render.overlays import (
     apply_overlay,
     load_overlay,
     overlay_config,
+    read_overlay_file,
 )
 
 ALLOW_FILE = "allow.yaml"
@@ -128,15 +128,11 @@ class Violation:
 def load_allow(directory: Path) -> list[Exception_]:
     """`directory/allow.yaml`, checked strictly; [] when absent."""
     path = directory / ALLOW_FILE
-    if not path.is_file():
-        return []
-    source = display(path, ROOT)
-    try:
-        data = read_yaml(path)
-        return list(parse_model(AllowFile, data if data is not None else {}, source).allow)
-    except ConfigError as exc:
-        problems = [p if p.startswith(source) else f"{source}: {p}" for p in exc.problems]
-        raise OverlayError(source, problems) from None
+    problems: list[str] = []
+    allow = read_overlay_file(path, AllowFile, problems)
+    if problems:
+        raise OverlayError(display(path, ROOT), problems)
+    return list(allow.allow) if allow is not None else []
 
 
 # --- rules -----------------------------------------------------------------------------------
