@@ -12,6 +12,7 @@ restricted Pod Security and a quota, which would stop them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -69,24 +70,19 @@ RESERVED_APP_NAMES = {
 """Every name an app may not take (besides the add-ons' projects, `addon-<name>`)."""
 
 
-def _app_namespace(value: str) -> str:
-    reason = RESERVED_NAMESPACES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: it holds {reason}, and the app namespace gets default-deny "
-            "network policies, restricted Pod Security and a quota; choose a namespace of "
-            "the app's own"
-        )
-    return value
+def _refused(reserved: Mapping[str, str], why: str) -> AfterValidator:
+    """A check that refuses the names in `reserved`, saying why with its reason (`why`
+    formats it as {})."""
+
+    def check(value: str) -> str:
+        if value in reserved:
+            raise ValueError(f"'{value}' is reserved: {why.format(reserved[value])}")
+        return value
+
+    return AfterValidator(check)
 
 
-def _app_name(value: str) -> str:
-    reason = RESERVED_APP_NAMES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: the base names {reason} so, and the app's Application "
-            "and AppProject would overwrite it; choose another name"
-        )
+def _not_an_addon_project(value: str) -> str:
     if value.startswith(ADDON_PROJECT_PREFIX):
         raise ValueError(
             f"'{value}' is reserved: names starting with '{ADDON_PROJECT_PREFIX}' are the "
@@ -96,5 +92,20 @@ def _app_name(value: str) -> str:
     return value
 
 
-AppNamespace = Annotated[DnsLabel, AfterValidator(_app_namespace)]
-AppName = Annotated[DnsLabel, AfterValidator(_app_name)]
+AppNamespace = Annotated[
+    DnsLabel,
+    _refused(
+        RESERVED_NAMESPACES,
+        "it holds {}, and the app namespace gets default-deny network policies, restricted "
+        "Pod Security and a quota; choose a namespace of the app's own",
+    ),
+]
+AppName = Annotated[
+    DnsLabel,
+    _refused(
+        RESERVED_APP_NAMES,
+        "the base names {} so, and the app's Application and AppProject would overwrite it; "
+        "choose another name",
+    ),
+    AfterValidator(_not_an_addon_project),
+]
