@@ -38,11 +38,10 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs import trust_rules
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import NAMESPACE_NAME
 
-API_VERSION = f"{trust_rules.ADMISSION_GROUP}/v1"
-POLICY_KIND, BINDING_KIND = trust_rules.ADMISSION_KINDS
+POLICY, BINDING = (Gvk(f"{trust_rules.ADMISSION_GROUP}/v1", k) for k in trust_rules.ADMISSION_KINDS)
 PREFIX = "gitops-base-"
 APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
@@ -104,25 +103,11 @@ class AdmissionGuards(Construct):
         self._policy(ARGOCD_CM, self._argocd_cm())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
-        labels = self.props.labels
-        self.policies[name] = KubeObject(
-            self,
-            f"Policy-{name}",
-            api_version=API_VERSION,
-            kind=POLICY_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"failurePolicy": "Fail", **spec}},
-        )
-        KubeObject(
-            self,
-            f"Binding-{name}",
-            api_version=API_VERSION,
-            kind=BINDING_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"policyName": name, "validationActions": ["Deny"]}},
-        )
+        meta = ObjectMeta(name=name, labels=self.props.labels)
+        policy = {"spec": {"failurePolicy": "Fail", **spec}}
+        self.policies[name] = KubeObject(self, f"Policy-{name}", POLICY, meta, body=policy)
+        binding = {"spec": {"policyName": name, "validationActions": ["Deny"]}}
+        KubeObject(self, f"Binding-{name}", BINDING, meta, body=binding)
 
     def _in_namespaces(self, *names: str) -> dict[str, Any]:
         return {

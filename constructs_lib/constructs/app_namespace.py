@@ -8,7 +8,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.security import pod_security_labels
 from constructs_lib.model.names import SYNC_WAVE
 from constructs_lib.model.value_types import above_limit
@@ -48,10 +48,8 @@ class AppNamespace(Construct):
         self.namespace = KubeObject(
             self,
             "Namespace",
-            api_version="v1",
-            kind="Namespace",
-            name=props.name,
-            labels={**props.labels, **PSS_RESTRICTED},
+            Gvk("v1", "Namespace"),
+            ObjectMeta(name=props.name, labels={**props.labels, **PSS_RESTRICTED}),
             # Before everything that lives in it.
             annotations={SYNC_WAVE: "-10", **KEEP_NAMESPACE},
         )
@@ -82,11 +80,8 @@ class AppNamespace(Construct):
         return KubeObject(
             self,
             kind,
-            api_version="v1",
-            kind=kind,
-            name=self.props.name,
-            namespace=self.props.name,
-            labels=self.props.labels,
+            Gvk("v1", kind),
+            ObjectMeta(name=self.props.name, namespace=self.props.name, labels=self.props.labels),
             annotations={SYNC_WAVE: "-9"},
             body={"spec": spec},
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.model.names import SYNC_WAVE
 
 ACME_SERVERS = {
@@ -41,10 +41,8 @@ class LetsEncryptIssuers(Construct):
             name: KubeObject(
                 self,
                 name,
-                api_version="cert-manager.io/v1",
-                kind="ClusterIssuer",
-                name=name,
-                labels=props.labels,
+                Gvk("cert-manager.io/v1", "ClusterIssuer"),
+                ObjectMeta(name=name, labels=props.labels),
                 annotations={SYNC_WAVE: props.sync_wave, **SKIP_DRY_RUN},
                 body={
                     "spec": {

@@ -14,11 +14,12 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import INSTANCE, NAME, NAMESPACE_NAME
 from constructs_lib.constructs.trust_rules import DEFAULT_DENY
 from constructs_lib.model.addons import KUBE_SYSTEM
 
+NETWORK_POLICY = Gvk("networking.k8s.io/v1", "NetworkPolicy")
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
 # Public addresses only: RFC 1918, CGNAT, link-local (cloud metadata), loopback and the
@@ -125,16 +126,8 @@ class AppNetworkPolicies(Construct):
             self.policies.append(self.allow_external(service, rules))
 
     def _policy(self, name: str, spec: dict[str, Any]) -> KubeObject:
-        return KubeObject(
-            self,
-            name,
-            api_version="networking.k8s.io/v1",
-            kind="NetworkPolicy",
-            name=name,
-            namespace=self.props.namespace,
-            labels=self.props.labels,
-            body={"spec": spec},
-        )
+        meta = ObjectMeta(name=name, namespace=self.props.namespace, labels=self.props.labels)
+        return KubeObject(self, name, NETWORK_POLICY, meta, body={"spec": spec})
 
     def _pods(self, services: Iterable[str]) -> dict[str, Any]:
         """Selector of the app's pods of the named services."""

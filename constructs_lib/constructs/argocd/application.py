@@ -12,9 +12,10 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject, sorted_keys
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta, sorted_keys
 from constructs_lib.model.names import SYNC_WAVE
 
+APPLICATION = Gvk("argoproj.io/v1alpha1", "Application")
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 SYNC_OPTIONS = ("PrunePropagationPolicy=foreground", "PruneLast=true")
 RETRY_LIMIT = 10
@@ -62,13 +63,10 @@ class HelmSource:
 
 
 @dataclass(frozen=True)
-class ArgoApplicationProps:
-    """Props of ArgoApplication."""
+class ArgoApplicationProps(NamespacedMeta):
+    """Props of ArgoApplication: its name, namespace (Argo CD's) and labels, what it syncs
+    from and to, and how."""
 
-    name: str
-    namespace: str
-    """Namespace Argo CD runs in."""
-    labels: dict[str, str]
     project: str
     source: GitSource | HelmSource
     destination_namespace: str
@@ -119,17 +117,9 @@ class ArgoApplication(KubeObject):
             },
             "syncPolicy": policy,
         }
-        super().__init__(
-            scope,
-            id,
-            api_version="argoproj.io/v1alpha1",
-            kind="Application",
-            name=props.name,
-            namespace=props.namespace,
-            labels=props.labels,
-            annotations={SYNC_WAVE: props.sync_wave},
-            body={"spec": sorted_keys(spec) if props.sorted_keys else spec},
-        )
+        body = {"spec": sorted_keys(spec) if props.sorted_keys else spec}
+        wave = {SYNC_WAVE: props.sync_wave}
+        super().__init__(scope, id, APPLICATION, props, annotations=wave, body=body)
         if props.delete_resources:
             self.metadata.add_finalizers(RESOURCES_FINALIZER)
 

@@ -20,6 +20,7 @@ shipped in root.yaml).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import COMPONENT, NAME, PART_OF
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
@@ -168,6 +169,14 @@ class K3sPlatform(Construct):
         self.addons: dict[str, Addon] = {}
         """The add-ons this environment installs, by name."""
         self.addon_applications: dict[str, ConfinedApplication] = {}
+        # Every Application of the platform: in Argo CD's namespace, with the platform's
+        # labels, deploying to the environment's API server.
+        self._application = functools.partial(
+            ArgoApplicationProps,
+            namespace=props.argocd_namespace,
+            labels=self.labels,
+            destination_server=props.destination_server,
+        )
 
         for addon in ADDONS.values():
             if addon.installed(props.settings):
@@ -199,14 +208,11 @@ class K3sPlatform(Construct):
             self.delivery,
             addon.name,
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
+                application=self._application(
                     name=addon.name,
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
                     project=addon_project(addon.name),
                     source=source,
                     destination_namespace=addon.namespace,
-                    destination_server=props.destination_server,
                     sync_wave=addon.sync_wave,
                     create_namespace=addon.creates_namespace,
                     namespace_labels=(
@@ -238,14 +244,11 @@ class K3sPlatform(Construct):
             self.delivery,
             "argocd",
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
+                application=self._application(
                     name=SELF_MANAGED_ARGOCD,
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
                     project=SELF_MANAGED_PROJECT,
                     source=props.self_managed_argocd,
                     destination_namespace=props.argocd_namespace,
-                    destination_server=props.destination_server,
                     server_side_apply=True,
                     delete_resources=False,
                     sorted_keys=False,
@@ -269,16 +272,13 @@ class K3sPlatform(Construct):
             self.delivery,
             PLATFORM,
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
+                application=self._application(
                     name=PLATFORM,
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
                     project=PLATFORM,
                     source=GitSource(
                         repo_url=props.repo_url, revision=props.revision, path=props.path
                     ),
                     destination_namespace=props.app_namespace.name,
-                    destination_server=props.destination_server,
                     sync_wave=props.sync_wave,
                 ),
                 description="The app namespace's baseline and the ClusterIssuers: "
@@ -325,27 +325,23 @@ class K3sPlatform(Construct):
         self.traefik_config = self._traefik_config() if self.ingress_class == "traefik" else None
 
     def _traefik_config(self) -> KubeObject:
+        values = yaml.safe_dump(self.traefik_values(), sort_keys=True)
         return KubeObject(
             self.cluster,
             "TraefikConfig",
-            api_version="helm.cattle.io/v1",
-            kind="HelmChartConfig",
-            name="traefik",
-            namespace=KUBE_SYSTEM,
-            labels=self.labels,
-            body={"spec": {"valuesContent": yaml.safe_dump(self.traefik_values(), sort_keys=True)}},
+            Gvk("helm.cattle.io/v1", TRAEFIK_CONFIG_KIND.kind),
+            ObjectMeta(name="traefik", namespace=KUBE_SYSTEM, labels=self.labels),
+            body={"spec": {"valuesContent": values}},
         )
 
     def _health_check(self) -> KubeObject:
         """A partial argocd-cm applied with root.yaml: `kubectl apply` merges its one key into
         the ConfigMap the Argo CD install created."""
+        labels = {NAME: ARGOCD_CM, PART_OF: "argocd"}
         return KubeObject(
             self.bootstrap,
             "ArgoCdHealthCheck",
-            api_version="v1",
-            kind="ConfigMap",
-            name=ARGOCD_CM,
-            namespace=self.props.argocd_namespace,
-            labels={NAME: ARGOCD_CM, PART_OF: "argocd"},
+            Gvk("v1", CONFIG_MAP.kind),
+            ObjectMeta(name=ARGOCD_CM, namespace=self.props.argocd_namespace, labels=labels),
             body={"data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
         )
