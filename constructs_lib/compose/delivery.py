@@ -7,12 +7,21 @@ from constructs import Construct
 
 from constructs_lib.compose.layout import APP, ARGOCD, source_path
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.application import ArgoApplicationProps, GitSource
+from constructs_lib.constructs.argocd.application import (
+    APPLICATION,
+    ArgoApplicationProps,
+    GitSource,
+)
 from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps
+from constructs_lib.constructs.argocd.project import (
+    ANY_KIND,
+    APPPROJECT,
+    ArgoProject,
+    ArgoProjectProps,
+)
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.model.addons import Kind
 from constructs_lib.model.clusters import ClusterSettings
@@ -42,10 +51,7 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
                 destination_server=cluster.argocd.destination_server,
             ),
             description="The root Application: manages AppProjects and Applications only.",
-            namespaced_kinds=(
-                Kind("argoproj.io", "Application"),
-                Kind("argoproj.io", "AppProject"),
-            ),
+            namespaced_kinds=tuple(Kind(k.group, k.kind) for k in (APPLICATION, APPPROJECT)),
         ),
     )
     # Argo CD creates a `default` project that allows any repository, destination and kind.

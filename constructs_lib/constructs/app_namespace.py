@@ -10,13 +10,13 @@ from constructs import Construct
 
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.security import pod_security_labels
-from constructs_lib.model.names import SYNC_WAVE
+from constructs_lib.model.names import SYNC_OPTIONS, SYNC_WAVE
 from constructs_lib.model.value_types import above_limit
 
 PSS_RESTRICTED = pod_security_labels("restricted")
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
-KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+KEEP_NAMESPACE = {SYNC_OPTIONS: "Prune=false,Delete=false"}
 # Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
 # requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
 EPHEMERAL_REQUEST = "64Mi"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.model.names import SYNC_WAVE
+from constructs_lib.model.names import SYNC_OPTIONS, SYNC_WAVE
 
 ACME_SERVERS = {
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -16,7 +16,7 @@ ACME_SERVERS = {
 }
 # The CRD comes with cert-manager, an earlier Application; on the very first sync Argo CD's
 # dry run would fail on the unknown kind without this.
-SKIP_DRY_RUN = {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}
+SKIP_DRY_RUN = {SYNC_OPTIONS: "SkipDryRunOnMissingResource=true"}
 
 
 @dataclass(frozen=True)

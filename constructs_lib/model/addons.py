@@ -154,7 +154,8 @@ def ingress_nginx_values(settings: PlatformSettings) -> dict[str, Any]:
     """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
     ingress = settings.ingress
     controller: dict[str, Any] = {
-        "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
+        # The IngressClass the Ingresses name: the controller's name (nginx).
+        "ingressClassResource": {"name": ingress.controller, "enabled": True, "default": True},
         "service": {
             "type": "NodePort",
             "nodePorts": {"http": ingress.http_node_port, "https": ingress.https_node_port},

@@ -34,6 +34,8 @@ ARGOCD_NAMESPACE = "argocd"
 """The namespace Argo CD runs in unless clusters/<env>/cluster.yaml says otherwise."""
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 """The annotation Argo CD orders a sync by, lowest wave first."""
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+"""The annotation of an object's own sync options."""
 TMP_VOLUME, TMP_PATH = "tmp", "/tmp"
 """The writable volume every pod gets, and where: a read-only root filesystem does not break
 ordinary programs."""
