@@ -10,6 +10,7 @@
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
     gitops-base bootstrap --env ENV             # Argo CD, repo credential, root.yaml; wait
     gitops-base status --env ENV                # each Application's sync, health, revision
+    gitops-base wait --env ENV [--revision SHA] # until the env runs that commit, Healthy
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
 each, nothing written), 2 usage error.
@@ -24,7 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, status
+from constructs_lib.cli import bootstrap, status, wait
 from constructs_lib.cli.common import EXIT_OK, project_root
 
 
@@ -162,6 +163,7 @@ def parser() -> argparse.ArgumentParser:
     dif.set_defaults(func="diff")
     bootstrap.add_command(sub)
     status.add_command(sub)
+    wait.add_command(sub)
     return top
 
 
