@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from constructs_lib.compose.deploy_status import app_annotations
 from constructs_lib.compose.layout import APP, ARGOCD, source_path
 from constructs_lib.compose.workloads import app_kinds
 from constructs_lib.constructs.argocd.application import (
@@ -123,6 +124,7 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
             destination_server=server,
             # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
             sync_wave="10",
+            annotations=app_annotations(cluster),
         ),
     )
 

@@ -21,3 +21,10 @@ does) that reads as, or is, a grant to every user: a `p` or `g` line whose subje
 (Argo CD matches subjects exactly, so today it names no one, but it is never what a reviewer
 should accept), or whose subject is role:readonly, the role `policy.default` may give
 everyone (a permission added to it, or a role it inherits, is everyone's)."""
+NOTIFICATIONS_CM = "argocd-notifications-cm"
+NOTIFICATIONS_SECRET = "argocd-notifications-secret"
+DEPLOY_STATUS_SERVICE = "gitops-base-status"
+"""The deploy status's notification service and trigger (constructs/argocd/deploy_status.py):
+no other key of argocd-notifications-cm may name it."""
+DEPLOY_STATUS_TOKEN_KEY = f"{DEPLOY_STATUS_SERVICE}-token"
+"""The key of argocd-notifications-secret the service sends as its token."""

@@ -104,6 +104,8 @@ class ArgoApplicationProps:
     """Extra syncOptions. @default none"""
     managed_namespace_labels: dict[str, str] = field(default_factory=dict)
     """Labels for a namespace Argo CD creates (CreateNamespace=true). @default none"""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations besides the sync wave (e.g. notification subscriptions). @default none"""
 
 
 class ArgoApplication(Construct):
@@ -120,7 +122,7 @@ class ArgoApplication(Construct):
                 name=props.name,
                 namespace=props.namespace,
                 labels=props.labels,
-                annotations={SYNC_WAVE: props.sync_wave},
+                annotations={SYNC_WAVE: props.sync_wave, **props.annotations},
                 finalizers=[RESOURCES_FINALIZER],
             ),
             spec=app_crd.ApplicationSpec(
