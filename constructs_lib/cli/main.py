@@ -11,6 +11,7 @@
     gitops-base bootstrap --env ENV             # Argo CD, repo credential, root.yaml; wait
     gitops-base status --env ENV                # each Application's sync, health, revision
     gitops-base wait --env ENV [--revision SHA] # until the env runs that commit, Healthy
+    gitops-base history [SERVICE] [--env ENV]   # which image each env ran, since when
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
 each, nothing written), 2 usage error.
@@ -25,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, status, wait
+from constructs_lib.cli import bootstrap, history, promotion_record, status, wait
 from constructs_lib.cli.common import EXIT_OK, project_root
 
 
@@ -80,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 if the config is not what the payload generates",
     )
+    promotion_record.add_commit_arguments(gen)
     gen.set_defaults(func="generate")
 
     val = sub.add_parser(
@@ -112,6 +114,8 @@ def parser() -> argparse.ArgumentParser:
         "service's own tag/digest, which environments without an override run",
     )
     img.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    img.add_argument("--reason", help="with --commit: why, recorded in the commit's trailers")
+    promotion_record.add_commit_arguments(img)
     img.set_defaults(func="set_image")
 
     pro = sub.add_parser(
@@ -164,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     bootstrap.add_command(sub)
     status.add_command(sub)
     wait.add_command(sub)
+    history.add_command(sub)
     return top
 
 

@@ -12,6 +12,7 @@ from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
 from constructs_lib.cli.env_image import check_env, check_pins, load_config_text, pin_env_in_file
 from constructs_lib.cli.generate import GenerateError
+from constructs_lib.cli.promotion_record import clean_reason, record_and_commit
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
@@ -65,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     elif tag.startswith("sha256:"):
         tag, digest = None, tag
     try:
+        reason = clean_reason(args.reason) if args.reason is not None else ""
+    except ValueError as exc:
+        print(f"usage: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         with checkout_lock(project_root()):
             if args.env is not None:
                 check_env(args.env, args.clusters, "--env")
@@ -82,4 +88,8 @@ def run(args: argparse.Namespace) -> int:
     verb = "set" if changed else "already at"
     where = f" ({args.env})" if args.env is not None else ""
     print(f"{verb} {service} image {reference}{where} in {display(args.config)}")
+    if args.commit:
+        scope = f" in {args.env}" if args.env is not None else ""
+        subject = f"set {service} to {reference}{scope}"
+        return record_and_commit(args, args.config, subject, reason=reason)
     return EXIT_OK
