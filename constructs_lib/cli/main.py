@@ -4,7 +4,7 @@
     gitops-base validate [CONFIG]               # config and env settings, every problem
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
-    gitops-base promote SERVICE --from dev --to test
+    gitops-base promote SERVICE --from dev --to test  # checks dev first; --commit records it
     gitops-base describe [--format mermaid]     # hosts -> services -> calls -> egress
     gitops-base synth                           # what `make synth` does
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
@@ -26,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, history, promotion_record, status, wait
+from constructs_lib.cli import bootstrap, history, promotion_checks, promotion_record, status, wait
 from constructs_lib.cli.common import EXIT_OK, project_root
 
 
@@ -129,6 +129,8 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("--to", dest="target", required=True, metavar="ENV")
     pro.add_argument("--config", type=Path, default=default_config, help="config file")
     pro.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    promotion_checks.add_arguments(pro)
+    promotion_record.add_commit_arguments(pro)
     pro.set_defaults(func="promote")
 
     des = sub.add_parser(
