@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -213,6 +215,62 @@ def wait_env(
     took = time.monotonic() - t0
     assert done.stdout, done.stderr
     return done, json.loads(done.stdout), took
+
+
+CI_READ_ACCESS = REPO_ROOT / "docs" / "how-to" / "ci-read-access.yaml"
+
+
+def read_only_kubeconfig(cluster: Cluster, path: Path) -> Path:
+    """A kubeconfig with a token of the ServiceAccount docs/how-to/ci-read-access.yaml
+    defines (applied as that page says), which is all the pipeline gets: `promote`'s checks
+    and `wait` without --refresh run with it."""
+    cluster.apply(CI_READ_ACCESS)
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    token = cluster.kube.request(
+        "POST",
+        "/api/v1/namespaces/argocd/serviceaccounts/gitops-base-ci/token",
+        body=request,
+    )["status"]["token"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "ci",
+                "cluster": {
+                    "server": cluster.server,
+                    "certificate-authority": str(cluster.pki.ca.cert),
+                },
+            }
+        ],
+        "users": [{"name": "ci", "user": {"token": token}}],
+        "contexts": [{"name": "ci", "context": {"cluster": "ci", "user": "ci"}}],
+        "current-context": "ci",
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    # Least privilege: it can read no Secret and change no Application.
+    for method, api in (
+        ("GET", "/api/v1/namespaces/argocd/secrets"),
+        ("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/shop"),
+    ):
+        assert status_of(cluster, token, method, api) == 403, (method, api)
+    return path
+
+
+def status_of(cluster: Cluster, token: str, method: str, api: str) -> int:
+    context = ssl.create_default_context(cafile=str(cluster.pki.ca.cert))
+    host, port = cluster.server.removeprefix("https://").split(":")
+    conn = http.client.HTTPSConnection(host, int(port), context=context, timeout=10)
+    try:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/merge-patch+json",
+        }
+        conn.request(method, api, body=b"{}" if method == "PATCH" else None, headers=headers)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def trailers(repo: GitRepo, ref: str = "HEAD") -> list[str]:
@@ -507,8 +565,20 @@ def roll_to(
     return sha
 
 
-def promote(repo: GitRepo, source: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli(repo, "promote", "web", *args, "--kubeconfig", source.kubeconfig)
+def promote(repo: GitRepo, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`promote web ARGS`, its checks reading the source's cluster through `kubeconfig`."""
+    return cli(repo, "promote", "web", *args, "--kubeconfig", kubeconfig)
+
+
+@pytest.fixture(scope="module")
+def dev_read_only(
+    env_clusters: dict[str, Cluster], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """dev as the pipeline sees it: the documented read-only access (after bootstrap, which
+    created the app namespace its Role lives in)."""
+    return read_only_kubeconfig(
+        env_clusters["dev"], tmp_path_factory.mktemp("ci") / "dev.kubeconfig"
+    )
 
 
 # ----------------------------------------------------------------- journey 2
@@ -516,6 +586,7 @@ def test_promotion_is_checked_recorded_and_waited_for(
     env_clusters: dict[str, Cluster],
     app_repo: GitRepo,
     status_api: CommitStatusStandIn,
+    dev_read_only: Path,
     e2e_timings: Timings,
 ) -> None:
     repo = app_repo
@@ -527,7 +598,7 @@ def test_promotion_is_checked_recorded_and_waited_for(
     # CI set 1.9.1 for dev but has not pushed it: dev still runs 1.9.0, so no promotion.
     gitops_base(repo.path, "set-image", "web", "1.9.1", "--env", "dev")
     edited = repo.read(CONFIG)
-    refused = promote(repo, dev, "--from", "dev", "--to", "test")
+    refused = promote(repo, dev_read_only, "--from", "dev", "--to", "test")
     assert refused.returncode == 1, refused.stdout
     assert refused.stderr.splitlines() == [
         f"dev: Deployment shop/web runs {WEB_IMAGE}, not {WEB_IMAGE_NEXT}, the image the "
@@ -549,6 +620,13 @@ def test_promotion_is_checked_recorded_and_waited_for(
         f"Gitops-Base-Image: {WEB_IMAGE_NEXT}",
     ]
     sha = roll_to(repo, "dev", dev, WEB_IMAGE_NEXT, "set-image --env dev", e2e_timings)
+    # The pipeline's read-only access is enough to wait (without --refresh, which patches).
+    done = cli(
+        repo, "wait", "--env", "dev", "--app", "platform", "--app", "shop",
+        "--timeout", "1m", "--kubeconfig", dev_read_only,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith(f"dev: Synced and Healthy at {sha[:7]}")
     call = status_api.wait_for(status_for(sha, "success"), 60)
     assert_status(call, sha, "success", "dev: Synced and Healthy")
     after = {env: generations(c) for env, c in clusters.items()}
@@ -561,7 +639,7 @@ def test_promotion_is_checked_recorded_and_waited_for(
         assert after[env] == before[env], (env, before[env], after[env])
 
     # Healthy, but not for the soak time yet.
-    refused = promote(repo, dev, "--from", "dev", "--to", "test")
+    refused = promote(repo, dev_read_only, "--from", "dev", "--to", "test")
     assert refused.returncode == 1, refused.stdout
     (problem, summary) = refused.stderr.splitlines()
     assert problem.startswith(f"dev: {WEB_IMAGE_NEXT} has run Synced and Healthy for "), problem
@@ -587,7 +665,7 @@ def test_promotion_is_checked_recorded_and_waited_for(
     # After the soak time the checks pass: test runs what dev ran, recorded as checked.
     time.sleep(SOAK_SECONDS)
     for _ in range(20):
-        done = promote(repo, dev, "--from", "dev", "--to", "test", "--commit")
+        done = promote(repo, dev_read_only, "--from", "dev", "--to", "test", "--commit")
         if "less than the soak time" not in done.stderr:
             break
         time.sleep(3)  # Argo CD recorded the sync later than this clock started
@@ -647,6 +725,7 @@ def test_a_release_that_never_gets_ready(
     env_clusters: dict[str, Cluster],
     app_repo: GitRepo,
     status_api: CommitStatusStandIn,
+    dev_read_only: Path,
     e2e_timings: Timings,
 ) -> None:
     repo, dev = app_repo, env_clusters["dev"]
@@ -657,7 +736,7 @@ def test_a_release_that_never_gets_ready(
     dev.wait_app("shop", revision=sha, operation_phase="Succeeded", timeout=120)
     dev.wait_app("shop", health="Progressing", revision=sha, timeout=60)
     # Synced, the new pod crash-looping: no promotion while the rollout is in progress.
-    refused = promote(repo, dev, "--from", "dev", "--to", "test")
+    refused = promote(repo, dev_read_only, "--from", "dev", "--to", "test")
     assert refused.returncode == 1, refused.stdout
     assert refused.stderr.splitlines()[0] == (
         f"dev: Application shop is Synced, Progressing at {sha[:7]}; it must be Synced and "
@@ -687,7 +766,7 @@ def test_a_release_that_never_gets_ready(
     assert_status(call, sha, "failure", "dev: Degraded after the sync")
     assert not status_api.received(status_for(sha, "success"))
 
-    refused = promote(repo, dev, "--from", "dev", "--to", "test")
+    refused = promote(repo, dev_read_only, "--from", "dev", "--to", "test")
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[0] == (
         f"dev: Application shop is Synced, Degraded at {sha[:7]}; it must be Synced and "
