@@ -22,9 +22,9 @@ does) that reads as, or is, a grant to every user: a `p` or `g` line whose subje
 should accept), or whose subject is role:readonly, the role `policy.default` may give
 everyone (a permission added to it, or a role it inherits, is everyone's)."""
 NOTIFICATIONS_CM = "argocd-notifications-cm"
-NOTIFICATIONS_SECRET = "argocd-notifications-secret"
+NOTIFICATIONS_SECRET = "argocd-notifications-secret"  # pragma: allowlist secret (a name)
 DEPLOY_STATUS_SERVICE = "gitops-base-status"
 """The deploy status's notification service and trigger (constructs/argocd/deploy_status.py):
 no other key of argocd-notifications-cm may name it."""
-DEPLOY_STATUS_TOKEN_KEY = f"{DEPLOY_STATUS_SERVICE}-token"
+DEPLOY_STATUS_TOKEN_KEY = f"{DEPLOY_STATUS_SERVICE}-token"  # pragma: allowlist secret (a name)
 """The key of argocd-notifications-secret the service sends as its token."""

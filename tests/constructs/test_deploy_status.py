@@ -16,7 +16,7 @@ from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from tests.support.constructs import synth
 
-SHA = "0123456789abcdef0123456789abcdef01234567"
+SHA = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret (a commit id)
 LABELS = {"app.kubernetes.io/managed-by": "gitops-base"}
 
 

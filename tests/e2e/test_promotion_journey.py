@@ -804,7 +804,8 @@ def test_an_object_the_project_refuses_fails_the_wait(
     assert doc["outcome"] == "failed", doc
     err = done.stderr.splitlines()
     assert any(
-        line.startswith("shop: ClusterRole sneaky: ")
+        line.startswith("shop: ClusterRole ")
+        and "sneaky: " in line
         and "ClusterRole is not permitted in project" in line
         for line in err
     ), done.stderr
