@@ -460,8 +460,9 @@ def test_every_env_runs_the_payload(
     (notifications,) = [d for d in dev_root if d["metadata"]["name"] == "argocd-notifications-cm"]
     env_clusters["dev"].apply(notifications, token_secret(STATUS_TOKEN, "argocd"))
     for env in ("test", "prod"):
-        root = (repo.path / f"dist/{env}/root.yaml").read_text()
-        assert "argocd-notifications-cm" not in root, f"{env} has no deploy status"
+        root = yaml.safe_load_all((repo.path / f"dist/{env}/root.yaml").read_text())
+        names = [(d["kind"], d["metadata"]["name"]) for d in root]
+        assert ("ConfigMap", "argocd-notifications-cm") not in names, f"{env}: no deploy status"
 
     t_commit = time.monotonic()
     for env, cluster in env_clusters.items():
