@@ -586,9 +586,9 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
 
 
 def _deploy_status_token(env: EnvFiles) -> tuple[str, str] | None:
-    """The deploy status's token from the environment (cli/deploy_status_token.py), when the
+    """The deploy status's token from the environment (cli/support/deploy_status_token.py), when the
     env turns the deploy status on; BootstrapError for a bad one."""
-    from constructs_lib.cli.deploy_status_token import read_token
+    from constructs_lib.cli.support.deploy_status_token import read_token
 
     if env.cluster.deploy_status is None:
         return None
@@ -602,7 +602,7 @@ def _apply_deploy_status_token(
     runner: Runner, token: tuple[str, str] | None, dry_run: bool
 ) -> None:
     """Step 3b: the token key of argocd-notifications-secret, or say why nothing is sent."""
-    from constructs_lib.cli import deploy_status_token as status_token
+    from constructs_lib.cli.support import deploy_status_token as status_token
     from constructs_lib.constructs.trust_rules import NOTIFICATIONS_SECRET as SECRET
 
     namespace = runner.env.argocd_namespace

@@ -299,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
     state = "wrote" if result.changed else "unchanged:"
     print(f"{state} {display(output)} ({result.services} services)")
     if args.commit:
-        from constructs_lib.cli.promotion_record import record_and_commit
+        from constructs_lib.cli.support.promotion_record import record_and_commit
 
         subject = f"generate: {result.services} services from the deployed_apps payload"
         return record_and_commit(args, output, subject)

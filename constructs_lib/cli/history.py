@@ -1,6 +1,6 @@
 """`gitops-base history [SERVICE] [--env ENV]`: which image each environment ran, since when.
 
-Reads the promotion record (promotion_record.py): the `Gitops-Base-*` trailers of the
+Reads the promotion record (support/promotion_record.py): the `Gitops-Base-*` trailers of the
 commits of the checkout's branch, oldest first, grouped per environment. Each entry says when
 the commit was made, by whom, which commit, the image, and how it got there (set, or promoted
 from an environment, checked or forced with the reason). Environments come in promotion
@@ -20,7 +20,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli.promotion_record import SERVICE, ImageChange, parse_trailers
+from constructs_lib.cli.support.promotion_record import SERVICE, ImageChange, parse_trailers
 
 # One record per commit: fields split by \x1f, records by \x1e (neither occurs in git output).
 LOG_FORMAT = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:only,unfold)%x1e"

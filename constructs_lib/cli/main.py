@@ -26,8 +26,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, history, promotion_checks, promotion_record, status, wait
+from constructs_lib.cli import bootstrap, history, status, wait
 from constructs_lib.cli.common import EXIT_OK, project_root
+from constructs_lib.cli.support import promotion_checks, promotion_record
 
 
 def parser() -> argparse.ArgumentParser:

@@ -5,9 +5,9 @@ environment runs (its own override, or the service's `tag`/`digest`). One line o
 changes (two the first time, with `envs:`), and only the target environment's manifests in
 dist/ after `synth`. Nothing changes when the target already runs that image.
 
-First it checks the source environment's cluster (promotion_checks.py): the image runs there,
-Synced and Healthy, for the soak time; `--force --reason` skips the checks. `--commit` renders
-dist/ and commits with the promotion record (promotion_record.py).
+First it checks the source environment's cluster (support/promotion_checks.py): the image
+runs there, Synced and Healthy, for the soak time; `--force --reason` skips the checks.
+`--commit` renders dist/ and commits with the promotion record (support/promotion_record.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from constructs_lib.cli.env_image import (
     pin_env_in_file,
 )
 from constructs_lib.cli.generate import GenerateError
-from constructs_lib.cli.promotion_checks import CheckError, check_source, soak_of
-from constructs_lib.cli.promotion_record import clean_reason, record_and_commit
+from constructs_lib.cli.support.promotion_checks import CheckError, check_source, soak_of
+from constructs_lib.cli.support.promotion_record import clean_reason, record_and_commit
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.paths import display
 

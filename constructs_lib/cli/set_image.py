@@ -12,7 +12,7 @@ from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
 from constructs_lib.cli.env_image import check_env, check_pins, load_config_text, pin_env_in_file
 from constructs_lib.cli.generate import GenerateError
-from constructs_lib.cli.promotion_record import clean_reason, record_and_commit
+from constructs_lib.cli.support.promotion_record import clean_reason, record_and_commit
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.cli import deploy_status_token as dst
+from constructs_lib.cli.support import deploy_status_token as dst
 
 TOKEN = "github_pat_11AAAA"  # pragma: allowlist secret (a fake)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.cli import history as hi
-from constructs_lib.cli.promotion_record import ImageChange, commit_message
+from constructs_lib.cli.support.promotion_record import ImageChange, commit_message
 from tests.support import CLI
 
 WEB_1 = "ghcr.io/acme/web:1.9.0"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.cli import promotion_checks as pc
+from constructs_lib.cli.support import promotion_checks as pc
 from tests.support import CONFIG, ROOT, run_cli
 
 IMAGE = "ghcr.io/example/shop-web:1.9.1"

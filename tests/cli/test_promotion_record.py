@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.cli import promotion_record as pr
+from constructs_lib.cli.support import promotion_record as pr
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
 from tests.support import CONFIG, with_changes

@@ -47,7 +47,7 @@ from typing import Any
 import pytest
 import yaml
 
-from constructs_lib.cli.deploy_status_token import token_secret
+from constructs_lib.cli.support.deploy_status_token import token_secret
 from tests.e2e.conftest import _run_cluster
 from tests.e2e.harness import Cluster, GitRepo, Timings, Tools
 from tests.e2e.harness.base import (
@@ -461,8 +461,8 @@ def test_every_env_runs_the_payload(
     env_clusters["dev"].apply(notifications, token_secret(STATUS_TOKEN, "argocd"))
     for env in ("test", "prod"):
         root = yaml.safe_load_all((repo.path / f"dist/{env}/root.yaml").read_text())
-        names = [(d["kind"], d["metadata"]["name"]) for d in root]
-        assert ("ConfigMap", "argocd-notifications-cm") not in names, f"{env}: no deploy status"
+        objects = [(d["kind"], d["metadata"]["name"]) for d in root]
+        assert ("ConfigMap", "argocd-notifications-cm") not in objects, f"{env}: no deploy status"
 
     t_commit = time.monotonic()
     for env, cluster in env_clusters.items():

@@ -11,8 +11,9 @@ renders the ConfigMap's keys for one service, one trigger and three templates, a
     failed     the sync failed, or failed once and is retrying    (GitHub state: error)
 
 Each is sent once per commit. The token is the Secret `argocd-notifications-secret`'s key
-TOKEN_KEY, written by `gitops-base bootstrap` (cli/deploy_status_token.py), never rendered: the
-service names it as `$gitops-base-status-token`, which the controller substitutes.
+TOKEN_KEY, written by `gitops-base bootstrap` (cli/support/deploy_status_token.py), never
+rendered: the service names it as `$gitops-base-status-token`, which the controller
+substitutes.
 """
 
 from __future__ import annotations
