@@ -191,25 +191,24 @@ def test_the_image_at_a_commit_is_read_from_the_config_there(tmp_path: Path) -> 
     assert (has(first), has(second), has("9" * 40)) == (False, True, None)
 
 
+def promote_offline(
+    config: Path, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], bytes]:
+    """dev pinned to web 2.0.0, then `promote web --from dev --to test` with a kubeconfig that
+    does not exist; (the run, the config as it was before the promotion)."""
+    run_cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config)
+    before = config.read_bytes()
+    kubeconfig = tmp_path / "none.kubeconfig"
+    args = ("--from", "dev", "--to", "test", "--config", config, "--kubeconfig", kubeconfig)
+    return run_cli("promote", "web", *args, *extra), before
+
+
 def test_offline_the_promotion_is_refused_and_needs_force(
     config_copy: Path, tmp_path: Path
 ) -> None:
     before = config_copy.read_bytes()
-    run_cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
-    middle = config_copy.read_bytes()
+    done, middle = promote_offline(config_copy, tmp_path)
     assert middle != before
-    done = run_cli(
-        "promote",
-        "web",
-        "--from",
-        "dev",
-        "--to",
-        "test",
-        "--config",
-        config_copy,
-        "--kubeconfig",
-        tmp_path / "none.kubeconfig",
-    )
     assert done.returncode == 1
     first, summary = done.stderr.splitlines()
     assert first.startswith(
@@ -234,20 +233,6 @@ def test_offline_the_promotion_is_refused_and_needs_force(
 def test_bad_flags_are_usage_errors(
     config_copy: Path, tmp_path: Path, extra: tuple[str, ...], message: str | None
 ) -> None:
-    run_cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
-    before = config_copy.read_bytes()
-    done = run_cli(
-        "promote",
-        "web",
-        "--from",
-        "dev",
-        "--to",
-        "test",
-        "--config",
-        config_copy,
-        "--kubeconfig",
-        tmp_path / "none.kubeconfig",
-        *extra,
-    )
+    done, before = promote_offline(config_copy, tmp_path, *extra)
     assert config_copy.read_bytes() == before
     assert (done.returncode, done.stdout.strip()) == (2, message)

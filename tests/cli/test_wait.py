@@ -12,6 +12,7 @@ import pytest
 from constructs_lib.cli import wait as wt
 from constructs_lib.cli.main import main
 from constructs_lib.model.durations import format_duration, parse_duration
+from tests.cli.test_status import Clock
 
 OLD = "1" * 40
 WANTED = "2" * 40
@@ -195,17 +196,6 @@ def test_a_refused_object_is_named_with_the_project_s_message() -> None:
         "shop: ClusterRole sneaky: resource rbac.authorization.k8s.io:ClusterRole is not "
         "permitted in project shop" in verdict.reasons
     )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def run_wait(
