@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
 
 from constructs_lib.cli.support.promotion_record import SERVICE, ImageChange, parse_trailers
 
@@ -148,26 +147,8 @@ def render(lines_by_env: dict[str, list[Entry]]) -> list[str]:
     return out
 
 
-def add_command(sub: Any) -> None:
-    """Register `history` on the CLI's subparsers."""
-    hi = sub.add_parser(
-        "history",
-        help="which image each environment ran, since when, set or promoted (checked/forced)",
-        description="Read the promotion record (the Gitops-Base-* trailers of the commits "
-        "`set-image`, `promote` and `generate --commit` make) into a timeline per "
-        "environment, oldest first: date, commit, service, image, how it got there "
-        "(set, or from an environment, checked or forced with the reason), author.",
-    )
-    hi.add_argument("service", nargs="?", metavar="SERVICE", help="one service only")
-    hi.add_argument("--env", help="one environment only")
-    hi.add_argument(
-        "--output", choices=("text", "json"), default="text", help="json: a list of entries"
-    )
-    hi.set_defaults(func="history")
-
-
 def run(args: argparse.Namespace) -> int:
-    from constructs_lib.cli.common import EXIT_OK, fail, project_root
+    from constructs_lib.cli.support.common import EXIT_OK, fail, project_root
 
     root = project_root()
     clusters = root / "clusters"

@@ -2,6 +2,7 @@
 
     gitops-base generate --input PAYLOAD.json   # deployed_apps payload -> config services
     gitops-base validate [CONFIG]               # config and env settings, every problem
+    gitops-base migrate [CONFIG]                # a version 1 config rewritten as version 2
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
     gitops-base promote SERVICE --from dev --to test  # checks dev first; --commit records it
@@ -26,15 +27,46 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, history, status, wait
-from constructs_lib.cli.common import EXIT_OK, project_root
-from constructs_lib.cli.support import promotion_checks, promotion_record
+from constructs_lib.cli.bootstrap import DEFAULT_TIMEOUT, ENV_MANIFEST, ENV_SSH_KEY, ENV_TOKEN
+from constructs_lib.cli.support.common import EXIT_OK, project_root
+from constructs_lib.cli.support.promotion_checks import DEFAULT_SOAK
+from constructs_lib.cli.wait import DEFAULT_TIMEOUT as WAIT_TIMEOUT
+from constructs_lib.model.durations import format_duration
+
+
+def cluster_options(command: argparse.ArgumentParser) -> None:
+    """What the commands that talk to a cluster take to find it."""
+    command.add_argument("--env", required=True, help="environment: a folder of clusters/")
+    command.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
+    command.add_argument("--context", help="kubeconfig context (default: the current context)")
 
 
 def parser() -> argparse.ArgumentParser:
     root = project_root()
     default_config = root / "config" / "app-config.yaml"
-    default_clusters = root / "clusters"
+
+    # The options most commands take, defined once.
+    def config_option(command: argparse.ArgumentParser, text: str = "config file") -> None:
+        command.add_argument("--config", type=Path, default=default_config, help=text)
+
+    def clusters_option(
+        command: argparse.ArgumentParser, help: str = "environments folder"
+    ) -> None:
+        command.add_argument("--clusters", type=Path, default=root / "clusters", help=help)
+
+    def commit_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--commit",
+            action="store_true",
+            help="then render dist/ (synth) and commit the config and dist/ with the promotion "
+            "record (git trailers; see `gitops-base history`)",
+        )
+        command.add_argument(
+            "--message",
+            metavar="SUBJECT",
+            help="with --commit: the commit's subject line (default: says what moved)",
+        )
+
     top = argparse.ArgumentParser(
         prog="gitops-base",
         description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
@@ -61,11 +93,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--app-name", help="app.name")
     gen.add_argument("--namespace", help="app.namespace")
     gen.add_argument("--domain", help="base domain")
-    gen.add_argument(
-        "--clusters",
-        type=Path,
-        default=default_clusters,
-        help="environments folder: a new base domain must be, or be a parent of, each "
+    clusters_option(
+        gen,
+        "environments folder: a new base domain must be, or be a parent of, each "
         "environment's domain (default: clusters/)",
     )
     gen.add_argument("--tls-issuer", help="tls.issuer (letsencrypt-staging|letsencrypt-production)")
@@ -82,7 +112,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 if the config is not what the payload generates",
     )
-    promotion_record.add_commit_arguments(gen)
+    commit_options(gen)
     gen.set_defaults(func="generate")
 
     val = sub.add_parser(
@@ -92,9 +122,31 @@ def parser() -> argparse.ArgumentParser:
         "as one `file: path: message` line.",
     )
     val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
-    val.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    clusters_option(val)
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     val.set_defaults(func="validate")
+
+    mig = sub.add_parser(
+        "migrate",
+        help="rewrite a version 1 config (and the overlays' configs) as version 2",
+        description="Rewrite a valid version 1 config as version 2: each kind's options move "
+        "under the kind (cronjob:, job:), comments and every other line kept; options version "
+        "1 ignored are removed, each named. overlays/<env>/config.yaml files follow. Nothing "
+        "changes when a file cannot be read or is invalid.",
+    )
+    mig.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    mig.add_argument(
+        "--overlays",
+        type=Path,
+        default=root / "overlays",
+        help="overlays folder whose <env>/config.yaml files follow (default: overlays/)",
+    )
+    mig.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a file is not version 2",
+    )
+    mig.set_defaults(func="migrate")
 
     img = sub.add_parser(
         "set-image",
@@ -107,16 +159,16 @@ def parser() -> argparse.ArgumentParser:
         "service", metavar="SERVICE[@sha256:DIGEST]", help="service name, with @digest to pin one"
     )
     img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
-    img.add_argument("--config", type=Path, default=default_config, help="config file")
+    config_option(img)
     img.add_argument(
         "--env",
         default=None,
         help="pin the image in this environment only (image.envs.<env>); default: the "
         "service's own tag/digest, which environments without an override run",
     )
-    img.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    clusters_option(img)
     img.add_argument("--reason", help="with --commit: why, recorded in the commit's trailers")
-    promotion_record.add_commit_arguments(img)
+    commit_options(img)
     img.set_defaults(func="set_image")
 
     pro = sub.add_parser(
@@ -128,10 +180,27 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("service", metavar="SERVICE")
     pro.add_argument("--from", dest="source", required=True, metavar="ENV")
     pro.add_argument("--to", dest="target", required=True, metavar="ENV")
-    pro.add_argument("--config", type=Path, default=default_config, help="config file")
-    pro.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
-    promotion_checks.add_arguments(pro)
-    promotion_record.add_commit_arguments(pro)
+    config_option(pro)
+    clusters_option(pro)
+    pro.add_argument(
+        "--force",
+        action="store_true",
+        help="promote without checking the source environment (needs --reason)",
+    )
+    pro.add_argument(
+        "--reason", help="why; required with --force, recorded in the commit with --commit"
+    )
+    pro.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="how long the source must have run the image Synced and Healthy (default: "
+        f"promotion.soak of clusters/<from>/cluster.yaml, else {format_duration(DEFAULT_SOAK)})",
+    )
+    pro.add_argument(
+        "--kubeconfig", type=Path, help="kubeconfig of the source's cluster (default: $KUBECONFIG)"
+    )
+    pro.add_argument("--context", help="kubeconfig context of the source's cluster")
+    commit_options(pro)
     pro.set_defaults(func="promote")
 
     des = sub.add_parser(
@@ -140,8 +209,8 @@ def parser() -> argparse.ArgumentParser:
         description="Print public hosts -> services -> declared calls -> external egress, and "
         "the secrets of each service, as text, a Mermaid flowchart, or both as Markdown.",
     )
-    des.add_argument("--config", type=Path, default=default_config, help="config file")
-    des.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    config_option(des)
+    clusters_option(des)
     des.add_argument("--env", default=None, help="hosts and images as this environment has them")
     des.add_argument(
         "--format", choices=("text", "mermaid", "markdown"), default="text", help="default: text"
@@ -153,8 +222,8 @@ def parser() -> argparse.ArgumentParser:
         help="render dist/<env>/ (what `make synth` does)",
         description="Render dist/<env>/ for every environment; a failed run changes nothing.",
     )
-    syn.add_argument("--config", type=Path, default=default_config, help="app config file")
-    syn.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    config_option(syn, "app config file")
+    clusters_option(syn)
     syn.add_argument("--output", type=Path, default=None, help="output folder (default: dist/)")
     syn.set_defaults(func="synth")
 
@@ -168,10 +237,113 @@ def parser() -> argparse.ArgumentParser:
     dif.add_argument("--base", default="HEAD", help="git ref to compare with (default: HEAD)")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     dif.set_defaults(func="diff")
-    bootstrap.add_command(sub)
-    status.add_command(sub)
-    wait.add_command(sub)
-    history.add_command(sub)
+
+    boot = sub.add_parser(
+        "bootstrap",
+        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
+        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
+        "checksum-verified install.yaml), create or update the repository credential from "
+        f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
+        "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
+        "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
+    )
+    cluster_options(boot)
+    boot.add_argument(
+        "--argocd-manifest",
+        metavar="FILE",
+        help=f"the pinned install.yaml from a local file or https mirror (or ${ENV_MANIFEST}); "
+        "its sha256 must match platform/versions.yaml",
+    )
+    boot.add_argument(
+        "--credential-stdin",
+        action="store_true",
+        help="read the repository token or SSH private key from standard input",
+    )
+    boot.add_argument(
+        "--dry-run", action="store_true", help="print what would be applied; change nothing"
+    )
+    boot.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up after this long (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    boot.add_argument(
+        "--wait-for",
+        type=lambda v: tuple(x for x in v.split(",") if x),
+        default=(),
+        metavar="APP[,APP...]",
+        help="wait for these Applications only (default: every Application of the env)",
+    )
+    boot.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
+    boot.set_defaults(func="bootstrap")
+
+    sta = sub.add_parser(
+        "status",
+        help="what Argo CD deployed for an environment, and what is out of sync or unhealthy",
+        description="Print every Application of the environment in sync-wave order with its "
+        "sync status, health and revision; for each one not Synced and Healthy, its "
+        "conditions, the last sync's message and the failing resources. Exit 0 when all are "
+        "Synced and Healthy, 1 otherwise.",
+    )
+    cluster_options(sta)
+    sta.set_defaults(func="status")
+
+    wt = sub.add_parser(
+        "wait",
+        help="block until an environment runs a Git revision, Synced and Healthy",
+        description="Wait until the environment's Applications have synced REVISION (or a "
+        "later commit that contains it) and are Healthy. Prints a line whenever one changes; "
+        "exits 1 at once when one is Degraded or its sync failed or was refused, and at the "
+        "timeout, naming the Argo CD conditions, the failing objects and their last events. "
+        "Reads Applications through the Kubernetes API (as `status`); needs no Argo CD API.",
+    )
+    cluster_options(wt)
+    wt.add_argument(
+        "--revision",
+        metavar="SHA",
+        help="the commit to wait for: a commit id, or a ref of this clone (default: HEAD)",
+    )
+    wt.add_argument(
+        "--timeout",
+        default=WAIT_TIMEOUT,
+        metavar="DURATION",
+        help=f"give up after this long: 90s, 10m, 1h (default {WAIT_TIMEOUT})",
+    )
+    wt.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="wait for this Application only; repeat for more (default: every Application "
+        "of the env that syncs from its repository)",
+    )
+    wt.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask Argo CD to read the repository now (annotates the Applications: needs "
+        "`patch` on them) instead of waiting for its polling interval or a webhook",
+    )
+    wt.add_argument(
+        "--output", choices=("text", "json"), default="text", help="json: one object on stdout"
+    )
+    wt.set_defaults(func="wait")
+
+    his = sub.add_parser(
+        "history",
+        help="which image each environment ran, since when, set or promoted (checked/forced)",
+        description="Read the promotion record (the Gitops-Base-* trailers of the commits "
+        "`set-image`, `promote` and `generate --commit` make) into a timeline per "
+        "environment, oldest first: date, commit, service, image, how it got there "
+        "(set, or from an environment, checked or forced with the reason), author.",
+    )
+    his.add_argument("service", nargs="?", metavar="SERVICE", help="one service only")
+    his.add_argument("--env", help="one environment only")
+    his.add_argument(
+        "--output", choices=("text", "json"), default="text", help="json: a list of entries"
+    )
+    his.set_defaults(func="history")
     return top
 
 

@@ -34,11 +34,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from constructs_lib.cli.status import APPLICATION, REFRESH, app_state, rendered_apps, short, why
+from constructs_lib.cli.support.applications import (
+    APPLICATION,
+    REFRESH,
+    app_state,
+    rendered_apps,
+    short,
+    why,
+)
 from constructs_lib.model.durations import format_duration, parse_duration
 
 if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
+    from constructs_lib.cli.support.kube import Kube
 
 DEFAULT_TIMEOUT = "10m"
 INTERVAL = 2.0
@@ -298,7 +305,7 @@ def events_of(ref: ObjectRef, events: Iterable[dict[str, Any]]) -> list[str]:
 
 def collect_events(kube: Kube, refs: Iterable[ObjectRef]) -> dict[str, list[str]]:
     """`Kind namespace/name` -> its last events, for the namespaced objects among `refs`."""
-    from constructs_lib.cli.kube import KubeError
+    from constructs_lib.cli.support.kube import KubeError
 
     by_namespace: dict[str, list[dict[str, Any]]] = {}
     found: dict[str, list[str]] = {}
@@ -327,51 +334,6 @@ def revision_apps(dist_env: Path, repo_url: str) -> list[str]:
         if ((a.get("spec") or {}).get("source") or {}).get("repoURL") == repo_url
     ]
     return names
-
-
-def add_command(sub: Any) -> None:
-    """Register `wait` on the CLI's subparsers."""
-    wt = sub.add_parser(
-        "wait",
-        help="block until an environment runs a Git revision, Synced and Healthy",
-        description="Wait until the environment's Applications have synced REVISION (or a "
-        "later commit that contains it) and are Healthy. Prints a line whenever one changes; "
-        "exits 1 at once when one is Degraded or its sync failed or was refused, and at the "
-        "timeout, naming the Argo CD conditions, the failing objects and their last events. "
-        "Reads Applications through the Kubernetes API (as `status`); needs no Argo CD API.",
-    )
-    wt.add_argument("--env", required=True, help="environment: a folder of clusters/")
-    wt.add_argument(
-        "--revision",
-        metavar="SHA",
-        help="the commit to wait for: a commit id, or a ref of this clone (default: HEAD)",
-    )
-    wt.add_argument(
-        "--timeout",
-        default=DEFAULT_TIMEOUT,
-        metavar="DURATION",
-        help=f"give up after this long: 90s, 10m, 1h (default {DEFAULT_TIMEOUT})",
-    )
-    wt.add_argument(
-        "--app",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="wait for this Application only; repeat for more (default: every Application "
-        "of the env that syncs from its repository)",
-    )
-    wt.add_argument(
-        "--refresh",
-        action="store_true",
-        help="ask Argo CD to read the repository now (annotates the Applications: needs "
-        "`patch` on them) instead of waiting for its polling interval or a webhook",
-    )
-    wt.add_argument(
-        "--output", choices=("text", "json"), default="text", help="json: one object on stdout"
-    )
-    wt.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
-    wt.add_argument("--context", help="kubeconfig context (default: the current context)")
-    wt.set_defaults(func="wait")
 
 
 def report(
@@ -423,9 +385,9 @@ def printer(json_mode: bool) -> Callable[[str], None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from constructs_lib.cli.common import EXIT_USAGE, project_root
-    from constructs_lib.cli.environment import EnvFiles, fail
-    from constructs_lib.cli.kube import Kube, KubeError
+    from constructs_lib.cli.support.common import EXIT_OK, EXIT_USAGE, fail, project_root
+    from constructs_lib.cli.support.environment import EnvFiles
+    from constructs_lib.cli.support.kube import Kube, KubeError
 
     try:
         timeout = parse_duration(args.timeout)
@@ -446,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
             )
         kube = Kube(args.kubeconfig, args.context)
     except (KubeError, ValueError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     out = printer(args.output == "json")
     namespace = env.argocd_namespace
     try:
@@ -470,20 +432,22 @@ def run(args: argparse.Namespace) -> int:
         bad = [ref for v in result.verdicts if v.phase != "healthy" for ref in v.failing]
         events = collect_events(kube, bad) if bad else {}
     except KubeError as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     finally:
         kube.close()
     if args.output == "json":
         print(json.dumps(report(env.name, wanted, result, events), indent=2))
     if result.outcome == "healthy":
         out(f"{env.name}: Synced and Healthy at {short(wanted)} ({result.seconds:.0f}s)")
-        return 0
+        return EXIT_OK
     for line in problem_lines(result, events):
         print(line, file=sys.stderr)
     stuck = ", ".join(f"{v.name} {v.phase}" for v in result.verdicts if v.phase != "healthy")
     if result.outcome == "timeout":
         return fail(
-            f"{env.name}: not Synced and Healthy at {short(wanted)} after "
-            f"{format_duration(timeout)}: {stuck}"
+            [
+                f"error: {env.name}: not Synced and Healthy at {short(wanted)} after "
+                f"{format_duration(timeout)}: {stuck}"
+            ]
         )
-    return fail(f"{env.name}: {result.outcome} at {short(wanted)}: {stuck}")
+    return fail([f"error: {env.name}: {result.outcome} at {short(wanted)}: {stuck}"])

@@ -20,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from constructs_lib.model.config import Issuer, Model
+from constructs_lib.model.base import Model
+from constructs_lib.model.config import Issuer
 from constructs_lib.model.durations import MAX_SECONDS, format_duration, parse_duration
 from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from constructs_lib.cli.kube import Manifest
+from constructs_lib.cli.support.kube import Manifest
 from constructs_lib.constructs.trust_rules import DEPLOY_STATUS_TOKEN_KEY, NOTIFICATIONS_SECRET
 
 ENV_TOKEN = "GITOPS_BASE_DEPLOY_STATUS_TOKEN"

@@ -2,8 +2,8 @@
 
 In A's cluster (read through the kubeconfig, as `status` and `wait` do):
 
-1. the service's workload (its Deployment, StatefulSet or CronJob, as dist/<A>/app/ renders
-   it) runs the image the promotion would write: the live spec, not the config;
+1. the service's workload (its Deployment, StatefulSet, CronJob or Job, as dist/<A>/app/
+   renders it) runs the image the promotion would write: the live spec, not the config;
 2. the app's Application is Synced and Healthy, at a commit whose config gives A that image;
 3. it has been so for the soak time: since the later of the Application turning Healthy and
    the first sync, in its history, of a commit that gave A that image. The soak time is
@@ -26,20 +26,20 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from constructs_lib.cli.status import APPLICATION, short
+from constructs_lib.cli.support.applications import APPLICATION, short
 from constructs_lib.model.durations import format_duration, parse_duration
+from constructs_lib.model.workload_kinds import KINDS
 
 if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
+    from constructs_lib.cli.support.kube import Kube
 
 DEFAULT_SOAK = 300
-# The pod template of each kind a service renders as, and the API version to read it with.
+# Each kind a service renders as (the catalogue of kinds): the API version to read it with,
+# and where its pod spec is (a CronJob's is in its Job template).
+_POD_SPEC = ("spec", "template", "spec")
+_NESTED_POD_SPEC = {"CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
 WORKLOADS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "Deployment": ("apps/v1", ("spec", "template", "spec")),
-    "StatefulSet": ("apps/v1", ("spec", "template", "spec")),
-    "DaemonSet": ("apps/v1", ("spec", "template", "spec")),
-    "CronJob": ("batch/v1", ("spec", "jobTemplate", "spec", "template", "spec")),
-    "Job": ("batch/v1", ("spec", "template", "spec")),
+    name: (kind.api_version, _NESTED_POD_SPEC.get(name, _POD_SPEC)) for name, kind in KINDS.items()
 }
 ContainsImage = Callable[[str], bool | None]
 """contains_image(commit): whether the config at that commit gives the source env the image;
@@ -62,28 +62,6 @@ class Workload:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
-
-
-def add_arguments(parser: Any) -> None:
-    """The flags of the checks, on `promote`."""
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="promote without checking the source environment (needs --reason)",
-    )
-    parser.add_argument(
-        "--reason", help="why; required with --force, recorded in the commit with --commit"
-    )
-    parser.add_argument(
-        "--soak",
-        metavar="DURATION",
-        help="how long the source must have run the image Synced and Healthy (default: "
-        "promotion.soak of clusters/<from>/cluster.yaml, else 5m)",
-    )
-    parser.add_argument(
-        "--kubeconfig", type=Path, help="kubeconfig of the source's cluster (default: $KUBECONFIG)"
-    )
-    parser.add_argument("--context", help="kubeconfig context of the source's cluster")
 
 
 def _dig(obj: Any, path: Sequence[str]) -> Any:
@@ -299,10 +277,10 @@ def check_source(args: Any, image: str) -> tuple[list[str], str]:
     """Run the checks for `promote` (args: service, source, config, soak, kubeconfig,
     context): (problems, a one-line summary when there are none). CheckError when the source's
     cluster cannot be read: the checks then need --force."""
-    from constructs_lib.cli.common import project_root
-    from constructs_lib.cli.env_image import load_config_text, parse_config
-    from constructs_lib.cli.environment import EnvFiles
-    from constructs_lib.cli.kube import Kube, KubeError
+    from constructs_lib.cli.support.common import project_root
+    from constructs_lib.cli.support.config_file import load_config_text, parse_config
+    from constructs_lib.cli.support.environment import EnvFiles
+    from constructs_lib.cli.support.kube import Kube, KubeError
 
     env_name: str = args.source
     root = project_root()
@@ -313,8 +291,9 @@ def check_source(args: Any, image: str) -> tuple[list[str], str]:
         return [str(exc)], ""
     workload = rendered_workload(env.dist / "app", args.service)
     if workload is None:
+        kinds = list(WORKLOADS)
         return [
-            f"{env.dist}/app: no Deployment, StatefulSet or CronJob named {args.service} "
+            f"{env.dist}/app: no {', '.join(kinds[:-1])} or {kinds[-1]} named {args.service} "
             "(run `gitops-base synth` and commit dist/)"
         ], ""
     app_name = parse_config(load_config_text(args.config), args.config).app.name

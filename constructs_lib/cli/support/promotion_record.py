@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from constructs_lib.model.config import AppConfig
@@ -156,21 +156,6 @@ def image_changes(
 # --- the commit -----------------------------------------------------------------------------
 
 
-def add_commit_arguments(parser: Any) -> None:
-    """`--commit` and `--message` on set-image, promote and generate."""
-    parser.add_argument(
-        "--commit",
-        action="store_true",
-        help="then render dist/ (synth) and commit the config and dist/ with the promotion "
-        "record (git trailers; see `gitops-base history`)",
-    )
-    parser.add_argument(
-        "--message",
-        metavar="SUBJECT",
-        help="with --commit: the commit's subject line (default: says what moved)",
-    )
-
-
 def _git(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
@@ -217,11 +202,11 @@ def commit_changes(
     """Render dist/, then commit the config and dist/ with the trailers of `changes`.
     Returns the new commit's id, None when there is nothing to commit. Refuses when the
     config no longer holds what the command wrote (another command changed it since)."""
-    from constructs_lib.cli import synth
+    from constructs_lib.cli.support.synth_run import run_synth
     from constructs_lib.locking import LockError, checkout_lock
 
     sys.stdout.flush()  # what the command printed comes before the synth's lines
-    code = synth.run(argparse.Namespace(config=config, clusters=clusters, output=None))
+    code = run_synth(root, config, clusters)
     if code != 0:
         raise RecordError(f"--commit: synth failed (exit {code})")
     paths = [str(config.resolve()), str((root / "dist").resolve())]
@@ -261,7 +246,7 @@ def record_and_commit(
     it carries `from_env`, `check` and `reason`; any other change is recorded plainly."""
     import dataclasses
 
-    from constructs_lib.cli.common import EXIT_OK, fail, project_root
+    from constructs_lib.cli.support.common import EXIT_OK, fail, project_root
     from constructs_lib.model.clusters import cluster_dirs
 
     root = project_root()
