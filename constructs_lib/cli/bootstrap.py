@@ -479,6 +479,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             if cred
             else None
         )
+        status_token = _deploy_status_token(env)
         text, source = read_manifest(pin, manifest_source)
         install = install_objects(text, env.argocd_namespace)
         root = root_objects(env.root_yaml)
@@ -536,6 +537,9 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
                 runner.apply_step("repository credential", [secret], MANAGER_CREDENTIAL, False)
             )
 
+        if env.cluster.deploy_status is not None:
+            _apply_deploy_status_token(runner, status_token, opts.dry_run)
+
         out(f"root: {env.root_yaml}")
         root_existed = kube.get(*APPLICATION, ROOT_APPLICATION, namespace) is not None
         runner.apply_step("root.yaml", root, MANAGER_ROOT, opts.dry_run)
@@ -580,6 +584,49 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         return fail([f"error: {exc}"])
     finally:
         kube.close()
+
+
+def _deploy_status_token(env: EnvFiles) -> tuple[str, str] | None:
+    """The deploy status's token from the environment (cli/support/deploy_status_token.py), when the
+    env turns the deploy status on; BootstrapError for a bad one."""
+    from constructs_lib.cli.support.deploy_status_token import read_token
+
+    if env.cluster.deploy_status is None:
+        return None
+    try:
+        return read_token(os.environ)
+    except ValueError as exc:
+        raise BootstrapError(str(exc)) from None
+
+
+def _apply_deploy_status_token(
+    runner: Runner, token: tuple[str, str] | None, dry_run: bool
+) -> None:
+    """Step 3b: the token key of argocd-notifications-secret, or say why nothing is sent."""
+    from constructs_lib.cli.support import deploy_status_token as status_token
+    from constructs_lib.model.names import NOTIFICATIONS_SECRET as SECRET
+
+    namespace = runner.env.argocd_namespace
+    if token is None:
+        kept = status_token.has_token(runner.kube.get("v1", "Secret", SECRET, namespace))
+        runner.out(
+            "deploy status token: none given; "
+            + (
+                f"keeping the one in {namespace}/{SECRET}"
+                if kept
+                else "nothing is sent until one is (set "
+                f"{status_token.ENV_TOKEN} or {status_token.ENV_TOKEN_FILE})"
+            )
+        )
+        return
+    value, source = token
+    secret = status_token.token_secret(value, namespace)
+    if dry_run:
+        runner.out(f"deploy status token: from {source}, would apply:")
+        runner.out(yaml.safe_dump(redacted(secret), sort_keys=False).rstrip())
+        return
+    runner.out(f"deploy status token: from {source}")
+    runner.apply_step("deploy status token", [secret], status_token.MANAGER, False)
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -5,12 +5,14 @@
     gitops-base migrate [CONFIG]                # a version 1 config rewritten as version 2
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
-    gitops-base promote SERVICE --from dev --to test
+    gitops-base promote SERVICE --from dev --to test  # checks dev first; --commit records it
     gitops-base describe [--format mermaid]     # hosts -> services -> calls -> egress
     gitops-base synth                           # what `make synth` does
     gitops-base diff [--base REF]               # rendered manifests: base ref vs work tree
     gitops-base bootstrap --env ENV             # Argo CD, repo credential, root.yaml; wait
     gitops-base status --env ENV                # each Application's sync, health, revision
+    gitops-base wait --env ENV [--revision SHA] # until the env runs that commit, Healthy
+    gitops-base history [SERVICE] [--env ENV]   # which image each env ran, since when
 
 Exit codes: 0 success, 1 invalid input (every problem printed, one `path: message` line
 each, nothing written), 2 usage error.
@@ -27,6 +29,9 @@ from typing import Any
 
 from constructs_lib.cli.bootstrap import DEFAULT_TIMEOUT, ENV_MANIFEST, ENV_SSH_KEY, ENV_TOKEN
 from constructs_lib.cli.support.common import EXIT_OK, project_root
+from constructs_lib.cli.support.promotion_checks import DEFAULT_SOAK
+from constructs_lib.cli.wait import DEFAULT_TIMEOUT as WAIT_TIMEOUT
+from constructs_lib.model.durations import format_duration
 
 
 def cluster_options(command: argparse.ArgumentParser) -> None:
@@ -57,6 +62,19 @@ def parser() -> argparse.ArgumentParser:
     def check_option(command: argparse.ArgumentParser, fails: str) -> None:
         command.add_argument(
             "--check", action="store_true", help=f"write nothing; exit 1 if {fails}"
+        )
+
+    def commit_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--commit",
+            action="store_true",
+            help="then render dist/ (synth) and commit the config and dist/ with the promotion "
+            "record (git trailers; see `gitops-base history`)",
+        )
+        command.add_argument(
+            "--message",
+            metavar="SUBJECT",
+            help="with --commit: the commit's subject line (default: says what moved)",
         )
 
     top = argparse.ArgumentParser(
@@ -111,6 +129,7 @@ def parser() -> argparse.ArgumentParser:
         help="accept an empty deployed_apps (removes every service; refused by default)",
     )
     check_option(gen, "the config is not what the payload generates")
+    commit_options(gen)
 
     val = command(
         "validate",
@@ -158,6 +177,8 @@ def parser() -> argparse.ArgumentParser:
         "service's own tag/digest, which environments without an override run",
     )
     clusters_option(img)
+    img.add_argument("--reason", help="with --commit: why, recorded in the commit's trailers")
+    commit_options(img)
 
     pro = command(
         "promote",
@@ -170,6 +191,25 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("--to", dest="target", required=True, metavar="ENV")
     config_option(pro)
     clusters_option(pro)
+    pro.add_argument(
+        "--force",
+        action="store_true",
+        help="promote without checking the source environment (needs --reason)",
+    )
+    pro.add_argument(
+        "--reason", help="why; required with --force, recorded in the commit with --commit"
+    )
+    pro.add_argument(
+        "--soak",
+        metavar="DURATION",
+        help="how long the source must have run the image Synced and Healthy (default: "
+        f"promotion.soak of clusters/<from>/cluster.yaml, else {format_duration(DEFAULT_SOAK)})",
+    )
+    pro.add_argument(
+        "--kubeconfig", type=Path, help="kubeconfig of the source's cluster (default: $KUBECONFIG)"
+    )
+    pro.add_argument("--context", help="kubeconfig context of the source's cluster")
+    commit_options(pro)
 
     des = command(
         "describe",
@@ -251,6 +291,59 @@ def parser() -> argparse.ArgumentParser:
         "conditions, the last sync's message and the failing resources. Exit 0 when all are "
         "Synced and Healthy, 1 otherwise.",
         cluster=True,
+    )
+
+    wt = command(
+        "wait",
+        "block until an environment runs a Git revision, Synced and Healthy",
+        "Wait until the environment's Applications have synced REVISION (or a "
+        "later commit that contains it) and are Healthy. Prints a line whenever one changes; "
+        "exits 1 at once when one is Degraded or its sync failed or was refused, and at the "
+        "timeout, naming the Argo CD conditions, the failing objects and their last events. "
+        "Reads Applications through the Kubernetes API (as `status`); needs no Argo CD API.",
+        cluster=True,
+    )
+    wt.add_argument(
+        "--revision",
+        metavar="SHA",
+        help="the commit to wait for: a commit id, or a ref of this clone (default: HEAD)",
+    )
+    wt.add_argument(
+        "--timeout",
+        default=WAIT_TIMEOUT,
+        metavar="DURATION",
+        help=f"give up after this long: 90s, 10m, 1h (default {WAIT_TIMEOUT})",
+    )
+    wt.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="wait for this Application only; repeat for more (default: every Application "
+        "of the env that syncs from its repository)",
+    )
+    wt.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask Argo CD to read the repository now (annotates the Applications: needs "
+        "`patch` on them) instead of waiting for its polling interval or a webhook",
+    )
+    wt.add_argument(
+        "--output", choices=("text", "json"), default="text", help="json: one object on stdout"
+    )
+
+    his = command(
+        "history",
+        "which image each environment ran, since when, set or promoted (checked/forced)",
+        "Read the promotion record (the Gitops-Base-* trailers of the commits "
+        "`set-image`, `promote` and `generate --commit` make) into a timeline per "
+        "environment, oldest first: date, commit, service, image, how it got there "
+        "(set, or from an environment, checked or forced with the reason), author.",
+    )
+    his.add_argument("service", nargs="?", metavar="SERVICE", help="one service only")
+    his.add_argument("--env", help="one environment only")
+    his.add_argument(
+        "--output", choices=("text", "json"), default="text", help="json: a list of entries"
     )
     return top
 

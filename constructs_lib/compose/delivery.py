@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from constructs_lib.compose.deploy_status import app_annotations
 from constructs_lib.compose.layout import APP, ARGOCD, source_path
 from constructs_lib.compose.workloads import app_kinds
 from constructs_lib.constructs.argocd.application import (
@@ -91,6 +92,7 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
                 destination_server=cluster.argocd.destination_server,
                 # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
                 sync_wave="10",
+                annotations=app_annotations(cluster),
             ),
             description=(
                 f"Workloads of {config.app.name}: namespaced kinds in "

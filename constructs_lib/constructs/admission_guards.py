@@ -20,7 +20,12 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
     gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access;
                                 argocd-rbac-cm: nothing that widens what every user may do
                                 (`policy.default` other than none or role:readonly, a policy
-                                line for a `*` subject or for role:readonly)
+                                line for a `*` subject or for role:readonly);
+                                argocd-notifications-cm: only the base's deploy-status keys
+                                name its service or token (no other service may send the
+                                token, no other template or subscription may use the service),
+                                and the service sends over https (http to loopback only) with
+                                TLS verified
 
 Every policy matches only the objects it names (namespace names, resource names), so nothing
 else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
@@ -38,6 +43,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs import trust_rules
+from constructs_lib.constructs.argocd import deploy_status
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import NAMESPACE_NAME
 
@@ -367,6 +373,40 @@ class AdmissionGuards(Construct):
                 ),
             ),
         ]
+        marker = deploy_status.SERVICE
+        service = f"service.webhook.{marker}"
+        own = [
+            service,
+            f"trigger.{deploy_status.TRIGGER}",
+            *(f"template.{deploy_status.template_name(s)}" for s in deploy_status.STATES),
+        ]
+        # The scheme is read from the service's first line, which the base writes as `url: ...`.
+        scheme = r"^url: (https://|http://(127[.]0[.]0[.]1|localhost)[:/\n])"
+        validations += [
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || {data}.all(k, k in {_cel(own)} || "
+                f"!(k.contains('{marker}') || {data}[k].contains('{marker}')))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: only the base's deploy-status keys may name "
+                    f"{marker} (its service, its token, its templates)",
+                    "configure the deploy status in clusters/<env>/cluster.yaml deploy_status",
+                ),
+            ),
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || !('{service}' in {data}) || "
+                f"({data}['{service}'].matches({_cel(scheme)}) && "
+                f"!{data}['{service}'].contains('insecureSkipVerify'))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: {service} must send over https (http to "
+                    "127.0.0.1 or localhost only) and verify TLS",
+                    "set deploy_status.url to an https:// URL",
+                ),
+            ),
+        ]
         return {
             "matchConstraints": {
                 "namespaceSelector": self._in_namespaces(self.props.argocd_namespace),
@@ -376,7 +416,11 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": [trust_rules.ARGOCD_CM, trust_rules.ARGOCD_RBAC_CM],
+                        "resourceNames": [
+                            trust_rules.ARGOCD_CM,
+                            trust_rules.ARGOCD_RBAC_CM,
+                            deploy_status.CONFIGMAP,
+                        ],
                     }
                 ],
             },

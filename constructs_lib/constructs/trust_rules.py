@@ -45,3 +45,4 @@ does) that reads as, or is, a grant to every user: a `p` or `g` line whose subje
 (Argo CD matches subjects exactly, so today it names no one, but it is never what a reviewer
 should accept), or whose subject is role:readonly, the role `policy.default` may give
 everyone (a permission added to it, or a role it inherits, is everyone's)."""
+NOTIFICATIONS_CM = "argocd-notifications-cm"

@@ -36,6 +36,13 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 """The annotation Argo CD orders a sync by, lowest wave first."""
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 """The annotation of an object's own sync options."""
+NOTIFICATIONS_SECRET = "argocd-notifications-secret"  # pragma: allowlist secret (a name)
+"""Argo CD's Secret of notification tokens, which `bootstrap` writes the deploy status's into."""
+DEPLOY_STATUS_SERVICE = "gitops-base-status"
+"""The deploy status's notification service and trigger (constructs/argocd/deploy_status.py):
+no other key of argocd-notifications-cm may name it."""
+DEPLOY_STATUS_TOKEN_KEY = f"{DEPLOY_STATUS_SERVICE}-token"  # pragma: allowlist secret (a name)
+"""The key of argocd-notifications-secret the service sends as its token."""
 TMP_VOLUME, TMP_PATH = "tmp", "/tmp"
 """The writable volume every pod gets, and where: a read-only root filesystem does not break
 ordinary programs."""

@@ -25,6 +25,11 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
     admission-policy  the admission guards root.yaml applies stay as the base renders them:
                       no ValidatingAdmissionPolicy or binding added, changed or removed, and
                       no AppProject whitelists their kinds (no synced commit may touch them)
+    argocd-notifications  argocd-notifications-cm and the `notifications.argoproj.io/`
+                      annotations of Applications and AppProjects stay as the base renders
+                      them from clusters/<env>/cluster.yaml `deploy_status`: no webhook, trigger
+                      or subscription of an overlay's own (a notification service can send the
+                      token the cluster holds for it anywhere its config says)
 
 The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
 object and the reason. An entry that matches no violation is an error too, so the file never
@@ -72,6 +77,7 @@ Rule = Literal[
     "argocd-accounts",
     "argocd-rbac",
     "admission-policy",
+    "argocd-notifications",
 ]
 RULES: tuple[str, ...] = get_args(Rule)
 
@@ -90,6 +96,7 @@ POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
 HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
 MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
 ADMISSION_KINDS = frozenset(trust_rules.ADMISSION_KINDS)
+NOTIFICATIONS_PREFIX = "notifications.argoproj.io/"
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
@@ -249,6 +256,31 @@ def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _notification_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return {k: v for k, v in annotations.items() if str(k).startswith(NOTIFICATIONS_PREFIX)}
+
+
+def _notification_problems(
+    kind: str, obj: Mapping[str, Any], base: Mapping[tuple[str, str, str | None], Any], env: str
+) -> list[str]:
+    """How an object departs from the base's notifications (argocd-notifications-cm's data,
+    the notifications.argoproj.io annotations), given the base's by (kind, name, namespace)."""
+    key = _meta(obj)
+    if kind == "ConfigMap":
+        if key not in base:
+            return [f"the base renders none here: clusters/{env}/cluster.yaml deploy_status does"]
+        if base[key] != (obj.get("data") or {}):
+            return [f"changed from what clusters/{env}/cluster.yaml deploy_status renders"]
+        return []
+    mine, theirs = _notification_annotations(obj), base.get(key) or {}
+    return [
+        f"annotation '{k}' is not the base's (subscriptions come from deploy_status)"
+        for k in sorted(set(mine) | set(theirs))
+        if mine.get(k) != theirs.get(k)
+    ]
+
+
 def violations(
     env: RenderedEnv, base: RenderedEnv, pristine: RenderedEnv | None = None
 ) -> list[Violation]:
@@ -275,6 +307,14 @@ def violations(
         if o.get("kind") == "NetworkPolicy"
     }
     base_guards = {_meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS}
+    base_notifications: dict[tuple[str, str, str | None], Any] = {
+        _meta(o): (o.get("data") or {})
+        if o.get("kind") == "ConfigMap"
+        else _notification_annotations(o)
+        for _, o in _objects(base)
+        if (o.get("kind") == "ConfigMap" and _meta(o)[1] == trust_rules.NOTIFICATIONS_CM)
+        or o.get("kind") in ("Application", "AppProject")
+    }
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
@@ -312,6 +352,12 @@ def violations(
         if kind == "ConfigMap" and name == trust_rules.ARGOCD_RBAC_CM:
             for problem in _wide_rbac(obj.get("data") or {}):
                 add("argocd-rbac", folder, obj, f"{problem}; grant to named SSO groups or roles")
+        if (kind == "ConfigMap" and name == trust_rules.NOTIFICATIONS_CM) or kind in (
+            "Application",
+            "AppProject",
+        ):
+            for problem in _notification_problems(kind, obj, base_notifications, env.name):
+                add("argocd-notifications", folder, obj, problem)
     rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
     for folder, obj in _objects(base):
         kind, name, namespace = _meta(obj)

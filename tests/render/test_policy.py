@@ -134,6 +134,15 @@ REFUSED = {
         "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
         "local account"
     ],
+    "notificationsadded": [
+        "dist/dev/argocd: ConfigMap 'argocd-notifications-cm': argocd-notifications: the base "
+        "renders none here: clusters/dev/cluster.yaml deploy_status does"
+    ],
+    "notificationssubscribe": [
+        "dist/dev/argocd: Application 'shop': argocd-notifications: annotation "
+        "'notifications.argoproj.io/subscribe.on-deployed.slack' is not the base's "
+        "(subscriptions come from deploy_status)"
+    ],
 }
 
 
@@ -199,7 +208,7 @@ def test_allow_yaml_is_schema_checked(
         f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
         "'project', "
         "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts', "
-        "'argocd-rbac' or 'admission-policy', "
+        "'argocd-rbac', 'admission-policy' or 'argocd-notifications', "
         "got 'everything'",
         f"{source}: allow[0].reason: required field is missing",
         f"{source}: allow[0].owner: unknown field",
@@ -254,4 +263,30 @@ def test_every_workload_kind_is_under_the_pod_checks(kind: str) -> None:
     found = violations(env, RenderedEnv(name="dev", folders={}, root=[]))
     assert [(v.rule, v.kind, v.message) for v in found] == [
         ("host-access", kind, "container 'web' is privileged; pods get no host access")
+    ]
+
+
+def test_a_changed_deploy_status_is_refused(
+    example_config: AppConfig, dev_cluster: ClusterSettings
+) -> None:
+    """With deploy_status on, argocd-notifications-cm and the subscription are the base's."""
+    settings = dev_cluster.model_dump(mode="json") | {"deploy_status": {"provider": "github"}}
+    cluster = ClusterSettings.model_validate(settings)
+    base = build(example_config, cluster)
+    assert violations(base, base) == []
+    root = [
+        o | {"data": o["data"] | {"service.webhook.gitops-base-status": "url: https://x.example"}}
+        if o["metadata"]["name"] == "argocd-notifications-cm"
+        else o
+        for o in base.root
+    ]
+    env = RenderedEnv(name=base.name, folders=base.folders, root=root)
+    found = [(v.rule, v.kind, v.name, v.message) for v in violations(env, base)]
+    assert found == [
+        (
+            "argocd-notifications",
+            "ConfigMap",
+            "argocd-notifications-cm",
+            "changed from what clusters/dev/cluster.yaml deploy_status renders",
+        )
     ]

@@ -89,6 +89,8 @@ class ArgoApplicationProps(NamespacedMeta):
     """Write the spec with its keys sorted at every level, the order cdk8s gives what it
     renders itself. False keeps the order built here (Argo CD's documented order), as the
     Applications of charts and of Argo CD itself have always been rendered. @default True"""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations besides the sync wave (e.g. notification subscriptions). @default none"""
 
 
 class ArgoApplication(KubeObject):
@@ -118,8 +120,8 @@ class ArgoApplication(KubeObject):
             "syncPolicy": policy,
         }
         body = {"spec": sorted_keys(spec) if props.sorted_keys else spec}
-        wave = {SYNC_WAVE: props.sync_wave}
-        super().__init__(scope, id, APPLICATION, props, annotations=wave, body=body)
+        annotations = {SYNC_WAVE: props.sync_wave, **props.annotations}
+        super().__init__(scope, id, APPLICATION, props, annotations=annotations, body=body)
         if props.delete_resources:
             self.metadata.add_finalizers(RESOURCES_FINALIZER)
 
