@@ -75,6 +75,12 @@ class ObjectRef:
     namespace: str
     name: str
 
+    @classmethod
+    def of(cls, resource: dict[str, Any]) -> ObjectRef:
+        """An entry of the Application's `status.resources` or of its last sync's results."""
+        kind, namespace = str(resource.get("kind")), resource.get("namespace") or ""
+        return cls(kind, namespace, str(resource["name"]))
+
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
 
@@ -100,11 +106,11 @@ def failing_objects(obj: dict[str, Any]) -> tuple[ObjectRef, ...]:
     for r in status.get("resources") or []:
         health = (r.get("health") or {}).get("status")
         if r.get("status") != "Synced" or health not in (None, "Healthy"):
-            found.append(ObjectRef(str(r.get("kind")), r.get("namespace") or "", str(r["name"])))
+            found.append(ObjectRef.of(r))
     results = ((status.get("operationState") or {}).get("syncResult") or {}).get("resources")
     for r in results or []:
         if r.get("status") == "SyncFailed":
-            found.append(ObjectRef(str(r.get("kind")), r.get("namespace") or "", str(r["name"])))
+            found.append(ObjectRef.of(r))
     return tuple(dict.fromkeys(found))
 
 

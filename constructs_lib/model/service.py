@@ -244,9 +244,7 @@ class Probe(Model):
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
-        if sum(h is not None for h in (self.http, self.tcp, self.exec)) != 1:
-            raise ValueError("set exactly one of 'http', 'tcp' or 'exec'")
-        return self
+        return self.exactly_one("http", "tcp", "exec")
 
 
 class Probes(Model):
@@ -275,8 +273,7 @@ class SecretRef(Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("set exactly one of 'env' or 'file'")
+        self.exactly_one("env", "file")
         if self.env is not None and len(self.env) > SECRET_KEY_MAX:
             raise ValueError(
                 f"env: '{self.env}' has {len(self.env)} characters; an env secret is synced to a "
@@ -325,9 +322,7 @@ class Volume(Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
-        if (self.empty_dir is None) == (self.persistent_volume_claim is None):
-            raise ValueError("set exactly one of 'empty_dir' or 'persistent_volume_claim'")
-        return self
+        return self.exactly_one("empty_dir", "persistent_volume_claim")
 
 
 class IngressTls(Model):
@@ -450,9 +445,7 @@ class DisruptionBudget(Model):
 
     @model_validator(mode="after")
     def _one(self) -> DisruptionBudget:
-        if (self.min_available is None) == (self.max_unavailable is None):
-            raise ValueError("set exactly one of 'min_available' or 'max_unavailable'")
-        return self
+        return self.exactly_one("min_available", "max_unavailable")
 
 
 class Security(Model):
@@ -507,9 +500,7 @@ class ExternalEgress(Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> ExternalEgress:
-        if (self.host is None) == (self.cidr is None):
-            raise ValueError("set exactly one of 'host' or 'cidr'")
-        return self
+        return self.exactly_one("host", "cidr")
 
 
 class Egress(Model):

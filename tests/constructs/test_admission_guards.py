@@ -144,7 +144,13 @@ def test_only_the_base_s_notification_keys_name_the_deploy_status_service() -> N
     spec = render()[("ValidatingAdmissionPolicy", "gitops-base-argocd-cm")]["spec"]
     keys_check, scheme_check = (v["expression"] for v in spec["validations"][-2:])
     props = DeployStatusProps(
-        "argocd", LABELS, "dev", "shop", "github", "https://api.github.com", "owner/repo"
+        namespace="argocd",
+        labels=LABELS,
+        env="dev",
+        app="shop",
+        provider="github",
+        url="https://api.github.com",
+        repository="owner/repo",
     )
     data = notifications_data(props)
     assert all(own_key(k) for k in data)

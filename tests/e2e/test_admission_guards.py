@@ -390,7 +390,13 @@ def test_argocd_notifications_cm_keeps_the_deploy_status_to_its_own_keys(
     # (the harness's) did; so does another https endpoint (a changed setting).
     own = notifications_data(
         DeployStatusProps(
-            "argocd", {}, "dev", "shop", "github", "https://api.github.com", "example-org/shop"
+            namespace="argocd",
+            labels={},
+            env="dev",
+            app="shop",
+            provider="github",
+            url="https://api.github.com",
+            repository="example-org/shop",
         )
     )
     patch(own)()

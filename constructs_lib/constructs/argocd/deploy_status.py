@@ -69,13 +69,13 @@ def template_name(state: str) -> str:
     return f"gitops-base-{state}"
 
 
-@dataclass(frozen=True)
-class DeployStatusProps:
-    """Props of DeployStatus."""
+@dataclass(frozen=True, kw_only=True)
+class DeployStatusProps(NamespacedMeta):
+    """Props of DeployStatus: the ConfigMap's namespace (Argo CD's) and labels, and what the
+    status reports where."""
 
-    namespace: str
-    """Namespace Argo CD runs in (the ConfigMap's)."""
-    labels: dict[str, str]
+    name: str = CONFIGMAP
+    """The ConfigMap Argo CD's notifications controller reads. @default argocd-notifications-cm"""
     env: str
     """The environment, as the status describes it."""
     app: str
@@ -173,6 +173,5 @@ class DeployStatus(Construct):
     def __init__(self, scope: Construct, id: str, *, props: DeployStatusProps) -> None:
         super().__init__(scope, id)
         self.props = props
-        meta = NamespacedMeta(name=CONFIGMAP, namespace=props.namespace, labels=props.labels)
         body = {"data": notifications_data(props)}
-        self.config_map = KubeObject(self, "ConfigMap", CONFIG_MAP, meta, body=body)
+        self.config_map = KubeObject(self, "ConfigMap", CONFIG_MAP, props, body=body)
