@@ -38,7 +38,7 @@ from constructs_lib.cli.support.common import EXIT_OK, fail
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 from constructs_lib.model.addons import KUBE_SYSTEM
-from constructs_lib.model.names import ROOT_APPLICATION
+from constructs_lib.model.names import MANAGED_BY, MANAGER, ROOT_APPLICATION
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
@@ -314,7 +314,7 @@ def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str)
             "namespace": namespace,
             "labels": {
                 REPOSITORY_LABEL: "repository",
-                "app.kubernetes.io/managed-by": "gitops-base",
+                MANAGED_BY: MANAGER,
             },
         },
         "type": "Opaque",

@@ -45,7 +45,7 @@ from constructs import Construct
 from constructs_lib.constructs import trust_rules
 from constructs_lib.constructs.argocd import deploy_status
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.constructs.labels import NAMESPACE_NAME
+from constructs_lib.model.names import NAMESPACE_NAME
 
 POLICY, BINDING = (Gvk(f"{trust_rules.ADMISSION_GROUP}/v1", k) for k in trust_rules.ADMISSION_KINDS)
 PREFIX = "gitops-base-"

@@ -15,9 +15,9 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.constructs.labels import INSTANCE, NAME, NAMESPACE_NAME
 from constructs_lib.constructs.trust_rules import DEFAULT_DENY
 from constructs_lib.model.addons import KUBE_SYSTEM
+from constructs_lib.model.names import INSTANCE, NAME, NAMESPACE_NAME
 
 NETWORK_POLICY = Gvk("networking.k8s.io/v1", "NetworkPolicy")
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"

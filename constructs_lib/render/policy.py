@@ -52,6 +52,7 @@ from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.names import DEFAULT_PROJECT
+from constructs_lib.model.workload_kinds import KINDS
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
     CONFIG_FILE,
@@ -81,17 +82,15 @@ Rule = Literal[
 ]
 RULES: tuple[str, ...] = get_args(Rule)
 
+POD_TEMPLATE_KINDS = ("DaemonSet", "ReplicaSet", "ReplicationController")
+"""Kinds with a pod template that no service renders."""
 RBAC_KINDS = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
-# Kinds whose pod spec is at this path.
+# Kinds whose pod spec is at this path: the workload kinds' (their catalogue), and those an
+# overlay could add besides.
 POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
     "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    **{kind: ("spec", "template", "spec") for kind in POD_TEMPLATE_KINDS},
+    **{name: kind.pod_spec for name, kind in KINDS.items()},
 }
 HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
 MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")

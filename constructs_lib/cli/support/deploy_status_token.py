@@ -16,7 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from constructs_lib.cli.support.kube import Manifest
-from constructs_lib.model.names import DEPLOY_STATUS_TOKEN_KEY, NOTIFICATIONS_SECRET
+from constructs_lib.model.names import (
+    ARGOCD_PART,
+    DEPLOY_STATUS_TOKEN_KEY,
+    NOTIFICATIONS_SECRET,
+    PART_OF,
+)
 
 ENV_TOKEN = "GITOPS_BASE_DEPLOY_STATUS_TOKEN"
 ENV_TOKEN_FILE = "GITOPS_BASE_DEPLOY_STATUS_TOKEN_FILE"
@@ -58,7 +63,7 @@ def token_secret(token: str, namespace: str) -> Manifest:
         "metadata": {
             "name": NOTIFICATIONS_SECRET,
             "namespace": namespace,
-            "labels": {"app.kubernetes.io/part-of": "argocd"},
+            "labels": {PART_OF: ARGOCD_PART},
         },
         "type": "Opaque",
         "data": {DEPLOY_STATUS_TOKEN_KEY: base64.b64encode(token.encode()).decode()},

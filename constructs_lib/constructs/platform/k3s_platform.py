@@ -41,7 +41,6 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplicationProps,
 )
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.constructs.labels import COMPONENT, NAME, PART_OF
 from constructs_lib.constructs.lets_encrypt_issuers import (
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
@@ -68,7 +67,14 @@ from constructs_lib.model.addons import (
     PlatformSettings,
     addon_project,
 )
-from constructs_lib.model.names import PLATFORM, SELF_MANAGED_ARGOCD
+from constructs_lib.model.names import (
+    ARGOCD_PART,
+    COMPONENT,
+    NAME,
+    PART_OF,
+    PLATFORM,
+    SELF_MANAGED_ARGOCD,
+)
 
 # The controller's pods, as the NetworkPolicies of the app namespace admit them.
 INGRESS_CONTROLLERS = {
@@ -337,7 +343,7 @@ class K3sPlatform(Construct):
     def _health_check(self) -> KubeObject:
         """A partial argocd-cm applied with root.yaml: `kubectl apply` merges its one key into
         the ConfigMap the Argo CD install created."""
-        labels = {NAME: ARGOCD_CM, PART_OF: "argocd"}
+        labels = {NAME: ARGOCD_CM, PART_OF: ARGOCD_PART}
         return KubeObject(
             self.bootstrap,
             "ArgoCdHealthCheck",
