@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from constructs_lib.model.addons import KUBE_SYSTEM
+
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube, Manifest
     from constructs_lib.model.clusters import ClusterSettings
@@ -22,7 +24,7 @@ NODE_ARGS = "k3s.io/node-args"
 # The controller's Service, where clients reach it: (namespace, name) per ingress.controller.
 CONTROLLER_SERVICES = {
     "nginx": ("ingress-nginx", "ingress-nginx-controller"),
-    "traefik": ("kube-system", "traefik"),
+    "traefik": (KUBE_SYSTEM, "traefik"),
 }
 _VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(\+k3s\d+)?")
 
@@ -183,10 +185,10 @@ def cluster_facts(kube: Kube) -> ClusterFacts:
     )
     addresses = _addresses(nodes, ("InternalIP", "ExternalIP"))
     traefik = None
-    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system"):
-        traefik = "HelmChart kube-system/traefik"
-    elif kube.get("apps/v1", "Deployment", "traefik", "kube-system"):
-        traefik = "Deployment kube-system/traefik"
+    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", KUBE_SYSTEM):
+        traefik = f"HelmChart {KUBE_SYSTEM}/traefik"
+    elif kube.get("apps/v1", "Deployment", "traefik", KUBE_SYSTEM):
+        traefik = f"Deployment {KUBE_SYSTEM}/traefik"
     disabled: set[str] = set()
     for node in nodes:
         raw = ((node.get("metadata") or {}).get("annotations") or {}).get(NODE_ARGS)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from constructs_lib.cli.support.common import OperatorError
 from constructs_lib.cli.support.kube import Manifest
+from constructs_lib.model.names import MANAGED_BY, MANAGER
 
 ENV_TOKEN = "GITOPS_BASE_REPO_TOKEN"
 ENV_USERNAME = "GITOPS_BASE_REPO_USERNAME"
@@ -114,7 +115,7 @@ def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str)
             "namespace": namespace,
             "labels": {
                 REPOSITORY_LABEL: "repository",
-                "app.kubernetes.io/managed-by": "gitops-base",
+                MANAGED_BY: MANAGER,
             },
         },
         "type": "Opaque",
