@@ -269,7 +269,7 @@ STALE_CLAIMS = (
     ),
     (
         ("*.md", "docs/**/*.md"),
-        r"/api/webhook|at once with a webhook",
+        r"/api/webhook|at once with a webhook|or a webhook from the Git host",
         "the base never exposes the Argo CD API, so a Git host's webhook cannot reach it",
     ),
     (
@@ -590,8 +590,9 @@ def test_the_audit_lists_every_image_change_and_nothing_else(
     tmp_path: Path, after_quickstart: Path
 ) -> None:
     """The audit command of image-updates.md, on the history its own commands leave (a roll of
-    every environment, a roll of dev, promotions to test and prod), with a change that is not an
-    image's in between."""
+    every environment, a roll of dev, promotions to test and prod, all with --commit), with a
+    change that is not an image's before them and a roll committed by hand, without the
+    promotion record, after them."""
     doc = ROOT / "docs" / "how-to" / "image-updates.md"
     work = copy_of(after_quickstart, tmp_path / "repo")
     audit = next(AUDIT.finditer(doc.read_text(encoding="utf-8")))[0].replace("\\\n", " ")
@@ -600,17 +601,23 @@ def test_the_audit_lists_every_image_change_and_nothing_else(
     git = ["git", "-c", "user.name=Docs Test", "-c", "user.email=docs@example.com"]
     subprocess.run([*git, "commit", "-qam", "three replicas"], cwd=work, check=True)
     run_blocks(doc, work)
+    cli = work / ".venv" / "bin" / "gitops-base"
+    subprocess.run([cli, "set-image", "hello", "1.30-alpine"], cwd=work, check=True)
+    subprocess.run([*git, "commit", "-qam", "hello 1.30-alpine, by hand"], cwd=work, check=True)
     listed = subprocess.run(
         ["bash", "-c", audit], cwd=work, capture_output=True, text=True, check=True
     ).stdout
     by_us = [
         line.split(" Docs Test ", 1)[1] for line in listed.splitlines() if " Docs Test " in line
     ]
+    image = "docker.io/nginxinc/nginx-unprivileged"
     assert by_us == [
-        "promote hello to prod",
-        "promote hello to test",
-        "hello 1.29.1-alpine in dev",
-        "hello 1.29-alpine",
+        "hello 1.30-alpine, by hand",
+        f"set hello to {image}:1.29.2-alpine in dev",
+        f"promote hello from test to prod: {image}:1.29.1-alpine",
+        f"promote hello from dev to test: {image}:1.29.1-alpine",
+        f"set hello to {image}:1.29.1-alpine in dev",
+        f"set hello to {image}:1.29-alpine",
         "Deploy hello to dev",
     ]
     assert "three replicas" not in listed

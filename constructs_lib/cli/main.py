@@ -328,7 +328,7 @@ def parser() -> argparse.ArgumentParser:
         "--refresh",
         action="store_true",
         help="ask Argo CD to read the repository now (annotates the Applications: needs "
-        "`patch` on them) instead of waiting for its polling interval or a webhook",
+        "`patch` on them) instead of waiting for its polling interval",
     )
     wt.add_argument(
         "--output", choices=("text", "json"), default="text", help="json: one object on stdout"
