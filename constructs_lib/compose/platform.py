@@ -14,6 +14,7 @@ from constructs_lib.constructs.app_namespace import AppNamespaceProps
 from constructs_lib.constructs.argocd.helm_addon import ChartSource
 from constructs_lib.constructs.argocd.self_managed import ManifestSource
 from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.constructs.lets_encrypt_issuers import AcmeServer
 from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Call,
@@ -73,6 +74,7 @@ def add_platform(
             if chart in versions.charts and (pin := versions.pin(chart, cluster.name))
         },
         acme_email=cluster.acme_email,
+        acme_issuers=tuple(AcmeServer(i.name, i.server, i.ca_bundle) for i in cluster.acme_issuers),
         ingress=PlatformIngress(
             controller=cluster.ingress.controller,
             http_node_port=cluster.ingress.http_node_port,

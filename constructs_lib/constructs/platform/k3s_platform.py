@@ -43,6 +43,7 @@ from constructs_lib.constructs.argocd.self_managed import (
 )
 from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.lets_encrypt_issuers import (
+    AcmeServer,
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
 )
@@ -178,6 +179,8 @@ class K3sPlatformProps:
     charts: Mapping[str, ChartSource]
     """Chart name -> pinned source, for every add-on this env installs."""
     acme_email: str
+    acme_issuers: tuple[AcmeServer, ...] = ()
+    """ACME issuers besides Let's Encrypt's. @default none"""
     ingress: PlatformIngress = field(default_factory=PlatformIngress)
     csi_token_audience: str = "infisical"
     """Audience of the tokens the CSI driver requests for providers. @default infisical"""
@@ -439,7 +442,10 @@ class K3sPlatform(Construct):
             self.cluster,
             "Issuers",
             props=LetsEncryptIssuersProps(
-                email=props.acme_email, ingress_class_name=self.ingress_class, labels=self.labels
+                email=props.acme_email,
+                ingress_class_name=self.ingress_class,
+                labels=self.labels,
+                extra=props.acme_issuers,
             ),
         )
         self.network_policies = (
