@@ -445,9 +445,16 @@ func (c *controller) publish(ing *ingress) {
 	if bytes.Equal(have, wantJSON) {
 		return
 	}
-	patch := map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": want}}}
-	path := fmt.Sprintf("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status", ing.Metadata.Namespace, ing.Metadata.Name)
-	if err := c.k.do("PATCH", path, "application/merge-patch+json", patch, nil); err != nil {
+	// The chart's ClusterRole grants `update` on ingresses/status (not `patch`): read the
+	// Ingress and put it back with the new status, as ingress-nginx does.
+	path := fmt.Sprintf("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s", ing.Metadata.Namespace, ing.Metadata.Name)
+	var obj map[string]any
+	if err := c.k.do("GET", path, "", nil, &obj); err != nil {
+		log.Printf("status of %s/%s: %v", ing.Metadata.Namespace, ing.Metadata.Name, err)
+		return
+	}
+	obj["status"] = map[string]any{"loadBalancer": map[string]any{"ingress": want}}
+	if err := c.k.do("PUT", path+"/status", "application/json", obj, nil); err != nil {
 		log.Printf("status of %s/%s: %v", ing.Metadata.Namespace, ing.Metadata.Name, err)
 		return
 	}
