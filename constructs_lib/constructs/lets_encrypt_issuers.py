@@ -73,7 +73,18 @@ def _acme(server: AcmeServer, props: LetsEncryptIssuersProps) -> dict[str, objec
         "server": server.server,
         "email": props.email,
         "privateKeySecretRef": {"name": f"{server.name}-account-key"},
-        "solvers": [{"http01": {"ingress": {"ingressClassName": props.ingress_class_name}}}],
+        "solvers": [
+            {
+                "http01": {
+                    "ingress": {
+                        "ingressClassName": props.ingress_class_name,
+                        # cert-manager's default is a NodePort Service per challenge, which
+                        # the app namespace's quota (services.nodeports: 0) refuses.
+                        "serviceType": "ClusterIP",
+                    }
+                }
+            }
+        ],
     }
     if server.ca_bundle:
         acme["caBundle"] = base64.b64encode(server.ca_bundle.encode()).decode()
