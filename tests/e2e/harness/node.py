@@ -12,7 +12,13 @@ server with its defaults: pod CIDR 10.42.0.0/16 (this node: 10.42.0.0/24), servi
     cni0    bridge, 10.42.0.1/24: the pods' gateway (created by the CNI bridge plugin)
     ext0    veth to a second namespace, "the internet": 198.51.100.10 (TEST-NET-2) serves
             HTTP on port 80, so a journey can show egress outside the cluster being refused
-            or allowed by the NetworkPolicies
+            or allowed by the NetworkPolicies; internet.py adds DNS, an ACME server and more
+
+containerd and the kubelet (and so every container) run in a private mount namespace in which
+the node's own directories are mounted where k3s has them, for the add-ons' hostPath volumes:
+/var/lib/kubelet (the kubelet's root), /var/run/secrets-store-csi-providers and
+/etc/kubernetes/secrets-store-csi-providers (the CSI providers' sockets). Nothing the node
+mounts is visible outside it, and it all goes with its last process.
 
 There is no registry: images are OCI archives written by oci.py around static binaries and
 imported into containerd (`ctr images import`), the pause image included (pinned in
@@ -59,6 +65,16 @@ OUTSIDE_IP = "198.51.100.10"
 # reach while the other stays closed.
 OUTSIDE_OTHER_IP = "198.51.100.11"
 OUTSIDE_BODY = "outside the cluster"
+# The internet's DNS server (internet.py starts it): the node's resolv.conf names it.
+OUTSIDE_DNS = "198.51.100.53"
+# Where the node keeps what k3s keeps there; bind-mounted from the work dir in the node's own
+# mount namespace.
+KUBELET_ROOT = "/var/lib/kubelet"
+NODE_MOUNTS = (
+    (KUBELET_ROOT, "kubelet"),
+    ("/run/secrets-store-csi-providers", "csi-providers-run"),
+    ("/etc/kubernetes/secrets-store-csi-providers", "csi-providers-etc"),
+)
 CNI_BIN_DIR = Path("/usr/lib/cni")
 NODE_BUILD_SCRIPT = E2E_DIR / "node" / "build-node-tools.sh"
 PAUSE_IMAGE = "gitops-base.local/e2e/pause:{version}"
@@ -223,6 +239,7 @@ class Node:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._phase("node: network", self._network)
+            self._phase("node: mount namespace", self._mount_namespace)
             self._phase("node: containerd", self._start_containerd)
             self._phase("node: system images", self._system_images)
             self._phase("node: kubelet", self._start_kubelet)
@@ -242,7 +259,7 @@ class Node:
             if name in self.procs:
                 self.procs[name].stop()
         self._kill_pods()
-        for name in ("containerd", "outside"):
+        for name in ("containerd", "outside", "mount-namespace"):
             if name in self.procs:
                 self.procs[name].stop()
         self._unmount()
@@ -253,7 +270,16 @@ class Node:
         self.timings[name] = time.monotonic() - t0
         self.log(f"e2e: {name} ready in {self.timings[name]:.1f}s")
 
-    def _spawn(self, name: str, argv: Sequence[str | os.PathLike[str]]) -> Proc:
+    def _spawn(
+        self,
+        name: str,
+        argv: Sequence[str | os.PathLike[str]],
+        mounts: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Proc:
+        """Start a node process; `mounts`: in the node's mount namespace."""
+        if mounts:
+            argv = ["nsenter", "-t", str(self.procs["mount-namespace"].pid), "-m", "--", *argv]
         env = {
             k: v
             for k, v in os.environ.items()
@@ -261,6 +287,7 @@ class Node:
         }
         env["PATH"] = f"{self._bindir()}{os.pathsep}{env.get('PATH', '/usr/sbin:/usr/bin')}"
         env["NO_PROXY"] = "*"
+        env.update(extra_env or {})
         proc = Proc(name, argv, self.cluster.workdir / "logs" / f"{name}.log", env=env)
         self.procs[name] = proc.start()
         self.cluster.procs[name] = proc  # in the diagnostics of failed tests
@@ -334,9 +361,46 @@ class Node:
                 )
 
             self._wait(proc, answers)
-        # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: "the internet", where
-        # no DNS server runs (no upstream resolution here).
-        (self.workdir / "resolv.conf").write_text(f"nameserver {OUTSIDE_IP}\n")
+        # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: the internet's DNS
+        # server. Until internet.py starts it, names outside the cluster do not resolve.
+        (self.workdir / "resolv.conf").write_text(f"nameserver {OUTSIDE_DNS}\n")
+
+    def run_outside(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> Proc:
+        """Start a process in "the internet" (internet.py)."""
+        pid = str(self.procs["outside"].pid)
+        return self._spawn(name, ["nsenter", "-t", pid, "-n", "--", *argv], extra_env=env)
+
+    @property
+    def outside_pid(self) -> int:
+        pid = self.procs["outside"].pid
+        assert pid is not None
+        return pid
+
+    # --------------------------------------------------------- mount namespace
+    def _mount_namespace(self) -> None:
+        """A process holding a private mount namespace (mounts from the host propagate in, none
+        out), with the node's directories bind-mounted where k3s keeps them."""
+        proc = self._spawn(
+            "mount-namespace",
+            ["unshare", "--mount", "--propagation", "slave", "--", "sleep", "infinity"],
+        )
+        pid = str(proc.pid)
+
+        def entered() -> bool:
+            return os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+
+        self._wait(proc, entered)
+        for target, source in NODE_MOUNTS:
+            src = self.workdir / "mounts" / source
+            src.mkdir(parents=True, exist_ok=True)
+            # The mount point on the host: an empty directory where none exists.
+            Path(target).mkdir(parents=True, exist_ok=True)
+            _run("nsenter", "-t", pid, "-m", "--", "mount", "--bind", str(src), target)
+            # Shared, as on a host with systemd: the CSI driver's Bidirectional mount of
+            # <kubelet>/pods needs it (containerd refuses it on a private mount).
+            _run("nsenter", "-t", pid, "-m", "--", "mount", "--make-rshared", target)
 
     # ---------------------------------------------------------- containerd
     @property
@@ -392,7 +456,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 """
         cfg = self.workdir / "containerd.toml"
         cfg.write_text(config)
-        proc = self._spawn("containerd", [self.tools["containerd"], "--config", cfg])
+        proc = self._spawn("containerd", [self.tools["containerd"], "--config", cfg], mounts=True)
 
         def up() -> bool:
             return self.ctr("version", check=False) is not None
@@ -517,10 +581,11 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
                 f"--kubeconfig={kubeconfig}",
                 f"--hostname-override={NODE_NAME}",
                 f"--node-ip={NODE_IP}",
-                f"--root-dir={self.workdir / 'kubelet'}",
+                f"--root-dir={KUBELET_ROOT}",
                 f"--cert-dir={self.workdir / 'kubelet-pki'}",
                 "--v=1",
             ],
+            mounts=True,
         )
 
         def ready() -> bool:
