@@ -49,6 +49,7 @@ from .cluster import Cluster, ClusterError, free_port, http_get
 from .kube import Manifest
 from .oci import FileSpec, write_image
 from .procs import Proc
+from .registry import Registry
 from .tools import E2E_DIR, REPO_ROOT, Tools, ToolsMissing
 from .wait import wait_for
 
@@ -180,14 +181,18 @@ def prepare_network() -> str:
     return where
 
 
-def node_cluster(workdir: Path, tools: Tools, log: Callable[[str], None]) -> Cluster:
+def node_cluster(
+    workdir: Path, tools: Tools, log: Callable[[str], None], argocd: bool = True
+) -> Cluster:
     """The suite's control plane, set up for a node: k3s's service CIDR, the API server on the
-    node's address, node CIDRs allocated by kube-controller-manager."""
+    node's address, node CIDRs allocated by kube-controller-manager. `argocd=False`: without
+    the harness's Argo CD (the node runs the one `gitops-base bootstrap` installs)."""
     prepare_network()
     return Cluster(
         workdir,
         tools,
         log=log,
+        argocd=argocd,
         service_cidr=SERVICE_CIDR,
         node_ip=NODE_IP,
         kcm_args=(
@@ -231,6 +236,7 @@ class Node:
         self.procs: dict[str, Proc] = {}
         self.timings: dict[str, float] = {}
         self.images: dict[str, str] = {}  # ref -> manifest digest
+        self.registry: Registry | None = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> Node:
@@ -240,6 +246,7 @@ class Node:
         try:
             self._phase("node: network", self._network)
             self._phase("node: mount namespace", self._mount_namespace)
+            self._phase("node: registry", self._start_registry)
             self._phase("node: containerd", self._start_containerd)
             self._phase("node: system images", self._system_images)
             self._phase("node: kubelet", self._start_kubelet)
@@ -262,6 +269,8 @@ class Node:
         for name in ("containerd", "outside", "mount-namespace"):
             if name in self.procs:
                 self.procs[name].stop()
+        if self.registry is not None:
+            self.registry.stop()
         self._unmount()
 
     def _phase(self, name: str, fn: Callable[[], None]) -> None:
@@ -402,6 +411,12 @@ class Node:
             # <kubelet>/pods needs it (containerd refuses it on a private mount).
             _run("nsenter", "-t", pid, "-m", "--", "mount", "--make-rshared", target)
 
+    # ------------------------------------------------------------ registry
+    def _start_registry(self) -> None:
+        """Every image the node gets is also served by a registry on the node's address, for
+        pods that pull always (registry.py)."""
+        self.registry = Registry(NODE_IP, self.workdir / "registry-hosts").start()
+
     # ---------------------------------------------------------- containerd
     @property
     def containerd_socket(self) -> Path:
@@ -431,6 +446,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.registry]
+    config_path = {json.dumps(str(self.registry.hosts_dir if self.registry else ""))}
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = {json.dumps(pause)}
 
@@ -491,16 +508,31 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         entrypoint: Sequence[str],
         user: str = "65532:65532",
         env: Mapping[str, str] | None = None,
+        links: Mapping[str, str] | None = None,
+        dirs: Sequence[str] = ("/tmp",),
+        working_dir: str = "/",
     ) -> str:
         """Write `ref` as an OCI archive and import it into containerd; returns its digest."""
         safe = re.sub(r"[^A-Za-z0-9.-]+", "_", ref)
         archive = self.workdir / "images" / f"{safe}.tar"
         # As distroless images have them: the runtime takes the group of a uid from here.
         files = {**IMAGE_ACCOUNTS, **files}
-        digest = write_image(archive, ref, files, entrypoint, user=user, env=env)
+        digest = write_image(
+            archive,
+            ref,
+            files,
+            entrypoint,
+            user=user,
+            env=env,
+            links=links,
+            dirs=dirs,
+            working_dir=working_dir,
+        )
         # Unpacked into the CRI's snapshotter; the CRI plugin labels it as its own (and pins
-        # the sandbox image).
+        # the sandbox image). Served by the node's registry too, for pulls.
         self.ctr("images", "import", str(archive))
+        if self.registry is not None:
+            self.registry.add(archive)
         self.images[ref] = digest
         return digest
 
@@ -881,6 +913,21 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
             )
         events = self.cluster.events_text(namespace)
         return "\n".join(lines) + "\n--- events\n" + "\n".join(events.splitlines()[-30:])
+
+    def pod_logs(self, namespace: str, lines: int = 20) -> str:
+        """The last `lines` of every container log the kubelet wrote for the pods of
+        `namespace` (its podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log), the
+        newest restart of each container, for failure messages."""
+        out = []
+        for pod_dir in sorted((self.workdir / "pod-logs").glob(f"{namespace}_*")):
+            for container in sorted(p for p in pod_dir.iterdir() if p.is_dir()):
+                logs = sorted(container.glob("*.log"), key=lambda p: p.stat().st_mtime)
+                if not logs:
+                    continue
+                tail = logs[-1].read_text(errors="replace").splitlines()[-lines:]
+                pod = pod_dir.name.split("_")[1]
+                out.append(f"--- {pod}/{container.name} ({logs[-1].name})\n" + "\n".join(tail))
+        return "\n".join(out) + "\n"
 
     def wait_pods_ready(
         self,
