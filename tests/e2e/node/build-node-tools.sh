@@ -13,7 +13,8 @@
 #   e2e-server, e2e-pause, e2e-ingress    tests/e2e/node/images (the test images' binaries)
 #
 # and installs the Debian packages the node needs when they are missing (root only):
-# containernetworking-plugins, iptables, ipset, conntrack, libseccomp-dev, pkg-config.
+# containernetworking-plugins, iptables, ipset, conntrack, libseccomp-dev, pkg-config; and git,
+# gpg, gpg-agent, gpgconf and tini for Argo CD's image.
 #
 # Idempotent: a binary already in the cache is not rebuilt. Prints how long each step took.
 #
@@ -75,7 +76,8 @@ now() { date +%s; }
 T_ALL=$(now)
 
 # ---- Debian packages --------------------------------------------------------
-APT_PKGS=(containernetworking-plugins iptables ipset conntrack libseccomp-dev pkg-config)
+APT_PKGS=(containernetworking-plugins iptables ipset conntrack libseccomp-dev pkg-config
+  git gpg gpg-agent gpgconf tini)
 if [ "$WANT_APT" = 1 ]; then
   missing=()
   for p in "${APT_PKGS[@]}"; do
