@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.harness import GitRepo, KubeClient, Timings, wait_for
 from tests.e2e.harness.addons import (
@@ -52,8 +53,11 @@ from tests.e2e.harness.addons import (
     find_addon_tools,
     image_files,
 )
+from tests.e2e.harness.argocd_images import images as argocd_images
+from tests.e2e.harness.argocd_images import manifest_images
 from tests.e2e.harness.base import applications_in, assert_addon_synced, gitops_base, is_chart
 from tests.e2e.harness.cluster import ARGOCD_NS
+from tests.e2e.harness.githttp import GitHttpServer
 from tests.e2e.harness.helmrepo import HelmRepo
 from tests.e2e.harness.infisical import Identity, InfisicalStandIn
 from tests.e2e.harness.internet import (
@@ -65,7 +69,13 @@ from tests.e2e.harness.internet import (
 )
 from tests.e2e.harness.kube import Manifest
 from tests.e2e.harness.node import NODE_IP, NODE_NAME, Node, _run
+from tests.e2e.harness.steps import BOOTSTRAP_STEPS, communicate_timed, step_times
 from tests.e2e.harness.tools import REPO_ROOT, ToolsMissing
+from tests.e2e.test_bootstrap_command import bootstrap, pinned_install_manifest
+
+# No Argo CD from the harness: `gitops-base bootstrap` installs the pinned one, as pods.
+HARNESS_ARGOCD = False
+TIMINGS_PREFIX = "platform: "
 
 ENV = "dev"
 NS = "shop"
@@ -82,6 +92,13 @@ DATABASE_URL = "postgres://shop:first@db.example.com/shop"
 JWT_KEY = "jwt signing key, version 1"
 ROTATION_INTERVAL = 120  # the base's rotationPollInterval (2m)
 ADDON_NAMESPACES = ("cert-manager", "ingress-nginx", "kube-system")
+TOKEN = "read-only-deploy-token"  # the repository credential bootstrap puts into Argo CD
+ARGOCD_WORKLOADS = (
+    ("apps/v1", "StatefulSet", "argocd-application-controller"),
+    ("apps/v1", "Deployment", "argocd-repo-server"),
+    ("apps/v1", "Deployment", "argocd-server"),
+    ("apps/v1", "Deployment", "argocd-redis"),
+)
 
 
 def _say(msg: str) -> None:
@@ -177,15 +194,39 @@ def infisical(node: Node, internet: Internet) -> Iterator[InfisicalStandIn]:
 
 
 @pytest.fixture(scope="module")
-def platform_repo(tmp_path_factory: pytest.TempPathFactory, internet: Internet) -> GitRepo:
-    """A copy of the base for a new app, as the operator prepared it: dev syncs from the copy,
-    Pebble is an extra ACME issuer selected as dev's issuer, and there is no config yet (the
-    payload brings it)."""
-    repo = GitRepo.create(tmp_path_factory.mktemp("platform") / "shop-gitops", source=REPO_ROOT)
+def charts(
+    node: Node, tmp_path_factory: pytest.TempPathFactory, helm_repo: HelmRepo
+) -> Iterator[HelmRepo]:
+    """The pinned charts served where Argo CD's repo server pod reaches them: the node's
+    address (the harness's stand-in for the chart repositories on the internet)."""
+    repo = HelmRepo(
+        tmp_path_factory.mktemp("charts"), helm_repo.helm, helm_repo.charts, _say, host=NODE_IP
+    ).start()
+    yield repo
+    repo.stop()
+
+
+@pytest.fixture(scope="module")
+def git_server(tmp_path_factory: pytest.TempPathFactory, node: Node) -> Iterator[GitHttpServer]:
+    """The private Git host: HTTP with a token, on the node's address (pods reach it)."""
+    server = GitHttpServer(tmp_path_factory.mktemp("git"), "git", TOKEN, host=NODE_IP).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def platform_repo(internet: Internet, git_server: GitHttpServer) -> GitRepo:
+    """A copy of the base for a new app, as the operator prepared it: dev syncs from it on the
+    Git host, Pebble is an extra ACME issuer selected as dev's issuer, and there is no config
+    yet (the payload brings it)."""
+    repo = GitRepo.create(git_server.root / "shop-gitops", source=REPO_ROOT)
     path = f"clusters/{ENV}/cluster.yaml"
     text = repo.read(path)
     for old, new in (
-        ("url: https://github.com/example-org/shop-gitops.git", f"url: {repo.url}"),
+        (
+            "url: https://github.com/example-org/shop-gitops.git",
+            f"url: {git_server.url_for(repo.path)}",
+        ),
         ("tls_issuer: letsencrypt-staging", "tls_issuer: pebble"),
     ):
         assert old in text, f"{path} no longer has {old!r}"
@@ -204,19 +245,26 @@ def platform_repo(tmp_path_factory: pytest.TempPathFactory, internet: Internet) 
 
 
 @pytest.fixture(scope="module")
+def install_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return pinned_install_manifest(tmp_path_factory.mktemp("argocd"))
+
+
+@pytest.fixture(scope="module")
 def addon_images(
     node: Node,
     addon_tools: AddonTools,
-    helm_repo: HelmRepo,
+    charts: HelmRepo,
     internet: Internet,
+    install_manifest: Path,
     e2e_timings: Timings,
 ) -> dict[str, str]:
-    """Every image the add-on charts run, imported under its reference; the app's images."""
+    """Every image the add-on charts and Argo CD's install manifest run, imported under its
+    reference; the app's images."""
     t0 = time.monotonic()
     refs: set[str] = set()
     for app in applications_in(REPO_ROOT / "dist" / ENV / "argocd").values():
         if is_chart(app):
-            refs |= chart_images(helm_repo.template(app, node.cluster.tools.kubernetes_version))
+            refs |= chart_images(charts.template(app, node.cluster.tools.kubernetes_version))
     ca = internet.root_ca.ca.cert.read_bytes()
 
     def tool(name: str) -> Path:
@@ -225,7 +273,7 @@ def addon_images(
         return node.tools[name]
 
     def chart_package(chart: str) -> Path:
-        for c, path in helm_repo.charts.items():
+        for c, path in charts.charts.items():
             if c.name == chart:
                 return path
         raise ToolsMissing(f"no pinned chart {chart}")
@@ -235,9 +283,25 @@ def addon_images(
         spec, files, entrypoint = image_files(ref, tool, chart_package, ca)
         node.load_image(ref, files, entrypoint, user=spec.user, env={"PATH": PATH_ENV})
         made[ref] = spec.description
+    install = [d for d in yaml.safe_load_all(install_manifest.read_text()) if d]
+    tools = node.cluster.tools
+    for ref, image in argocd_images(
+        manifest_images(install), tools.argocd, tools.helm, tools.argocd_version, ca
+    ).items():
+        node.load_image(
+            ref,
+            image.files,
+            image.entrypoint,
+            user=image.user,
+            env=image.env,
+            links=image.links,
+            dirs=image.dirs,
+            working_dir=image.working_dir,
+        )
+        made[ref] = image.description
     node.server_image(WEB_IMAGE, "shop-web 1.9.0")
     node.server_image(API_IMAGE, "shop-api 2.4.0")
-    e2e_timings["platform: add-on images written and imported"] = round(time.monotonic() - t0, 2)
+    e2e_timings["platform: images written and imported"] = round(time.monotonic() - t0, 2)
     _say("images: " + ", ".join(f"{r} ({d})" for r, d in made.items()))
     return made
 
@@ -301,6 +365,7 @@ class Recorder:
         self.kube = KubeClient(c.server, c.pki.ca.cert, c.admin.cert, c.admin.key)
         self.t0 = time.monotonic()
         self.healthy_at: dict[str, float] = {}
+        self.argocd_ready_at: float | None = None
         self.solver_pods: dict[str, Manifest] = {}
         self.solver_ingresses: dict[str, Manifest] = {}
         self._stop = threading.Event()
@@ -309,6 +374,13 @@ class Recorder:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.argocd_ready_at is None and all(
+                    ((self.kube.get(a, k, n, ARGOCD_NS) or {}).get("status") or {}).get(
+                        "readyReplicas"
+                    )
+                    for a, k, n in ARGOCD_WORKLOADS
+                ):
+                    self.argocd_ready_at = time.monotonic() - self.t0
                 for app in self.kube.list("argoproj.io/v1alpha1", "Application", ARGOCD_NS):
                     st = app.get("status") or {}
                     name = app["metadata"]["name"]
@@ -350,7 +422,8 @@ def test_a_payload_to_the_first_https_response(
     addon_images: dict[str, str],
     infisical: InfisicalStandIn,
     internet: Internet,
-    helm_repo: HelmRepo,
+    charts: HelmRepo,
+    install_manifest: Path,
     e2e_timings: Timings,
 ) -> None:
     cluster = node.cluster
@@ -365,31 +438,21 @@ def test_a_payload_to_the_first_https_response(
         gitops_base(platform_repo.path, "synth")
         # The charts' repositories are the local Helm repository (the harness's stand-in for
         # the chart repositories on the internet).
-        platform_repo.rewrite_chart_urls(helm_repo.mapping)
+        platform_repo.rewrite_chart_urls(charts.mapping)
         sha = platform_repo.commit_all("deploy web and api")
         t_commit = time.monotonic() - t0
-        cluster.apply(platform_repo.path / "dist" / ENV / "root.yaml")
-        t_apply = time.monotonic() - t0
-
-        def all_healthy() -> bool:
-            names = {
-                a["metadata"]["name"]
-                for a in cluster.kube.list("argoproj.io/v1alpha1", "Application", ARGOCD_NS)
-            }
-            return (
-                bool(names)
-                and names >= set(waves) | {"root"}
-                and all(n in rec.healthy_at for n in names)
-            )
-
-        cluster.wait_for(
-            all_healthy,
-            900,
-            "every Application Synced and Healthy",
-            1.0,
-            logs=["argocd-application-controller", "kubelet"],
-        )
+        # The quickstart's step 7 on the empty node: Argo CD from its pinned manifest (its
+        # pods run here), the repository credential, root.yaml; wait for every Application.
+        proc = bootstrap(platform_repo.path, cluster, install_manifest, TOKEN, "--timeout", "900")
+        code, lines, err = communicate_timed(proc, t0, timeout=960)
         t_healthy = time.monotonic() - t0
+        out = "".join(f"{line}\n" for _, line in lines)
+        _say(f"bootstrap:\n{out}{err}")
+        assert code == 0, (
+            f"bootstrap exited {code}\nstdout:\n{out}\nstderr:\n{err}\n"
+            + node.pod_logs(ARGOCD_NS, 15)
+            + node.describe_pods(ARGOCD_NS)
+        )
 
         def first_200() -> tuple[int, str, dict[str, Any]] | None:
             try:
@@ -403,22 +466,34 @@ def test_a_payload_to_the_first_https_response(
         )
         t_https = time.monotonic() - t0
     STATE.update(recorder=rec, cert=cert, body=body, pebble_root=pebble_root, sha=sha)
+    assert f"{ENV} is Synced and Healthy" in out, out
+    assert "repository credential: token from GITOPS_BASE_REPO_TOKEN" in out, out
+    assert TOKEN not in out + err
 
-    # The timed run.
+    # The timed run, from the start of bootstrap: its own steps, as it reports them, and each
+    # wave as the API server shows it.
+    t_start = t_commit
+    steps = step_times(lines)
+    assert list(steps) == [name for name, _ in BOOTSTRAP_STEPS], (list(steps), out)
+    assert rec.argocd_ready_at is not None
     e2e_timings["platform: generate + synth + commit"] = round(t_commit, 2)
+    for name, at in steps.items():
+        e2e_timings[f"platform: bootstrap -> {name}"] = round(at - t_start, 2)
+    e2e_timings[
+        "platform: bootstrap -> Argo CD's pods Ready (controller, repo server, server, Redis)"
+    ] = round(rec.argocd_ready_at - t_start, 2)
     for wave in sorted(set(waves.values())):
         apps = sorted(n for n, w in waves.items() if w == wave)
-        at = max(rec.healthy_at[n] for n in apps) - t_apply
-        e2e_timings[f"platform: root.yaml -> wave {wave} Healthy ({', '.join(apps)})"] = round(
+        at = max(rec.healthy_at[n] for n in apps) - t_start
+        e2e_timings[f"platform: bootstrap -> wave {wave} Healthy ({', '.join(apps)})"] = round(
             at, 2
         )
-    e2e_timings["platform: root.yaml -> every Application Synced and Healthy"] = round(
-        t_healthy - t_apply, 2
-    )
+    e2e_timings["platform: bootstrap -> exit 0"] = round(t_healthy - t_start, 2)
     e2e_timings["platform: payload -> first HTTPS 200 (headline)"] = round(t_https, 2)
     _say(
-        f"payload -> generate+synth+commit {t_commit:.1f}s, root.yaml -> all Healthy "
-        f"{t_healthy - t_apply:.1f}s, -> first HTTPS 200 {t_https:.1f}s"
+        f"payload -> generate+synth+commit {t_commit:.1f}s, bootstrap -> Argo CD Ready "
+        f"{rec.argocd_ready_at - t_start:.1f}s, -> all Healthy {t_healthy - t_start:.1f}s, "
+        f"-> first HTTPS 200 {t_https:.1f}s"
     )
     assert (status, body) == (200, "shop-web 1.9.0")
 
@@ -426,9 +501,9 @@ def test_a_payload_to_the_first_https_response(
     # chart renders in the API server; and its pods run, Ready through their own probes.
     for name, app in applications_in(platform_repo.path / "dist" / ENV / "argocd").items():
         if is_chart(app):
-            counts = assert_addon_synced(cluster, helm_repo, app)
+            counts = assert_addon_synced(cluster, charts, app)
             _say(f"{name}: {counts}")
-    for ns in ADDON_NAMESPACES:
+    for ns in (*ADDON_NAMESPACES, ARGOCD_NS):
         pods = [
             p
             for p in node.pods(ns)
