@@ -467,6 +467,13 @@ def test_a_payload_to_the_first_https_response(
         t_https = time.monotonic() - t0
     STATE.update(recorder=rec, cert=cert, body=body, pebble_root=pebble_root, sha=sha)
     assert f"{ENV} is Synced and Healthy" in out, out
+    # Argo CD's pods pull their image (`imagePullPolicy: Always` in its manifest): containerd
+    # resolved it on the node's registry.
+    assert node.registry is not None
+    argocd_manifest = f"/v2/argoproj/argocd/manifests/{cluster.tools.argocd_version}"
+    pulled = [(m, p.split("?", 1)[0]) for m, p, status in node.registry.requests if status == 200]
+    assert ("HEAD", argocd_manifest) in pulled or ("GET", argocd_manifest) in pulled, pulled
+    _say(f"node registry: {len(pulled)} answered requests: {sorted(set(pulled))}")
     assert "repository credential: token from GITOPS_BASE_REPO_TOKEN" in out, out
     assert TOKEN not in out + err
 
