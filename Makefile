@@ -44,7 +44,7 @@ cdk8s-synth: install ## The same through the pinned cdk8s CLI (what the pipeline
 
 .PHONY: schema
 schema: $(VENV)/.installed ## Regenerate the JSON Schemas and the generated reference pages.
-	$(PY) -m constructs_lib.cli.schema --write
+	$(PY) -m constructs_lib.tools.schema --write
 
 .PHONY: imports
 imports: install ## Regenerate imports/ from the CRDs pinned in platform/crds.yaml (CRDS_DIR=mirror).
@@ -61,7 +61,7 @@ crds-ready: $(VENV)/.installed
 
 .PHONY: secrets
 secrets: $(VENV)/.installed ## Scan every line of every file of the repo, dist/ included, for secrets (detect-secrets).
-	git ls-files -z --cached --others --exclude-standard | xargs -0 $(PY) constructs_lib/cli/secret_scan.py --baseline .secrets.baseline
+	git ls-files -z --cached --others --exclude-standard | xargs -0 $(PY) constructs_lib/tools/secret_scan.py --baseline .secrets.baseline
 
 .PHONY: lint
 lint: $(VENV)/.installed ## ruff and mypy.

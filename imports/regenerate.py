@@ -1,7 +1,8 @@
 """Regenerate the typed CRD bindings in imports/ with the project's pinned cdk8s CLI.
 
 The CRDs with a `binding` in platform/crds.yaml are imported (cdk8s.yaml `imports:` lists the
-same names and URLs; a test keeps the two equal). By default each file is read from where the
+same names and URLs; a test keeps the two equal). None has one today: every object is built as
+a plain body (docs/decisions/0010-one-rule-for-object-bodies.md), so this generates nothing. By default each file is read from where the
 pinned CRDs are found (CRDS_DIR=/path/to/mirror, ../shared/crds, or the cache `make crds`
 fills) and checked against its SHA-256; IMPORT_FROM=upstream makes `cdk8s import` read the
 pinned URLs instead.
@@ -36,6 +37,9 @@ def main() -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
+    if not sources:
+        print("no CRD in platform/crds.yaml has a binding: nothing to generate")
+        return 0
     cli = ROOT / "node_modules" / ".bin" / "cdk8s"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "imports"

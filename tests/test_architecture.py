@@ -1,14 +1,17 @@
 """The package's folders are its layers, and imports flow one way:
 
-    model <- constructs <- compose <- render <- cli      (errors.py and paths.py: any layer)
+    model <- constructs <- compose <- render <- cli <- tools   (errors.py, paths.py: any layer)
 
 A module may import its own layer and the layers to its left, never one to its right, and no
-two modules import each other, even through function-local imports.
+two modules import each other, even through function-local imports. `cli/` holds `main.py` and
+one module per subcommand; what subcommands share lives in `cli/support/`.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,7 @@ import pytest
 from tests.support import ROOT
 
 PACKAGE = ROOT / "constructs_lib"
-LAYERS = ("model", "constructs", "compose", "render", "cli")
+LAYERS = ("model", "constructs", "compose", "render", "cli", "tools")
 SHARED = {
     "constructs_lib.errors",
     "constructs_lib.paths",
@@ -98,6 +101,11 @@ def test_the_model_does_not_know_cdk8s() -> None:
             assert "import cdk8s" not in source and "from constructs " not in source, name
 
 
+# What constructs may read of the model: value helpers, and the catalogue of workload kinds
+# (each workload construct names its kind; the kinds' options are Kubernetes' own fields).
+CONSTRUCTS_READ = {"constructs_lib.model.value_types", "constructs_lib.model.workload_kinds"}
+
+
 def test_constructs_do_not_read_the_config_model() -> None:
     """Props speak Kubernetes: only the composition turns the config into props."""
     readers = sorted(
@@ -105,9 +113,20 @@ def test_constructs_do_not_read_the_config_model() -> None:
         for name in MODULES
         if layer(name) == 1
         for target in GRAPH[name]
-        if layer(target) == 0 and target != "constructs_lib.model.value_types"
+        if layer(target) == 0 and target not in CONSTRUCTS_READ
     )
     assert readers == []
+
+
+def test_the_catalogue_of_kinds_does_not_read_the_config_model() -> None:
+    """What the constructs may read stays below the config: the catalogue reads no model
+    module but the base model and value helpers."""
+    allowed = {
+        "constructs_lib.model.base",
+        "constructs_lib.model.kube_rules",
+        "constructs_lib.model.value_types",
+    }
+    assert GRAPH["constructs_lib.model.workload_kinds"] <= allowed
 
 
 def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:
@@ -131,3 +150,33 @@ def test_the_synth_machinery_loads_without_cdk8s() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+CLI = PACKAGE / "cli"
+SUBCOMMANDS = {f"constructs_lib.cli.{p.stem}" for p in CLI.glob("*.py")} - {
+    "constructs_lib.cli.__init__",
+    "constructs_lib.cli.main",
+}
+
+
+def test_cli_holds_main_and_one_module_per_subcommand() -> None:
+    """Every module beside main.py is a subcommand the parser dispatches to, with run(args)."""
+    from constructs_lib.cli.main import parser
+
+    [commands] = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    dispatched = {f"constructs_lib.cli.{c.get_default('func')}" for c in commands.choices.values()}
+    assert dispatched == SUBCOMMANDS
+    for name in sorted(SUBCOMMANDS):
+        assert callable(getattr(importlib.import_module(name), "run", None)), name
+
+
+def test_subcommands_share_code_only_through_support() -> None:
+    """A subcommand imports no other subcommand, and support/ imports none."""
+    crossing = sorted(
+        f"{module} -> {target}"
+        for module in MODULES
+        if module in SUBCOMMANDS or module.startswith("constructs_lib.cli.support")
+        for target in GRAPH[module]
+        if target in SUBCOMMANDS and target != module
+    )
+    assert crossing == []

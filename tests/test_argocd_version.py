@@ -1,7 +1,7 @@
 """One Argo CD version for the whole project: `argocd.version` in platform/versions.yaml.
 
-Every other place that names an Argo CD release must name that one: the CRD URLs of the typed
-bindings (cdk8s.yaml) and of the validator (constructs_lib/render/schema_check.py), the
+Every other place that names an Argo CD release must name that one: the CRD URLs of any typed
+binding (cdk8s.yaml) and of the validator (constructs_lib/render/schema_check.py), the
 end-to-end build (tests/e2e/tools/argocd/go.mod), the self-managed option, the workflows and
 every document.
 """
@@ -93,7 +93,7 @@ def test_the_argocd_crds_are_the_pinned_release() -> None:
     imports = yaml.safe_load((ROOT / "cdk8s.yaml").read_text())["imports"]
     urls = [entry.split(":=", 1)[1] for entry in imports] + [p.url for p in pinned_crds()]
     argocd = [u for u in urls if u.startswith(ARGOCD_RAW)]
-    assert len(argocd) == 5, argocd  # 2 bindings + 3 schemas
+    assert len(argocd) == 3, argocd  # Application, AppProject and ApplicationSet schemas
     assert all(u.startswith(f"{ARGOCD_RAW}/{PIN}/manifests/crds/") for u in argocd), argocd
 
 

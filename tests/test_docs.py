@@ -19,7 +19,6 @@ import copy
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pydantic import BaseModel
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, parse_model
+from tests.support.repo import repo_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_LANGUAGES = {"sh", "bash", "shell"}
@@ -51,7 +51,7 @@ KNOWN_COMMANDS = frozenset(
     """.split()
 )
 MINIMAL_CONFIG: dict[str, Any] = {
-    "version": 1,
+    "version": 2,
     "app": {"name": "shop", "namespace": "shop"},
     "domain": "example.com",
     "secrets": {
@@ -402,37 +402,6 @@ def runnable_docs() -> dict[Path, list[Block]]:
         if block.marker == ("test", "run"):
             docs.setdefault(block.path, []).append(block)
     return docs
-
-
-def repo_copy(target: Path) -> Path:
-    """The repository's files (tracked and new) in a fresh Git repo, sharing .venv and npm."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (f.decode() for f in files)):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    for shared in (".venv", "node_modules"):
-        (target / shared).symlink_to(ROOT / shared, target_is_directory=True)
-    # The copy shares the installed venv and CLI: make must never try to reinstall them there.
-    for prerequisite in (
-        "pyproject.toml",
-        "requirements.lock",
-        "package.json",
-        "package-lock.json",
-    ):
-        os.utime(target / prerequisite, (0, 0))
-    git = ["git", "-c", "init.defaultBranch=main"]
-    subprocess.run([*git, "init", "-q"], cwd=target, check=True)
-    (target / ".git" / "info" / "exclude").write_text(".venv\nnode_modules\n", encoding="utf-8")
-    subprocess.run([*git, "add", "-A"], cwd=target, check=True)
-    subprocess.run([*git, "commit", "-qm", "base", "--no-verify"], cwd=target, check=True)
-    return target
 
 
 @pytest.mark.parametrize("doc", sorted(runnable_docs()), ids=lambda p: str(p.relative_to(ROOT)))

@@ -30,15 +30,16 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import yaml
 
-from constructs_lib.cli.environment import EXIT_OK, EnvFiles, fail
-from constructs_lib.cli.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+from constructs_lib.cli.support.common import EXIT_OK, fail
+from constructs_lib.cli.support.environment import EnvFiles
+from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 
 if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
+    from constructs_lib.cli.support.kube import Kube
     from constructs_lib.model.clusters import ClusterSettings
     from constructs_lib.model.versions import ArgoCdPin
 
@@ -450,8 +451,7 @@ class Runner:
 
 
 def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
-    from constructs_lib.cli.kube import Kube, KubeError
-    from constructs_lib.cli.status import (
+    from constructs_lib.cli.support.applications import (
         APPLICATION,
         REFRESH,
         expected_apps,
@@ -459,6 +459,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         watch,
         why,
     )
+    from constructs_lib.cli.support.kube import Kube, KubeError
     from constructs_lib.model.loading import ConfigError
     from constructs_lib.model.versions import load_versions
     from constructs_lib.render.schema_check import KUBERNETES_VERSIONS
@@ -486,7 +487,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             raise BootstrapError(f"--wait-for: no Application {', '.join(unknown)} in {env.dist}")
         kube = Kube(opts.kubeconfig, opts.context)
     except (BootstrapError, KubeError, ValueError, ConfigError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     runner = Runner(kube, env, out)
     namespace = env.argocd_namespace
     try:
@@ -497,9 +498,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         for w in warnings:
             out(f"warning: {w}")
         if errors:
-            for e in errors[:-1]:
-                print(f"error: {e}", file=sys.stderr)
-            return fail(errors[-1])
+            return fail([f"error: {e}" for e in errors])
         out(f"cluster checks passed ({len(warnings)} warning(s))")
 
         out(f"Argo CD {pin.version} from {source} (sha256 verified)")
@@ -561,73 +560,27 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             out(row)
         if result.rejected:
             return fail(
-                f"Argo CD could not read {env.cluster.repo.url} with the repository credential: "
-                f"{result.rejected} (give the right one in {ENV_TOKEN} or {ENV_SSH_KEY} and run "
-                "bootstrap again)"
+                [
+                    f"error: Argo CD could not read {env.cluster.repo.url} with the repository "
+                    f"credential: {result.rejected} (give the right one in {ENV_TOKEN} or "
+                    f"{ENV_SSH_KEY} and run bootstrap again)"
+                ]
             )
         if not result.done:
             stuck = [w for s in result.states if s.name in wanted and not s.done for w in why(s)]
             for w in stuck:
                 print(w, file=sys.stderr)
-            return fail(
-                f"not Synced and Healthy after {opts.timeout:.0f}s: "
-                + ", ".join(s.name for s in result.states if s.name in wanted and not s.done)
-            )
+            waiting = ", ".join(s.name for s in result.states if s.name in wanted and not s.done)
+            return fail([f"error: not Synced and Healthy after {opts.timeout:.0f}s: {waiting}"])
         out(f"{env.name} is Synced and Healthy ({time.monotonic() - started:.0f}s)")
         return EXIT_OK
     except (BootstrapError, KubeError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     finally:
         kube.close()
 
 
 # --- the command ----------------------------------------------------------------------------
-
-
-def add_command(sub: Any) -> None:
-    """Register `bootstrap` on the CLI's subparsers."""
-    bs = sub.add_parser(
-        "bootstrap",
-        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
-        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
-        "checksum-verified install.yaml), create or update the repository credential from "
-        f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
-        "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
-        "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
-    )
-    bs.add_argument("--env", required=True, help="environment: a folder of clusters/")
-    bs.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
-    bs.add_argument("--context", help="kubeconfig context (default: the current context)")
-    bs.add_argument(
-        "--argocd-manifest",
-        metavar="FILE",
-        help=f"the pinned install.yaml from a local file or https mirror (or ${ENV_MANIFEST}); "
-        "its sha256 must match platform/versions.yaml",
-    )
-    bs.add_argument(
-        "--credential-stdin",
-        action="store_true",
-        help="read the repository token or SSH private key from standard input",
-    )
-    bs.add_argument(
-        "--dry-run", action="store_true", help="print what would be applied; change nothing"
-    )
-    bs.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"give up after this long (default {DEFAULT_TIMEOUT:.0f})",
-    )
-    bs.add_argument(
-        "--wait-for",
-        type=lambda v: tuple(x for x in v.split(",") if x),
-        default=(),
-        metavar="APP[,APP...]",
-        help="wait for these Applications only (default: every Application of the env)",
-    )
-    bs.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
-    bs.set_defaults(func="bootstrap")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,10 +11,11 @@ import argparse
 import re
 from dataclasses import dataclass, field
 
-from constructs_lib.cli.common import EXIT_OK, fail
+from constructs_lib.cli.support.common import EXIT_OK, fail
 from constructs_lib.model.clusters import ClusterSettings, rehost
-from constructs_lib.model.config import AppConfig, Port, Service
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, load_model
+from constructs_lib.model.service import Port, Service
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def topology(config: AppConfig, cluster: ClusterSettings | None = None) -> Topol
         ingress = s.ingress
         if ingress is not None and s.ports:
             port = _routed(s)
-            tls = config.tls.enabled if ingress.tls.enabled is None else ingress.tls.enabled
+            tls = ingress.terminates_tls(config.tls.enabled)
             hosts: list[tuple[str, tuple[str, ...]]] = [
                 (rehost(h, config.domain, cluster.domain) if cluster else h, ())
                 for h in ingress.hosts

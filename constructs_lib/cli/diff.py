@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from constructs_lib.cli.common import (
+from constructs_lib.cli.support.common import (
     EXIT_INVALID,
     EXIT_OK,
     app_command,

@@ -1,13 +1,12 @@
-"""What `gitops-base generate` and `set-image` do, apart from argument parsing.
+"""`gitops-base generate`: the services of the config from a deployed_apps payload.
 
-Both build the new config text in memory, validate the whole result, and only then replace
+It builds the new config text in memory, validates the whole result, and only then replaces
 the file (temporary file + rename). Any problem leaves the existing file untouched.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,43 +15,39 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, fail, project_root
-from constructs_lib.cli.config_edit import (
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail, project_root
+from constructs_lib.cli.support.config_edit import (
     EditError,
     Globals,
     fill_services,
+    migrate_services,
     with_placeholder,
     write_atomic,
 )
-from constructs_lib.cli.generate_merge import merge_services
-from constructs_lib.errors import ProblemsError
+from constructs_lib.cli.support.config_file import GenerateError, read_text
+from constructs_lib.cli.support.generate_merge import merge_services
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
-from constructs_lib.model.config import AppConfig, Resources
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.cross_checks import base_domain_problem
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
+from constructs_lib.model.migration import CONFIG_VERSION, is_v1
 from constructs_lib.model.payload import (
     MAX_PAYLOAD_BYTES,
     AnyPayload,
     PayloadError,
-    entry_label,
+    entry_problem,
     load_payload,
     parse_json,
     parse_payload,
     to_services,
 )
+from constructs_lib.model.service import Resources
 from constructs_lib.model.value_types import Hostname
 from constructs_lib.paths import display
 
 _HOSTNAME: TypeAdapter[str] = TypeAdapter(Hostname)
-
-
-class GenerateError(ProblemsError):
-    """Every problem of one run, one `path: message` line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems, message=f"{len(problems)} problem(s)")
 
 
 @dataclass(frozen=True)
@@ -60,21 +55,22 @@ class Result:
     changed: bool
     services: int
     text: str
+    migrated: bool = False  # the config was version 1, and is written as version 2
 
 
-def read_text(path: Path) -> str | None:
-    """The config's text as it is on disk (a BOM and CRLF line ends kept), at most
-    MAX_YAML_BYTES; None if there is no file."""
-    if not path.exists():
-        return None
+def version_2(text: str, path: Path) -> str:
+    """The config text as version 2: a version 1 config is migrated (`gitops-base migrate`
+    does the same), so the services generate writes are version 2 and so is the file."""
     try:
-        return read_bounded(path, MAX_YAML_BYTES).decode("utf-8")
-    except OSError as exc:
-        raise GenerateError([f"{display(path)}: cannot read: {exc.strerror}"]) from None
-    except InputTooLarge as exc:
-        raise GenerateError([f"{display(path)}: {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise GenerateError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
+        data = parse_yaml(text.removeprefix("\ufeff"), display(path))
+    except ConfigError:
+        return text  # reported with the rest below
+    if not is_v1(data):
+        return text
+    try:
+        return migrate_services(text)[0]
+    except EditError as exc:
+        raise GenerateError([f"{display(path)}: {p}" for p in exc.problems]) from None
 
 
 def resource_presets(data: Mapping[str, Any]) -> dict[str, Resources]:
@@ -162,26 +158,22 @@ def domain_problem(
     )
 
 
-_SERVICE_LINE = re.compile(r"^services\[(\d+)\]")
-
-
 def _config_problems(
-    exc: ValidationError, output: Path, payload_data: Any, count: int
+    exc: ValidationError, output: Path, payload: AnyPayload, payload_data: Any
 ) -> list[str]:
-    """Config errors, with problems inside services[i] named after their payload entry."""
+    """Config errors; a problem of a service the payload gave is named on its entry."""
     problems = []
     for line in format_errors(exc, AppConfig):
-        match = _SERVICE_LINE.match(line)
-        if match and int(match.group(1)) < count:
-            line = entry_label(int(match.group(1)), payload_data) + line[match.end() :]
-            if line.endswith("secrets.infisical is not configured"):
-                line += (
-                    "; set it in the config, in the payload's 'infisical' or with "
-                    "--infisical-url, --infisical-project-id and --infisical-identity-id"
-                )
-            problems.append(line)
-        else:
+        problem = entry_problem(line, payload, payload_data)
+        if problem is None:
             problems.append(f"{display(output)}: {line}")
+            continue
+        if problem.endswith("secrets.infisical is not configured"):
+            problem += (
+                "; set it in the config, in the payload's 'infisical' or with "
+                "--infisical-url, --infisical-project-id and --infisical-identity-id"
+            )
+        problems.append(problem)
     return problems
 
 
@@ -210,9 +202,10 @@ def generate(
             ]
         )
     settings = merge_globals(payload, flags)
-    existing = read_text(output)
-    if existing is not None:  # generate writes its own line ends, as open() in text mode reads
-        existing = existing.replace("\r\n", "\n").replace("\r", "\n")
+    current = read_text(output)
+    if current is not None:  # generate writes its own line ends, as open() in text mode reads
+        current = current.replace("\r\n", "\n").replace("\r", "\n")
+    existing = version_2(current, output) if current is not None else None
     try:
         skeleton = with_placeholder(existing, settings)
     except EditError as exc:
@@ -249,15 +242,16 @@ def generate(
         AppConfig.model_validate(data)
     except ValidationError as exc:
         names = {"deployed_apps": [{"name": s["name"]} for s in services]}
-        raise GenerateError(_config_problems(exc, output, names, len(services))) from None
+        raise GenerateError(_config_problems(exc, output, payload, names)) from None
     text = fill_services(skeleton, services)
-    changed = text != existing
+    changed = text != current
     if changed and not check:
         try:
             write_atomic(output, text)
         except OSError as exc:
             raise GenerateError([f"{display(output)}: cannot write: {exc.strerror}"]) from None
-    return Result(changed=changed, services=len(services), text=text)
+    migrated = existing != current
+    return Result(changed=changed, services=len(services), text=text, migrated=migrated)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -293,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
             f"{display(output)} is not up to date with the payload; run generate", file=sys.stderr
         )
         return EXIT_INVALID
+    if result.migrated and not args.check:
+        print(f"migrated {display(output)} to version {CONFIG_VERSION}")
     state = "wrote" if result.changed else "unchanged:"
     print(f"{state} {display(output)} ({result.services} services)")
     return EXIT_OK

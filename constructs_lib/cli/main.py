@@ -2,6 +2,7 @@
 
     gitops-base generate --input PAYLOAD.json   # deployed_apps payload -> config services
     gitops-base validate [CONFIG]               # config and env settings, every problem
+    gitops-base migrate [CONFIG]                # a version 1 config rewritten as version 2
     gitops-base set-image SERVICE TAG           # or SERVICE@sha256:...; one-line diff
     gitops-base set-image SERVICE TAG --env dev # the image of one environment only
     gitops-base promote SERVICE --from dev --to test
@@ -24,14 +25,30 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli import bootstrap, status
-from constructs_lib.cli.common import EXIT_OK, project_root
+from constructs_lib.cli.bootstrap import DEFAULT_TIMEOUT, ENV_MANIFEST, ENV_SSH_KEY, ENV_TOKEN
+from constructs_lib.cli.support.common import EXIT_OK, project_root
+
+
+def cluster_options(command: argparse.ArgumentParser) -> None:
+    """What the commands that talk to a cluster take to find it."""
+    command.add_argument("--env", required=True, help="environment: a folder of clusters/")
+    command.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
+    command.add_argument("--context", help="kubeconfig context (default: the current context)")
 
 
 def parser() -> argparse.ArgumentParser:
     root = project_root()
     default_config = root / "config" / "app-config.yaml"
-    default_clusters = root / "clusters"
+
+    # The options most commands take, defined once.
+    def config_option(command: argparse.ArgumentParser, text: str = "config file") -> None:
+        command.add_argument("--config", type=Path, default=default_config, help=text)
+
+    def clusters_option(
+        command: argparse.ArgumentParser, help: str = "environments folder"
+    ) -> None:
+        command.add_argument("--clusters", type=Path, default=root / "clusters", help=help)
+
     top = argparse.ArgumentParser(
         prog="gitops-base",
         description="Generate, check and render the GitOps config of a k3s + Argo CD app.",
@@ -58,11 +75,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--app-name", help="app.name")
     gen.add_argument("--namespace", help="app.namespace")
     gen.add_argument("--domain", help="base domain")
-    gen.add_argument(
-        "--clusters",
-        type=Path,
-        default=default_clusters,
-        help="environments folder: a new base domain must be, or be a parent of, each "
+    clusters_option(
+        gen,
+        "environments folder: a new base domain must be, or be a parent of, each "
         "environment's domain (default: clusters/)",
     )
     gen.add_argument("--tls-issuer", help="tls.issuer (letsencrypt-staging|letsencrypt-production)")
@@ -88,9 +103,31 @@ def parser() -> argparse.ArgumentParser:
         "as one `file: path: message` line.",
     )
     val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
-    val.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    clusters_option(val)
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     val.set_defaults(func="validate")
+
+    mig = sub.add_parser(
+        "migrate",
+        help="rewrite a version 1 config (and the overlays' configs) as version 2",
+        description="Rewrite a valid version 1 config as version 2: each kind's options move "
+        "under the kind (cronjob:, job:), comments and every other line kept; options version "
+        "1 ignored are removed, each named. overlays/<env>/config.yaml files follow. Nothing "
+        "changes when a file cannot be read or is invalid.",
+    )
+    mig.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
+    mig.add_argument(
+        "--overlays",
+        type=Path,
+        default=root / "overlays",
+        help="overlays folder whose <env>/config.yaml files follow (default: overlays/)",
+    )
+    mig.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a file is not version 2",
+    )
+    mig.set_defaults(func="migrate")
 
     img = sub.add_parser(
         "set-image",
@@ -103,14 +140,14 @@ def parser() -> argparse.ArgumentParser:
         "service", metavar="SERVICE[@sha256:DIGEST]", help="service name, with @digest to pin one"
     )
     img.add_argument("tag", nargs="?", metavar="TAG", help="new tag (or sha256:... digest)")
-    img.add_argument("--config", type=Path, default=default_config, help="config file")
+    config_option(img)
     img.add_argument(
         "--env",
         default=None,
         help="pin the image in this environment only (image.envs.<env>); default: the "
         "service's own tag/digest, which environments without an override run",
     )
-    img.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    clusters_option(img)
     img.set_defaults(func="set_image")
 
     pro = sub.add_parser(
@@ -122,8 +159,8 @@ def parser() -> argparse.ArgumentParser:
     pro.add_argument("service", metavar="SERVICE")
     pro.add_argument("--from", dest="source", required=True, metavar="ENV")
     pro.add_argument("--to", dest="target", required=True, metavar="ENV")
-    pro.add_argument("--config", type=Path, default=default_config, help="config file")
-    pro.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    config_option(pro)
+    clusters_option(pro)
     pro.set_defaults(func="promote")
 
     des = sub.add_parser(
@@ -132,8 +169,8 @@ def parser() -> argparse.ArgumentParser:
         description="Print public hosts -> services -> declared calls -> external egress, and "
         "the secrets of each service, as text, a Mermaid flowchart, or both as Markdown.",
     )
-    des.add_argument("--config", type=Path, default=default_config, help="config file")
-    des.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    config_option(des)
+    clusters_option(des)
     des.add_argument("--env", default=None, help="hosts and images as this environment has them")
     des.add_argument(
         "--format", choices=("text", "mermaid", "markdown"), default="text", help="default: text"
@@ -145,8 +182,8 @@ def parser() -> argparse.ArgumentParser:
         help="render dist/<env>/ (what `make synth` does)",
         description="Render dist/<env>/ for every environment; a failed run changes nothing.",
     )
-    syn.add_argument("--config", type=Path, default=default_config, help="app config file")
-    syn.add_argument("--clusters", type=Path, default=default_clusters, help="environments folder")
+    config_option(syn, "app config file")
+    clusters_option(syn)
     syn.add_argument("--output", type=Path, default=None, help="output folder (default: dist/)")
     syn.set_defaults(func="synth")
 
@@ -160,8 +197,58 @@ def parser() -> argparse.ArgumentParser:
     dif.add_argument("--base", default="HEAD", help="git ref to compare with (default: HEAD)")
     dif.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     dif.set_defaults(func="diff")
-    bootstrap.add_command(sub)
-    status.add_command(sub)
+
+    boot = sub.add_parser(
+        "bootstrap",
+        help="install the pinned Argo CD, the repository credential and root.yaml; wait for sync",
+        description="Check the cluster, install the pinned Argo CD (server-side apply of its "
+        "checksum-verified install.yaml), create or update the repository credential from "
+        f"${ENV_TOKEN}, ${ENV_SSH_KEY}, a GitHub App or standard input, apply "
+        "dist/<env>/root.yaml, then wait until every Application is Synced and Healthy. "
+        "Idempotent: also the way to re-apply root.yaml and to upgrade Argo CD.",
+    )
+    cluster_options(boot)
+    boot.add_argument(
+        "--argocd-manifest",
+        metavar="FILE",
+        help=f"the pinned install.yaml from a local file or https mirror (or ${ENV_MANIFEST}); "
+        "its sha256 must match platform/versions.yaml",
+    )
+    boot.add_argument(
+        "--credential-stdin",
+        action="store_true",
+        help="read the repository token or SSH private key from standard input",
+    )
+    boot.add_argument(
+        "--dry-run", action="store_true", help="print what would be applied; change nothing"
+    )
+    boot.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up after this long (default {DEFAULT_TIMEOUT:.0f})",
+    )
+    boot.add_argument(
+        "--wait-for",
+        type=lambda v: tuple(x for x in v.split(",") if x),
+        default=(),
+        metavar="APP[,APP...]",
+        help="wait for these Applications only (default: every Application of the env)",
+    )
+    boot.add_argument("--no-wait", action="store_true", help="apply, then return without waiting")
+    boot.set_defaults(func="bootstrap")
+
+    sta = sub.add_parser(
+        "status",
+        help="what Argo CD deployed for an environment, and what is out of sync or unhealthy",
+        description="Print every Application of the environment in sync-wave order with its "
+        "sync status, health and revision; for each one not Synced and Healthy, its "
+        "conditions, the last sync's message and the failing resources. Exit 0 when all are "
+        "Synced and Healthy, 1 otherwise.",
+    )
+    cluster_options(sta)
+    sta.set_defaults(func="status")
     return top
 
 

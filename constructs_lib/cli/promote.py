@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import argparse
 
-from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
-from constructs_lib.cli.env_image import (
+from constructs_lib.cli.support.common import EXIT_OK, EXIT_USAGE, fail, project_root
+from constructs_lib.cli.support.config_file import (
+    GenerateError,
     check_env,
     find_service,
     load_config_text,
     parse_config,
     pin_env_in_file,
 )
-from constructs_lib.cli.generate import GenerateError
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.paths import display
 

@@ -6,15 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from constructs_lib.cli.common import EXIT_OK, EXIT_USAGE, fail, project_root
-from constructs_lib.cli.config_edit import EditError, set_image, write_atomic
-from constructs_lib.cli.env_image import check_env, check_pins, load_config_text, pin_env_in_file
-from constructs_lib.cli.generate import GenerateError
+from constructs_lib.cli.support.common import EXIT_OK, EXIT_USAGE, fail, project_root
+from constructs_lib.cli.support.config_edit import set_image
+from constructs_lib.cli.support.config_file import (
+    GenerateError,
+    check_env,
+    check_pins,
+    edit_config_file,
+    pin_env_in_file,
+)
 from constructs_lib.locking import LockError, checkout_lock
-from constructs_lib.model.config import AppConfig
-from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.paths import display
 
 
@@ -23,31 +24,15 @@ def set_image_in_file(
 ) -> tuple[bool, str]:
     """Set one service's tag or digest in place. Returns (changed, new image reference)."""
     check_pins(tag, digest)
-    text = load_config_text(config)
-    # The edit keeps the file's own bytes around the pin: a byte order mark stays first and
-    # CRLF line ends stay CRLF (read_text does not translate them), so the diff is one line.
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    try:
-        new = bom + set_image(text.removeprefix(bom), service, tag=tag, digest=digest)
-    except EditError as exc:
-        raise GenerateError([f"{display(config)}: {p}" for p in exc.problems]) from None
-    try:
-        data = parse_yaml(new.removeprefix(bom), display(config))
-        parsed = AppConfig.model_validate(data)
-    except ConfigError as exc:
-        raise GenerateError([f"{exc.source}: {p}" for p in exc.problems]) from None
-    except ValidationError as exc:
-        raise GenerateError(
-            [f"{display(config)}: {p}" for p in format_errors(exc, AppConfig)]
-        ) from None
-    reference = next(s.image.reference for s in parsed.services if s.name == service)
-    if new == text:
-        return False, reference
-    try:
-        write_atomic(config, new)
-    except OSError as exc:
-        raise GenerateError([f"{display(config)}: cannot write: {exc.strerror}"]) from None
-    return True, reference
+
+    def edit(text: str) -> str:
+        # The edit keeps the file's own bytes around the pin: a byte order mark stays first and
+        # CRLF line ends stay CRLF (read_text does not translate them), so the diff is one line.
+        bom = "\ufeff" if text.startswith("\ufeff") else ""
+        return bom + set_image(text.removeprefix(bom), service, tag=tag, digest=digest)
+
+    changed, edited = edit_config_file(config, edit)
+    return changed, next(s.image.reference for s in edited.services if s.name == service)
 
 
 def run(args: argparse.Namespace) -> int:

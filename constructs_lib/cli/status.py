@@ -2,265 +2,38 @@
 order, with its sync status, health and revision, and for one that is not Synced and Healthy,
 why (its conditions, the last sync's message and the resources that fail).
 
-`gitops-base bootstrap` ends with the same view, refreshed until the base is Synced and Healthy.
-The functions that read Application objects are pure; `watch()` and `cmd_status()` fetch them.
-Reference: docs/reference/cli.md.
+`gitops-base bootstrap` ends with the same view (cli/support/applications.py), refreshed until
+the base is Synced and Healthy. Reference: docs/reference/cli.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import yaml
-
-if TYPE_CHECKING:
-    from constructs_lib.cli.kube import Kube
-
-APPLICATION = ("argoproj.io/v1alpha1", "Application")
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-REFRESH = "argocd.argoproj.io/refresh"
-ROOT = "root"
-# Argo CD's messages when the repository refused (or could not be asked for) the credential.
-_CREDENTIAL_REJECTED = re.compile(
-    r"authentication required|authentication failed|invalid username or password|"
-    r"could not read username|permission denied \(publickey|terminal prompts disabled|"
-    r"repository not found|401 unauthorized|403 forbidden|unable to authenticate|"
-    r"ssh: handshake failed|bad credentials",
-    re.IGNORECASE,
+from constructs_lib.cli.support.applications import (
+    APPLICATION,
+    expected_apps,
+    merge_states,
+    table,
+    why,
 )
-
-
-@dataclass(frozen=True)
-class AppState:
-    """What one Application reports, reduced to what the operator needs."""
-
-    name: str
-    wave: int
-    exists: bool = True
-    sync: str = "Unknown"
-    health: str = "Unknown"
-    revision: str = ""
-    repo: str = ""
-    operation: str = ""
-    """Phase of the last sync operation (Running, Succeeded, Failed, Error)."""
-    operation_message: str = ""
-    conditions: tuple[tuple[str, str], ...] = ()
-    """(type, message) of each status condition."""
-    failing: tuple[str, ...] = ()
-    """`Kind namespace/name: status (message)` of each resource not Synced or not Healthy."""
-    refreshing: bool = False
-    """A refresh was asked for and Argo CD has not done it yet: the status may be stale."""
-
-    @property
-    def done(self) -> bool:
-        return (
-            self.exists
-            and not self.refreshing
-            and self.sync == "Synced"
-            and self.health == "Healthy"
-        )
-
-
-def _wave(obj: dict[str, Any]) -> int:
-    raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(SYNC_WAVE, "0")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return 0
-
-
-def app_state(obj: dict[str, Any]) -> AppState:
-    """An Application object (as the API returns it) -> AppState."""
-    status = obj.get("status") or {}
-    sync = status.get("sync") or {}
-    health = status.get("health") or {}
-    op = status.get("operationState") or {}
-    failing = []
-    for r in status.get("resources") or []:
-        r_health = (r.get("health") or {}).get("status")
-        if r.get("status") == "Synced" and r_health in (None, "Healthy"):
-            continue
-        where = f"{r['namespace']}/" if r.get("namespace") else ""
-        why = [s for s in (r.get("status"), r_health) if s and s not in ("Synced", "Healthy")]
-        msg = (r.get("health") or {}).get("message")
-        failing.append(
-            f"{r.get('kind')} {where}{r.get('name')}: {', '.join(why)}"
-            + (f" ({msg})" if msg else "")
-        )
-    for r in (op.get("syncResult") or {}).get("resources") or []:
-        if r.get("status") in ("SyncFailed", "PruneSkipped") and r.get("message"):
-            where = f"{r['namespace']}/" if r.get("namespace") else ""
-            failing.append(f"{r.get('kind')} {where}{r.get('name')}: {r['message']}")
-    source = (obj.get("spec") or {}).get("source") or {}
-    return AppState(
-        name=obj["metadata"]["name"],
-        wave=_wave(obj),
-        sync=sync.get("status") or "Unknown",
-        health=health.get("status") or "Unknown",
-        revision=str(sync.get("revision") or ""),
-        repo=str(source.get("repoURL") or ""),
-        operation=op.get("phase") or "",
-        operation_message=op.get("message") or "",
-        conditions=tuple(
-            (c.get("type") or "", c.get("message") or "") for c in status.get("conditions") or []
-        ),
-        failing=tuple(failing),
-        refreshing=REFRESH in ((obj.get("metadata") or {}).get("annotations") or {}),
-    )
-
-
-def expected_apps(dist_env: Path) -> dict[str, int]:
-    """Application name -> sync wave of every Application the env renders (root included)."""
-    apps: dict[str, int] = {}
-    for path in [dist_env / "root.yaml", *sorted((dist_env / "argocd").glob("*.yaml"))]:
-        if not path.is_file():
-            continue
-        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
-            if isinstance(doc, dict) and doc.get("kind") == "Application":
-                apps[doc["metadata"]["name"]] = _wave(doc)
-    return apps
-
-
-def merge_states(objs: Iterable[dict[str, Any]], expected: dict[str, int]) -> list[AppState]:
-    """The live Applications plus a `missing` entry for each expected one not created yet,
-    root first, then by wave and name."""
-    states = {s.name: s for s in map(app_state, objs)}
-    for name, wave in expected.items():
-        states.setdefault(name, AppState(name=name, wave=wave, exists=False, sync="", health=""))
-    return sorted(states.values(), key=lambda s: (s.name != ROOT, s.wave, s.name))
-
-
-def short(revision: str) -> str:
-    return revision[:7] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision
-
-
-def line(state: AppState) -> str:
-    """One row of the view: wave, name, sync, health, revision."""
-    if not state.exists:
-        return f"{state.wave:>4}  {state.name:<26} {'(not created yet)'}"
-    op = f"  sync {state.operation}" if state.operation in ("Running", "Failed", "Error") else ""
-    return (
-        f"{state.wave:>4}  {state.name:<26} {state.sync:<10} {state.health:<12} "
-        f"{short(state.revision)}{op}"
-    ).rstrip()
-
-
-def table(states: Sequence[AppState]) -> list[str]:
-    return [f"{'WAVE':>4}  {'APPLICATION':<26} {'SYNC':<10} {'HEALTH':<12} REVISION"] + [
-        line(s) for s in states
-    ]
-
-
-def why(state: AppState) -> list[str]:
-    """Why an Application is not Synced and Healthy: conditions, last sync, failing resources."""
-    if not state.exists:
-        return [f"{state.name}: not created yet (its parent has not synced it)"]
-    out = [f"{state.name}: {kind}: {msg}" for kind, msg in state.conditions]
-    if state.operation in ("Failed", "Error") or (
-        state.operation == "Running" and state.operation_message
-    ):
-        out.append(f"{state.name}: last sync {state.operation}: {state.operation_message}")
-    out += [f"{state.name}: {f}" for f in state.failing]
-    if not out:
-        out.append(f"{state.name}: {state.sync or 'Unknown'}, {state.health or 'Unknown'}")
-    return out
-
-
-def credential_rejected(state: AppState) -> str | None:
-    """Argo CD's message when it could not read the repository with the credential given
-    (not while a refresh is pending: the condition may predate a new credential)."""
-    if state.refreshing:
-        return None
-    for kind, msg in state.conditions:
-        if kind.endswith("Error") and _CREDENTIAL_REJECTED.search(msg):
-            return msg.strip()
-    return None
-
-
-@dataclass
-class WatchResult:
-    states: list[AppState]
-    done: bool
-    rejected: str | None = None
-    waited: float = 0.0
-    lines: list[str] = field(default_factory=list)
-
-
-def watch(
-    fetch: Callable[[], list[dict[str, Any]]],
-    expected: dict[str, int],
-    wanted: Sequence[str],
-    timeout: float,
-    out: Callable[[str], None],
-    repo_url: str,
-    interval: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> WatchResult:
-    """Print a line for every change of an Application's sync, health or revision until every
-    wanted Application is Synced and Healthy, Argo CD reports the repository refused the
-    credential, or `timeout` seconds passed."""
-    start = clock()
-    seen: dict[str, str] = {}
-    while True:
-        states = merge_states(fetch(), expected)
-        elapsed = clock() - start
-        for s in states:
-            row = line(s)
-            if seen.get(s.name) != row:
-                seen[s.name] = row
-                out(f"[{elapsed:5.0f}s] {row}")
-        by_name = {s.name: s for s in states}
-        for s in states:
-            message = credential_rejected(s)
-            if message and (s.repo == repo_url or s.name == ROOT):
-                return WatchResult(states, False, rejected=message, waited=elapsed)
-        if all(by_name[n].done for n in wanted if n in by_name):
-            return WatchResult(states, True, waited=elapsed)
-        if elapsed >= timeout:
-            return WatchResult(states, False, waited=elapsed)
-        sleep(interval)
-
-
-# --- the command ----------------------------------------------------------------------------
-
-
-def add_command(sub: Any) -> None:
-    """Register `status` on the CLI's subparsers."""
-    st = sub.add_parser(
-        "status",
-        help="what Argo CD deployed for an environment, and what is out of sync or unhealthy",
-        description="Print every Application of the environment in sync-wave order with its "
-        "sync status, health and revision; for each one not Synced and Healthy, its "
-        "conditions, the last sync's message and the failing resources. Exit 0 when all are "
-        "Synced and Healthy, 1 otherwise.",
-    )
-    st.add_argument("--env", required=True, help="environment: a folder of clusters/")
-    st.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG)")
-    st.add_argument("--context", help="kubeconfig context (default: the current context)")
-    st.set_defaults(func="status")
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail
+from constructs_lib.cli.support.environment import EnvFiles
+from constructs_lib.cli.support.kube import Kube, KubeError
 
 
 def run(args: argparse.Namespace) -> int:
-    from constructs_lib.cli.environment import EXIT_FAILED, EnvFiles, fail
-    from constructs_lib.cli.kube import Kube, KubeError
-
     try:
         env = EnvFiles.load(args.env)
         kube = Kube(args.kubeconfig, args.context)
     except (KubeError, ValueError) as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     try:
-        states = fetch_states(kube, env.argocd_namespace, expected_apps(env.dist))
+        expected = expected_apps(env.dist)
+        states = merge_states(kube.list(*APPLICATION, namespace=env.argocd_namespace), expected)
     except KubeError as exc:
-        return fail(str(exc))
+        return fail([f"error: {exc}"])
     finally:
         kube.close()
     print(f"{args.env}: Argo CD Applications in namespace {env.argocd_namespace}")
@@ -271,9 +44,5 @@ def run(args: argparse.Namespace) -> int:
         print("", file=sys.stderr)
         for p in problems:
             print(p, file=sys.stderr)
-        return EXIT_FAILED
-    return 0
-
-
-def fetch_states(kube: Kube, namespace: str, expected: dict[str, int]) -> list[AppState]:
-    return merge_states(kube.list(*APPLICATION, namespace=namespace), expected)
+        return EXIT_INVALID
+    return EXIT_OK

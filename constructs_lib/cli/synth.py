@@ -9,7 +9,7 @@ import subprocess
 import sys
 from types import FrameType
 
-from constructs_lib.cli.common import EXIT_INVALID, app_command, project_root, synth_env
+from constructs_lib.cli.support.common import EXIT_INVALID, app_command, project_root, synth_env
 
 # Signals a pipeline runner or a terminal sends to stop a job: passed on to the synth.
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)

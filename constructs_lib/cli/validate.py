@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from constructs_lib.cli.common import EXIT_INVALID, EXIT_OK, one_line
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, one_line
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, cluster_dirs
 from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
-from constructs_lib.model.loading import ConfigError, load_model
+from constructs_lib.model.loading import ConfigError, load_model, parse_model, read_yaml
+from constructs_lib.model.migration import CONFIG_VERSION, is_v1
 from constructs_lib.paths import display
 
 _PATH = re.compile(r"^((?:line \d+)|(?:[^\s:]+)): (.*)$", re.S)
@@ -41,6 +42,8 @@ class Problem:
 class Report:
     checked: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What is worth knowing but is not a problem."""
 
     def add(self, file: str, line: str) -> None:
         match = _PATH.match(line)
@@ -52,6 +55,7 @@ class Report:
             "valid": not self.problems,
             "checked": self.checked,
             "problems": [p.as_json() for p in self.problems],
+            "notes": self.notes,
         }
 
 
@@ -61,10 +65,17 @@ def check_inputs(config: Path, clusters: Path) -> Report:
     report.checked.append(display(config))
     loaded: AppConfig | None = None
     try:
-        loaded = load_model(AppConfig, config)
+        data = read_yaml(config)
+        loaded = parse_model(AppConfig, data, str(config))
     except ConfigError as exc:
         for line in exc.problems:
             report.add(display(config), line.removeprefix(f"{config}: "))
+    else:
+        if is_v1(data):
+            report.notes.append(
+                f"{display(config)}: version 1, read as version {CONFIG_VERSION}; "
+                "`gitops-base migrate` rewrites it (docs/reference/versioning.md)"
+            )
     if not clusters.is_dir():
         report.add(display(clusters), "no such folder")
         return report
@@ -102,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.as_json(), indent=2))
         return EXIT_INVALID if report.problems else EXIT_OK
+    for note in report.notes:
+        print(one_line(note))
     for problem in report.problems:
         print(one_line(problem.line()))
     if report.problems:

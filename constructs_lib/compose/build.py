@@ -30,12 +30,12 @@ def versions() -> Versions:
 def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     """Render one environment."""
     charts = EnvCharts(cluster.name)
-    workloads = add_workloads(charts.workloads, config, cluster)
+    add_workloads(charts.workloads, config, cluster)
     add_bootstrap(charts.root, config, cluster)
     add_delivery(charts.delivery, config, cluster)
     scopes = PlatformScopes(
         delivery=charts.delivery, cluster=charts.platform, bootstrap=charts.root
     )
-    platform = add_platform(charts.app, scopes, config, cluster, versions(), workloads)
+    platform = add_platform(charts.app, scopes, config, cluster, versions())
     add_guards(charts.root, config, cluster, platform)
     return charts.render()

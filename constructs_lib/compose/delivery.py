@@ -7,14 +7,12 @@ from constructs import Construct
 
 from constructs_lib.compose.layout import APP, ARGOCD, source_path
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.application import (
-    ArgoApplication,
-    ArgoApplicationProps,
-    ArgoProject,
-    ArgoProjectProps,
-    Kind,
+from constructs_lib.constructs.argocd.application import ArgoApplicationProps, GitSource
+from constructs_lib.constructs.argocd.confined_application import (
+    ConfinedApplication,
+    ConfinedApplicationProps,
 )
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps, Kind
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
@@ -31,18 +29,21 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
     deleting in Argo CD 3.x, and a change to them is rare enough to re-apply by hand.
     """
     argocd_ns = cluster.argocd.namespace
-    server = cluster.argocd.destination_server
     labels = standard_labels(config.app.name, "argocd")
-    ArgoProject(
+    ConfinedApplication(
         scope,
-        "BootstrapProject",
-        props=ArgoProjectProps(
-            name=BOOTSTRAP_PROJECT,
-            namespace=argocd_ns,
-            labels=labels,
+        "Root",
+        props=ConfinedApplicationProps(
+            application=ArgoApplicationProps(
+                name=ROOT_APPLICATION,
+                namespace=argocd_ns,
+                labels=labels,
+                project=BOOTSTRAP_PROJECT,
+                source=git_source(cluster, ARGOCD),
+                destination_namespace=argocd_ns,
+                destination_server=cluster.argocd.destination_server,
+            ),
             description="The root Application: manages AppProjects and Applications only.",
-            source_repos=(cluster.repo.url,),
-            destinations=((server, argocd_ns),),
             namespaced_kinds=(
                 Kind("argoproj.io", "Application"),
                 Kind("argoproj.io", "AppProject"),
@@ -51,79 +52,56 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
     )
     # Argo CD creates a `default` project that allows any repository, destination and kind.
     # Applied with the root, this empties it: an Application naming it can deploy nothing.
-    KubeObject(
+    ArgoProject(
         scope,
         "DefaultProject",
-        api_version="argoproj.io/v1alpha1",
-        kind="AppProject",
-        name=DEFAULT_PROJECT,
-        namespace=argocd_ns,
-        labels=labels,
-        body={
-            "spec": {
-                "description": "Locked: no Application may use it.",
-                "sourceRepos": [],
-                "destinations": [],
-                "clusterResourceWhitelist": [],
-                "namespaceResourceWhitelist": [],
-                "namespaceResourceBlacklist": [{"group": "*", "kind": "*"}],
-            }
-        },
-    )
-    ArgoApplication(
-        scope,
-        "Root",
-        props=ArgoApplicationProps(
-            name=ROOT_APPLICATION,
+        props=ArgoProjectProps(
+            name=DEFAULT_PROJECT,
             namespace=argocd_ns,
             labels=labels,
-            project=BOOTSTRAP_PROJECT,
-            repo_url=cluster.repo.url,
-            revision=cluster.repo.revision,
-            path=source_path(cluster.name, ARGOCD),
-            destination_namespace=argocd_ns,
-            destination_server=server,
+            description="Locked: no Application may use it.",
+            source_repos=(),
+            namespaces=(),
+            namespaced_kinds=(),
+            denied_namespaced_kinds=(ANY_KIND,),
+            sync_wave=None,
+            sorted_keys=False,
         ),
     )
 
 
 def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) -> None:
-    """The app's AppProject and Application: children of the root."""
-    argocd_ns = cluster.argocd.namespace
-    server = cluster.argocd.destination_server
-    labels = standard_labels(config.app.name, "argocd")
-    ArgoProject(
+    """The app's Application, in a project of its own: children of the root."""
+    ConfinedApplication(
         scope,
-        "AppProject",
-        props=ArgoProjectProps(
-            name=config.app.name,
-            namespace=argocd_ns,
-            labels=labels,
+        "App",
+        props=ConfinedApplicationProps(
+            application=ArgoApplicationProps(
+                name=config.app.name,
+                namespace=cluster.argocd.namespace,
+                labels=standard_labels(config.app.name, "argocd"),
+                project=config.app.name,
+                source=git_source(cluster, APP),
+                destination_namespace=config.app.namespace,
+                destination_server=cluster.argocd.destination_server,
+                # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
+                sync_wave="10",
+            ),
             description=(
                 f"Workloads of {config.app.name}: namespaced kinds in "
                 f"'{config.app.namespace}' only."
             ),
-            source_repos=(cluster.repo.url,),
-            destinations=((server, config.app.namespace),),
             namespaced_kinds=app_kinds() + pull_secret_kinds(config, cluster),
         ),
     )
-    ArgoApplication(
-        scope,
-        "App",
-        props=ArgoApplicationProps(
-            name=config.app.name,
-            namespace=argocd_ns,
-            labels=labels,
-            project=config.app.name,
-            repo_url=cluster.repo.url,
-            revision=cluster.repo.revision,
-            path=source_path(cluster.name, APP),
-            destination_namespace=config.app.namespace,
-            destination_server=server,
-            # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
-            sync_wave="10",
-        ),
+
+
+def git_source(cluster: ClusterSettings, folder: str) -> GitSource:
+    """One of the environment's dist/ folders in its repository."""
+    return GitSource(
+        repo_url=cluster.repo.url,
+        revision=cluster.repo.revision,
+        path=source_path(cluster.name, folder),
     )
 
 

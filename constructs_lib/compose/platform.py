@@ -3,16 +3,11 @@ namespace's quota and limit range, and the NetworkPolicies that follow the decla
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from constructs import Construct
 
 from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
-from constructs_lib.constructs.argocd.helm_addon import ChartSource
-from constructs_lib.constructs.argocd.self_managed import ManifestSource
+from constructs_lib.constructs.argocd.application import ChartSource, GitSource
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.lets_encrypt_issuers import AcmeServer
 from constructs_lib.constructs.network_policies import (
@@ -20,33 +15,17 @@ from constructs_lib.constructs.network_policies import (
     Call,
     ExternalRule,
 )
+from constructs_lib.constructs.platform.addons import PlatformIngress, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     INGRESS_CONTROLLERS,
     K3sPlatform,
     K3sPlatformProps,
-    PlatformIngress,
     PlatformScopes,
 )
-from constructs_lib.constructs.workloads import Workload
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import (
-    ACME_SOLVER,
-    AppConfig,
-    Port,
-    Service,
-    ServiceCall,
-    container_defaults,
-)
-from constructs_lib.model.value_types import quantity_value
+from constructs_lib.model.config import AppConfig, container_defaults, derived_quota
+from constructs_lib.model.service import Port, Service, ServiceCall
 from constructs_lib.model.versions import ARGOCD_REPO, Versions
-
-CHARTS = (
-    "ingress-nginx",
-    "cert-manager",
-    "secrets-store-csi-driver",
-    "infisical-csi-provider",
-    "sealed-secrets",
-)
 
 
 def add_platform(
@@ -55,39 +34,37 @@ def add_platform(
     config: AppConfig,
     cluster: ClusterSettings,
     versions: Versions,
-    workloads: Sequence[Workload],
 ) -> K3sPlatform:
     """Add-ons, the `platform` project and the cluster baseline of one environment."""
     infisical = config.secrets.infisical
+    pins = {chart: versions.pin(chart, cluster.name) for chart in versions.charts}
     props = K3sPlatformProps(
         scopes=scopes,
         labels=standard_labels(config.app.name, PLATFORM),
-        app_namespace=namespace_props(config, workloads),
+        app_namespace=namespace_props(config),
         argocd_namespace=cluster.argocd.namespace,
         destination_server=cluster.argocd.destination_server,
         repo_url=cluster.repo.url,
         revision=cluster.repo.revision,
         path=source_path(cluster.name, PLATFORM),
-        charts={
-            chart: ChartSource(repo=pin.repo, version=pin.version)
-            for chart in CHARTS
-            if chart in versions.charts and (pin := versions.pin(chart, cluster.name))
-        },
+        charts={chart: ChartSource(repo=p.repo, version=p.version) for chart, p in pins.items()},
         acme_email=cluster.acme_email,
         acme_issuers=tuple(AcmeServer(i.name, i.server, i.ca_bundle) for i in cluster.acme_issuers),
-        ingress=PlatformIngress(
-            controller=cluster.ingress.controller,
-            http_node_port=cluster.ingress.http_node_port,
-            https_node_port=cluster.ingress.https_node_port,
-            publish_status_address=tuple(cluster.ingress.publish_status_address),
+        settings=PlatformSettings(
+            ingress=PlatformIngress(
+                controller=cluster.ingress.controller,
+                http_node_port=cluster.ingress.http_node_port,
+                https_node_port=cluster.ingress.https_node_port,
+                publish_status_address=tuple(cluster.ingress.publish_status_address),
+            ),
+            csi_token_audience=infisical.auth.audience if infisical else "infisical",
+            sealed_secrets=cluster.sealed_secrets,
         ),
-        csi_token_audience=infisical.auth.audience if infisical else "infisical",
         network_policies=(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
-        sealed_secrets=cluster.sealed_secrets,
         self_managed_argocd=(
-            ManifestSource(
+            GitSource(
                 repo_url=ARGOCD_REPO,
                 revision=versions.argocd.version,
                 path=versions.argocd.install_path.rpartition("/")[0],
@@ -103,85 +80,17 @@ def add_platform(
 # --- the namespace ------------------------------------------------------------------------
 
 
-def namespace_props(config: AppConfig, workloads: Sequence[Workload]) -> AppNamespaceProps:
+def namespace_props(config: AppConfig) -> AppNamespaceProps:
     request, limit = container_defaults(config)
     settings = config.platform
     return AppNamespaceProps(
         name=config.app.namespace,
         labels=standard_labels(config.app.name, PLATFORM),
-        quota=quota(config, workloads, request, limit) if settings.quota.enabled else None,
+        quota=derived_quota(config) if settings.quota.enabled else None,
         limit_range=settings.limit_range.enabled,
         default_request=request,
         default_limit=limit,
     )
-
-
-@dataclass(frozen=True)
-class _Totals:
-    """CPU in cores, memory in bytes."""
-
-    requests_cpu: float = 0.0
-    requests_memory: float = 0.0
-    limits_cpu: float = 0.0
-    limits_memory: float = 0.0
-
-
-def quota(
-    config: AppConfig,
-    workloads: Sequence[Workload],
-    request: dict[str, str],
-    limit: dict[str, str],
-) -> dict[str, str]:
-    """`spec.hard` of the ResourceQuota: what every workload needs at its most pods (every
-    container counted), plus the ACME solvers, plus the config's headroom. A container without
-    resources gets `request`/`limit` (the LimitRange defaults), as the API server would give it;
-    each field of quota.requests / quota.limits / quota.pods overrides its total."""
-    solvers = 0
-    if config.tls.enabled:
-        solvers = sum(
-            1
-            for s in config.services
-            if s.ingress is not None and s.ingress.tls.enabled is not False
-        )
-    totals = {"requests_cpu": 0.0, "requests_memory": 0.0, "limits_cpu": 0.0, "limits_memory": 0.0}
-    pod_resources = [(w.max_pods, c.resources) for w in workloads for c in w.containers]
-    pods = sum(w.max_pods for w in workloads) + solvers
-    for count, resources in [*pod_resources, (solvers, ACME_SOLVER)]:
-        for key in ("cpu", "memory"):
-            totals[f"requests_{key}"] += count * _value(resources.get("requests"), request, key)
-            totals[f"limits_{key}"] += count * _value(resources.get("limits"), limit, key)
-    factor = 1 + config.platform.quota.headroom_percent / 100
-    hard = {
-        "requests.cpu": _cpu(totals["requests_cpu"] * factor),
-        "requests.memory": _memory(totals["requests_memory"] * factor),
-        "limits.cpu": _cpu(totals["limits_cpu"] * factor),
-        "limits.memory": _memory(totals["limits_memory"] * factor),
-        "pods": str(max(1, math.ceil(pods * factor))),
-    }
-    overrides = config.platform.quota
-    for prefix, values in (("requests", overrides.requests), ("limits", overrides.limits)):
-        for key in ("cpu", "memory"):
-            value = getattr(values, key, None) if values is not None else None
-            if value is not None:
-                hard[f"{prefix}.{key}"] = value
-    if overrides.pods is not None:
-        hard["pods"] = str(overrides.pods)
-    hard["services.nodeports"] = str(overrides.node_ports)
-    hard["services.loadbalancers"] = str(overrides.load_balancers)
-    return hard
-
-
-def _value(resources: dict[str, str] | None, fallback: dict[str, str], key: str) -> float:
-    quantity = (resources or {}).get(key)
-    return quantity_value(quantity or fallback[key])
-
-
-def _cpu(cores: float) -> str:
-    return f"{math.ceil(round(cores * 1000, 6))}m"
-
-
-def _memory(size: float) -> str:
-    return f"{math.ceil(round(size / 2**20, 6))}Mi"
 
 
 # --- network policies ---------------------------------------------------------------------
@@ -194,8 +103,8 @@ def network_policy_props(config: AppConfig, cluster: ClusterSettings) -> AppNetw
         for s in config.services
         if s.ingress is not None and config.features.ingresses and config.features.services
     }
-    tls = config.tls.enabled and any(
-        by_name[name].ingress.tls.enabled is not False  # type: ignore[union-attr]
+    tls = any(
+        by_name[name].ingress.terminates_tls(config.tls.enabled)  # type: ignore[union-attr]
         for name in routed
     )
     calls = tuple(

@@ -7,7 +7,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.application import Kind
+from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.infisical_secret_mount import (
     InfisicalConnection,
     InfisicalSecret,
@@ -16,7 +16,7 @@ from constructs_lib.constructs.infisical_secret_mount import (
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.security import PodSecurity
-from constructs_lib.constructs.workloads import WORKLOADS, Workload, WorkloadProps
+from constructs_lib.constructs.workloads import Workload, WorkloadProps
 from constructs_lib.constructs.workloads.container import (
     ContainerPort,
     ContainerProps,
@@ -29,7 +29,9 @@ from constructs_lib.constructs.workloads.workload import (
     IngressProps,
 )
 from constructs_lib.model.clusters import ClusterSettings, rehost
-from constructs_lib.model.config import AppConfig, Probe, Resources, Service
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.service import Probe, Resources, Service
+from constructs_lib.model.workload_kinds import KINDS
 
 # Kinds the app's Application may manage besides what the workloads render.
 BASE_APP_KINDS = (Kind("", "ConfigMap"), Kind("", "ServiceAccount"))
@@ -40,8 +42,8 @@ def app_kinds() -> tuple[Kind, ...]:
     """Every kind the app's workloads can render: the app project's allowlist. Namespaced
     only, nothing cluster-scoped."""
     kinds = set(BASE_APP_KINDS)
-    for workload in set(WORKLOADS.values()):
-        kinds.update(Kind(group, kind) for group, kind in (*workload.SHARED_KINDS, *workload.KINDS))
+    kinds.update(Kind(group, kind) for group, kind in Workload.SHARED_KINDS)
+    kinds.update(Kind(k.group, k.kind) for k in KINDS.values())
     return tuple(sorted(kinds, key=lambda k: (k.group, k.kind)))
 
 
@@ -60,7 +62,7 @@ def add_workloads(scope: Construct, config: AppConfig, cluster: ClusterSettings)
     )
     workloads = []
     for service in config.services:
-        construct = WORKLOADS[service.type]
+        construct = Workload.for_kind(service.type)
         props = workload_props(construct, config, cluster, service)
         workloads.append(construct(scope, service.name, props=props))
     return workloads
@@ -70,7 +72,7 @@ def workload_props(
     construct: type[Workload], config: AppConfig, cluster: ClusterSettings, service: Service
 ) -> WorkloadProps:
     """Props of `construct` for one service. Fields a kind adds to WorkloadProps are read from
-    the service's config field of the same name (`replicas`, `schedule`, ...)."""
+    the service's config field of the same name (`replicas`, its options: `cronjob`, ...)."""
     return construct.PROPS(
         **pod_fields(construct, service, config.defaults.resources, env=cluster.name),
         app=config.app.name,
@@ -95,12 +97,12 @@ def pod_fields(
     env: str | None = None,
 ) -> dict[str, Any]:
     """The props fields that come from the service alone: name, containers, volumes, security,
-    scaling, and the fields the kind adds."""
-    fields: dict[str, Any] = {
-        f.name: getattr(service, f.name)
-        for f in dataclasses.fields(construct.PROPS)
-        if f.name not in _COMMON_FIELDS and hasattr(service, f.name)
-    }
+    scaling, and the fields the kind adds (from the service's fields of the same name)."""
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(construct.PROPS):
+        value = getattr(service, f.name, None) if f.name not in _COMMON_FIELDS else None
+        if value is not None:  # a field the service leaves unset gets the props' default
+            fields[f.name] = value
     fields.update(
         name=service.name,
         containers=(main_container(service, default_resources, env=env),),
@@ -170,15 +172,17 @@ def volumes(service: Service) -> list[Volume]:
 
 
 def pod_security(service: Service) -> PodSecurity:
+    """What the service loosens; what it leaves out keeps PodSecurity's secure default."""
     security = service.security
-    return PodSecurity(
-        run_as_user=security.run_as_user,
-        run_as_group=security.run_as_group,
-        fs_group=security.fs_group,
-        read_only_root_filesystem=security.read_only_root_filesystem,
-        add_capabilities=tuple(security.add_capabilities),
-        automount_service_account_token=security.automount_service_account_token,
+    names = (
+        "run_as_user",
+        "run_as_group",
+        "fs_group",
+        "read_only_root_filesystem",
+        "automount_service_account_token",
     )
+    given = {name: value for name in names if (value := getattr(security, name)) is not None}
+    return PodSecurity(**given, add_capabilities=tuple(security.add_capabilities))
 
 
 def resources(resources: Resources | None) -> dict[str, dict[str, str]]:
@@ -231,12 +235,12 @@ def ingress(config: AppConfig, cluster: ClusterSettings, service: Service) -> In
         return None
     return IngressProps(
         hosts=hosts,
-        tls=config.tls.enabled if settings.tls.enabled is None else settings.tls.enabled,
+        tls=settings.terminates_tls(config.tls.enabled),
         cluster_issuer=cluster.tls_issuer or config.tls.issuer,
         ingress_class_name=cluster.ingress.controller,
         paths=tuple(settings.paths),
         port=settings.port,
-        tls_secret_name=settings.tls.secret_name,
+        tls_secret_name=settings.tls_secret(service.name),
         annotations=dict(settings.annotations),
     )
 
@@ -265,4 +269,5 @@ def secret_mount(
             for s in service.secrets
         ),
         mount_path=service.secrets_mount_path,
+        synced_secret_name=service.synced_secret_name,
     )

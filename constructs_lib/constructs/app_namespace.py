@@ -3,25 +3,19 @@ ResourceQuota (derived from the services' declared resources, with headroom) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
-from constructs_lib.model.value_types import quantity_value
+from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.value_types import above_limit
 
-PSS_RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/warn": "restricted",
-    "pod-security.kubernetes.io/audit": "restricted",
-}
+PSS_RESTRICTED = pod_security_labels("restricted")
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
 KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
-# Container defaults of the LimitRange when nothing else sets them.
-DEFAULT_REQUEST = {"cpu": "50m", "memory": "64Mi"}
-DEFAULT_LIMIT = {"cpu": "500m", "memory": "256Mi"}
 # Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
 # requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
 EPHEMERAL_REQUEST = "64Mi"
@@ -34,14 +28,14 @@ class AppNamespaceProps:
 
     name: str
     labels: dict[str, str]
+    default_request: dict[str, str]
+    """Container default request (`cpu`, `memory`) of the LimitRange."""
+    default_limit: dict[str, str]
+    """Container default limit (`cpu`, `memory`) of the LimitRange."""
     quota: dict[str, str] | None = None
     """`spec.hard` of the ResourceQuota. @default no ResourceQuota"""
     limit_range: bool = False
-    """Render the LimitRange with the two defaults below. @default no LimitRange"""
-    default_request: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUEST))
-    """Container default request (`cpu`, `memory`). @default 50m CPU / 64Mi"""
-    default_limit: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LIMIT))
-    """Container default limit (`cpu`, `memory`). @default 500m CPU / 256Mi"""
+    """Render the LimitRange with the two defaults above. @default no LimitRange"""
 
 
 class AppNamespace(Construct):
@@ -64,50 +58,34 @@ class AppNamespace(Construct):
         self.limit_range = self._limit_range() if props.limit_range else None
 
     def _quota(self) -> KubeObject:
-        hard = dict(self.props.quota or {})
-        return KubeObject(
-            self,
-            "ResourceQuota",
-            api_version="v1",
-            kind="ResourceQuota",
-            name=self.props.name,
-            namespace=self.props.name,
-            labels=self.props.labels,
-            annotations={SYNC_WAVE: "-9"},
-            body={"spec": {"hard": hard}},
-        )
+        return self._namespace_policy("ResourceQuota", {"hard": dict(self.props.quota or {})})
 
     def _limit_range(self) -> KubeObject:
         request, limit = self.props.default_request, self.props.default_limit
-        for key in ("cpu", "memory"):
-            req, lim = request.get(key), limit.get(key)
-            if req and lim and quantity_value(req) > quantity_value(lim):
-                raise ValueError(
-                    f"AppNamespace '{self.props.name}': platform.limit_range: "
-                    f"default_request.{key} "
-                    f"{req} is above default_limit.{key} {lim}"
-                )
+        above = above_limit(request, limit)
+        if above is not None:
+            key, req, lim = above
+            raise ValueError(
+                f"AppNamespace '{self.props.name}': platform.limit_range: "
+                f"default_request.{key} {req} is above default_limit.{key} {lim}"
+            )
+        container = {
+            "type": "Container",
+            "defaultRequest": {**request, "ephemeral-storage": EPHEMERAL_REQUEST},
+            "default": {**limit, "ephemeral-storage": EPHEMERAL_LIMIT},
+        }
+        return self._namespace_policy("LimitRange", {"limits": [container]})
+
+    def _namespace_policy(self, kind: str, spec: dict[str, Any]) -> KubeObject:
+        """A core object of the namespace named after it, synced right after it (wave -9)."""
         return KubeObject(
             self,
-            "LimitRange",
+            kind,
             api_version="v1",
-            kind="LimitRange",
+            kind=kind,
             name=self.props.name,
             namespace=self.props.name,
             labels=self.props.labels,
             annotations={SYNC_WAVE: "-9"},
-            body={
-                "spec": {
-                    "limits": [
-                        {
-                            "type": "Container",
-                            "defaultRequest": {
-                                **request,
-                                "ephemeral-storage": EPHEMERAL_REQUEST,
-                            },
-                            "default": {**limit, "ephemeral-storage": EPHEMERAL_LIMIT},
-                        }
-                    ]
-                }
-            },
+            body={"spec": spec},
         )

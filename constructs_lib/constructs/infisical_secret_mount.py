@@ -29,8 +29,8 @@ class InfisicalConnection:
     identity_id: str
     audience: str
     """Audience of the service account token the provider presents."""
-    auth_method: str = "kubernetes"
-    """@default kubernetes"""
+    auth_method: str
+    """How the provider authenticates (kubernetes)."""
     ca_certificate: str | None = None
     """PEM CA of a self-hosted Infisical. @default the system's CAs"""
 
@@ -61,8 +61,10 @@ class InfisicalSecretMountProps:
     env_slug: str
     """Infisical environment slug (per cluster)."""
     secrets: tuple[InfisicalSecret, ...]
-    mount_path: str = "/mnt/secrets"
-    """Where the files appear in the container. @default /mnt/secrets"""
+    mount_path: str
+    """Where the files appear in the container."""
+    synced_secret_name: str
+    """The Secret the CSI driver syncs the env secrets into."""
 
 
 class InfisicalSecretMount(KubeObject):
@@ -72,7 +74,7 @@ class InfisicalSecretMount(KubeObject):
         if not props.secrets:
             raise ValueError(f"InfisicalSecretMount '{props.name}': no secrets to mount")
         self.props = props
-        self.synced_secret_name = f"{props.name}-infisical"
+        self.synced_secret_name = props.synced_secret_name
         spec: dict[str, Any] = {"provider": "infisical", "parameters": _parameters(props)}
         env_secrets = [s for s in props.secrets if s.env]
         if env_secrets:

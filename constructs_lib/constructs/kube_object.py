@@ -20,6 +20,9 @@ class KubeObject(cdk8s.ApiObject):
     jsii instead (JSON patches or the generated L1 classes) costs three to ten times more per
     object, which is most of the synth budget at a thousand services. A body is therefore
     patched through `overlays/` on the rendered output, not with `add_json_patch`.
+
+    Every object the constructs render is one, custom resources included; the synth checks
+    each body against its schema (docs/decisions/0010-one-rule-for-object-bodies.md).
     """
 
     def __init__(
@@ -68,3 +71,13 @@ def synthesize(chart: cdk8s.Chart) -> list[dict[str, Any]]:
         )
         manifests.append({**manifest, **bodies.get(identity, {})})
     return manifests
+
+
+def sorted_keys(value: Any) -> Any:
+    """`value` with the keys of every mapping in it sorted, at every level: the order cdk8s
+    renders what it builds itself (metadata, and objects built through generated bindings)."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value

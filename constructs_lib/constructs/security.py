@@ -7,9 +7,21 @@ of `PodSecurity`; an absent field never loosens anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 TMP_VOLUME = "tmp"
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+
+
+def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
+    """A namespace's Pod Security labels: enforce, audit and warn at `level`, against the
+    latest policy version."""
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": level,
+        "pod-security.kubernetes.io/warn": level,
+    }
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,16 @@ class TlsIngressProps:
     service_name: str
     service_port: int | str
     """Port number or name on the Service."""
-    paths: tuple[str, ...] = ("/",)
-    """@default ('/',) with pathType Prefix."""
-    ingress_class_name: str = "nginx"
-    """IngressClass of the controller. @default nginx (ingress-nginx)."""
-    tls: bool = True
-    """Request a certificate and terminate TLS. @default True"""
-    cluster_issuer: str = "letsencrypt-staging"
-    """cert-manager ClusterIssuer. @default letsencrypt-staging"""
-    tls_secret_name: str | None = None
-    """Secret cert-manager writes the certificate to. @default <name>-tls"""
+    paths: tuple[str, ...]
+    """Path prefixes (pathType Prefix)."""
+    ingress_class_name: str
+    """IngressClass of the controller."""
+    tls: bool
+    """Request a certificate and terminate TLS."""
+    cluster_issuer: str
+    """cert-manager ClusterIssuer."""
+    tls_secret_name: str
+    """Secret cert-manager writes the certificate to."""
     annotations: dict[str, str] = field(default_factory=dict)
     """Extra annotations. @default none"""
 
@@ -66,7 +66,7 @@ class TlsIngress(KubeObject):
         }
         annotations = dict(props.annotations)
         if props.tls:
-            self.tls_secret_name: str | None = props.tls_secret_name or f"{props.name}-tls"
+            self.tls_secret_name: str | None = props.tls_secret_name
             annotations[CLUSTER_ISSUER_ANNOTATION] = props.cluster_issuer
             spec["tls"] = [{"hosts": list(props.hosts), "secretName": self.tls_secret_name}]
         else:

@@ -16,7 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from constructs_lib.model.config import ISSUERS, Model
+from constructs_lib.model.base import Model
+from constructs_lib.model.config import ISSUERS
 from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
 
 CLUSTER_FILE = "cluster.yaml"

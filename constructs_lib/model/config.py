@@ -1,105 +1,71 @@
 """The application config: `config/app-config.yaml`, the single source of truth for workloads.
 
-Version 1 of the schema. `version` is what a future migration keys on: a file with another
-version is rejected with a message naming the versions this base understands.
+Version 2 of the schema. `version` is what a migration keys on: a version 1 file is read as
+version 2 (`model/migration.py`; `gitops-base migrate` rewrites it), and a file with any other
+version is rejected with a message naming the versions this base reads.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
+    BeforeValidator,
     Field,
-    PlainValidator,
+    ModelWrapValidatorHandler,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from constructs_lib.model import secret_values
-from constructs_lib.model.kube_rules import (
-    CRONJOB_NAME_MAX,
-    ID_MAX,
-    INT32_MAX,
-    INT64_MAX,
-    SECRET_KEY_MAX,
-    STATEFULSET_NAME_MAX,
-    ingress_path_problem,
+from constructs_lib.model import migration
+from constructs_lib.model.base import Model
+from constructs_lib.model.migration import CONFIG_VERSION, READ_VERSIONS
+from constructs_lib.model.quota import (
+    FALLBACK_LIMIT,
+    FALLBACK_REQUEST,
+    LimitRangeSettings,
+    QuotaSettings,
+    QuotaShares,
+    bound_problem,
+    hard,
+)
+from constructs_lib.model.quota import container_defaults as _container_defaults
+from constructs_lib.model.quota import quota_shares as _quota_shares
+from constructs_lib.model.service import (
+    Ingress,
+    Resources,
+    Service,
+    check_requests_within_limits,
+    port_known,
 )
 from constructs_lib.model.value_types import (
-    AbsolutePath,
-    Annotations,
     AppName,
     AppNamespace,
-    Cidr,
-    CronSchedule,
     DnsLabel,
     DnsSubdomain,
-    EnvName,
     Hostname,
-    HttpPath,
-    ImageDigest,
-    ImageRepository,
-    ImageTag,
-    PortName,
-    Quantity,
-    SchemaVersion,
-    TimeZone,
-    quantity_value,
+    above_limit,
 )
 
+ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 
-def _not_secret_entry(value: str) -> str:
-    if not re.match(secret_values.NOT_SECRET_ENTRY, value):
-        raise ValueError(
-            f"{value!r} is not an env var name, 'command[N]', 'args[N]' or "
-            "'probes.<readiness|liveness|startup>.exec.command[N]'"
-        )
+
+def _config_version(value: object) -> object:
+    """Version 1 is converted before this runs: the one version left is the current one."""
+    if type(value) is not int or value != CONFIG_VERSION:
+        known = " or ".join(str(v) for v in READ_VERSIONS)
+        raise ValueError(f"{value!r} is not a schema version this base reads ({known})")
     return value
 
 
-NotSecretEntry = Annotated[str, AfterValidator(_not_secret_entry)]
-
-CONFIG_VERSION = 1
-# Tags registries move on every push: an image pinned only by one of these is not reproducible.
-MUTABLE_TAGS = frozenset({"latest"})
-# Bounds of one resource list: far above any node (k3s or not), far below an overflow.
-MAX_CPU_CORES = 10000
-MAX_MEMORY_BYTES = 64 * 2**40
-# Bounds of the namespace ResourceQuota the platform derives (replicas x resources, plus
-# headroom). Requests must fit the cluster: 1024 cores or 4 TiB is more than any single k3s
-# cluster holds, so a total above it is a typo or a runaway payload, not an app. Limits may be
-# overcommitted, but not beyond 16 times that.
-QUOTA_MAX_CPU_CORES = 1024
-QUOTA_MAX_MEMORY_BYTES = 4 * 2**40
-QUOTA_LIMITS_OVERCOMMIT = 16
-# What a container without resources gets from the LimitRange when nothing else is set.
-FALLBACK_REQUEST = {"cpu": "50m", "memory": "64Mi"}
-FALLBACK_LIMIT = {"cpu": "500m", "memory": "256Mi"}
-# cert-manager's default HTTP-01 solver pod resources (controller flags
-# --acme-http01-solver-resource-{request,limit}-{cpu,memory}); one solver per TLS Ingress.
-ACME_SOLVER = {
-    "requests": {"cpu": "10m", "memory": "64Mi"},
-    "limits": {"cpu": "100m", "memory": "64Mi"},
-}
-# Suffix of the Secret the CSI driver syncs a service's env secrets into.
-SYNCED_SECRET_SUFFIX = "-infisical"
-ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+ConfigVersion = Annotated[
+    int,
+    BeforeValidator(_config_version),
+    WithJsonSchema({"const": CONFIG_VERSION, "type": "integer"}),
+]
 Issuer = Literal["letsencrypt-staging", "letsencrypt-production"]
-
-
-class Model(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable, and types are
-    strict: no string or boolean where a number belongs (`replicas: "3"`, `replicas: true`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # --- global settings -------------------------------------------------------------------------
@@ -168,34 +134,6 @@ class SecretsSettings(Model):
     )
 
 
-class ResourceList(Model):
-    """CPU and memory as Kubernetes quantities."""
-
-    cpu: Quantity | None = Field(
-        None, description=f"CPU, e.g. '250m'. At most {MAX_CPU_CORES} cores."
-    )
-    memory: Quantity | None = Field(None, description="Memory, e.g. '256Mi'. At most 64Ti.")
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ResourceList:
-        if self.cpu is not None and quantity_value(self.cpu) > MAX_CPU_CORES:
-            raise ValueError(f"cpu: '{self.cpu}' is more than {MAX_CPU_CORES} cores")
-        if self.memory is not None and quantity_value(self.memory) > MAX_MEMORY_BYTES:
-            raise ValueError(f"memory: '{self.memory}' is more than 64Ti")
-        return self
-
-
-class Resources(Model):
-    """Container resources. Requests must not exceed limits."""
-
-    requests: ResourceList | None = Field(
-        None, description="What the scheduler reserves. Default: none (defaults.resources)."
-    )
-    limits: ResourceList | None = Field(
-        None, description="The most the container may use. Default: none (defaults.resources)."
-    )
-
-
 class Defaults(Model):
     """Values every service gets unless it sets its own."""
 
@@ -238,785 +176,7 @@ class Features(Model):
     )
 
 
-# --- services --------------------------------------------------------------------------------
-
-
-class EnvImage(Model):
-    """The tag and/or digest one environment runs instead of the service's own."""
-
-    tag: ImageTag | None = Field(None, description="Image tag in this environment.")
-    digest: ImageDigest | None = Field(None, description="sha256:<64 hex> in this environment.")
-
-    @model_validator(mode="after")
-    def _tag_or_digest(self) -> EnvImage:
-        if self.tag is None and self.digest is None:
-            raise ValueError("set 'tag' or 'digest'")
-        return self
-
-
-class Image(Model):
-    """Container image. CI rolls a service by editing `tag` or `digest`."""
-
-    repository: ImageRepository = Field(
-        description="Registry and repository, without tag or digest, e.g. ghcr.io/acme/web."
-    )
-    tag: ImageTag | None = Field(None, description="Image tag. Set tag, digest, or both.")
-    digest: ImageDigest | None = Field(
-        None, description="sha256:<64 hex>. Pins the exact image; wins over a moved tag."
-    )
-    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
-        None, description="Default: Kubernetes' own (IfNotPresent unless the tag is 'latest')."
-    )
-    allow_mutable_tag: bool = Field(
-        False,
-        description="Accept a tag that is moved on every push ('latest') without a digest. "
-        "Default: false (refused: the same config could deploy different images).",
-    )
-    envs: dict[DnsLabel, EnvImage] = Field(
-        default_factory=dict,
-        description="Per-environment tag or digest, replacing `tag` and `digest` in that "
-        "environment only: what `set-image --env` and `promote` edit. Default: none.",
-    )
-
-    @model_validator(mode="after")
-    def _tag_or_digest(self) -> Image:
-        if self.tag is None and self.digest is None:
-            raise ValueError("set 'tag' or 'digest'")
-        if self.digest is None and self.tag in MUTABLE_TAGS and not self.allow_mutable_tag:
-            raise ValueError(
-                f"tag '{self.tag}' is mutable: the same config could deploy a different image "
-                "tomorrow; pin a digest (digest: sha256:<64 hex>, e.g. with `gitops-base "
-                "set-image SERVICE@sha256:...`) or a release tag, or set "
-                "allow_mutable_tag: true on this image"
-            )
-        for env, override in self.envs.items():
-            if override.digest is None and override.tag in MUTABLE_TAGS:
-                if not self.allow_mutable_tag:
-                    raise ValueError(
-                        f"envs.{env}: tag '{override.tag}' is mutable; pin a digest or a "
-                        "release tag, or set allow_mutable_tag: true on this image"
-                    )
-        return self
-
-    @property
-    def reference(self) -> str:
-        return _reference(self.repository, self.tag, self.digest)
-
-    def reference_in(self, env: str) -> str:
-        """The image an environment runs: its override, else `tag`/`digest`."""
-        override = self.envs.get(env)
-        if override is None:
-            return self.reference
-        return _reference(self.repository, override.tag, override.digest)
-
-
-def _reference(repository: str, tag: str | None, digest: str | None) -> str:
-    ref = repository
-    if tag:
-        ref += f":{tag}"
-    if digest:
-        ref += f"@{digest}"
-    return ref
-
-
-class Port(Model):
-    """A container port, exposed by the Service on `service_port`."""
-
-    name: PortName = Field(description="Port name, referenced by probes and the Ingress.")
-    container_port: int = Field(ge=1, le=65535, description="Port the container listens on.")
-    service_port: int | None = Field(
-        None, ge=1, le=65535, description="Port of the Service. Default: the container port."
-    )
-    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
-
-
-PortRef = Annotated[int, Field(ge=1, le=65535)] | PortName
-
-
-class HttpGet(Model):
-    """An HTTP GET probe."""
-
-    path: HttpPath = Field("/", description="Path of the HTTP GET. Default: '/'.")
-    port: PortRef = Field(description="Port number or name of a declared port.")
-
-
-class TcpSocket(Model):
-    """A TCP connect probe."""
-
-    port: PortRef = Field(description="Port number or name of a declared port.")
-
-
-class ExecAction(Model):
-    """A command probe."""
-
-    command: list[str] = Field(min_length=1, description="Command run in the container.")
-
-
-class Probe(Model):
-    """Exactly one of http, tcp or exec."""
-
-    http: HttpGet | None = Field(None, description="Healthy on an HTTP status 200-399.")
-    tcp: TcpSocket | None = Field(None, description="Healthy when the port accepts a connection.")
-    exec: ExecAction | None = Field(None, description="Healthy when the command exits 0.")
-    initial_delay_seconds: int | None = Field(
-        None, ge=0, le=INT32_MAX, description="Default: Kubernetes' (0)."
-    )
-    period_seconds: int | None = Field(
-        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (10)."
-    )
-    timeout_seconds: int | None = Field(
-        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (1)."
-    )
-    failure_threshold: int | None = Field(
-        None, ge=1, le=INT32_MAX, description="Default: Kubernetes' (3)."
-    )
-
-    @model_validator(mode="after")
-    def _one_handler(self) -> Probe:
-        if sum(h is not None for h in (self.http, self.tcp, self.exec)) != 1:
-            raise ValueError("set exactly one of 'http', 'tcp' or 'exec'")
-        return self
-
-
-class Probes(Model):
-    """Container probes. Readiness and startup are for Deployments only."""
-
-    readiness: Probe | None = Field(
-        None, description="Gates traffic and rollouts. Default: none (ready once started)."
-    )
-    liveness: Probe | None = Field(None, description="Restarts the container when it fails.")
-    startup: Probe | None = Field(
-        None, description="Holds the other probes until it passes, for slow starts."
-    )
-
-
-class SecretRef(Model):
-    """One Infisical secret, delivered as a file under the secrets mount or as an env var."""
-
-    key: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Infisical key.")
-    path: AbsolutePath = Field("/", description="Infisical folder. Default: '/'.")
-    env: EnvName | None = Field(None, description="Expose as this environment variable.")
-    file: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="Expose as this file name under `secrets_mount_path`.",
-    )
-
-    @model_validator(mode="after")
-    def _one_target(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("set exactly one of 'env' or 'file'")
-        if self.env is not None and len(self.env) > SECRET_KEY_MAX:
-            raise ValueError(
-                f"env: '{self.env}' has {len(self.env)} characters; an env secret is synced to a "
-                f"Secret key of that name, which may have at most {SECRET_KEY_MAX}"
-            )
-        if self.file is not None and (self.file == "." or self.file.startswith("..")):
-            raise ValueError(
-                f"file: '{self.file}' is reserved: the volume's atomic writer uses '.', '..' and "
-                "names starting with '..' (such as '..data') for its own links"
-            )
-        return self
-
-    @property
-    def object_name(self) -> str:
-        """Name of the file the CSI provider writes; env secrets sync from it."""
-        return self.file or self.env or self.key
-
-
-class EmptyDir(Model):
-    """A scratch volume that lives as long as the pod."""
-
-    size_limit: Quantity | None = Field(None, description="Default: no limit.")
-    medium: Literal["", "Memory"] | None = Field(
-        None, description="Memory: a tmpfs, counted against the memory limit. Default: disk."
-    )
-
-
-class PersistentVolumeClaimRef(Model):
-    """An existing PersistentVolumeClaim in the app namespace; the base does not create it."""
-
-    claim_name: DnsSubdomain = Field(description="Name of the PersistentVolumeClaim.")
-
-
-class Volume(Model):
-    """A writable volume. Exactly one source: empty_dir or persistent_volume_claim."""
-
-    name: DnsLabel = Field(description="Volume name; 'tmp' and 'secrets' are reserved.")
-    mount_path: AbsolutePath = Field(description="Where the volume appears in the container.")
-    read_only: bool = Field(False, description="Default: false.")
-    empty_dir: EmptyDir | None = Field(None, description="A scratch volume.")
-    persistent_volume_claim: PersistentVolumeClaimRef | None = Field(
-        None, description="An existing claim."
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Volume:
-        if (self.empty_dir is None) == (self.persistent_volume_claim is None):
-            raise ValueError("set exactly one of 'empty_dir' or 'persistent_volume_claim'")
-        return self
-
-
-class IngressTls(Model):
-    """TLS of one Ingress; cert-manager issues the certificate."""
-
-    enabled: bool | None = Field(None, description="Default: the global tls.enabled.")
-    secret_name: DnsSubdomain | None = Field(
-        None, description="Secret cert-manager writes the certificate to. Default: <service>-tls."
-    )
-
-
-class Ingress(Model):
-    """An Ingress with TLS for a Deployment with ports."""
-
-    hosts: list[Hostname] = Field(
-        default_factory=list,
-        description="Public hostnames under `domain`; each moves onto each environment's domain.",
-    )
-    paths: list[HttpPath] = Field(
-        default_factory=lambda: ["/"],
-        min_length=1,
-        description="Path prefixes (pathType Prefix): letters, digits, '.', '_', '-' and '/' "
-        "only, as ingress-nginx's strict path validation requires. Default: ['/'].",
-    )
-    env_hosts: dict[DnsLabel, list[Hostname]] = Field(
-        default_factory=dict,
-        description="Hostnames outside `domain`, per environment that serves them; rendered "
-        "unchanged in that environment only. Default: none.",
-    )
-    port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
-    tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
-    annotations: Annotations = Field(
-        default_factory=dict, description="Extra annotations for the controller. Default: none."
-    )
-
-    @model_validator(mode="after")
-    def _some_host(self) -> Ingress:
-        if not self.hosts and not any(self.env_hosts.values()):
-            raise ValueError("set 'hosts' or 'env_hosts'")
-        return self
-
-    @model_validator(mode="after")
-    def _paths_kubernetes_accepts(self) -> Ingress:
-        for i, path in enumerate(self.paths):
-            problem = ingress_path_problem(path)
-            if problem is not None:
-                raise ValueError(f"paths[{i}]: {problem}")
-        return self
-
-
-class Autoscaling(Model):
-    """HorizontalPodAutoscaler on CPU and/or memory utilisation."""
-
-    min_replicas: int = Field(1, ge=1, le=INT32_MAX, description="Default: 1.")
-    max_replicas: int = Field(ge=1, le=INT32_MAX, description="Upper bound of the replica count.")
-    target_cpu_utilization: int | None = Field(
-        80, ge=1, le=100, description="Percent of the CPU request. Default: 80."
-    )
-    target_memory_utilization: int | None = Field(
-        None, ge=1, le=100, description="Percent of the memory request. Default: none."
-    )
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Autoscaling:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
-            )
-        if self.target_cpu_utilization is None and self.target_memory_utilization is None:
-            raise ValueError("set target_cpu_utilization or target_memory_utilization")
-        return self
-
-
-def _int_or_percent(value: object) -> int | str:
-    """A disruption budget's count (an int32 in the API) or percentage (at most 100%: the API
-    server refuses more), with one message that says which forms are accepted."""
-    if type(value) is int and 0 <= value <= INT32_MAX:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
-        return value
-    raise ValueError(
-        f"{value!r} is neither a count from 0 to {INT32_MAX} nor a percentage from '0%' to '100%'"
-    )
-
-
-IntOrPercent = Annotated[
-    int | str,
-    PlainValidator(_int_or_percent),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
-                {"type": "string", "pattern": "^(100|[1-9]?[0-9])%$"},
-            ]
-        }
-    ),
-]
-
-
-class DisruptionBudget(Model):
-    """PodDisruptionBudget. Exactly one of min_available or max_unavailable."""
-
-    min_available: IntOrPercent | None = Field(
-        None, description="Pods that must stay up during evictions: a count or 'N%'."
-    )
-    max_unavailable: IntOrPercent | None = Field(
-        None, description="Pods that may be down during evictions: a count or 'N%'."
-    )
-
-    @model_validator(mode="after")
-    def _one(self) -> DisruptionBudget:
-        if (self.min_available is None) == (self.max_unavailable is None):
-            raise ValueError("set exactly one of 'min_available' or 'max_unavailable'")
-        return self
-
-
-class Security(Model):
-    """Loosens the restricted-by-default pod security. Every field defaults to the secure value."""
-
-    run_as_user: int | None = Field(
-        None, ge=1, le=ID_MAX, description="UID. Default: the image's user."
-    )
-    run_as_group: int | None = Field(
-        None, ge=1, le=ID_MAX, description="GID. Default: the image's group."
-    )
-    fs_group: int | None = Field(
-        None, ge=1, le=ID_MAX, description="Group owning mounted volumes. Default: none."
-    )
-    read_only_root_filesystem: bool = Field(True, description="Default: true.")
-    add_capabilities: list[Literal["NET_BIND_SERVICE"]] = Field(
-        default_factory=list,
-        description="The only capability the restricted Pod Security Standard allows adding.",
-    )
-    automount_service_account_token: bool = Field(False, description="Default: false.")
-
-
-class ServiceCall(Model):
-    """A call to another service of the app, on some of its ports."""
-
-    name: DnsLabel = Field(description="The called service.")
-    ports: list[PortRef] | None = Field(
-        None,
-        min_length=1,
-        description="Its ports, by name or service port number. Default: all its ports.",
-    )
-
-
-class ExternalEgress(Model):
-    """Egress to something outside the cluster, on the listed ports only."""
-
-    host: Hostname | None = Field(
-        None,
-        description="A hostname. NetworkPolicies match addresses, not names: a host opens "
-        "the listed ports to public addresses. Give `cidr` to pin the address range.",
-    )
-    cidr: Cidr | None = Field(None, description="An address range, e.g. 10.0.5.0/24.")
-    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
-        min_length=1, description="Destination ports."
-    )
-    protocol: Literal["TCP", "UDP"] = Field("TCP", description="Default: TCP.")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ExternalEgress:
-        if (self.host is None) == (self.cidr is None):
-            raise ValueError("set exactly one of 'host' or 'cidr'")
-        return self
-
-
-class Egress(Model):
-    """Egress the network policy opens beyond DNS. Default: none."""
-
-    internet: bool = Field(False, description="Allow egress to public addresses on any port.")
-    services: list[DnsLabel | ServiceCall] = Field(
-        default_factory=list,
-        description="Services of this app this one calls: a name (all its ports) or "
-        "{name, ports}. Default: none (the network policies deny traffic between services).",
-    )
-    external: list[ExternalEgress] = Field(
-        default_factory=list,
-        description="Hosts and address ranges outside the cluster, per port. Default: none.",
-    )
-
-    @property
-    def calls(self) -> list[ServiceCall]:
-        return [ServiceCall(name=c) if isinstance(c, str) else c for c in self.services]
-
-
-WorkloadType = Literal["Deployment", "StatefulSet", "CronJob", "Job"]
-# Long-running types: they take a Service, an Ingress, an autoscaler and a disruption budget.
-SERVING_TYPES = ("Deployment", "StatefulSet")
-
-
-class Service(Model):
-    """One workload. Deployment for long-running work, CronJob for scheduled, Job for one-off."""
-
-    name: DnsLabel = Field(
-        description="Service name, unique in the app: names its objects and its selector labels."
-    )
-    type: WorkloadType = Field(
-        "Deployment",
-        description="Kind of workload: Deployment, StatefulSet (stable pod names), CronJob or "
-        "Job. Default: Deployment.",
-    )
-    image: Image = Field(description="Container image, pinned by tag or digest.")
-    replicas: int = Field(
-        1, ge=0, le=INT32_MAX, description="Replicas of a Deployment or StatefulSet. Default: 1."
-    )
-    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
-    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
-    ports: list[Port] = Field(
-        default_factory=list, description="Ports; a Service is created when any. Default: none."
-    )
-    probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
-    resources: Resources | None = Field(None, description="Default: defaults.resources.")
-    env: dict[EnvName, str] = Field(
-        default_factory=dict,
-        description="Plain environment variables; never secrets: a value that looks like one "
-        "(a cloud or API key, a token, a private key, a URL with a password, or a literal in a "
-        "variable named *PASSWORD, *SECRET, *TOKEN, *API_KEY...) is refused unless listed in "
-        "`not_secret`. `$(OTHER)` references are fine.",
-    )
-    not_secret: list[NotSecretEntry] = Field(
-        default_factory=list,
-        description="Values that look like secrets but are not, each by its env var name or "
-        "as 'command[N]' / 'args[N]' / 'probes.<probe>.exec.command[N]': the secret check "
-        "accepts them. Default: none.",
-    )
-    secrets: list[SecretRef] = Field(
-        default_factory=list, description="Infisical secrets as files or env vars. Default: none."
-    )
-    secrets_mount_path: AbsolutePath = Field(
-        "/mnt/secrets", description="Where secret files appear. Default: /mnt/secrets."
-    )
-    volumes: list[Volume] = Field(
-        default_factory=list, description="Writable volumes besides /tmp. Default: none."
-    )
-    ingress: Ingress | None = Field(None, description="Public HTTP(S) access. Default: none.")
-    autoscaling: Autoscaling | None = Field(
-        None, description="A HorizontalPodAutoscaler; it then owns the replica count."
-    )
-    disruption_budget: DisruptionBudget | None = Field(
-        None, description="A PodDisruptionBudget. Default: none."
-    )
-    security: Security = Field(
-        default_factory=Security, description="Loosens the restricted defaults, field by field."
-    )
-    egress: Egress = Field(default_factory=Egress, description="Default: DNS only.")
-    image_pull_secrets: list[DnsSubdomain] | None = Field(
-        None,
-        description="Secrets (type kubernetes.io/dockerconfigjson) in the app namespace for "
-        "pulling the image. Default: defaults.image_pull_secrets.",
-    )
-    # Scheduled and one-off work.
-    schedule: CronSchedule | None = Field(
-        None, description="Five-field cron or a macro (@daily). Required for a CronJob."
-    )
-    time_zone: TimeZone | None = Field(
-        None,
-        description="IANA time zone of the schedule, e.g. Europe/Paris. Default: the cluster's.",
-    )
-    concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
-        "Forbid", description="Whether a run may start while the last one runs. Default: Forbid."
-    )
-    successful_jobs_history_limit: int = Field(3, ge=0, le=INT32_MAX, description="Default: 3.")
-    failed_jobs_history_limit: int = Field(1, ge=0, le=INT32_MAX, description="Default: 1.")
-    starting_deadline_seconds: int | None = Field(
-        300,
-        ge=10,
-        le=INT64_MAX,
-        description="Skip a run that cannot start within this many seconds (after a controller "
-        "outage, a late run is skipped instead of piling up). null: no deadline. Default: 300.",
-    )
-    suspend: bool = Field(False, description="Pause the schedule. Default: false.")
-    backoff_limit: int = Field(
-        2, ge=0, le=INT32_MAX, description="Retries of a failed Job. Default: 2."
-    )
-    active_deadline_seconds: int | None = Field(
-        None, ge=1, le=INT64_MAX, description="Kill a Job running longer. Default: no deadline."
-    )
-    restart_policy: Literal["OnFailure", "Never"] = Field(
-        "OnFailure", description="Restart policy of a Job's pods. Default: OnFailure."
-    )
-
-    @model_validator(mode="after")
-    def _rules(self) -> Service:
-        _check_kind_fields(self)
-        _check_ports(self)
-        _check_port_refs(self)
-        if self.resources is not None:
-            check_requests_within_limits(self.resources)
-        _check_mount_paths(self)
-        _check_secrets(self)
-        _check_secret_values(self)
-        _check_ingress_paths(self)
-        return self
-
-
-# What ingress-nginx refuses in a path, checked against the pinned controller (chart 4.15.1,
-# controller 1.15.1, internal/ingress/inspector/rules.go):
-# - strict path validation (strict-validate-path-type, on by default): with pathType Exact or
-#   Prefix, validPathType `(?i)^/[[:alnum:]._\-/]*$`, the use-regex annotation notwithstanding;
-# - deep inspection (--deep-inspect, on by default): paths naming /etc/passwd and the like,
-#   /var/run/secrets or a *_by_lua* directive; the controller then ignores the whole Ingress.
-NGINX_SAFE_PATH = re.compile(r"^/[A-Za-z0-9._\-/]*\Z")
-NGINX_DEEP_INSPECT = re.compile(
-    r"/etc/(?:passwd|shadow|group|nginx|ingress-controller)|/var/run/secrets|_by_lua"
-)
-
-
-def _check_ingress_paths(s: Service) -> None:
-    """Paths are rendered with pathType Prefix: hold them to the controller's own rules."""
-    if s.ingress is None:
-        return
-    for i, path in enumerate(s.ingress.paths):
-        if not NGINX_SAFE_PATH.match(path):
-            raise ValueError(
-                f"ingress.paths[{i}]: ingress-nginx's strict path validation refuses path "
-                f"'{path}' of service '{s.name}' (pathType Prefix allows only letters, digits, "
-                "'.', '_', '-' and '/'), and would reject the whole Ingress"
-            )
-        found = NGINX_DEEP_INSPECT.search(path)
-        if found is not None:
-            raise ValueError(
-                f"ingress.paths[{i}]: ingress-nginx's deep inspection refuses path '{path}' of "
-                f"service '{s.name}' (it contains '{found.group()}'), and would ignore the whole "
-                "Ingress"
-            )
-
-
-def check_not_secret(
-    not_secret: Sequence[str],
-    env: Mapping[str, str],
-    command: Sequence[str] | None,
-    args: Sequence[str] | None,
-    probes: Mapping[str, Sequence[str]] | None = None,
-) -> None:
-    """Each `not_secret` entry names an env var or a command/args/exec probe item that exists."""
-    if not not_secret:
-        return
-    entries = set(env) | {f"command[{i}]" for i in range(len(command or ()))}
-    entries |= {f"args[{i}]" for i in range(len(args or ()))}
-    for probe, cmd in (probes or {}).items():
-        entries |= {f"probes.{probe}.exec.command[{i}]" for i in range(len(cmd))}
-    for i, entry in enumerate(not_secret):
-        if entry not in entries:
-            raise ValueError(
-                f"not_secret[{i}]: '{entry}' names no env var, command, args or exec probe item "
-                "of this workload"
-            )
-
-
-def check_secret_values(
-    not_secret: Sequence[str],
-    env: Mapping[str, str],
-    command: Sequence[str] | None,
-    args: Sequence[str] | None,
-    secrets_mount_path: str | None = None,
-    probes: Mapping[str, Sequence[str]] | None = None,
-) -> None:
-    """Refuse a secret-looking value in env, command, args or an exec probe's command, naming
-    the entry, never the value (shared with the payload model)."""
-    check_not_secret(not_secret, env, command, args, probes)
-    accepted = set(not_secret)
-    for entry, found in secret_values.findings(env, command, args, secrets_mount_path, probes):
-        if entry not in accepted:
-            raise ValueError(secret_values.message(entry, found))
-
-
-def _check_secret_values(s: Service) -> None:
-    probes = {
-        name: probe.exec.command
-        for name in ("readiness", "liveness", "startup")
-        if (probe := getattr(s.probes, name)) is not None and probe.exec is not None
-    }
-    check_secret_values(s.not_secret, s.env, s.command, s.args, s.secrets_mount_path, probes)
-
-
-def _check_secrets(s: Service) -> None:
-    """The CSI provider keys what it fetches by secret and by object name: a secret delivered
-    twice, or two secrets under one name, would lose one of them without an error."""
-    by_secret: dict[tuple[str, str], int] = {}
-    by_name: dict[str, int] = {}
-    for i, secret in enumerate(s.secrets):
-        if secret.env is not None and secret.env in s.env:
-            raise ValueError(
-                f"secrets[{i}].env: '{secret.env}' is also set in env; a container with two "
-                "variables of one name keeps only the last (server-side apply refuses it): set "
-                "it in one place"
-            )
-        where = (secret.path, secret.key)
-        if where in by_secret:
-            raise ValueError(
-                f"secrets[{i}]: key '{secret.key}' in '{secret.path}' is already delivered by "
-                f"secrets[{by_secret[where]}]; deliver each secret once (as a file or as an "
-                "env var, not both)"
-            )
-        if secret.object_name in by_name:
-            raise ValueError(
-                f"secrets[{i}]: the name '{secret.object_name}' is already used by "
-                f"secrets[{by_name[secret.object_name]}]; give each secret its own env or "
-                "file name"
-            )
-        by_secret[where] = i
-        by_name[secret.object_name] = i
-
-
-def _check_kind_fields(s: Service) -> None:
-    if s.type == "CronJob" and s.schedule is None:
-        raise ValueError("a CronJob needs 'schedule'")
-    if s.type == "CronJob" and len(s.name) > CRONJOB_NAME_MAX:
-        raise ValueError(
-            f"name: '{s.name}' has {len(s.name)} characters; a CronJob's name may have at most "
-            f"{CRONJOB_NAME_MAX} (its Jobs add 11 to it and must fit 63)"
-        )
-    if s.type == "StatefulSet" and len(s.name) > STATEFULSET_NAME_MAX:
-        raise ValueError(
-            f"name: '{s.name}' has {len(s.name)} characters; a StatefulSet's name may have at "
-            f"most {STATEFULSET_NAME_MAX} (its pods' controller-revision-hash label adds 11 to "
-            "it and must fit 63)"
-        )
-    if s.type != "CronJob" and s.time_zone is not None:
-        raise ValueError(f"'time_zone' is only for type CronJob, not {s.type}")
-    if s.type != "CronJob" and s.schedule is not None:
-        raise ValueError(f"'schedule' is only for type CronJob, not {s.type}")
-    if s.type not in SERVING_TYPES:
-        for field in ("ingress", "autoscaling", "disruption_budget"):
-            if getattr(s, field) is not None:
-                raise ValueError(f"'{field}' is only for type Deployment, not {s.type}")
-        if s.probes.readiness or s.probes.startup:
-            raise ValueError(f"readiness and startup probes are only for Deployments, not {s.type}")
-    if s.autoscaling is not None and s.autoscaling.target_cpu_utilization is not None:
-        requests = s.resources.requests if s.resources else None
-        if requests is None or requests.cpu is None:
-            raise ValueError("autoscaling on CPU needs resources.requests.cpu")
-
-
-def _check_ports(s: Service) -> None:
-    seen_names: dict[str, int] = {}
-    seen_container: dict[int, str] = {}
-    seen_service: dict[int, str] = {}
-    for i, port in enumerate(s.ports):
-        if port.name in seen_names:
-            raise ValueError(f"ports[{i}]: port name '{port.name}' is already used")
-        if port.container_port in seen_container:
-            raise ValueError(
-                f"ports[{i}]: container port {port.container_port} is already used by "
-                f"'{seen_container[port.container_port]}'"
-            )
-        service_port = port.service_port or port.container_port
-        if service_port in seen_service:
-            raise ValueError(
-                f"ports[{i}]: service port {service_port} is already used by "
-                f"'{seen_service[service_port]}'"
-            )
-        seen_names[port.name] = i
-        seen_container[port.container_port] = port.name
-        seen_service[service_port] = port.name
-
-
-def _port_known(s: Service, ref: int | str, *, service_side: bool) -> bool:
-    for port in s.ports:
-        if ref == port.name:
-            return True
-        number = (port.service_port or port.container_port) if service_side else port.container_port
-        if ref == number:
-            return True
-    return False
-
-
-def _check_port_refs(s: Service) -> None:
-    for kind in ("readiness", "liveness", "startup"):
-        probe = getattr(s.probes, kind)
-        if probe is None:
-            continue
-        handler = probe.http or probe.tcp
-        if handler is not None and isinstance(handler.port, str):
-            if not _port_known(s, handler.port, service_side=False):
-                raise ValueError(f"probes.{kind}: port '{handler.port}' is not declared in ports")
-    if s.ingress is not None:
-        if not s.ports:
-            raise ValueError("an ingress needs at least one port")
-        if s.ingress.port is not None and not _port_known(s, s.ingress.port, service_side=True):
-            raise ValueError(f"ingress.port: '{s.ingress.port}' is not declared in ports")
-
-
-def check_requests_within_limits(resources: Resources) -> None:
-    """Raise when a request is above its limit (shared with the payload model)."""
-    if resources.requests is None or resources.limits is None:
-        return
-    for field in ("cpu", "memory"):
-        request = getattr(resources.requests, field)
-        limit = getattr(resources.limits, field)
-        if request and limit and quantity_value(request) > quantity_value(limit):
-            raise ValueError(f"resources: {field} request {request} is above its limit {limit}")
-
-
-def _check_mount_paths(s: Service) -> None:
-    paths = {"/tmp": "tmp"}  # the writable /tmp every pod gets
-    if s.secrets:
-        paths[s.secrets_mount_path] = "secrets"  # pragma: allowlist secret
-    for i, volume in enumerate(s.volumes):
-        if volume.mount_path in paths:
-            raise ValueError(
-                f"volumes[{i}]: mount path {volume.mount_path} is already used by "
-                f"'{paths[volume.mount_path]}'"
-            )
-        if volume.name in {"tmp", "secrets"} or volume.name in paths.values():
-            raise ValueError(f"volumes[{i}]: volume name '{volume.name}' is reserved or taken")
-        paths[volume.mount_path] = volume.name
-
-
 # --- platform --------------------------------------------------------------------------------
-
-
-class QuotaSettings(Model):
-    """ResourceQuota of the app namespace. Derived from the services' resources unless set:
-    each service's most pods (full autoscale, plus a Deployment's 25 % rolling-update surge)
-    times its container's requests and limits (the LimitRange defaults where it sets none),
-    plus the ACME solvers, plus `headroom_percent`. A derived or overridden total above 1024
-    cores or 4Ti of requests is refused: more than any single k3s cluster holds, so it can
-    only be a typo or a runaway payload; limits may overcommit, up to 16 times that (16384
-    cores, 64Ti)."""
-
-    enabled: bool = Field(True, description="Render the ResourceQuota. Default: true.")
-    headroom_percent: int = Field(
-        50,
-        ge=0,
-        le=1000,
-        description="Added on top of what the services need at full scale, for rollouts, "
-        "Jobs and certificate solvers. Default: 50.",
-    )
-    requests: ResourceList | None = Field(
-        None, description="Override requests.cpu / requests.memory. Default: derived."
-    )
-    limits: ResourceList | None = Field(
-        None, description="Override limits.cpu / limits.memory. Default: derived."
-    )
-    pods: int | None = Field(None, ge=1, description="Override the pod count. Default: derived.")
-    node_ports: int = Field(
-        0,
-        ge=0,
-        description="services.nodeports: Services of type NodePort the app may create. "
-        "Default: 0 (traffic comes in through the ingress controller).",
-    )
-    load_balancers: int = Field(
-        0,
-        ge=0,
-        description="services.loadbalancers: Services of type LoadBalancer the app may "
-        "create. Default: 0.",
-    )
-
-
-class LimitRangeSettings(Model):
-    """LimitRange of the app namespace: what a container without resources gets."""
-
-    enabled: bool = Field(True, description="Render the LimitRange. Default: true.")
-    default_request: ResourceList | None = Field(
-        None, description="Default: defaults.resources.requests, else 50m CPU / 64Mi."
-    )
-    default_limit: ResourceList | None = Field(
-        None, description="Default: defaults.resources.limits, else 500m CPU / 256Mi."
-    )
 
 
 class PlatformSettings(Model):
@@ -1053,7 +213,10 @@ class Promotion(Model):
 class AppConfig(Model):
     """Root of `config/app-config.yaml`."""
 
-    version: SchemaVersion = Field(description="Schema version of this file. Only 1 exists.")
+    version: ConfigVersion = Field(
+        description=f"Schema version of this file: {CONFIG_VERSION}. Version 1 files are still "
+        "read (`gitops-base migrate` rewrites one as version 2)."
+    )
     app: AppSettings
     domain: Hostname = Field(
         description="Base domain. Hostnames under it are re-rooted onto each environment's "
@@ -1074,6 +237,12 @@ class AppConfig(Model):
     )
     services: list[Service] = Field(default_factory=list)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_version_1(cls, data: Any, handler: ModelWrapValidatorHandler[AppConfig]) -> AppConfig:
+        config: AppConfig = migration.read(data, handler)
+        return config
+
     @model_validator(mode="after")
     def _rules(self) -> AppConfig:
         names: dict[str, int] = {}
@@ -1087,9 +256,8 @@ class AppConfig(Model):
                 )
             names[service.name] = i
         by_name = {s.name: s for s in self.services}
-        # The Secret the CSI driver syncs env secrets into (constructs/infisical_secret_mount).
         synced_secrets = {
-            f"{s.name}{SYNCED_SECRET_SUFFIX}": s.name
+            s.synced_secret_name: s.name
             for s in self.services
             if any(secret.env for secret in s.secrets)
         }
@@ -1111,7 +279,7 @@ class AppConfig(Model):
                             f"'{routes[(host, path)]}'"
                         )
                     routes[(host, path)] = service.name
-            secret = service.ingress.tls.secret_name or f"{service.name}-tls"
+            secret = service.ingress.tls_secret(service.name)
             synced = synced_secrets.get(secret)
             if synced is not None:
                 raise ValueError(
@@ -1126,7 +294,9 @@ class AppConfig(Model):
                 )
             tls_secrets[secret] = service.name
         _check_limit_range(self)
-        _check_quota_bound(self)
+        problem = bound_problem(quota_shares(self), self.platform.quota)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -1135,15 +305,14 @@ def _check_limit_range(config: AppConfig) -> None:
     which can come from mixing the config's values with the fallbacks."""
     if not config.platform.limit_range.enabled:
         return
-    request, limit = container_defaults(config)
-    for key in ("cpu", "memory"):
-        req, lim = request.get(key), limit.get(key)
-        if req and lim and quantity_value(req) > quantity_value(lim):
-            raise ValueError(
-                f"platform.limit_range: the default {key} request {req} is above the default "
-                f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
-                f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
-            )
+    above = above_limit(*container_defaults(config))
+    if above is not None:
+        key, req, lim = above
+        raise ValueError(
+            f"platform.limit_range: the default {key} request {req} is above the default "
+            f"{key} limit {lim} (each is platform.limit_range's, else defaults.resources', "
+            f"else {FALLBACK_REQUEST[key]} and {FALLBACK_LIMIT[key]}): set both"
+        )
 
 
 def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Service]) -> None:
@@ -1154,11 +323,11 @@ def _check_egress_services(i: int, service: Service, by_name: Mapping[str, Servi
             raise ValueError(f"{where}: service '{service.name}' cannot name itself")
         target = by_name.get(name)
         if target is None:
-            raise ValueError(f"{where}: no service '{name}' in services")
+            raise ValueError(f"{where}: no service named '{name}' to call")
         if not target.ports:
             raise ValueError(f"{where}: service '{name}' declares no ports to call")
         for k, ref in enumerate(call.ports or []):
-            if not _port_known(target, ref, service_side=True):
+            if not port_known(target, ref, service_side=True):
                 raise ValueError(f"{where}.ports[{k}]: service '{name}' declares no port '{ref}'")
 
 
@@ -1208,113 +377,21 @@ def unknown_envs(config: AppConfig, envs: Sequence[str]) -> list[str]:
 # --- the derived quota -----------------------------------------------------------------------
 
 
-def max_pods(service: Service) -> int:
-    """Pods a service may run at once: full autoscale, plus a Deployment's rolling-update surge
-    (Kubernetes' default maxSurge, 25 %); one for a CronJob or Job (concurrency Forbid)."""
-    if service.type in ("CronJob", "Job"):
-        return 1
-    replicas = service.autoscaling.max_replicas if service.autoscaling else service.replicas
-    if service.type == "Deployment":
-        return replicas + math.ceil(replicas * 0.25)
-    return replicas
-
-
 def container_defaults(config: AppConfig) -> tuple[dict[str, str], dict[str, str]]:
     """The LimitRange's defaultRequest and default: the config's, else the fallbacks."""
-    settings = config.platform.limit_range
-    defaults = config.defaults.resources
-    request = _first_set(
-        settings.default_request, defaults.requests if defaults else None, FALLBACK_REQUEST
-    )
-    limit = _first_set(
-        settings.default_limit, defaults.limits if defaults else None, FALLBACK_LIMIT
-    )
-    return request, limit
-
-
-def _first_set(*lists: ResourceList | dict[str, str] | None) -> dict[str, str]:
-    out = {}
-    for key in ("cpu", "memory"):
-        for values in lists:
-            value = values.get(key) if isinstance(values, dict) else getattr(values, key, None)
-            if value:
-                out[key] = value
-                break
-    return out
-
-
-QuotaShares = dict[str, list[tuple[str, float]]]
+    return _container_defaults(config.platform.limit_range, config.defaults.resources)
 
 
 def quota_shares(config: AppConfig) -> QuotaShares:
-    """What each service (and the ACME solvers) adds to requests.cpu, requests.memory,
-    limits.cpu and limits.memory of the derived quota, before headroom: its most pods times
-    its container's resources (the LimitRange defaults where it sets none). CPU in cores,
-    memory in bytes. compose/platform.py renders the quota from these same numbers."""
-    request, limit = container_defaults(config)
-    value = functools.cache(quantity_value)  # a few distinct quantities, many services
-    shares: QuotaShares = {
-        f"{p}.{k}": [] for p in ("requests", "limits") for k in ("cpu", "memory")
-    }
-    for i, service in enumerate(config.services):
-        resources = service.resources or config.defaults.resources
-        pods = max_pods(service)
-        for part, fallback in (("requests", request), ("limits", limit)):
-            values = getattr(resources, part) if resources is not None else None
-            for key in ("cpu", "memory"):
-                quantity = getattr(values, key, None) if values is not None else None
-                share = pods * value(quantity or fallback[key])
-                label = f"services[{i}] '{service.name}' ({pods} pod{'s' if pods != 1 else ''})"
-                shares[f"{part}.{key}"].append((label, share))
-    solvers = 0
-    if config.tls.enabled:
-        solvers = sum(
-            1
-            for s in config.services
-            if s.ingress is not None and s.ingress.tls.enabled is not False
-        )
-    if solvers:
-        for part in ("requests", "limits"):
-            for key in ("cpu", "memory"):
-                share = solvers * quantity_value(ACME_SOLVER[part][key])
-                shares[f"{part}.{key}"].append(("the ACME solvers", share))
-    return shares
+    """What each service and the ACME solvers add to the derived quota, before headroom."""
+    return _quota_shares(
+        config.services,
+        config.defaults.resources,
+        container_defaults(config),
+        tls=config.tls.enabled,
+    )
 
 
-def _check_quota_bound(config: AppConfig) -> None:
-    settings = config.platform.quota
-    if not settings.enabled:
-        return
-    factor = 1 + settings.headroom_percent / 100
-    shares = quota_shares(config)
-    for hard, items in shares.items():
-        part, key = hard.split(".")
-        bound = QUOTA_MAX_CPU_CORES if key == "cpu" else QUOTA_MAX_MEMORY_BYTES
-        why = "more than any single k3s cluster holds"
-        if part == "limits":
-            bound *= QUOTA_LIMITS_OVERCOMMIT
-            why = f"{QUOTA_LIMITS_OVERCOMMIT} times what any single k3s cluster holds"
-        override = getattr(getattr(settings, part), key, None) if getattr(settings, part) else None
-        if override is not None:
-            if quantity_value(override) > bound:
-                raise ValueError(
-                    f"platform.quota.{part}.{key}: '{override}' is more than "
-                    f"{_amount(key, bound)}, {why}"
-                )
-            continue
-        total = sum(share for _, share in items) * factor
-        if total <= bound:
-            continue
-        biggest = sorted(items, key=lambda item: -item[1])[:3]
-        named = ", ".join(f"{name}: {_amount(key, share)}" for name, share in biggest)
-        raise ValueError(
-            f"platform.quota: the derived quota's {hard} would be {_amount(key, total)} "
-            f"(with {settings.headroom_percent}% headroom), more than {_amount(key, bound)}, "
-            f"{why}; biggest: {named}; lower replicas or resources"
-        )
-
-
-def _amount(key: str, value: float) -> str:
-    if key == "cpu":
-        return f"{value:,.0f} cores" if value >= 10 else f"{value:g} cores"
-    return f"{value / 2**30:,.0f}Gi"
+def derived_quota(config: AppConfig) -> dict[str, str]:
+    """`spec.hard` of the app namespace's ResourceQuota."""
+    return hard(quota_shares(config), config.platform.quota)

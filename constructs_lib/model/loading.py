@@ -20,7 +20,7 @@ from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bou
 
 M = TypeVar("M", bound=BaseModel)
 
-_SUBPATH = re.compile(
+SUBPATH = re.compile(
     r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])?(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])?)*): (.*)$", re.S
 )
 
@@ -257,7 +257,7 @@ def format_errors(exc: ValidationError, model: type[BaseModel]) -> list[str]:
     for error in exc.errors(include_url=False):
         parts, fields = _walk(model, error["loc"])
         message = _message(error, fields)
-        match = _SUBPATH.match(message)
+        match = SUBPATH.match(message)
         if match and error["type"] == "value_error":
             sub, message = match.groups()
             path = format_path(parts)

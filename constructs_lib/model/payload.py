@@ -25,13 +25,15 @@ from pydantic import (
 )
 
 from constructs_lib.errors import ProblemsError
+from constructs_lib.model.base import Model
 from constructs_lib.model.bounded import InputTooLarge, read_bounded
-from constructs_lib.model.config import (
+from constructs_lib.model.config import Issuer
+from constructs_lib.model.loading import format_errors
+from constructs_lib.model.migration import v1_line
+from constructs_lib.model.service import (
     Autoscaling,
     DisruptionBudget,
     ExternalEgress,
-    Issuer,
-    Model,
     NotSecretEntry,
     PortRef,
     Probes,
@@ -39,13 +41,8 @@ from constructs_lib.model.config import (
     SecretRef,
     Security,
     Volume,
-    WorkloadType,
-    check_requests_within_limits,
 )
-from constructs_lib.model.config import (
-    Port as ConfigPort,
-)
-from constructs_lib.model.loading import format_errors
+from constructs_lib.model.service import Port as ConfigPort
 from constructs_lib.model.value_types import (
     AppName,
     AppNamespace,
@@ -60,6 +57,7 @@ from constructs_lib.model.value_types import (
     ImageTag,
     SchemaVersion,
 )
+from constructs_lib.model.workload_kinds import DEFAULT_KIND, WorkloadType
 
 PAYLOAD_VERSION = 2
 PAYLOAD_VERSIONS = (1, 2)
@@ -144,8 +142,10 @@ class PayloadSecret(SecretRef):
     """One Infisical secret: its folder and key, and whether it arrives as env var or file."""
 
 
-class DeployedApp(Model):
-    """One entry of `deployed_apps`: one app, one `services[]` entry of the config."""
+class AppEntry(Model):
+    """What an entry of `deployed_apps` has in both payload versions. Everything about the
+    service it becomes is checked once, by the config's service model, and a problem is
+    reported on the entry, under the payload's names."""
 
     name: DnsLabel = Field(
         min_length=1, description="Unique in the payload; becomes the service name."
@@ -155,6 +155,26 @@ class DeployedApp(Model):
         description="Full image reference with a tag, a digest, or both: "
         "'ghcr.io/acme/api:1.2.3', 'ghcr.io/acme/api@sha256:...'.",
     )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="Plain environment variables, never secrets: a secret-looking value here "
+        "(or in command, args or an exec probe's command) is refused unless named in "
+        "`not_secret`. Default: none.",
+    )
+    not_secret: list[NotSecretEntry] = Field(
+        default_factory=list,
+        description="Values that look like secrets but are not: env var names, 'command[N]', "
+        "'args[N]' or 'probes.<probe>.exec.command[N]' (the config's not_secret). "
+        "Default: none.",
+    )
+    secrets: list[PayloadSecret] = Field(
+        default_factory=list, description="Secrets from Infisical. Default: none."
+    )
+
+
+class DeployedApp(AppEntry):
+    """One entry of `deployed_apps`: one app, one `services[]` entry of the config."""
+
     fqdns: list[Hostname] | None = Field(
         None, description="Public hostnames; none means internal only (no Ingress)."
     )
@@ -171,25 +191,8 @@ class DeployedApp(Model):
     resources: Resources | None = Field(
         None, description="Requests and limits. Default: the config's defaults.resources."
     )
-    schedule: CronSchedule | None = Field(
-        None, description="Cron schedule; makes the app a CronJob. Default: a Deployment."
-    )
-    env: dict[EnvName, str] = Field(
-        default_factory=dict,
-        description="Plain environment variables, never secrets: a secret-looking value is "
-        "refused unless named in `not_secret`. Default: none.",
-    )
-    not_secret: list[NotSecretEntry] = Field(
-        default_factory=list,
-        description="Env var names whose values look like secrets but are not (the config's "
-        "not_secret). Default: none.",
-    )
-    secrets: list[PayloadSecret] = Field(
-        default_factory=list, description="Secrets from Infisical. Default: none."
-    )
-    health: Health | None = Field(
-        None, description="HTTP readiness and liveness check. Default: no probes."
-    )
+    schedule: CronSchedule | None = Field(None, description="Makes the app a CronJob.")
+    health: Health | None = Field(None, description="Readiness and liveness. Default: none.")
 
     @model_validator(mode="after")
     def _rules(self) -> DeployedApp:
@@ -202,29 +205,6 @@ class DeployedApp(Model):
                         f"{field}: a scheduled app (with 'schedule') serves no traffic; "
                         f"remove '{field}'"
                     )
-        for i, host in enumerate(self.fqdns or []):
-            first = (self.fqdns or []).index(host)
-            if first != i:
-                raise ValueError(f"fqdns[{i}]: '{host}' is already listed as fqdns[{first}]")
-        if self.resources is not None:
-            check_requests_within_limits(self.resources)
-        env_targets: dict[str, str] = {name: "env" for name in self.env}
-        files: dict[str, int] = {}
-        for i, secret in enumerate(self.secrets):
-            if secret.env is not None:
-                if secret.env in env_targets:
-                    raise ValueError(
-                        f"secrets[{i}].env: '{secret.env}' is already set by "
-                        f"{env_targets[secret.env]}"
-                    )
-                env_targets[secret.env] = f"secrets[{i}]"
-            if secret.file is not None:
-                if secret.file in files:
-                    raise ValueError(
-                        f"secrets[{i}].file: '{secret.file}' is already used by "
-                        f"secrets[{files[secret.file]}]"
-                    )
-                files[secret.file] = i
         return self
 
     @property
@@ -232,6 +212,12 @@ class DeployedApp(Model):
         if self.fqdns is not None:
             return list(self.fqdns)
         return [self.fqdn] if self.fqdn is not None else []
+
+    def listed_hosts(self) -> list[tuple[str, str, str]]:
+        """(environment, where, host) of each host it serves; "" for every environment."""
+        if self.fqdn is not None:
+            return [("", "fqdn", self.fqdn)]
+        return [("", f"fqdns[{h}]", host) for h, host in enumerate(self.fqdns or [])]
 
 
 class PayloadInfisical(Model):
@@ -324,14 +310,10 @@ class EgressV2(Model):
     internet: bool = Field(False, description="Any public address on any port. Default: false.")
 
 
-class DeployedAppV2(Model):
+class DeployedAppV2(AppEntry):
     """One entry of a version 2 payload: one `services[]` entry of the config."""
 
-    name: DnsLabel = Field(
-        min_length=1, description="Unique in the payload; becomes the service name."
-    )
-    type: WorkloadType = Field("Deployment", description="Deployment, CronJob or Job.")
-    image: ImageReference = Field(min_length=1, description="Image with a tag, digest or both.")
+    type: WorkloadType = Field(DEFAULT_KIND, description="Deployment, CronJob or Job.")
     new_image: bool = Field(
         False,
         description="The image is a new release to deploy. Default: false: an app already in "
@@ -349,18 +331,6 @@ class DeployedAppV2(Model):
         description="Requests and limits, or the name of a preset in the config's "
         "defaults.resource_presets. Default: the config's defaults.resources.",
     )
-    env: dict[EnvName, str] = Field(
-        default_factory=dict,
-        description="Plain env variables, never secrets: a secret-looking value here, in "
-        "command/args or in an exec probe's command is refused unless named in `not_secret`.",
-    )
-    not_secret: list[NotSecretEntry] = Field(
-        default_factory=list,
-        description="Values that look like secrets but are not: env var names, 'command[N]', "
-        "'args[N]' or 'probes.<probe>.exec.command[N]' (the config's not_secret). "
-        "Default: none.",
-    )
-    secrets: list[PayloadSecret] = Field(default_factory=list, description="Infisical secrets.")
     volumes: list[Volume] = Field(default_factory=list, description="Writable volumes.")
     ingress: IngressV2 | None = Field(None, description="Public access. Default: none.")
     autoscaling: Autoscaling | None = Field(None, description="A HorizontalPodAutoscaler.")
@@ -372,11 +342,15 @@ class DeployedAppV2(Model):
     )
     schedule: CronSchedule | None = Field(None, description="Cron schedule of a CronJob.")
 
-    @model_validator(mode="after")
-    def _rules(self) -> DeployedAppV2:
-        if isinstance(self.resources, Resources):
-            check_requests_within_limits(self.resources)
-        return self
+    def listed_hosts(self) -> list[tuple[str, str, str]]:
+        """(environment, where, host) of each host it serves; "" for every environment."""
+        if self.ingress is None:
+            return []
+        return [("", f"ingress.hosts[{h}]", host) for h, host in enumerate(self.ingress.hosts)] + [
+            (env, f"ingress.env_hosts.{env}[{h}]", host)
+            for env, hosts in self.ingress.env_hosts.items()
+            for h, host in enumerate(hosts)
+        ]
 
 
 class PayloadV2(GlobalSettings):
@@ -492,11 +466,7 @@ def parse_payload(data: Any) -> AnyPayload:
         raise PayloadError(
             [_name_entry(line, data) for line in format_errors(exc, model)]
         ) from None
-    problems = (
-        _cross_entry_problems(payload)
-        if isinstance(payload, Payload)
-        else _cross_entry_problems_v2(payload)
-    )
+    problems = _cross_entry_problems(payload)
     if problems:
         raise PayloadError(problems)
     return payload
@@ -539,13 +509,15 @@ def _name_entry(line: str, data: Any) -> str:
     return entry_label(int(match.group(1)), data) + line[match.end() :]
 
 
-def _cross_entry_problems(payload: Payload) -> list[str]:
-    """Rules across entries: unique names, each hostname served by one app only."""
+def _cross_entry_problems(payload: AnyPayload) -> list[str]:
+    """Rules across entries, every problem at once: unique names, and each hostname served by
+    one app only (per environment for a version 2 `env_hosts`), listed once."""
     problems = []
-    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
+    apps: list[DeployedApp | DeployedAppV2] = list(payload.deployed_apps)
+    data = {"deployed_apps": [{"name": a.name} for a in apps]}
     names: dict[str, int] = {}
-    hosts: dict[str, int] = {}
-    for i, app in enumerate(payload.deployed_apps):
+    hosts: dict[tuple[str, str], tuple[int, str]] = {}
+    for i, app in enumerate(apps):
         label = entry_label(i, data)
         if app.name in names:
             problems.append(
@@ -553,66 +525,43 @@ def _cross_entry_problems(payload: Payload) -> list[str]:
             )
         else:
             names[app.name] = i
-        field = "fqdn" if app.fqdn is not None else "fqdns"
-        for h, host in enumerate(app.hosts):
-            where = f"{label}.{field}" + (f"[{h}]" if field == "fqdns" else "")
-            if host in hosts and hosts[host] != i:
-                other = entry_label(hosts[host], data)
-                problems.append(f"{where}: '{host}' is already served by {other}")
-            hosts.setdefault(host, i)
+        for env, where, host in app.listed_hosts():
+            first, first_where = hosts.setdefault((env, host), (i, where))
+            if first != i:
+                other = entry_label(first, data)
+                problems.append(f"{label}.{where}: '{host}' is already served by {other}")
+            elif first_where != where:
+                problems.append(f"{label}.{where}: '{host}' is already listed as {first_where}")
     return problems
 
 
-def _cross_entry_problems_v2(payload: PayloadV2) -> list[str]:
-    """Version 2 rules across entries: unique names and hosts, calls to apps with such ports."""
-    problems = []
-    data = {"deployed_apps": [{"name": a.name} for a in payload.deployed_apps]}
-    names: dict[str, int] = {}
-    hosts: dict[tuple[str, str], int] = {}
-    for i, app in enumerate(payload.deployed_apps):
-        label = entry_label(i, data)
-        if app.name in names:
-            problems.append(
-                f"{label}.name: '{app.name}' is already used by deployed_apps[{names[app.name]}]"
-            )
-        else:
-            names[app.name] = i
-        if app.ingress is not None:
-            listed = [("", f"hosts[{h}]", host) for h, host in enumerate(app.ingress.hosts)] + [
-                (env, f"env_hosts.{env}[{h}]", host)
-                for env, env_list in app.ingress.env_hosts.items()
-                for h, host in enumerate(env_list)
-            ]
-            for env, where, host in listed:
-                if (env, host) in hosts and hosts[(env, host)] != i:
-                    other = entry_label(hosts[(env, host)], data)
-                    problems.append(
-                        f"{label}.ingress.{where}: '{host}' is already served by {other}"
-                    )
-                hosts.setdefault((env, host), i)
-    by_name = {a.name: a for a in payload.deployed_apps}
-    for i, app in enumerate(payload.deployed_apps):
-        for j, call in enumerate(app.egress.apps if app.egress else []):
-            where = f"{entry_label(i, data)}.egress.apps[{j}]"
-            target = by_name.get(call.name)
-            if call.name == app.name:
-                problems.append(f"{where}.name: app '{app.name}' cannot call itself")
-                continue
-            if target is None:
-                problems.append(f"{where}.name: no app '{call.name}' in deployed_apps")
-                continue
-            if not target.ports:
-                problems.append(f"{where}.name: app '{call.name}' declares no ports to call")
-                continue
-            declared: set[int | str] = set()
-            for port in target.ports:
-                declared |= {port.name, port.service_port or port.container_port}
-            for k, ref in enumerate(call.ports or []):
-                if ref not in declared:
-                    problems.append(
-                        f"{where}.ports[{k}]: app '{call.name}' declares no port '{ref}'"
-                    )
-    return problems
+_SERVICE = re.compile(r"^services\[(\d+)\]")
+_SERVICE_REF = re.compile(r"\bservices\[(\d+)\]")
+
+
+def entry_problem(line: str, payload: AnyPayload, data: Any) -> str | None:
+    """A config problem about `services[i]` (the service entry i became) as a problem of that
+    entry, under the payload's names: `deployed_apps[0] (name 'web').schedule`, `.fqdns[1]`,
+    `.egress.apps[0]`; `services[j]` in the message is `deployed_apps[j]`. None when the line
+    is not about an entry. `data` is the payload as given, for the entry's label."""
+    line = v1_line(line)  # the payload's option names: `schedule`, not `cronjob.schedule`
+    match = _SERVICE.match(line)
+    if match is None or int(match.group(1)) >= len(payload.deployed_apps):
+        return None
+    index = int(match.group(1))
+    path, colon, message = line[match.end() :].partition(": ")
+    rest = path + colon + _SERVICE_REF.sub(r"deployed_apps[\1]", message)
+    app = payload.deployed_apps[index]
+    renames: tuple[tuple[str, str], ...] = (
+        (".cronjob:", ".schedule:"),  # a payload gives a CronJob's schedule, and no option else
+        ((".ingress.hosts[", ".fqdns[") if app.fqdn is None else (".ingress.hosts[0]", ".fqdn"))
+        if isinstance(app, DeployedApp)
+        else (".egress.services[", ".egress.apps["),
+    )
+    for old, new in renames:
+        if rest.startswith(old):
+            rest = new + rest[len(old) :]
+    return entry_label(index, data) + rest
 
 
 def _json_type(value: Any) -> str:
@@ -645,7 +594,7 @@ def to_service(app: DeployedApp) -> dict[str, Any]:
         **({"allow_mutable_tag": True} if app.allow_mutable_tag else {}),
     }
     if app.schedule is not None:
-        service["schedule"] = app.schedule
+        service["cronjob"] = {"schedule": app.schedule}
     else:
         service["replicas"] = app.replicas
         port = app.port or DEFAULT_PORT
@@ -682,7 +631,7 @@ def to_service_v2(
 
     image = split_image(app.image)
     service: dict[str, Any] = {"name": app.name}
-    if app.type != "Deployment":
+    if app.type != DEFAULT_KIND:
         service["type"] = app.type
     service["image"] = {
         "repository": image.repository,
@@ -690,7 +639,7 @@ def to_service_v2(
         **({"digest": image.digest} if image.digest else {}),
     }
     if app.schedule is not None:
-        service["schedule"] = app.schedule
+        service["cronjob"] = {"schedule": app.schedule}
     if app.replicas is not None:
         service["replicas"] = app.replicas
     for key in ("command", "args"):

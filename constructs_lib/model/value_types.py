@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
@@ -212,6 +213,18 @@ def quantity_value(quantity: str) -> float:
     if suffix in _DECIMAL:
         return number * _DECIMAL[suffix]
     return float(quantity)  # exponent form such as '1e3'
+
+
+def above_limit(
+    requests: Mapping[str, str | None], limits: Mapping[str, str | None]
+) -> tuple[str, str, str] | None:
+    """The first resource (cpu, memory) whose request is above its limit, as (resource,
+    request, limit): what the API server refuses in a container or a LimitRange."""
+    for key in ("cpu", "memory"):
+        request, limit = requests.get(key), limits.get(key)
+        if request and limit and quantity_value(request) > quantity_value(limit):
+            return key, request, limit
+    return None
 
 
 # Namespaces the app must never be deployed to: the baseline puts default-deny

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from constructs_lib.model.config import Model
+from constructs_lib.model.base import Model
 from constructs_lib.model.loading import load_model
 from constructs_lib.paths import ROOT
 

@@ -20,9 +20,10 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.model.base import Model
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, Model
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import (
     ConfigError,
     format_errors,
@@ -30,6 +31,7 @@ from constructs_lib.model.loading import (
     parse_yaml_documents,
     read_yaml,
 )
+from constructs_lib.model.migration import upgrade_overlay_services
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.json_patch import PatchError, apply_patch
 from constructs_lib.render.schema_check import validate_manifest
@@ -201,7 +203,14 @@ def _named(items: list[Any]) -> bool:
 def overlay_config(config: AppConfig, overlay: Overlay) -> AppConfig:
     if overlay.config is None:
         return config
-    data = merge(config.model_dump(mode="json", exclude_unset=True), overlay.config)
+    override = overlay.config
+    if isinstance(override.get("services"), list):  # entries with version 1 keys: read as 2
+        kinds = {s.name: s.type for s in config.services}
+        override = {
+            **override,
+            "services": upgrade_overlay_services(override["services"], kinds.get),
+        }
+    data = merge(config.model_dump(mode="json", exclude_unset=True), override)
     source = overlay.source(CONFIG_FILE)
     try:
         return AppConfig.model_validate(data)

@@ -50,8 +50,9 @@ from constructs_lib.constructs.trust_rules import (
     RBAC_DEFAULT_ROLES,
     RBAC_WIDE_LINE,
 )
+from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, Model
+from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (

@@ -1,6 +1,6 @@
 """YAML double-quoted scalars, for strings that plain and single-quoted style cannot carry.
 
-Shared by the dist/ emitter (rendering.py) and the config editor (config_edit.py).
+Shared by the dist/ emitter (rendering.py) and the config editor (cli/support/config_edit.py).
 """
 
 from __future__ import annotations

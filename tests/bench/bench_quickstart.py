@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_docs import repo_copy, runnable_docs  # noqa: E402
+from tests.support.repo import repo_copy  # noqa: E402
+from tests.test_docs import runnable_docs  # noqa: E402
 
 QUICKSTART = ROOT / "docs" / "tutorials" / "quickstart.md"
 

@@ -23,7 +23,7 @@ def service(i: int) -> dict[str, Any]:
             "name": name,
             "type": "CronJob",
             "image": image,
-            "schedule": "0 3 * * *",
+            "cronjob": {"schedule": "0 3 * * *"},
             "resources": resources,
         }
     entry: dict[str, Any] = {

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from constructs_lib.cli import bootstrap as bs
-from constructs_lib.cli.environment import EnvFiles
-from constructs_lib.cli.kube import describe_api_error, kubeconfig_path
 from constructs_lib.cli.main import main
+from constructs_lib.cli.support.environment import EnvFiles
+from constructs_lib.cli.support.kube import describe_api_error, kubeconfig_path
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.versions import ArgoCdPin, load_versions
 from constructs_lib.render.schema_check import KUBERNETES_VERSIONS

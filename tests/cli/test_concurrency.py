@@ -19,7 +19,7 @@ def checkout(tmp_path: Path, services: int) -> Path:
     (tmp_path / "app.py").write_text("")
     (tmp_path / "cdk8s.yaml").write_text("")
     lines = [
-        "version: 1",
+        "version: 2",
         "app: {name: shop, namespace: shop}",
         "domain: example.com",
         "services:",

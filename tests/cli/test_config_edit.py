@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from constructs_lib.cli.config_edit import flow, scalar, services_block
+from constructs_lib.cli.support.config_edit import flow, scalar, services_block
 from constructs_lib.render.yaml_quoting import double_quoted
 
 # Any text, including control characters, line separators and lone surrogates excluded

@@ -238,8 +238,10 @@ EXPECTED: dict[str, list[str]] = {
     "secret_env_and_file": [
         "deployed_apps[0] (name 'api').secrets[0]: set exactly one of 'env' or 'file'",
     ],
-    "secret_env_clashes_with_env": [
-        "deployed_apps[0] (name 'api').secrets[0].env: 'DB' is already set by env",
+    "secret_env_clashes_with_env": [  # the config's rule, on the payload's entry
+        "deployed_apps[0] (name 'api').secrets[0].env: 'DB' is also set in env; a container "
+        "with two variables of one name keeps only the last (server-side apply refuses it): set "
+        "it in one place",
     ],
     "secret_path_relative": [
         "deployed_apps[0] (name 'api').secrets[0].path: 'api' is not an absolute path",
@@ -394,7 +396,8 @@ def test_example_payload_becomes_the_services(config_copy: Path) -> None:
     assert [s.file or s.env for s in api.secrets] == ["DATABASE_URL", "jwt.pem"]
     assert worker.image.repository == "registry.internal:5000/shop/worker"
     assert worker.ingress is None and worker.ports[0].container_port == 9090
-    assert report.type == "CronJob" and report.schedule == "30 2 * * *" and not report.ports
+    assert report.type == "CronJob" and not report.ports
+    assert report.cronjob is not None and report.cronjob.schedule == "30 2 * * *"
 
 
 def test_globals_and_comments_of_the_existing_config_survive(config_copy: Path) -> None:
@@ -555,7 +558,7 @@ def test_a_new_config_from_flags(tmp_path: Path) -> None:
 
 def test_secrets_need_an_infisical_connection(tmp_path: Path) -> None:
     output = tmp_path / "app-config.yaml"
-    output.write_text("version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\n")
+    output.write_text("version: 2\napp: {name: shop, namespace: shop}\ndomain: example.com\n")
     payload = tmp_path / "payload.json"
     secret = {"key": "DB", "env": "DATABASE_URL"}
     payload.write_text(json.dumps([{"name": "api", "image": "a/b:1", "secrets": [secret]}]))
@@ -760,3 +763,14 @@ def test_an_endless_stdin_is_refused_after_the_limit(config_copy: Path) -> None:
     assert done.stderr.splitlines()[0] == (
         f"payload is larger than the limit of {MAX_PAYLOAD_BYTES} bytes"
     )
+
+
+def test_a_version_1_config_is_merged_into_and_written_as_version_2(tmp_path: Path) -> None:
+    output = tmp_path / "app-config.yaml"
+    output.write_bytes((FIXTURES / "configs" / "v1" / "app-config.yaml").read_bytes())
+    done = run_cli("generate", "--input", EXAMPLE, "--output", output)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"migrated {output} to version 2\nwrote {output} (4 services)\n"
+    text = output.read_text()
+    assert "\nversion: 2  # REQUIRED. Schema version of this file.\n" in text
+    assert '    cronjob:\n      schedule: "30 2 * * *"\n' in text

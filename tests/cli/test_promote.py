@@ -249,7 +249,7 @@ def test_promotion_held_names_the_pinned_environments(
 ) -> None:
     config = tmp_path / "app-config.yaml"
     config.write_text(
-        f"version: 1\napp: {{name: shop, namespace: shop}}\ndomain: example.com\n"
+        f"version: 2\napp: {{name: shop, namespace: shop}}\ndomain: example.com\n"
         f"promotion: {{held: {held}}}\nservices: []\n"
     )
     payload = write_payload(tmp_path / "p.json", WEB)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.cli import status as st
 from constructs_lib.cli.main import main
+from constructs_lib.cli.support import applications as st
 from tests.support import ROOT
 
 SHA = "3f2c9a1b7d5e4f60718293a4b5c6d7e8f9012345"  # pragma: allowlist secret (a commit)

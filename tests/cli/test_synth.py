@@ -25,10 +25,10 @@ def test_synth_renders_the_committed_dist(tmp_path: Path) -> None:
 
 def test_synth_passes_the_exit_code_through(tmp_path: Path) -> None:
     config = tmp_path / "app-config.yaml"
-    config.write_text("version: 2\n")
+    config.write_text("version: 3\n")
     done = run_cli("synth", "--config", config, "--output", tmp_path / "dist")
     assert done.returncode == 1
-    assert "version: input should be 1, got 2" in done.stderr
+    assert "version: 3 is not a schema version this base reads (1 or 2)" in done.stderr
     assert not (tmp_path / "dist").exists()
 
 

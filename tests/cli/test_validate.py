@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CONFIG, ROOT, run_cli
+from tests.support import CONFIG, FIXTURES, ROOT, run_cli
 
 CLUSTERS = ROOT / "clusters"
 
@@ -77,7 +77,7 @@ def test_env_settings_are_checked(tmp_path: Path) -> None:
 def test_yaml_errors_name_the_line(tmp_path: Path) -> None:
     config = tmp_path / "app-config.yaml"
     config.write_text(
-        "version: 1\napp: {name: shop, namespace: shop}\ndomain: a.com\ndomain: b.com\n"
+        "version: 2\napp: {name: shop, namespace: shop}\ndomain: a.com\ndomain: b.com\n"
     )
     done = run_cli("validate", config)
     assert done.returncode == 1
@@ -135,7 +135,7 @@ def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Pat
     assert "domain: example.net" in dev.read_text()
     config = tmp_path / "app-config.yaml"
     config.write_text(
-        "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+        "version: 2\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
         "  - name: web\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
         "    ports: [{name: http, container_port: 8080}]\n"
         "    ingress: {hosts: [shop.example.com]}\n"
@@ -208,7 +208,7 @@ def test_a_host_too_long_once_moved_onto_the_env_domain(tmp_path: Path) -> None:
     assert len(host) == 253
     config = tmp_path / "app-config.yaml"
     config.write_text(
-        "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+        "version: 2\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
         "  - name: web\n    image: {repository: ghcr.io/example/web, tag: '1.0.0'}\n"
         "    ports: [{name: http, container_port: 8080}]\n"
         f"    ingress: {{hosts: [{host}]}}\n"
@@ -222,3 +222,12 @@ def test_a_host_too_long_once_moved_onto_the_env_domain(tmp_path: Path) -> None:
         f"('{moved}{env}.example.com'); a hostname may have at most 253"
         for env, length in (("dev", 257), ("test", 258))
     ]
+
+
+def test_a_version_1_config_is_valid_and_says_how_to_migrate() -> None:
+    done = run_cli("validate", FIXTURES / "configs" / "v1" / "app-config.yaml")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0] == (
+        "tests/fixtures/configs/v1/app-config.yaml: version 1, read as version 2; "
+        "`gitops-base migrate` rewrites it (docs/reference/versioning.md)"
+    )

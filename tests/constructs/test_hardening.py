@@ -61,7 +61,7 @@ def test_cron_jobs_skip_runs_that_cannot_start_in_time(
 
 def _set(config: AppConfig, index: int, value: int | None) -> list[dict[str, Any]]:
     services: list[dict[str, Any]] = config.model_dump(mode="json")["services"]
-    services[index]["starting_deadline_seconds"] = value
+    services[index]["cronjob"]["starting_deadline_seconds"] = value
     return services
 
 

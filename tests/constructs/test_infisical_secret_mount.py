@@ -20,6 +20,7 @@ INFISICAL = InfisicalConnection(
     project_id="p-1",
     identity_id="id-1",
     audience="infisical",
+    auth_method="kubernetes",
 )
 SECRETS = (
     InfisicalSecret(
@@ -37,6 +38,8 @@ def props(**fields: Any) -> InfisicalSecretMountProps:
         infisical=INFISICAL,
         env_slug="dev",
         secrets=SECRETS,
+        mount_path="/mnt/secrets",
+        synced_secret_name="api-infisical",  # pragma: allowlist secret
     )
     base.update(fields)
     return InfisicalSecretMountProps(**base)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     APPLICATION_HEALTH_KEY,
     PLATFORM_CLUSTER_KINDS,
@@ -15,14 +16,15 @@ from constructs_lib.render.schema_check import validate_manifest
 from tests.support import load_cluster, with_changes
 from tests.support.platform import render_platform
 
-ALWAYS = ["cert-manager", "infisical-csi-provider", "secrets-store-csi-driver"]
 
-
-def test_default_addons_are_nginx_cert_manager_and_csi(
+def test_default_addons_are_those_the_catalogue_installs_by_default(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
+    defaults = [name for name, a in ADDONS.items() if a.installed(PlatformSettings())]
+    assert {"ingress-nginx", "cert-manager", "secrets-store-csi-driver"} <= set(defaults)
+    assert "sealed-secrets" not in defaults
     rendered = render_platform(config, cluster)
-    assert rendered.names("Application") == sorted([*ALWAYS, "ingress-nginx", "platform"])
+    assert rendered.names("Application") == sorted([*defaults, "platform"])
 
 
 @pytest.mark.parametrize("env", ["dev", "test", "prod"])

@@ -130,10 +130,23 @@ def test_undeclared_calls_between_services_are_denied(
 def test_no_ingress_no_controller_and_no_solver(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
-    config = with_changes(config, tls__enabled=False)
+    services = config.model_dump(mode="json")["services"]
+    for service in services:
+        if service["ingress"] is not None:
+            service["ingress"]["tls"] = {"enabled": False}
+    config = with_changes(config, tls__enabled=False, services=services)
     rendered = policies(config, cluster)
     assert not allowed(rendered, NGINX, SOLVER, 8089)
     assert allowed(rendered, NGINX, WEB, 8080)
+
+
+def test_an_ingress_with_tls_of_its_own_gets_its_solver(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    """web sets ingress.tls.enabled: its Ingress asks for a certificate whatever tls.enabled
+    says, so its HTTP-01 solver must be reachable."""
+    rendered = policies(with_changes(config, tls__enabled=False), cluster)
+    assert allowed(rendered, NGINX, SOLVER, 8089)
 
 
 def test_one_policy_per_concern_not_per_service(
@@ -159,7 +172,7 @@ def test_policies_can_be_turned_off(config: AppConfig, cluster: ClusterSettings)
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"egress": {"services": ["nope"]}}, "no service 'nope' in services"),
+        ({"egress": {"services": ["nope"]}}, "no service named 'nope' to call"),
         ({"egress": {"services": ["web"]}}, "service 'web' cannot name itself"),
         ({"egress": {"services": ["worker"]}}, "service 'worker' declares no ports to call"),
     ],

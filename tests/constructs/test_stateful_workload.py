@@ -5,8 +5,8 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.application import Kind
-from constructs_lib.constructs.workloads import WORKLOADS
+from constructs_lib.constructs.argocd.project import Kind
+from constructs_lib.constructs.workloads import Workload
 from constructs_lib.constructs.workloads.stateful_workload import StatefulWorkload
 from tests.support import find, kinds
 from tests.support.constructs import service, synth, workload_props
@@ -41,12 +41,6 @@ def test_autoscaler_targets_the_statefulset() -> None:
     assert target == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}
 
 
-def test_max_pods_has_no_surge() -> None:
-    built: list[StatefulWorkload] = []
-    synth(lambda c: built.append(stateful(c, service(name="db", type="StatefulSet", replicas=4))))
-    assert built[0].max_pods == 4
-
-
 def test_registered_and_allowed_in_the_app_project() -> None:
-    assert WORKLOADS["StatefulSet"] is StatefulWorkload
+    assert Workload.for_kind("StatefulSet") is StatefulWorkload
     assert Kind("apps", "StatefulSet") in app_kinds()

@@ -17,6 +17,11 @@ def props(**fields: object) -> TlsIngressProps:
         hosts=("a.example.com", "b.example.com"),
         service_name="web",
         service_port="http",
+        paths=("/",),
+        ingress_class_name="nginx",
+        tls=True,
+        cluster_issuer="letsencrypt-staging",
+        tls_secret_name="web-tls",  # pragma: allowlist secret
     )
     base.update(fields)
     return TlsIngressProps(**base)  # type: ignore[arg-type]

@@ -4,8 +4,7 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.workloads import WORKLOADS
-from constructs_lib.constructs.workloads.cron_workload import CronWorkload
+from constructs_lib.constructs.workloads import Workload
 from constructs_lib.constructs.workloads.web_workload import WebWorkload
 from constructs_lib.constructs.workloads.workload import IngressProps
 from tests.support import find, kinds
@@ -138,7 +137,12 @@ def test_no_service_without_ports_or_when_disabled() -> None:
 def test_ingress_routes_to_the_service() -> None:
     svc = service(ingress={"hosts": ["shop.example.com"]})
     ingress = IngressProps(
-        hosts=("shop.dev.example.com",), tls=True, cluster_issuer="letsencrypt-staging"
+        hosts=("shop.dev.example.com",),
+        tls=True,
+        cluster_issuer="letsencrypt-staging",
+        ingress_class_name="nginx",
+        paths=("/",),
+        tls_secret_name="web-tls",  # pragma: allowlist secret
     )
     out = synth(lambda c: web(c, svc, ingress=ingress))
     rule = find(out, "Ingress", "web")["spec"]["rules"][0]
@@ -172,7 +176,5 @@ def test_probes_resources_and_env() -> None:
     assert c["command"] == ["/bin/web"]
 
 
-def test_scheduled_work_is_not_a_web_workload() -> None:
-    assert WORKLOADS["Deployment"] is WebWorkload
-    assert WORKLOADS["CronJob"] is CronWorkload
-    assert WORKLOADS["Job"] is CronWorkload
+def test_renders_the_deployment_kind() -> None:
+    assert Workload.for_kind("Deployment") is WebWorkload

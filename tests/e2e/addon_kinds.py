@@ -12,7 +12,7 @@ namespace and values, from a synth of every tool-enabled add-on), then:
   namespace among the destinations): the chart can sync;
 - every kind the project allows must be rendered (Namespace aside, which Argo CD creates):
   the project is the smallest that lets the chart sync;
-- the kinds must equal constructs_lib/constructs/platform/addon_kinds.py.
+- the kinds must equal the add-on's entry in constructs_lib/constructs/platform/addons.py.
 
 Prints one line per problem and exits 1, or prints the table and exits 0.
 """
@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from constructs_lib.compose.build import build
-from constructs_lib.constructs.platform.addon_kinds import ADDON_KINDS
+from constructs_lib.constructs.platform.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model
@@ -175,11 +175,11 @@ def check() -> tuple[list[str], dict[str, Any]]:
         )
         for group, kind in sorted(unused):
             problems.append(f"{chart} {version}: project allows {group}/{kind}, never rendered")
-        listed = ADDON_KINDS[chart]
+        listed = ADDONS[app["metadata"]["name"]].kinds
         if {(k.group, k.kind) for k in listed.cluster} != cluster_kinds or {
             (k.group, k.kind) for k in listed.namespaced
         } != namespaced_kinds:
-            problems.append(f"{chart} {version}: addon_kinds.py differs from the rendered chart")
+            problems.append(f"{chart} {version}: addons.py lists other kinds than it renders")
         if version != pins[chart].version:
             problems.append(f"{chart}: rendered {version}, versions.yaml pins {pins[chart]}")
         table[chart] = {

@@ -547,9 +547,9 @@ def service(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
         which = draw(st.sampled_from(["min_available", "max_unavailable"]))
         svc["disruption_budget"] = {which: draw(_percent_or_count())}
     if kind == "CronJob":
-        svc["schedule"] = draw(cron())
+        cronjob = svc["cronjob"] = {"schedule": draw(cron())}
         if draw(st.booleans()):
-            svc["time_zone"] = draw(TIME_ZONES)
+            cronjob["time_zone"] = draw(TIME_ZONES)
         for key, values in (
             ("concurrency_policy", st.sampled_from(["Allow", "Forbid", "Replace"])),
             ("successful_jobs_history_limit", st.sampled_from([0, 1, 3, INT32_MAX])),
@@ -558,15 +558,16 @@ def service(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
             ("suspend", st.booleans()),
         ):
             if draw(st.booleans()):
-                svc[key] = draw(values)
-    if kind in ("CronJob", "Job"):
+                cronjob[key] = draw(values)
+    if kind in ("CronJob", "Job") and draw(st.booleans()):
+        job = svc["job"] = {}
         for key, values in (
             ("backoff_limit", st.sampled_from([0, 2, 6, INT32_MAX])),
             ("active_deadline_seconds", st.sampled_from([1, 600, INT32_MAX, INT64_MAX])),
             ("restart_policy", st.sampled_from(["OnFailure", "Never"])),
         ):
             if draw(st.booleans()):
-                svc[key] = draw(values)
+                job[key] = draw(values)
     if draw(st.integers(0, 3)) == 0:
         svc["image"]["envs"] = {
             draw(st.sampled_from(ENVS)): {"tag": draw(st.sampled_from(["1.0.0", "2"]))}
@@ -594,7 +595,7 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         names.add(name)
         services.append(draw(service(kind, name)))
     config: dict[str, Any] = {
-        "version": 1,
+        "version": 2,
         "app": {
             "name": draw(st.one_of(st.sampled_from(["shop", "a"]), dns_label())),
             "namespace": draw(st.one_of(st.sampled_from(["shop", "team-a"]), dns_label())),

@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.platform.k3s_platform import (
-    ADDON_POD_SECURITY,
-    PodSecurityLevel,
-    pod_security_labels,
-)
+from constructs_lib.constructs.platform.addons import ADDONS
+from constructs_lib.constructs.security import PodSecurityLevel, pod_security_labels
 from tests.e2e.addon_kinds import charts_dir, helm_binary, render_chart, synthesized
 from tests.e2e.harness.cluster import Cluster
 from tests.e2e.harness.kube import KubeError
@@ -80,15 +77,18 @@ def addons() -> dict[str, dict[str, Any]]:
 def test_each_labelled_addon_namespace_admits_every_pod_of_its_chart(
     cluster: Cluster, addons: dict[str, dict[str, Any]]
 ) -> None:
-    for addon, level in ADDON_POD_SECURITY.items():
-        app = addons[addon]
+    labelled = [a for a in ADDONS.values() if a.pod_security is not None]
+    assert labelled, "no add-on namespace with Pod Security labels"
+    for addon in labelled:
+        assert addon.pod_security is not None
+        app = addons[addon.name]
         labels = app["spec"]["syncPolicy"]["managedNamespaceMetadata"]["labels"]
-        assert labels == pod_security_labels(level)
-        ns = namespace(cluster, f"psa-{addon}", labels)
+        assert labels == pod_security_labels(addon.pod_security)
+        ns = namespace(cluster, f"psa-{addon.name}", labels)
         workloads = pods(app)
-        assert workloads, addon
+        assert workloads, addon.name
         refused = [(n, r) for n, spec in workloads if (r := admitted(cluster, ns, n, spec))]
-        assert refused == [], addon
+        assert refused == [], addon.name
 
 
 def test_the_check_refuses_a_pod_that_needs_more(

@@ -3,19 +3,14 @@ real helm binary from the pinned chart packages (tests/e2e/addon_kinds.py)."""
 
 from __future__ import annotations
 
+from constructs_lib.constructs.platform.addons import ADDONS
 from tests.e2e.addon_kinds import check
 
 
 def test_each_pinned_chart_renders_exactly_what_its_project_allows() -> None:
     problems, table = check()
     assert problems == []
-    assert sorted(table) == [
-        "cert-manager",
-        "infisical-csi-provider",
-        "ingress-nginx",
-        "sealed-secrets",
-        "secrets-store-csi-driver",
-    ]
+    assert sorted(table) == sorted(ADDONS)
     # Only the CSI driver's project may create the CSIDriver, only cert-manager's the
     # mutating webhook, and the Infisical provider's no CRDs at all.
     assert "storage.k8s.io/CSIDriver" in table["secrets-store-csi-driver"]["cluster"]

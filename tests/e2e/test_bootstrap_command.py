@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from constructs_lib.cli.status import expected_apps
+from constructs_lib.cli.support.applications import expected_apps
 from constructs_lib.model.versions import load_versions
 from tests.e2e.harness import Cluster, GitRepo, Timings, Tools
 from tests.e2e.harness.base import applications_in, cli_path, gitops_base, is_chart

@@ -16,6 +16,7 @@ from tests.e2e.harness.helmrepo import (
     PinnedChart,
     download,
     ensure_charts,
+    load_checksums,
     pinned_charts,
     repo_slug,
 )
@@ -46,6 +47,8 @@ def test_every_pinned_chart_version_has_a_committed_checksum() -> None:
         chart = charts[(name, str(entry["version"]))]
         assert chart.repo == entry["repo"]
         assert len(chart.sha256) == 64
+    # ... and every checksum is of a pinned chart: a line left from an old pin fails here.
+    assert set(load_checksums()) == {chart.filename for chart in charts.values()}
 
 
 def test_download_follows_a_relative_index_url_and_verifies(tmp_path: Path) -> None:

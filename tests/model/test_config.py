@@ -40,7 +40,7 @@ def test_minimal_and_example_configs_are_valid() -> None:
 
 def test_every_problem_is_reported_not_just_the_first() -> None:
     data = {
-        "version": 1,
+        "version": 2,
         "app": {"name": "Shop", "namespace": "shop"},
         "domain": "example.com",
         "services": [{"name": "web", "image": {"repository": "x"}, "replicas": -1}],
@@ -57,7 +57,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 
 def test_yaml_injection_stays_a_literal_string() -> None:
     data = {
-        "version": 1,
+        "version": 2,
         "app": {"name": "shop", "namespace": "shop"},
         "domain": "example.com",
         "services": [
@@ -104,7 +104,7 @@ def test_quantity_values_compare_like_kubernetes(quantity: str, value: float) ->
 )
 def test_valid_hostnames_are_accepted(host: str) -> None:
     data = {
-        "version": 1,
+        "version": 2,
         "app": {"name": "shop", "namespace": "shop"},
         "domain": host,
     }
@@ -112,7 +112,7 @@ def test_valid_hostnames_are_accepted(host: str) -> None:
 
 
 def test_ip_address_is_not_a_hostname() -> None:
-    data = {"version": 1, "app": {"name": "shop", "namespace": "shop"}, "domain": "10.0.0.1"}
+    data = {"version": 2, "app": {"name": "shop", "namespace": "shop"}, "domain": "10.0.0.1"}
     with pytest.raises(ConfigError) as caught:
         parse_model(AppConfig, data, "inline")
     assert caught.value.problems[0].startswith(
@@ -123,7 +123,7 @@ def test_ip_address_is_not_a_hostname() -> None:
 def test_derived_values_cannot_be_set_in_yaml() -> None:
     """image.reference is computed from repository/tag/digest; giving it is an error."""
     data = {
-        "version": 1,
+        "version": 2,
         "app": {"name": "shop", "namespace": "shop"},
         "domain": "example.com",
         "services": [
@@ -139,7 +139,7 @@ def test_derived_values_cannot_be_set_in_yaml() -> None:
 
 
 def test_a_mutable_tag_is_accepted_when_allowed_or_pinned_by_digest() -> None:
-    base = "version: 1\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
+    base = "version: 2\napp: {name: shop, namespace: shop}\ndomain: example.com\nservices:\n"
     digest = "sha256:" + "ab" * 32
     for image in (
         "{repository: ghcr.io/example/web, tag: latest, allow_mutable_tag: true}",
@@ -152,7 +152,7 @@ def test_a_mutable_tag_is_accepted_when_allowed_or_pinned_by_digest() -> None:
 
 def test_the_synced_secret_rule_names_the_secret_the_driver_syncs() -> None:
     """The TLS secret rule must know the name the CSI mount gives its synced Secret."""
-    from constructs_lib.model.config import SYNCED_SECRET_SUFFIX
+    from constructs_lib.model.service import SYNCED_SECRET_SUFFIX
 
     rendered = (ROOT / "dist" / "dev" / "app" / "secretproviderclass-api.yaml").read_text()
     assert f"secretName: api{SYNCED_SECRET_SUFFIX}\n" in rendered

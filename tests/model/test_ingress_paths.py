@@ -13,7 +13,7 @@ def config(paths: list[str], annotations: dict[str, str] | None = None) -> dict[
     if annotations is not None:
         ingress["annotations"] = annotations
     return {
-        "version": 1,
+        "version": 2,
         "app": {"name": "shop", "namespace": "shop"},
         "domain": "example.com",
         "services": [

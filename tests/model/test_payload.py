@@ -8,17 +8,18 @@ from typing import Any
 import jsonschema
 import pytest
 
-from constructs_lib.cli.config_edit import services_block
-from constructs_lib.cli.schema import SCHEMAS, schema_text
+from constructs_lib.cli.support.config_edit import services_block
 from constructs_lib.model.payload import (
     ImageParts,
     Payload,
     PayloadError,
+    entry_problem,
     parse_json,
     parse_payload,
     split_image,
     to_service,
 )
+from constructs_lib.tools.schema import SCHEMAS, schema_text
 from tests.support import FIXTURES, ROOT
 
 EXAMPLE = FIXTURES / "payloads" / "valid" / "example.json"
@@ -84,7 +85,7 @@ def test_fqdn_and_fqdns_become_ingress_hosts() -> None:
 def test_a_schedule_makes_a_cronjob_without_ports_or_replicas() -> None:
     cron = service(schedule="*/5 * * * *")
     assert cron["type"] == "CronJob"
-    assert cron["schedule"] == "*/5 * * * *"
+    assert cron["cronjob"] == {"schedule": "*/5 * * * *"}
     assert "ports" not in cron and "replicas" not in cron
 
 
@@ -138,3 +139,24 @@ def test_the_json_schema_rejects_unknown_fields() -> None:
     schema = json.loads((ROOT / "config" / "deployed-apps.schema.json").read_text())
     with pytest.raises(jsonschema.ValidationError, match="replica"):
         jsonschema.validate({"deployed_apps": [app(replica=2)]}, schema)
+
+
+def test_a_config_problem_is_named_on_its_entry_under_the_payloads_names() -> None:
+    """Rules about a service are the config's, written once; the payload names where."""
+    apps = [app(fqdns=["a.example.com", "b.example.org"]), app(name="web", fqdn="w.example.org")]
+    payload = parse_payload(apps)
+    data = {"deployed_apps": apps}
+    problem = "'b.example.org' is not under the base domain 'example.com'"
+    assert entry_problem(f"services[0].ingress.hosts[1]: {problem}", payload, data) == (
+        f"deployed_apps[0] (name 'api').fqdns[1]: {problem}"
+    )
+    assert entry_problem("services[1].ingress.hosts[0]: x", payload, data) == (
+        "deployed_apps[1] (name 'web').fqdn: x"
+    )
+    assert entry_problem("services[1].cronjob.schedule: required", payload, data) == (
+        "deployed_apps[1] (name 'web').schedule: required"
+    )
+    assert entry_problem("services[1].name: 'x' is already used by services[0]", payload, data) == (
+        "deployed_apps[1] (name 'web').name: 'x' is already used by deployed_apps[0]"
+    )
+    assert entry_problem("platform.quota: too much", payload, data) is None

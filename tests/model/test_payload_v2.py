@@ -37,7 +37,9 @@ OUTSIDE = (
 )
 WEB = "deployed_apps[0] (name 'web')"
 EXPECTED: dict[str, list[str]] = {
-    "cronjob_without_schedule": ["deployed_apps[0] (name 'report'): a CronJob needs 'schedule'"],
+    "cronjob_without_schedule": [
+        "deployed_apps[0] (name 'report').schedule: required field is missing"
+    ],
     "domain_not_the_clusters": [
         "domain: the payload's domain 'acme-shop.io' is not the base domain of the environments "
         "in clusters: dev (dev.example.com), prod (example.com), test (test.example.com) are "
@@ -45,13 +47,14 @@ EXPECTED: dict[str, list[str]] = {
         "domain they share, 'example.com', or change 'domain' in clusters/<env>/cluster.yaml "
         "first"
     ],
-    "egress_app_itself": [f"{WEB}.egress.apps[0].name: app 'web' cannot call itself"],
-    "egress_app_unknown": [f"{WEB}.egress.apps[0].name: no app 'payments' in deployed_apps"],
+    # The config's rules about calls, on the payload's entry and names.
+    "egress_app_itself": [f"{WEB}.egress.apps[0]: service 'web' cannot name itself"],
+    "egress_app_unknown": [f"{WEB}.egress.apps[0]: no service named 'payments' to call"],
     "egress_app_without_ports": [
-        f"{WEB}.egress.apps[0].name: app 'worker' declares no ports to call"
+        f"{WEB}.egress.apps[0]: service 'worker' declares no ports to call"
     ],
     "egress_port_undeclared": [
-        f"{WEB}.egress.apps[0].ports[0]: app 'api' declares no port 'metrics'"
+        f"{WEB}.egress.apps[0].ports[0]: service 'api' declares no port 'metrics'"
     ],
     "external_cidr_host_bits": [
         f"{WEB}.egress.external[0].cidr: '10.0.5.7/24' has host bits set: did you mean "
@@ -67,7 +70,8 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "host_outside_domain": [f"{WEB}.ingress.hosts[0]: {OUTSIDE}"],
     "ingress_on_job": [
-        "deployed_apps[0] (name 'migrate'): 'ingress' is only for type Deployment, not Job"
+        "deployed_apps[0] (name 'migrate').ingress: only for type Deployment or StatefulSet, "
+        "not Job"
     ],
     "ingress_tls_invalid": [f"{WEB}.ingress.tls: {TLS_OFF}"],
     "resources_preset_unknown": [

@@ -89,7 +89,7 @@ def test_variables_named_like_secrets(name: str, value: str, found: str | None) 
 
 def config(**service: object) -> dict[str, object]:
     return {
-        "version": 1,
+        "version": 2,
         "app": {"name": "shop", "namespace": "shop"},
         "domain": "example.com",
         "services": [

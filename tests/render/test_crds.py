@@ -34,10 +34,27 @@ def test_cdk8s_yaml_imports_are_the_pinned_crds_with_a_binding() -> None:
         "cdk8s.yaml imports: must list `<binding>:=<url>` of every platform/crds.yaml entry "
         "with a binding, in the same order"
     )
-    assert cdk8s_imports() == [
-        "argocd_application:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/application-crd.yaml",
-        "argocd_appproject:=https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.2/manifests/crds/appproject-crd.yaml",
-    ]
+
+
+def test_no_object_is_built_through_a_generated_binding() -> None:
+    """docs/decisions/0010: every body is plain and checked during synth, so no CRD has a
+    binding and imports/ holds none (cdk8s import would write them there)."""
+    assert cdk8s_imports() == []
+    packages = [p.name for p in (ROOT / "imports").iterdir() if p.is_dir() and p.name[0] != "_"]
+    assert packages == []
+
+
+def test_make_imports_generates_nothing_and_leaves_imports_as_it_was() -> None:
+    before = sorted(p.name for p in (ROOT / "imports").iterdir() if p.name != "__pycache__")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "imports" / "regenerate.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing to generate" in result.stdout
+    assert sorted(p.name for p in (ROOT / "imports").iterdir() if p.name != "__pycache__") == before
 
 
 def test_every_binding_package_is_pinned_and_every_pinned_binding_exists() -> None:

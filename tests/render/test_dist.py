@@ -52,6 +52,14 @@ def synth_into(workspace: Path, out: str = "dist") -> subprocess.CompletedProces
     )
 
 
+def test_a_version_1_config_renders_the_committed_dist(tmp_path: Path) -> None:
+    """Version 1 of the config still reads, as what its migration says."""
+    v1 = ROOT / "tests" / "fixtures" / "configs" / "v1" / "app-config.yaml"
+    result = synth("--config", str(v1), "--output", str(tmp_path / "dist"))
+    assert result.returncode == 0, result.stderr
+    assert tree(tmp_path / "dist") == tree(ROOT / "dist")
+
+
 def test_committed_dist_equals_a_fresh_synth(tmp_path: Path) -> None:
     """The committed dist/ is the golden output of the example config."""
     result = synth("--output", str(tmp_path / "dist"))

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from constructs_lib.compose.build import build
-from constructs_lib.render.overlays import merge, with_overlays
+from constructs_lib.render.overlays import Overlay, merge, overlay_config, with_overlays
 from constructs_lib.render.schema_check import _crd_validator, _fast_crd_validator, crd_schema
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+from tests.support import load_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays"
 REPO_DIST = Path(__file__).resolve().parents[2] / "dist"
@@ -175,3 +176,18 @@ def test_aliases_in_an_overlay_are_refused(
         "(*name) are not allowed; write the value out where it is used"
     ) in capsys.readouterr().err
     assert not dist.exists()
+
+
+def test_an_overlay_with_version_1_keys_is_read_as_version_2() -> None:
+    config = load_config()
+    overlay = Overlay(
+        "dev",
+        FIXTURES,
+        {"services": [{"name": "nightly-report", "suspend": True, "backoff_limit": 5}]},
+        [],
+        {},
+    )
+    report = overlay_config(config, overlay).services[3]
+    assert report.cronjob is not None and report.cronjob.suspend is True
+    assert report.cronjob.schedule == "30 2 * * *"  # the config's, merged
+    assert report.job is not None and report.job.backoff_limit == 5

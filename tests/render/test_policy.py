@@ -14,6 +14,7 @@ import pytest
 
 from constructs_lib.compose.build import build
 from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.render.overlays import with_overlays
@@ -22,6 +23,15 @@ from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
 ALLOW = "(exception: tests/fixtures/overlays/policy/{case}/dev/allow.yaml)"
+# The dev environment runs the add-ons installed by default, each in its own project.
+DEV_PROJECTS = sorted(
+    [
+        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(PlatformSettings())),
+        "bootstrap",
+        "platform",
+        "shop",
+    ]
+)
 
 REFUSED = {
     "clusterrolebinding": [
@@ -55,8 +65,7 @@ REFUSED = {
     ],
     "defaultproject": [
         "dist/dev/argocd: Application 'shop': project: project 'default' is not one of "
-        "addon-cert-manager, addon-infisical-csi-provider, addon-ingress-nginx, "
-        "addon-secrets-store-csi-driver, bootstrap, platform, shop"
+        + ", ".join(DEV_PROJECTS)
     ],
     "wildcardproject": [
         "dist/dev/argocd: AppProject 'open': bootstrap: the base renders no AppProject 'open'",

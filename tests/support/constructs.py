@@ -11,7 +11,7 @@ from constructs import Construct
 from constructs_lib.compose.workloads import pod_fields
 from constructs_lib.constructs.kube_object import synthesize
 from constructs_lib.constructs.workloads import Workload, WorkloadProps
-from constructs_lib.model.config import Service
+from constructs_lib.model.service import Service
 
 
 def synth(build: Callable[[Construct], object]) -> list[dict[str, Any]]:
@@ -34,5 +34,6 @@ def service(**fields: Any) -> Service:
 def workload_props(construct: type[Workload], svc: Service, **props: Any) -> WorkloadProps:
     """Props of `construct` for a service of the app 'shop', as the composition builds them."""
     fields = pod_fields(construct, svc, None)
-    fields.update(app="shop", namespace="shop", service_account_name="shop", **props)
+    fields.update(app="shop", namespace="shop", service_account_name="shop", create_service=True)
+    fields.update(props)
     return construct.PROPS(**fields)

@@ -44,11 +44,11 @@ def render_workloads(config: AppConfig, cluster: ClusterSettings) -> list[Worklo
 
 def render_platform(config: AppConfig, cluster: ClusterSettings) -> Rendered:
     charts = EnvCharts(cluster.name)
-    workloads = add_workloads(charts.workloads, config, cluster)
+    add_workloads(charts.workloads, config, cluster)
     scopes = PlatformScopes(
         delivery=charts.delivery, cluster=charts.platform, bootstrap=charts.root
     )
-    add_platform(charts.app, scopes, config, cluster, load_versions(), workloads)
+    add_platform(charts.app, scopes, config, cluster, load_versions())
     return Rendered(
         synthesize(charts.delivery), synthesize(charts.platform), synthesize(charts.root)
     )

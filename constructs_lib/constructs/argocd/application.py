@@ -1,86 +1,64 @@
-"""Argo CD objects: AppProjects with explicit allowlists and automated Applications.
+"""ArgoApplication: the one builder of Argo CD Applications, each with the one sync policy.
 
-Built from the typed bindings that `cdk8s import` generated from the pinned Argo CD CRDs.
+The sync policy: automated sync with prune and self-heal, foreground pruning after everything
+else has synced, and retries with backoff; every Application the base renders has it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-import cdk8s
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.sync_policy import RESOURCES_FINALIZER, sync_policy, typed
-from constructs_lib.constructs.kube_object import SYNC_WAVE
-from imports.argocd_application.io import argoproj as app_crd
-from imports.argocd_appproject.io import argoproj as project_crd
+from constructs_lib.constructs.argocd.project import DEFAULT_SERVER
+from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
+
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+SYNC_OPTIONS = ("PrunePropagationPolicy=foreground", "PruneLast=true")
+RETRY_LIMIT = 10
+RETRY_BACKOFF = {"duration": "5s", "factor": 2, "maxDuration": "3m"}
 
 
 @dataclass(frozen=True)
-class Kind:
-    """An API group and kind, as AppProject allowlists name them ('' is the core group)."""
+class GitSource:
+    """A folder of a Git repository at a revision."""
 
-    group: str
-    kind: str
+    repo_url: str
+    revision: str
+    """A branch, tag or commit."""
+    path: str
+    """The folder in the repository."""
+    include: str | None = None
+    """Only this file of the folder (`directory.include`). @default every file"""
 
 
 @dataclass(frozen=True)
-class ArgoProjectProps:
-    """Props of ArgoProject."""
+class ChartSource:
+    """Where a chart is published and the exact version to install."""
 
-    name: str
-    namespace: str
-    """Namespace Argo CD runs in."""
-    labels: dict[str, str]
-    description: str
-    source_repos: tuple[str, ...]
-    """Repositories Applications of this project may use. Never '*'."""
-    destinations: tuple[tuple[str, str], ...]
-    """(server, namespace) pairs Applications may deploy to."""
-    namespaced_kinds: tuple[Kind, ...]
-    """Namespaced kinds Applications may manage."""
-    cluster_kinds: tuple[Kind, ...] = ()
-    """Cluster-scoped kinds Applications may manage. @default none"""
-    sync_wave: str = "-1"
-    """Projects come before the Applications that name them. @default -1"""
+    repo: str
+    """Helm repository URL, as Argo CD's repoURL."""
+    version: str
 
 
-class ArgoProject(Construct):
-    """An AppProject with an explicit source-repo allowlist and limited destinations."""
+@dataclass(frozen=True)
+class HelmSource:
+    """One chart of a Helm repository at an exact version, released under the Application's
+    name."""
 
-    def __init__(self, scope: Construct, id: str, *, props: ArgoProjectProps) -> None:
-        super().__init__(scope, id)
-        if not props.source_repos or "*" in props.source_repos:
-            raise ValueError(
-                f"ArgoProject '{props.name}': source_repos must list repositories, not '*'"
-            )
-        self.name = props.name
-        self.resource = project_crd.AppProject(
-            self,
-            "Resource",
-            metadata=cdk8s.ApiObjectMetadata(
-                name=props.name,
-                namespace=props.namespace,
-                labels=props.labels,
-                annotations={SYNC_WAVE: props.sync_wave},
-            ),
-            spec=project_crd.AppProjectSpec(
-                description=props.description,
-                source_repos=list(props.source_repos),
-                destinations=[
-                    project_crd.AppProjectSpecDestinations(server=server, namespace=namespace)
-                    for server, namespace in props.destinations
-                ],
-                cluster_resource_whitelist=[
-                    project_crd.AppProjectSpecClusterResourceWhitelist(group=k.group, kind=k.kind)
-                    for k in props.cluster_kinds
-                ],
-                namespace_resource_whitelist=[
-                    project_crd.AppProjectSpecNamespaceResourceWhitelist(group=k.group, kind=k.kind)
-                    for k in props.namespaced_kinds
-                ],
-            ),
-        )
+    chart: str
+    """Chart name in the repository."""
+    pin: ChartSource
+    """Repository and exact version, from platform/versions.yaml."""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """helm.valuesObject. @default the chart's own defaults"""
+
+    @property
+    def repo_url(self) -> str:
+        """The Helm repository, as Argo CD's repoURL."""
+        return self.pin.repo
 
 
 @dataclass(frozen=True)
@@ -92,45 +70,85 @@ class ArgoApplicationProps:
     """Namespace Argo CD runs in."""
     labels: dict[str, str]
     project: str
-    repo_url: str
-    revision: str
-    path: str
-    """Folder in the repository holding the rendered manifests."""
+    source: GitSource | HelmSource
     destination_namespace: str
-    destination_server: str = "https://kubernetes.default.svc"
+    destination_server: str = DEFAULT_SERVER
     sync_wave: str = "0"
     """Order among the root's children. @default 0"""
-    sync_options: tuple[str, ...] = ()
-    """Extra syncOptions. @default none"""
-    managed_namespace_labels: dict[str, str] = field(default_factory=dict)
-    """Labels for a namespace Argo CD creates (CreateNamespace=true). @default none"""
+    create_namespace: bool = False
+    """Let Argo CD create the destination namespace. @default False"""
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels Argo CD sets on the namespace it creates (managedNamespaceMetadata), such as
+    the Pod Security levels; only with `create_namespace`. @default none"""
+    server_side_apply: bool = False
+    """Apply with server-side apply (needed for objects too large for the last-applied
+    annotation, such as big CRDs). @default False"""
+    delete_resources: bool = True
+    """Deleting the Application deletes what it deployed (the resources finalizer). False for
+    an Application whose objects must outlive it, such as Argo CD's own. @default True"""
+    sorted_keys: bool = True
+    """Write the spec with its keys sorted at every level, the order cdk8s gives what it
+    renders itself. False keeps the order built here (Argo CD's documented order), as the
+    Applications of charts and of Argo CD itself have always been rendered. @default True"""
 
 
-class ArgoApplication(Construct):
-    """An Application with automated sync (prune, selfHeal), retry with backoff and the
-    resources finalizer, so deleting it deletes what it deployed."""
+class ArgoApplication(KubeObject):
+    """An Application with the one sync policy (automated, prune, self-heal, retries)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ArgoApplicationProps) -> None:
-        super().__init__(scope, id)
-        self.name = props.name
-        self.resource = app_crd.Application(
-            self,
-            "Resource",
-            metadata=cdk8s.ApiObjectMetadata(
-                name=props.name,
-                namespace=props.namespace,
-                labels=props.labels,
-                annotations={SYNC_WAVE: props.sync_wave},
-                finalizers=[RESOURCES_FINALIZER],
-            ),
-            spec=app_crd.ApplicationSpec(
-                project=props.project,
-                source=app_crd.ApplicationSpecSource(
-                    repo_url=props.repo_url, target_revision=props.revision, path=props.path
-                ),
-                destination=app_crd.ApplicationSpecDestination(
-                    server=props.destination_server, namespace=props.destination_namespace
-                ),
-                sync_policy=typed(sync_policy(props.sync_options, props.managed_namespace_labels)),
-            ),
+        self.props = props
+        options = [*SYNC_OPTIONS]
+        if props.create_namespace:
+            options.append("CreateNamespace=true")
+        if props.server_side_apply:
+            options.append("ServerSideApply=true")
+        policy: dict[str, Any] = {
+            "automated": {"prune": True, "selfHeal": True},
+            "syncOptions": options,
+            "retry": {"limit": RETRY_LIMIT, "backoff": dict(RETRY_BACKOFF)},
+        }
+        if props.create_namespace and props.namespace_labels:
+            policy["managedNamespaceMetadata"] = {"labels": dict(props.namespace_labels)}
+        spec = {
+            "project": props.project,
+            "source": _source(props.name, props.source),
+            "destination": {
+                "server": props.destination_server,
+                "namespace": props.destination_namespace,
+            },
+            "syncPolicy": policy,
+        }
+        super().__init__(
+            scope,
+            id,
+            api_version="argoproj.io/v1alpha1",
+            kind="Application",
+            name=props.name,
+            namespace=props.namespace,
+            labels=props.labels,
+            annotations={SYNC_WAVE: props.sync_wave},
+            body={"spec": sorted_keys(spec) if props.sorted_keys else spec},
         )
+        if props.delete_resources:
+            self.metadata.add_finalizers(RESOURCES_FINALIZER)
+
+
+def _source(name: str, source: GitSource | HelmSource) -> dict[str, Any]:
+    if isinstance(source, HelmSource):
+        helm: dict[str, Any] = {"releaseName": name}
+        if source.values:
+            helm["valuesObject"] = dict(source.values)
+        return {
+            "repoURL": source.pin.repo,
+            "chart": source.chart,
+            "targetRevision": source.pin.version,
+            "helm": helm,
+        }
+    git: dict[str, Any] = {
+        "repoURL": source.repo_url,
+        "targetRevision": source.revision,
+        "path": source.path,
+    }
+    if source.include is not None:
+        git["directory"] = {"include": source.include}
+    return git

@@ -1,6 +1,7 @@
-"""Workload constructs: one kind per module, each registered in `WORKLOADS` by its types.
+"""Workload constructs: one kind per module, each naming its entry of the catalogue of kinds.
 
-Every module of this package is imported here, so a new kind needs no other registration.
+Every module of this package is imported here, so a new kind needs no other registration:
+`Workload.for_kind` finds it.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from constructs_lib.constructs.workloads.workload import WORKLOADS, Workload, WorkloadProps
+from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["WORKLOADS", "Workload", "WorkloadProps"]
+__all__ = ["Workload", "WorkloadProps"]

@@ -14,18 +14,22 @@ class ContainerPort:
 
     name: str
     container_port: int
-    protocol: str = "TCP"
-    """@default TCP"""
+    protocol: str
+    """TCP or UDP."""
     service_port: int | None = None
     """Port on the Service. @default the container port"""
 
 
 @dataclass(frozen=True)
 class VolumeMount:
+    """Where, and whether writable, a container sees one of the pod's volumes."""
+
     name: str
+    """The volume's name."""
     mount_path: str
-    read_only: bool = False
-    """@default False"""
+    """Where it appears in the container."""
+    read_only: bool
+    """Whether the container may only read it."""
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps
+from constructs_lib.constructs.workloads.workload import ReplicatedProps, Workload
+from constructs_lib.model.workload_kinds import KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
-class StatefulWorkloadProps(WorkloadProps):
+class StatefulWorkloadProps(ReplicatedProps):
     """Props of StatefulWorkload."""
-
-    replicas: int = 1
-    """Pods when there is no autoscaler. @default 1"""
 
 
 class StatefulWorkload(Workload):
@@ -21,28 +19,14 @@ class StatefulWorkload(Workload):
     `<name>-0.<name>`), with the same children as WebWorkload. Pods are replaced one at a time
     (RollingUpdate), so it never runs more than its replica count."""
 
-    TYPES = ("StatefulSet",)
+    KIND = KINDS["StatefulSet"]
     PROPS = StatefulWorkloadProps
-    KINDS = (("apps", "StatefulSet"),)
-    SCALABLE = True
-    SERVES = True
-    API_VERSION: ClassVar[str] = "apps/v1"
     props: StatefulWorkloadProps
 
-    @property
-    def kind(self) -> str:
-        return "StatefulSet"
-
-    @property
-    def max_pods(self) -> int:
-        scaling = self.props.autoscaling
-        return scaling.max_replicas if scaling else self.props.replicas
-
     def _spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {}
-        if self.props.autoscaling is None:
-            spec["replicas"] = self.props.replicas
-        spec["revisionHistoryLimit"] = 3
-        spec["serviceName"] = self.props.name
-        spec["selector"] = {"matchLabels": self.selector}
-        return spec
+        return {
+            **self._replicas(),
+            "revisionHistoryLimit": 3,
+            "serviceName": self.props.name,
+            "selector": {"matchLabels": self.selector},
+        }

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps, surge
+from constructs_lib.constructs.workloads.workload import ReplicatedProps, Workload, WorkloadProps
+from constructs_lib.model.workload_kinds import KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebWorkloadProps(WorkloadProps):
+class WebWorkloadProps(ReplicatedProps):
     """Props of WebWorkload."""
-
-    replicas: int = 1
-    """Pods when there is no autoscaler. @default 1"""
 
 
 class WebWorkload(Workload):
@@ -24,12 +22,8 @@ class WebWorkload(Workload):
     Deployment itself: one construct less per service keeps synth within budget at a thousand
     services."""
 
-    TYPES = ("Deployment",)
+    KIND = KINDS["Deployment"]
     PROPS = WebWorkloadProps
-    KINDS = (("apps", "Deployment"),)
-    SCALABLE = True
-    SERVES = True
-    API_VERSION: ClassVar[str] = "apps/v1"
     props: WebWorkloadProps
 
     def __init__(self, scope: Construct, id: str, *, props: WorkloadProps) -> None:
@@ -38,25 +32,12 @@ class WebWorkload(Workload):
         if (scaling.max_replicas if scaling else self.props.replicas) > 1:
             self.pod_spec["topologySpreadConstraints"] = spread(self.selector)
 
-    @property
-    def kind(self) -> str:
-        return "Deployment"
-
-    @property
-    def max_pods(self) -> int:
-        """Full autoscale plus a rolling update's surge."""
-        scaling = self.props.autoscaling
-        replicas = scaling.max_replicas if scaling else self.props.replicas
-        return replicas + surge(replicas)
-
     def _spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {}
-        # With an autoscaler, the HPA owns the replica count; Git must not fight it.
-        if self.props.autoscaling is None:
-            spec["replicas"] = self.props.replicas
-        spec["revisionHistoryLimit"] = 3
-        spec["selector"] = {"matchLabels": self.selector}
-        return spec
+        return {
+            **self._replicas(),
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": self.selector},
+        }
 
 
 def spread(selector: dict[str, str]) -> list[dict[str, Any]]:

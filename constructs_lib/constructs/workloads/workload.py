@@ -1,16 +1,15 @@
-"""Workload: what every workload kind shares, and the registry of kinds.
+"""Workload: what every workload kind shares.
 
 A workload is the object that owns the pods (a Deployment, a CronJob, ...). The base builds the
 pod template from first-class containers and volumes, and owns the children every kind may
 have: the SecretProviderClass of its Infisical secrets, the Service in front of its ports, the
 TlsIngress, the HorizontalPodAutoscaler and the PodDisruptionBudget. A new kind is a subclass in
-its own module in this package: it names the config types it renders (`TYPES`), its props, its
-spec, and the most pods it can run.
+its own module in this package: it names its entry of the catalogue of kinds
+(`model/workload_kinds.py`, which says what the kind takes), its props and its spec.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -30,9 +29,7 @@ from constructs_lib.constructs.workloads.container import (
     Volume,
     container_spec,
 )
-
-# Every workload type by config name (`services[].type`) -> its construct; filled by subclasses.
-WORKLOADS: dict[str, type[Workload]] = {}
+from constructs_lib.model.workload_kinds import DEFAULT_REPLICAS, WorkloadKind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,21 +41,19 @@ class IngressProps:
     tls: bool
     """Request a certificate and terminate TLS."""
     cluster_issuer: str
-    ingress_class_name: str = "nginx"
-    """@default nginx"""
-    paths: tuple[str, ...] = ("/",)
-    """@default ('/',)"""
+    ingress_class_name: str
+    paths: tuple[str, ...]
+    tls_secret_name: str
+    """Secret cert-manager writes the certificate to."""
     port: int | str | None = None
     """Service port (number or name) to route to. @default the first port"""
-    tls_secret_name: str | None = None
-    """@default <name>-tls"""
     annotations: dict[str, str] = field(default_factory=dict)
     """@default none"""
 
 
 @dataclass(frozen=True, kw_only=True)
 class AutoscalingProps:
-    min_replicas: int = 1
+    min_replicas: int
     max_replicas: int
     target_cpu_utilization: int | None = None
     """Average CPU utilization, percent of requests. @default not a metric"""
@@ -90,8 +85,8 @@ class WorkloadProps:
     """@default the restricted profile with a read-only root filesystem"""
     secrets: InfisicalSecretMountProps | None = None
     """Mount Infisical secrets. @default no secrets"""
-    create_service: bool = True
-    """Create a ClusterIP Service when the containers have ports. @default True"""
+    create_service: bool
+    """Create a ClusterIP Service when the containers have ports (a kind that serves)."""
     ingress: IngressProps | None = None
     """Route hosts to the Service. @default no Ingress"""
     autoscaling: AutoscalingProps | None = None
@@ -102,14 +97,20 @@ class WorkloadProps:
     """Secrets in the namespace the kubelet pulls the images with. @default none"""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReplicatedProps(WorkloadProps):
+    """What a kind that takes replicas adds (a Deployment, a StatefulSet)."""
+
+    replicas: int = DEFAULT_REPLICAS
+    """Pods when there is no autoscaler. @default 1"""
+
+
 class Workload(KubeObject):
     """The object that owns a service's pods, with the children its props ask for."""
 
-    TYPES: ClassVar[tuple[str, ...]] = ()
-    """Config workload types this construct renders."""
+    KIND: ClassVar[WorkloadKind]
+    """The kind it renders, and what that kind takes."""
     PROPS: ClassVar[type[WorkloadProps]] = WorkloadProps
-    KINDS: ClassVar[tuple[tuple[str, str], ...]] = ()
-    """(API group, kind) of the objects this construct renders besides the shared children."""
     SHARED_KINDS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("", "Service"),
         ("networking.k8s.io", "Ingress"),
@@ -117,15 +118,15 @@ class Workload(KubeObject):
         ("policy", "PodDisruptionBudget"),
         ("secrets-store.csi.x-k8s.io", "SecretProviderClass"),
     )
-    SCALABLE: ClassVar[bool] = False
-    """Whether an autoscaler and a disruption budget apply."""
-    SERVES: ClassVar[bool] = False
-    """Whether the kind takes a Service (and so an Ingress) in front of its ports."""
+    """(API group, kind) of the children any workload may have."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in cls.TYPES:
-            WORKLOADS[name] = cls
+    @classmethod
+    def for_kind(cls, kind: str) -> type[Workload]:
+        """The construct that renders `kind` (a key of KINDS)."""
+        found = _constructs().get(kind)
+        if found is None:
+            raise ValueError(f"no workload construct renders kind '{kind}'")
+        return found
 
     def __init__(self, scope: Construct, id: str, *, props: WorkloadProps) -> None:
         if not props.containers:
@@ -139,8 +140,8 @@ class Workload(KubeObject):
         super().__init__(
             scope,
             id,
-            api_version=self.API_VERSION,
-            kind=self.kind,
+            api_version=self.KIND.api_version,
+            kind=self.KIND.kind,
             name=props.name,
             namespace=props.namespace,
             labels=self.labels,
@@ -177,7 +178,7 @@ class Workload(KubeObject):
 
         self.service: KubeObject | None = None
         self.ingress: TlsIngress | None = None
-        if props.create_service and self.SERVES and self.ports:
+        if props.create_service and self.KIND.serves and self.ports:
             self.service = self.expose_via_service()
         if props.ingress is not None and self.service is not None:
             self.ingress = self.expose_via_ingress(props.ingress)
@@ -188,17 +189,6 @@ class Workload(KubeObject):
 
     # --- what a kind defines ---------------------------------------------------------------
 
-    API_VERSION: ClassVar[str] = ""
-
-    @property
-    def kind(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def max_pods(self) -> int:
-        """The most pods this workload can run at once (for the namespace's quota)."""
-        raise NotImplementedError
-
     @property
     def restart_policy(self) -> str | None:
         return None
@@ -206,6 +196,14 @@ class Workload(KubeObject):
     def _spec(self) -> dict[str, Any]:
         """The spec without the pod template."""
         raise NotImplementedError
+
+    def _replicas(self) -> dict[str, Any]:
+        """`replicas` of the spec, unless an autoscaler owns the count (Git must not fight
+        it): for a kind whose props are ReplicatedProps."""
+        props = self.props
+        if not isinstance(props, ReplicatedProps) or props.autoscaling is not None:
+            return {}
+        return {"replicas": props.replicas}
 
     def _template_parent(self) -> dict[str, Any]:
         """The mapping that holds `template`. @default the spec"""
@@ -301,8 +299,8 @@ class Workload(KubeObject):
 
     def add_autoscaler(self, scaling: AutoscalingProps) -> KubeObject:
         """Create the HorizontalPodAutoscaler of this workload and return it."""
-        if not self.SCALABLE:
-            raise ValueError(f"{self.where}: a {self.kind} does not scale")
+        if not self.KIND.scales:
+            raise ValueError(f"{self.where}: a {self.KIND.kind} does not scale")
         metrics = [
             {
                 "type": "Resource",
@@ -324,8 +322,8 @@ class Workload(KubeObject):
             body={
                 "spec": {
                     "scaleTargetRef": {
-                        "apiVersion": self.API_VERSION,
-                        "kind": self.kind,
+                        "apiVersion": self.KIND.api_version,
+                        "kind": self.KIND.kind,
                         "name": self.service_name,
                     },
                     "minReplicas": scaling.min_replicas,
@@ -337,8 +335,8 @@ class Workload(KubeObject):
 
     def add_disruption_budget(self, budget: DisruptionBudgetProps) -> KubeObject:
         """Create the PodDisruptionBudget of this workload's pods and return it."""
-        if not self.SCALABLE:
-            raise ValueError(f"{self.where}: a {self.kind} takes no disruption budget")
+        if not self.KIND.disruption_budget:
+            raise ValueError(f"{self.where}: a {self.KIND.kind} takes no disruption budget")
         spec: dict[str, Any] = {
             "selector": {"matchLabels": self.selector},
             # A crash-looping pod is not "available" anyway: never let it block a node drain.
@@ -369,6 +367,15 @@ class Workload(KubeObject):
         )
 
 
-def surge(replicas: int) -> int:
-    """Pods a rolling update adds on top of `replicas` (Kubernetes' default maxSurge, 25 %)."""
-    return math.ceil(replicas * 0.25)
+def _constructs() -> dict[str, type[Workload]]:
+    """Each construct by the kind it renders: the subclasses that name a KIND of their own."""
+    found: dict[str, type[Workload]] = {}
+    todo = list(Workload.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if "KIND" in cls.__dict__:
+            other = found.setdefault(cls.KIND.kind, cls)
+            if other is not cls:
+                raise ValueError(f"{other.__name__} and {cls.__name__} both render {cls.KIND.kind}")
+    return found
