@@ -185,12 +185,14 @@ def node_cluster(
     workdir: Path, tools: Tools, log: Callable[[str], None], argocd: bool = True
 ) -> Cluster:
     """The suite's control plane, set up for a node: k3s's service CIDR, the API server on the
-    node's address, node CIDRs allocated by kube-controller-manager. `argocd=False`: without
-    the harness's Argo CD (the node runs the one `gitops-base bootstrap` installs)."""
+    node's address, node CIDRs allocated by kube-controller-manager. `argocd=False`: an empty
+    cluster, without the harness's Argo CD and without the add-ons' CRDs (the node runs the
+    Argo CD `gitops-base bootstrap` installs, and the add-on charts bring their CRDs)."""
     prepare_network()
     return Cluster(
         workdir,
         tools,
+        crds=None if argocd else [],
         log=log,
         argocd=argocd,
         service_cidr=SERVICE_CIDR,
