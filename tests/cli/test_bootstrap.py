@@ -447,7 +447,7 @@ def test_a_kind_whose_api_group_is_not_served_has_no_objects(
             "text/plain",
             "boom",
         )
-        with pytest.raises(KubeError, match="^read Deployment traefik: "):
+        with pytest.raises(KubeError, match=r"^read Deployment traefik: "):
             kube.get("apps/v1", "Deployment", "traefik", "kube-system")
     finally:
         kube.close()
