@@ -21,6 +21,11 @@ from tests.support.platform import render_platform
 CERT = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n"
 BUNDLE = CERT + "\n" + CERT
 PEBBLE = {"name": "pebble", "server": "https://198.51.100.20:14000/dir", "ca_bundle": BUNDLE}
+# Refused inputs that look like credentials to the repository's secret scan.
+WITH_USER = "https://user:pw@ca.example.com/dir"  # pragma: allowlist secret
+KEY = (
+    "-----BEGIN PRIVATE KEY-----\nMAMCAQE=\n-----END PRIVATE KEY-----\n"  # pragma: allowlist secret
+)
 
 
 def test_an_extra_issuer_renders_beside_lets_encrypts(
@@ -88,9 +93,8 @@ LONG_URL = "https://ca.example.com/" + "a" * 2048
             "(ACME servers are reached over TLS)",
         ),
         (
-            {"acme_issuers": [{**PEBBLE, "server": "https://user:pw@ca.example.com/dir"}]},
-            "acme_issuers[0].server: 'https://user:pw@ca.example.com/dir' must not carry a user, "
-            "password or #fragment",
+            {"acme_issuers": [{**PEBBLE, "server": WITH_USER}]},
+            f"acme_issuers[0].server: '{WITH_USER}' must not carry a user, password or #fragment",
         ),
         (
             {"acme_issuers": [{**PEBBLE, "server": "https://ca.example.com/dir x"}]},
@@ -137,8 +141,7 @@ LONG_URL = "https://ca.example.com/" + "a" * 2048
                 "acme_issuers": [
                     {
                         **PEBBLE,
-                        "ca_bundle": CERT
-                        + "-----BEGIN PRIVATE KEY-----\nMAMCAQE=\n-----END PRIVATE KEY-----\n",
+                        "ca_bundle": CERT + KEY,
                     }
                 ]
             },

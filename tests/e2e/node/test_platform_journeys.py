@@ -88,7 +88,7 @@ API = "app.kubernetes.io/name=api"
 SOLVER = "acme.cert-manager.io/http01-solver=true"
 PROJECT = "6f1a5c1e-8a42-4d0b-9b0e-2f7c4d9e1a10"
 IDENTITY = "3c9d2b7a-1e4f-4a6b-8c5d-9e0f1a2b3c4d"
-DATABASE_URL = "postgres://shop:first@db.example.com/shop"
+DATABASE_URL = "postgres://shop:first@db.example.com/shop"  # pragma: allowlist secret
 JWT_KEY = "jwt signing key, version 1"
 ROTATION_INTERVAL = 120  # the base's rotationPollInterval (2m)
 ADDON_NAMESPACES = ("cert-manager", "ingress-nginx", "kube-system")
