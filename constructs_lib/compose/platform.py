@@ -15,13 +15,13 @@ from constructs_lib.constructs.network_policies import (
     Call,
     ExternalRule,
 )
-from constructs_lib.constructs.platform.addons import PlatformIngress, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     INGRESS_CONTROLLERS,
     K3sPlatform,
     K3sPlatformProps,
     PlatformScopes,
 )
+from constructs_lib.model.addons import PlatformIngress, PlatformSettings
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, container_defaults, derived_quota
 from constructs_lib.model.service import Port, Service, ServiceCall
@@ -36,7 +36,6 @@ def add_platform(
     versions: Versions,
 ) -> K3sPlatform:
     """Add-ons, the `platform` project and the cluster baseline of one environment."""
-    infisical = config.secrets.infisical
     pins = {chart: versions.pin(chart, cluster.name) for chart in versions.charts}
     props = K3sPlatformProps(
         scopes=scopes,
@@ -50,16 +49,7 @@ def add_platform(
         charts={chart: ChartSource(repo=p.repo, version=p.version) for chart, p in pins.items()},
         acme_email=cluster.acme_email,
         acme_issuers=tuple(AcmeServer(i.name, i.server, i.ca_bundle) for i in cluster.acme_issuers),
-        settings=PlatformSettings(
-            ingress=PlatformIngress(
-                controller=cluster.ingress.controller,
-                http_node_port=cluster.ingress.http_node_port,
-                https_node_port=cluster.ingress.https_node_port,
-                publish_status_address=tuple(cluster.ingress.publish_status_address),
-            ),
-            csi_token_audience=infisical.auth.audience if infisical else "infisical",
-            sealed_secrets=cluster.sealed_secrets,
-        ),
+        settings=platform_settings(config, cluster),
         network_policies=(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
@@ -75,6 +65,20 @@ def add_platform(
         ),
     )
     return K3sPlatform(scope, "k3s-platform", props=props)
+
+
+def platform_settings(config: AppConfig, cluster: ClusterSettings) -> PlatformSettings:
+    """What the add-ons depend on: which are installed, their values, the ingress."""
+    return PlatformSettings(
+        ingress=PlatformIngress(
+            controller=cluster.ingress.controller,
+            http_node_port=cluster.ingress.http_node_port,
+            https_node_port=cluster.ingress.https_node_port,
+            publish_status_address=tuple(cluster.ingress.publish_status_address),
+        ),
+        csi_token_audience=config.secrets.token_audience,
+        sealed_secrets=cluster.sealed_secrets,
+    )
 
 
 # --- the namespace ------------------------------------------------------------------------

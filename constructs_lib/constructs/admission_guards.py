@@ -20,7 +20,12 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
     gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access;
                                 argocd-rbac-cm: nothing that widens what every user may do
                                 (`policy.default` other than none or role:readonly, a policy
-                                line for a `*` subject or for role:readonly)
+                                line for a `*` subject or for role:readonly);
+                                argocd-notifications-cm: only the base's deploy-status keys
+                                name its service or token (no other service may send the
+                                token, no other template or subscription may use the service),
+                                and the service sends over https (http to loopback only) with
+                                TLS verified
 
 Every policy matches only the objects it names (namespace names, resource names), so nothing
 else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
@@ -37,29 +42,17 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.constructs.trust_rules import (
-    ARGOCD_RBAC_CM,
-    PSA_ENFORCE_VERSION,
-    PSA_LATEST,
-    RBAC_DEFAULT,
-    RBAC_DEFAULT_ROLES,
-    RBAC_WIDE_LINE,
-)
+from constructs_lib.constructs import trust_rules
+from constructs_lib.constructs.argocd import deploy_status
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
+from constructs_lib.model.names import NAMESPACE_NAME
 
-API_VERSION = "admissionregistration.k8s.io/v1"
-POLICY_KIND = "ValidatingAdmissionPolicy"
-BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-POLICY_KINDS = (POLICY_KIND, BINDING_KIND)
-ADMISSION_GROUP = "admissionregistration.k8s.io"
+POLICY, BINDING = (Gvk(f"{trust_rules.ADMISSION_GROUP}/v1", k) for k in trust_rules.ADMISSION_KINDS)
 PREFIX = "gitops-base-"
 APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
 ARGOCD_CM = f"{PREFIX}argocd-cm"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
-PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
-PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
 DOCS = "see SECURITY.md#trust-model"
 
 
@@ -116,31 +109,15 @@ class AdmissionGuards(Construct):
         self._policy(ARGOCD_CM, self._argocd_cm())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
-        labels = self.props.labels
-        self.policies[name] = KubeObject(
-            self,
-            f"Policy-{name}",
-            api_version=API_VERSION,
-            kind=POLICY_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"failurePolicy": "Fail", **spec}},
-        )
-        KubeObject(
-            self,
-            f"Binding-{name}",
-            api_version=API_VERSION,
-            kind=BINDING_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"policyName": name, "validationActions": ["Deny"]}},
-        )
+        meta = ObjectMeta(name=name, labels=self.props.labels)
+        policy = {"spec": {"failurePolicy": "Fail", **spec}}
+        self.policies[name] = KubeObject(self, f"Policy-{name}", POLICY, meta, body=policy)
+        binding = {"spec": {"policyName": name, "validationActions": ["Deny"]}}
+        KubeObject(self, f"Binding-{name}", BINDING, meta, body=binding)
 
     def _in_namespaces(self, *names: str) -> dict[str, Any]:
         return {
-            "matchExpressions": [
-                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}
-            ]
+            "matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": sorted(names)}]
         }
 
     def _appprojects(self) -> dict[str, Any]:
@@ -178,8 +155,8 @@ class AdmissionGuards(Construct):
                     _none_of(
                         f"{o}.{whitelist}",
                         "k",
-                        f"has(k.group) && k.group == '{ADMISSION_GROUP}' && has(k.kind) && "
-                        f"k.kind in {_cel(list(POLICY_KINDS))}",
+                        f"has(k.group) && k.group == '{trust_rules.ADMISSION_GROUP}' && "
+                        f"has(k.kind) && k.kind in {_cel(list(trust_rules.ADMISSION_KINDS))}",
                     ),
                     _message(
                         APPPROJECTS,
@@ -207,8 +184,14 @@ class AdmissionGuards(Construct):
         }
 
     def _pod_security(self) -> dict[str, Any]:
+        enforce, pinned, latest = (
+            trust_rules.PSA_ENFORCE,
+            trust_rules.PSA_ENFORCE_VERSION,
+            trust_rules.PSA_LATEST,
+        )
+        rank = _cel(trust_rules.PSA_RANK)
         levels = dict(self.props.pod_security)
-        versions = {ns: self.props.pod_security_versions.get(ns, PSA_LATEST) for ns in levels}
+        versions = {ns: self.props.pod_security_versions.get(ns, latest) for ns in levels}
         labels = "object.metadata.labels"
         return {
             "matchConstraints": {
@@ -226,19 +209,18 @@ class AdmissionGuards(Construct):
                 {"name": "required", "expression": f"{_cel(levels)}[object.metadata.name]"},
                 {
                     "name": "enforce",
-                    "expression": f"has(object.metadata.labels) && '{PSA_ENFORCE}' in "
-                    f"object.metadata.labels ? object.metadata.labels['{PSA_ENFORCE}'] : ''",
+                    "expression": f"has(object.metadata.labels) && '{enforce}' in "
+                    f"object.metadata.labels ? object.metadata.labels['{enforce}'] : ''",
                 },
                 {"name": "version", "expression": f"{_cel(versions)}[object.metadata.name]"},
             ],
             "validations": [
                 {
-                    "expression": f"variables.enforce in {_cel(PSA_RANK)} && "
-                    f"{_cel(PSA_RANK)}[variables.enforce] >= "
-                    f"{_cel(PSA_RANK)}[variables.required]",
+                    "expression": f"variables.enforce in {rank} && "
+                    f"{rank}[variables.enforce] >= {rank}[variables.required]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE}=' + variables.required + ' (got \"' + "
+                        f"label {enforce}=' + variables.required + ' (got \"' + "
                         "variables.enforce + '\"); restore the label the base renders "
                         f"({DOCS})'"
                     ),
@@ -246,12 +228,12 @@ class AdmissionGuards(Construct):
                 # An absent enforce-version is `latest`; a pinned older one checks pods
                 # against that release's, weaker, definition of the level.
                 {
-                    "expression": f"!has({labels}) || !('{PSA_ENFORCE_VERSION}' in {labels}) || "
-                    f"{labels}['{PSA_ENFORCE_VERSION}'] in ['{PSA_LATEST}', variables.version]",
+                    "expression": f"!has({labels}) || !('{pinned}' in {labels}) || "
+                    f"{labels}['{pinned}'] in ['{latest}', variables.version]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE_VERSION}=' + variables.version + ' (got \"' + "
-                        f"{labels}['{PSA_ENFORCE_VERSION}'] + '\"); a pinned version checks "
+                        f"label {pinned}=' + variables.version + ' (got \"' + "
+                        f"{labels}['{pinned}'] + '\"); a pinned version checks "
                         f"pods against an older, weaker policy ({DOCS})'"
                     ),
                 },
@@ -294,7 +276,7 @@ class AdmissionGuards(Construct):
                 {
                     "name": "defaultDeny",
                     "expression": "(request.operation == 'DELETE' ? oldObject : object)"
-                    ".metadata.name.startsWith('default-deny')",
+                    f".metadata.name.startsWith('{trust_rules.DEFAULT_DENY}')",
                 }
             ],
             "validations": [
@@ -346,14 +328,14 @@ class AdmissionGuards(Construct):
 
     def _argocd_cm(self) -> dict[str, Any]:
         data = "object.data"
-        anonymous = "users.anonymous.enabled"
-        truthy = ["1", "t", "T", "true", "TRUE", "True"]
+        anonymous, accounts = trust_rules.ANONYMOUS, trust_rules.ACCOUNTS_PREFIX
+        default, roles = trust_rules.RBAC_DEFAULT, _cel(list(trust_rules.RBAC_DEFAULT_ROLES))
         # Argo CD joins policy.csv and every policy.<name>.csv into one policy.
         csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
         validations = [
             (
-                "argocd-cm",
-                f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
+                trust_rules.ARGOCD_CM,
+                f"!has({data}) || !{data}.exists(k, k.startsWith('{accounts}'))",
                 _message(
                     ARGOCD_CM,
                     "argocd-cm may not define local accounts (accounts.*)",
@@ -361,9 +343,9 @@ class AdmissionGuards(Construct):
                 ),
             ),
             (
-                "argocd-cm",
+                trust_rules.ARGOCD_CM,
                 f"!has({data}) || !('{anonymous}' in {data}) || "
-                f"!({data}['{anonymous}'] in {_cel(truthy)})",
+                f"!({data}['{anonymous}'] in {_cel(list(trust_rules.TRUTHY))})",
                 _message(
                     ARGOCD_CM,
                     "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
@@ -371,24 +353,57 @@ class AdmissionGuards(Construct):
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
-                f"!has({data}) || !('{RBAC_DEFAULT}' in {data}) || "
-                f"{data}['{RBAC_DEFAULT}'] in {_cel(list(RBAC_DEFAULT_ROLES))}",
+                trust_rules.ARGOCD_RBAC_CM,
+                f"!has({data}) || !('{default}' in {data}) || {data}['{default}'] in {roles}",
                 _message(
                     ARGOCD_CM,
-                    f"argocd-rbac-cm {RBAC_DEFAULT} may only be empty or role:readonly",
+                    f"argocd-rbac-cm {default} may only be empty or role:readonly",
                     "grant more to named SSO groups in policy.csv",
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
+                trust_rules.ARGOCD_RBAC_CM,
                 f"!has({data}) || !{data}.exists(k, {csv_key} && "
-                f"{data}[k].matches({_cel('(?m)' + RBAC_WIDE_LINE)}))",
+                f"{data}[k].matches({_cel('(?m)' + trust_rules.RBAC_WIDE_LINE)}))",
                 _message(
                     ARGOCD_CM,
                     "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
                     "role:readonly (the role every user may get)",
                     "grant to named SSO groups or roles",
+                ),
+            ),
+        ]
+        marker = deploy_status.SERVICE
+        service = f"service.webhook.{marker}"
+        own = [
+            service,
+            f"trigger.{deploy_status.TRIGGER}",
+            *(f"template.{deploy_status.template_name(s)}" for s in deploy_status.STATES),
+        ]
+        # The scheme is read from the service's first line, which the base writes as `url: ...`.
+        scheme = r"^url: (https://|http://(127[.]0[.]0[.]1|localhost)[:/\n])"
+        validations += [
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || {data}.all(k, k in {_cel(own)} || "
+                f"!(k.contains('{marker}') || {data}[k].contains('{marker}')))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: only the base's deploy-status keys may name "
+                    f"{marker} (its service, its token, its templates)",
+                    "configure the deploy status in clusters/<env>/cluster.yaml deploy_status",
+                ),
+            ),
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || !('{service}' in {data}) || "
+                f"({data}['{service}'].matches({_cel(scheme)}) && "
+                f"!{data}['{service}'].contains('insecureSkipVerify'))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: {service} must send over https (http to "
+                    "127.0.0.1 or localhost only) and verify TLS",
+                    "set deploy_status.url to an https:// URL",
                 ),
             ),
         ]
@@ -401,7 +416,11 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": ["argocd-cm", ARGOCD_RBAC_CM],
+                        "resourceNames": [
+                            trust_rules.ARGOCD_CM,
+                            trust_rules.ARGOCD_RBAC_CM,
+                            deploy_status.CONFIGMAP,
+                        ],
                     }
                 ],
             },

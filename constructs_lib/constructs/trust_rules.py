@@ -1,12 +1,36 @@
 """What the admission guards (CEL, admission_guards.py) and the synth's trust policy (Python,
-render/policy.py) both compare against, so the two lines refuse the same things. Plain values
-only: the synth imports this without loading cdk8s."""
+render/policy.py) both compare against, so the two lines refuse the same things; the constructs
+that render these objects name them from here too. Plain values only: the synth imports this
+without loading cdk8s."""
 
 from __future__ import annotations
 
-PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+PSA_MODES = ("enforce", "audit", "warn")
+"""The modes of Pod Security admission, one namespace label each."""
+PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+"""The Pod Security levels, weakest first; a missing label is `privileged`."""
+
+
+def psa_label(mode: str) -> str:
+    """The namespace label of one Pod Security mode: pod-security.kubernetes.io/enforce."""
+    return f"pod-security.kubernetes.io/{mode}"
+
+
+PSA_ENFORCE = psa_label("enforce")
+PSA_ENFORCE_VERSION = psa_label("enforce-version")
 PSA_LATEST = "latest"
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+"""The kinds of the admission guards, which no AppProject may let Argo CD manage."""
+DEFAULT_DENY = "default-deny"
+"""The app namespace's NetworkPolicy that denies all traffic but what others allow."""
+ARGOCD_CM = "argocd-cm"
 ARGOCD_RBAC_CM = "argocd-rbac-cm"
+ACCOUNTS_PREFIX = "accounts."
+"""argocd-cm keys that define local Argo CD users."""
+ANONYMOUS = "users.anonymous.enabled"
+TRUTHY = ("1", "t", "T", "true", "TRUE", "True")
+"""What Argo CD reads as true (Go's strconv.ParseBool)."""
 RBAC_DEFAULT = "policy.default"
 RBAC_DEFAULT_ROLES = ("", "role:readonly")
 """The `policy.default` values that give every user no more than read access."""
@@ -21,3 +45,4 @@ does) that reads as, or is, a grant to every user: a `p` or `g` line whose subje
 (Argo CD matches subjects exactly, so today it names no one, but it is never what a reviewer
 should accept), or whose subject is role:readonly, the role `policy.default` may give
 everyone (a permission added to it, or a role it inherits, is everyone's)."""
+NOTIFICATIONS_CM = "argocd-notifications-cm"

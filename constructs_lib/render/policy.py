@@ -25,6 +25,11 @@ Each rule has an id; a violation is one line naming the dist/ folder, the object
     admission-policy  the admission guards root.yaml applies stay as the base renders them:
                       no ValidatingAdmissionPolicy or binding added, changed or removed, and
                       no AppProject whitelists their kinds (no synced commit may touch them)
+    argocd-notifications  argocd-notifications-cm and the `notifications.argoproj.io/`
+                      annotations of Applications and AppProjects stay as the base renders
+                      them from clusters/<env>/cluster.yaml `deploy_status`: no webhook, trigger
+                      or subscription of an overlay's own (a notification service can send the
+                      token the cluster holds for it anywhere its config says)
 
 The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
 object and the reason. An entry that matches no violation is an error too, so the file never
@@ -42,18 +47,12 @@ from typing import Any, Literal, get_args
 from pydantic import Field
 
 from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.trust_rules import (
-    ARGOCD_RBAC_CM,
-    PSA_ENFORCE_VERSION,
-    PSA_LATEST,
-    RBAC_DEFAULT,
-    RBAC_DEFAULT_ROLES,
-    RBAC_WIDE_LINE,
-)
+from constructs_lib.constructs import trust_rules
 from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
+from constructs_lib.model.names import DEFAULT_PROJECT
+from constructs_lib.model.workload_kinds import KINDS
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
     CONFIG_FILE,
@@ -63,6 +62,7 @@ from constructs_lib.render.overlays import (
     apply_overlay,
     load_overlay,
     overlay_config,
+    read_overlay_file,
 )
 
 ALLOW_FILE = "allow.yaml"
@@ -78,31 +78,24 @@ Rule = Literal[
     "argocd-accounts",
     "argocd-rbac",
     "admission-policy",
+    "argocd-notifications",
 ]
 RULES: tuple[str, ...] = get_args(Rule)
 
+POD_TEMPLATE_KINDS = ("DaemonSet", "ReplicaSet", "ReplicationController")
+"""Kinds with a pod template that no service renders."""
 RBAC_KINDS = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
-# Kinds whose pod spec is at this path.
+# Kinds whose pod spec is at this path: the workload kinds' (their catalogue), and those an
+# overlay could add besides.
 POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
     "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    **{kind: ("spec", "template", "spec") for kind in POD_TEMPLATE_KINDS},
+    **{name: kind.pod_spec for name, kind in KINDS.items()},
 }
 HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
-PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
-PSA_MODES = ("enforce", "audit", "warn")
 MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
-ARGOCD_CM = "argocd-cm"
-ANONYMOUS = "users.anonymous.enabled"
-TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
-ADMISSION_GROUP = "admissionregistration.k8s.io"
-ADMISSION_KINDS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
-LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
+ADMISSION_KINDS = frozenset(trust_rules.ADMISSION_KINDS)
+NOTIFICATIONS_PREFIX = "notifications.argoproj.io/"
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
@@ -141,15 +134,11 @@ class Violation:
 def load_allow(directory: Path) -> list[Exception_]:
     """`directory/allow.yaml`, checked strictly; [] when absent."""
     path = directory / ALLOW_FILE
-    if not path.is_file():
-        return []
-    source = display(path, ROOT)
-    try:
-        data = read_yaml(path)
-        return list(parse_model(AllowFile, data if data is not None else {}, source).allow)
-    except ConfigError as exc:
-        problems = [p if p.startswith(source) else f"{source}: {p}" for p in exc.problems]
-        raise OverlayError(source, problems) from None
+    problems: list[str] = []
+    allow = read_overlay_file(path, AllowFile, problems)
+    if problems:
+        raise OverlayError(display(path, ROOT), problems)
+    return list(allow.allow) if allow is not None else []
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -217,7 +206,8 @@ def _admission_kinds(spec: Mapping[str, Any]) -> list[str]:
         f"{field} '{entry.get('group')}/{entry.get('kind')}'"
         for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
         for entry in spec.get(field) or []
-        if entry.get("group") == ADMISSION_GROUP and entry.get("kind") in ADMISSION_KINDS
+        if entry.get("group") == trust_rules.ADMISSION_GROUP
+        and entry.get("kind") in ADMISSION_KINDS
     ]
 
 
@@ -238,7 +228,7 @@ def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
         labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
     else:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-    return {m: labels.get(f"pod-security.kubernetes.io/{m}", "privileged") for m in PSA_MODES}
+    return {m: labels.get(trust_rules.psa_label(m), "privileged") for m in trust_rules.PSA_MODES}
 
 
 def _enforce_version(obj: Mapping[str, Any]) -> str:
@@ -248,20 +238,46 @@ def _enforce_version(obj: Mapping[str, Any]) -> str:
         labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
     else:
         labels = (obj.get("metadata") or {}).get("labels") or {}
-    return str(labels.get(PSA_ENFORCE_VERSION, PSA_LATEST))
+    return str(labels.get(trust_rules.PSA_ENFORCE_VERSION, trust_rules.PSA_LATEST))
 
 
 def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
     """What in argocd-rbac-cm's data gives every user more than read access."""
     found = []
-    if RBAC_DEFAULT in data and str(data[RBAC_DEFAULT]) not in RBAC_DEFAULT_ROLES:
-        found.append(f"{RBAC_DEFAULT} '{data[RBAC_DEFAULT]}' is more than role:readonly")
+    default = trust_rules.RBAC_DEFAULT
+    if default in data and str(data[default]) not in trust_rules.RBAC_DEFAULT_ROLES:
+        found.append(f"{default} '{data[default]}' is more than role:readonly")
     for key in sorted(data):
         if key.startswith("policy.") and key.endswith(".csv"):
             for line in str(data[key]).split("\n"):  # as Argo CD splits it
-                if re.match(RBAC_WIDE_LINE, line):
+                if re.match(trust_rules.RBAC_WIDE_LINE, line):
                     found.append(f"{key} line '{line.strip()}' grants to '*' or role:readonly")
     return found
+
+
+def _notification_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return {k: v for k, v in annotations.items() if str(k).startswith(NOTIFICATIONS_PREFIX)}
+
+
+def _notification_problems(
+    kind: str, obj: Mapping[str, Any], base: Mapping[tuple[str, str, str | None], Any], env: str
+) -> list[str]:
+    """How an object departs from the base's notifications (argocd-notifications-cm's data,
+    the notifications.argoproj.io annotations), given the base's by (kind, name, namespace)."""
+    key = _meta(obj)
+    if kind == "ConfigMap":
+        if key not in base:
+            return [f"the base renders none here: clusters/{env}/cluster.yaml deploy_status does"]
+        if base[key] != (obj.get("data") or {}):
+            return [f"changed from what clusters/{env}/cluster.yaml deploy_status renders"]
+        return []
+    mine, theirs = _notification_annotations(obj), base.get(key) or {}
+    return [
+        f"annotation '{k}' is not the base's (subscriptions come from deploy_status)"
+        for k in sorted(set(mine) | set(theirs))
+        if mine.get(k) != theirs.get(k)
+    ]
 
 
 def violations(
@@ -277,8 +293,9 @@ def violations(
         kind, name, namespace = _meta(obj)
         found.append(Violation(rule, folder, kind, name, namespace, message))
 
+    # root.yaml locks Argo CD's built-in project: no Application may use it.
     projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
-        LOCKED_PROJECT
+        DEFAULT_PROJECT
     }
     named = {
         _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
@@ -289,6 +306,14 @@ def violations(
         if o.get("kind") == "NetworkPolicy"
     }
     base_guards = {_meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS}
+    base_notifications: dict[tuple[str, str, str | None], Any] = {
+        _meta(o): (o.get("data") or {})
+        if o.get("kind") == "ConfigMap"
+        else _notification_annotations(o)
+        for _, o in _objects(base)
+        if (o.get("kind") == "ConfigMap" and _meta(o)[1] == trust_rules.NOTIFICATIONS_CM)
+        or o.get("kind") in ("Application", "AppProject")
+    }
     for folder, obj in _objects(env):
         kind, name, _ = _meta(obj)
         if kind in RBAC_KINDS:
@@ -316,24 +341,31 @@ def violations(
         if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
             for problem in _open_rules(obj.get("spec") or {}):
                 add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
-        if kind == "ConfigMap" and name == ARGOCD_CM:
+        if kind == "ConfigMap" and name == trust_rules.ARGOCD_CM:
             data = obj.get("data") or {}
             for key in sorted(data):
-                if key.startswith("accounts."):
+                if key.startswith(trust_rules.ACCOUNTS_PREFIX):
                     add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
-            if str(data.get(ANONYMOUS)) in TRUTHY:
-                add("argocd-accounts", folder, obj, f"key '{ANONYMOUS}' allows anonymous access")
-        if kind == "ConfigMap" and name == ARGOCD_RBAC_CM:
+            if str(data.get(anonymous := trust_rules.ANONYMOUS)) in trust_rules.TRUTHY:
+                add("argocd-accounts", folder, obj, f"key '{anonymous}' allows anonymous access")
+        if kind == "ConfigMap" and name == trust_rules.ARGOCD_RBAC_CM:
             for problem in _wide_rbac(obj.get("data") or {}):
                 add("argocd-rbac", folder, obj, f"{problem}; grant to named SSO groups or roles")
+        if (kind == "ConfigMap" and name == trust_rules.NOTIFICATIONS_CM) or kind in (
+            "Application",
+            "AppProject",
+        ):
+            for problem in _notification_problems(kind, obj, base_notifications, env.name):
+                add("argocd-notifications", folder, obj, problem)
     rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
     for folder, obj in _objects(base):
         kind, name, namespace = _meta(obj)
         now = rendered.get((kind, name, namespace))
         if now is not None and (kind == "Namespace" or _dig(obj, MANAGED_NAMESPACE_LABELS)):
             before, after = _psa(obj), _psa(now[1])
-            for mode in PSA_MODES:
-                if PSA_LEVELS.get(after[mode], 0) < PSA_LEVELS.get(before[mode], 0):
+            rank = trust_rules.PSA_RANK
+            for mode in trust_rules.PSA_MODES:
+                if rank.get(after[mode], 0) < rank.get(before[mode], 0):
                     add(
                         "pod-security",
                         folder,
@@ -341,7 +373,7 @@ def violations(
                         f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
                     )
             pinned, rendered_version = _enforce_version(now[1]), _enforce_version(obj)
-            if pinned not in (PSA_LATEST, rendered_version):
+            if pinned not in (trust_rules.PSA_LATEST, rendered_version):
                 add(
                     "pod-security",
                     folder,
@@ -351,7 +383,7 @@ def violations(
                 )
         if kind in ADMISSION_KINDS and now is None:
             add("admission-policy", folder, obj, "the admission guard was removed")
-        if kind == "NetworkPolicy" and name == "default-deny":
+        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
             if now is None:
                 add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
             elif now[1].get("spec") != obj.get("spec"):
@@ -364,7 +396,7 @@ def violations(
         by = f"by the overlay's {CONFIG_FILE}"
         if kind in ADMISSION_KINDS:
             add("admission-policy", folder, obj, f"the admission guard was removed {by}")
-        if kind == "NetworkPolicy" and name == "default-deny":
+        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
             add("default-deny", folder, obj, f"the default-deny NetworkPolicy was removed {by}")
     return found
 

@@ -12,7 +12,7 @@ namespace and values, from a synth of every tool-enabled add-on), then:
   namespace among the destinations): the chart can sync;
 - every kind the project allows must be rendered (Namespace aside, which Argo CD creates):
   the project is the smallest that lets the chart sync;
-- the kinds must equal the add-on's entry in constructs_lib/constructs/platform/addons.py.
+- the kinds must equal the add-on's entry in constructs_lib/model/addons.py.
 
 Prints one line per problem and exits 1, or prints the table and exits 0.
 """
@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from constructs_lib.compose.build import build
-from constructs_lib.constructs.platform.addons import ADDONS
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model

@@ -14,19 +14,23 @@ import pytest
 
 from constructs_lib.compose.build import build
 from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
+from constructs_lib.constructs.workloads import Workload
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.workload_kinds import KINDS
 from constructs_lib.render.overlays import with_overlays
-from constructs_lib.render.policy import violations
+from constructs_lib.render.policy import POD_SPEC_PATHS, violations
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+from tests.support import constructs as built
+from tests.support.platform import dev_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
 ALLOW = "(exception: tests/fixtures/overlays/policy/{case}/dev/allow.yaml)"
 # The dev environment runs the add-ons installed by default, each in its own project.
 DEV_PROJECTS = sorted(
     [
-        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(PlatformSettings())),
+        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(dev_settings())),
         "bootstrap",
         "platform",
         "shop",
@@ -130,6 +134,15 @@ REFUSED = {
         "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
         "local account"
     ],
+    "notificationsadded": [
+        "dist/dev/argocd: ConfigMap 'argocd-notifications-cm': argocd-notifications: the base "
+        "renders none here: clusters/dev/cluster.yaml deploy_status does"
+    ],
+    "notificationssubscribe": [
+        "dist/dev/argocd: Application 'shop': argocd-notifications: annotation "
+        "'notifications.argoproj.io/subscribe.on-deployed.slack' is not the base's "
+        "(subscriptions come from deploy_status)"
+    ],
 }
 
 
@@ -195,7 +208,7 @@ def test_allow_yaml_is_schema_checked(
         f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
         "'project', "
         "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts', "
-        "'argocd-rbac' or 'admission-policy', "
+        "'argocd-rbac', 'admission-policy' or 'argocd-notifications', "
         "got 'everything'",
         f"{source}: allow[0].reason: required field is missing",
         f"{source}: allow[0].owner: unknown field",
@@ -224,4 +237,56 @@ def test_a_removed_admission_guard_is_refused(
             "the admission guard was removed",
         )
         for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    ]
+
+
+# Options a kind's section requires (the rest have defaults).
+REQUIRED_OPTIONS = {"cronjob": {"schedule": "@daily"}}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_workload_kind_is_under_the_pod_checks(kind: str) -> None:
+    """A kind the catalogue adds has its pod spec where the host-access rule looks for it: a
+    privileged container in it is refused."""
+    construct = Workload.for_kind(kind)
+    options = {section: REQUIRED_OPTIONS.get(section, {}) for section in KINDS[kind].options}
+    svc = built.service(type=kind, **options)
+    props = built.workload_props(construct, svc)
+    rendered = built.synth(lambda c: construct(c, "w", props=props))
+    [workload] = [o for o in rendered if o["kind"] == kind]
+    assert POD_SPEC_PATHS[kind] == KINDS[kind].pod_spec
+    pod = workload
+    for key in POD_SPEC_PATHS[kind]:
+        pod = pod[key]
+    pod["containers"][0]["securityContext"]["privileged"] = True
+    env = RenderedEnv(name="dev", folders={"app": [workload]}, root=[])
+    found = violations(env, RenderedEnv(name="dev", folders={}, root=[]))
+    assert [(v.rule, v.kind, v.message) for v in found] == [
+        ("host-access", kind, "container 'web' is privileged; pods get no host access")
+    ]
+
+
+def test_a_changed_deploy_status_is_refused(
+    example_config: AppConfig, dev_cluster: ClusterSettings
+) -> None:
+    """With deploy_status on, argocd-notifications-cm and the subscription are the base's."""
+    settings = dev_cluster.model_dump(mode="json") | {"deploy_status": {"provider": "github"}}
+    cluster = ClusterSettings.model_validate(settings)
+    base = build(example_config, cluster)
+    assert violations(base, base) == []
+    root = [
+        o | {"data": o["data"] | {"service.webhook.gitops-base-status": "url: https://x.example"}}
+        if o["metadata"]["name"] == "argocd-notifications-cm"
+        else o
+        for o in base.root
+    ]
+    env = RenderedEnv(name=base.name, folders=base.folders, root=root)
+    found = [(v.rule, v.kind, v.name, v.message) for v in violations(env, base)]
+    assert found == [
+        (
+            "argocd-notifications",
+            "ConfigMap",
+            "argocd-notifications-cm",
+            "changed from what clusters/dev/cluster.yaml deploy_status renders",
+        )
     ]

@@ -4,7 +4,9 @@ Each entry is everything the base knows about one add-on: its chart, namespace a
 the Pod Security level of the namespace Argo CD creates for it, its Helm values (a function of
 the environment's settings), the kinds the pinned chart renders (its AppProject allows those
 and nothing else) and what switches it on. K3sPlatform renders each installed entry's
-Application and AppProject, and the tests read their lists of add-ons from here.
+Application and AppProject, the config refuses an app named or namespaced like an add-on
+(`names.py`), and the tests read their lists of add-ons from here. It is plain data, read by
+the model and the constructs alike, as the catalogue of workload kinds is.
 
 Outside this file an add-on takes its pin (Helm repository and exact version) in
 platform/versions.yaml, which Renovate updates; the SHA-256 of the chart package in
@@ -13,7 +15,7 @@ tests/e2e/charts.sha256; and its section in docs/how-to/platform-addons.md (CONT
 
 The kinds are read from the charts themselves, rendered as Argo CD's repo-server renders them
 (`helm template --include-crds` with the values below), at `kinds.version`.
-`tests/constructs/test_addons.py` fails when platform/versions.yaml pins another version, and
+`tests/model/test_addons.py` fails when platform/versions.yaml pins another version, and
 `tests/e2e/addon_kinds.py` re-derives the lists from the charts:
 
     HELM=/path/to/helm CHARTS_DIR=/path/to/charts .venv/bin/python -m tests.e2e.addon_kinds
@@ -25,53 +27,68 @@ replicas, say); the overlay then patches that add-on's AppProject too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from constructs_lib.constructs.argocd.project import Kind as K
-from constructs_lib.constructs.security import PodSecurityLevel
+from constructs_lib.model.value_types import PodSecurityLevel
 
 KUBE_SYSTEM = "kube-system"
+ADDON_PROJECT_PREFIX = "addon-"
+
+
+def addon_project(name: str) -> str:
+    """Name of the AppProject of the add-on Application `name`."""
+    return f"{ADDON_PROJECT_PREFIX}{name}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An API group and kind, as AppProject allowlists name them ('' is the core group)."""
+
+    group: str
+    kind: str
+
 
 # Kinds several charts render.
-CONFIG_MAP = K("", "ConfigMap")
-SERVICE = K("", "Service")
-SERVICE_ACCOUNT = K("", "ServiceAccount")
-DAEMON_SET = K("apps", "DaemonSet")
-DEPLOYMENT = K("apps", "Deployment")
-JOB = K("batch", "Job")
-CRD = K("apiextensions.k8s.io", "CustomResourceDefinition")
-MUTATING_WEBHOOK = K("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
-VALIDATING_WEBHOOK = K("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")
+CONFIG_MAP = Kind("", "ConfigMap")
+SERVICE = Kind("", "Service")
+SERVICE_ACCOUNT = Kind("", "ServiceAccount")
+DAEMON_SET = Kind("apps", "DaemonSet")
+DEPLOYMENT = Kind("apps", "Deployment")
+JOB = Kind("batch", "Job")
+CRD = Kind("apiextensions.k8s.io", "CustomResourceDefinition")
+MUTATING_WEBHOOK = Kind("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
+VALIDATING_WEBHOOK = Kind("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")
 CLUSTER_RBAC = (
-    K("rbac.authorization.k8s.io", "ClusterRole"),
-    K("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    Kind("rbac.authorization.k8s.io", "ClusterRole"),
+    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
 )
-RBAC = (K("rbac.authorization.k8s.io", "Role"), K("rbac.authorization.k8s.io", "RoleBinding"))
+RBAC = (Kind("rbac.authorization.k8s.io", "Role"), Kind("rbac.authorization.k8s.io", "RoleBinding"))
 
 
 @dataclass(frozen=True)
 class PlatformIngress:
     """The ingress controller and how clients reach it on a node without a cloud LB."""
 
-    controller: Literal["nginx", "traefik"] = "nginx"
-    """@default nginx (the ingress-nginx chart)"""
-    http_node_port: int = 30080
-    https_node_port: int = 30443
-    publish_status_address: tuple[str, ...] = ()
-    """Node IPs written into Ingress status. @default none"""
+    controller: Literal["nginx", "traefik"]
+    """nginx: the ingress-nginx chart; traefik: the one k3s bundles."""
+    http_node_port: int
+    https_node_port: int
+    publish_status_address: tuple[str, ...]
+    """Node IPs written into Ingress status; none leaves it empty."""
 
 
 @dataclass(frozen=True)
 class PlatformSettings:
     """The environment's settings the platform depends on: which add-ons it installs, their
-    values, and how the ingress controller is reached."""
+    values, and how the ingress controller is reached. The composition fills every field from
+    the config and clusters/<env>/cluster.yaml, whose models hold the defaults."""
 
-    ingress: PlatformIngress = field(default_factory=PlatformIngress)
-    csi_token_audience: str = "infisical"
-    """Audience of the tokens the CSI driver requests for providers. @default infisical"""
-    sealed_secrets: bool = False
-    """Install the sealed-secrets controller. @default False"""
+    ingress: PlatformIngress
+    csi_token_audience: str
+    """Audience of the tokens the CSI driver requests for providers."""
+    sealed_secrets: bool
+    """Install the sealed-secrets controller."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +97,8 @@ class AddonKinds:
 
     version: str
     """Chart version the lists were read from."""
-    cluster: tuple[K, ...]
-    namespaced: tuple[K, ...]
+    cluster: tuple[Kind, ...]
+    namespaced: tuple[Kind, ...]
     other_namespaces: tuple[str, ...] = ()
     """Namespaces other than the release's that the chart renders objects into. @default none"""
 
@@ -137,7 +154,8 @@ def ingress_nginx_values(settings: PlatformSettings) -> dict[str, Any]:
     """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
     ingress = settings.ingress
     controller: dict[str, Any] = {
-        "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
+        # The IngressClass the Ingresses name: the controller's name (nginx).
+        "ingressClassResource": {"name": ingress.controller, "enabled": True, "default": True},
         "service": {
             "type": "NodePort",
             "nodePorts": {"http": ingress.http_node_port, "https": ingress.https_node_port},
@@ -187,7 +205,7 @@ ADDONS: dict[str, Addon] = catalogue(
         installed=lambda settings: settings.ingress.controller == "nginx",
         kinds=AddonKinds(
             version="4.15.1",
-            cluster=(VALIDATING_WEBHOOK, K("networking.k8s.io", "IngressClass"), *CLUSTER_RBAC),
+            cluster=(VALIDATING_WEBHOOK, Kind("networking.k8s.io", "IngressClass"), *CLUSTER_RBAC),
             namespaced=(CONFIG_MAP, SERVICE, SERVICE_ACCOUNT, DEPLOYMENT, JOB, *RBAC),
         ),
     ),
@@ -212,7 +230,7 @@ ADDONS: dict[str, Addon] = catalogue(
         values=csi_driver_values,
         kinds=AddonKinds(
             version="1.6.0",
-            cluster=(CRD, *CLUSTER_RBAC, K("storage.k8s.io", "CSIDriver")),
+            cluster=(CRD, *CLUSTER_RBAC, Kind("storage.k8s.io", "CSIDriver")),
             namespaced=(SERVICE_ACCOUNT, DAEMON_SET, JOB),
         ),
     ),
