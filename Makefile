@@ -96,7 +96,7 @@ e2e: install crds-ready ## End to end: real kube-apiserver, controller-manager, 
 	PYTHON=$(PY) bash tests/e2e/run.sh
 
 .PHONY: e2e-node
-e2e-node: install crds-ready ## The journeys on a real node: kubelet, containerd, CoreDNS, policies (docs/e2e.md).
+e2e-node: install crds-ready ## The journeys on a real node: kubelet, containerd, policies, the add-ons running (docs/e2e.md).
 	PYTHON=$(PY) bash tests/e2e/node/run.sh
 
 .PHONY: bench

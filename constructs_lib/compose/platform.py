@@ -9,6 +9,7 @@ from constructs_lib.compose.layout import PLATFORM, source_path
 from constructs_lib.constructs.app_namespace import AppNamespaceProps
 from constructs_lib.constructs.argocd.application import ChartSource, GitSource
 from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.constructs.lets_encrypt_issuers import AcmeServer
 from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Call,
@@ -47,6 +48,7 @@ def add_platform(
         path=source_path(cluster.name, PLATFORM),
         charts={chart: ChartSource(repo=p.repo, version=p.version) for chart, p in pins.items()},
         acme_email=cluster.acme_email,
+        acme_issuers=tuple(AcmeServer(i.name, i.server, i.ca_bundle) for i in cluster.acme_issuers),
         settings=platform_settings(config, cluster),
         network_policies=(
             network_policy_props(config, cluster) if config.features.network_policies else None

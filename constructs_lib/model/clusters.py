@@ -6,8 +6,11 @@ from, its domain, its certificate issuer, and the Infisical environment it reads
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -21,7 +24,7 @@ from pydantic import (
 )
 
 from constructs_lib.model.base import Model
-from constructs_lib.model.config import Issuer
+from constructs_lib.model.config import ISSUERS
 from constructs_lib.model.durations import MAX_SECONDS, format_duration, parse_duration
 from constructs_lib.model.names import ARGOCD_NAMESPACE
 from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
@@ -138,6 +141,89 @@ class IngressSettings(Model):
         return self
 
 
+MAX_ACME_ISSUERS = 4
+MAX_ACME_SERVER_URL = 2048
+MAX_CA_BUNDLE = 64 * 1024
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)\r?\n?-----END CERTIFICATE-----"
+)
+
+
+def _acme_server(value: str) -> str:
+    """An https:// URL with a host (a name or an IP address), an optional port and path."""
+    if len(value) > MAX_ACME_SERVER_URL:
+        raise ValueError(f"is longer than {MAX_ACME_SERVER_URL} characters")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"'{value}' contains whitespace")
+    url = urllib.parse.urlsplit(value)
+    if url.scheme != "https":
+        raise ValueError(f"'{value}' is not an https:// URL (ACME servers are reached over TLS)")
+    if url.username is not None or url.password is not None or url.fragment:
+        raise ValueError(f"'{value}' must not carry a user, password or #fragment")
+    try:
+        port = url.port
+    except ValueError:
+        raise ValueError(f"'{value}' has an invalid port") from None
+    host = url.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        if not host or not all(
+            re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", x) for x in labels
+        ):
+            raise ValueError(f"'{value}' has no valid host name or IP address") from None
+    if port == 0:
+        raise ValueError(f"'{value}' has an invalid port")
+    return value
+
+
+def _ca_bundle(value: str) -> str:
+    """PEM CERTIFICATE blocks only (no keys, no other text), each valid base64 of a DER
+    sequence."""
+    if len(value) > MAX_CA_BUNDLE:
+        raise ValueError(f"is longer than {MAX_CA_BUNDLE} characters")
+    blocks = list(_PEM_CERTIFICATE.finditer(value))
+    if not blocks:
+        raise ValueError("holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+    if _PEM_CERTIFICATE.sub("", value).strip():
+        raise ValueError(
+            "holds something besides PEM certificates (only CA certificates belong here)"
+        )
+    for i, block in enumerate(blocks):
+        try:
+            der = base64.b64decode("".join(block.group(1).split()), validate=True)
+        except binascii.Error:
+            der = b""
+        if not der.startswith(b"\x30"):
+            raise ValueError(f"certificate {i + 1} is not valid base64-encoded DER")
+    return value
+
+
+AcmeServerUrl = Annotated[str, AfterValidator(_acme_server)]
+CaBundle = Annotated[str, AfterValidator(_ca_bundle)]
+
+
+class AcmeIssuerSettings(Model):
+    """A ClusterIssuer for an ACME server besides Let's Encrypt's, such as a private CA that
+    speaks ACME (step-ca, Pebble). Solves HTTP-01 through the selected ingress class, like the
+    Let's Encrypt issuers."""
+
+    name: DnsLabel = Field(
+        description="ClusterIssuer name; select it with `tls_issuer`. Not letsencrypt-staging "
+        "or letsencrypt-production."
+    )
+    server: AcmeServerUrl = Field(
+        description="ACME directory URL (https:// only, at most 2048 characters), e.g. "
+        "https://ca.internal.example.com/acme/acme/directory."
+    )
+    ca_bundle: CaBundle | None = Field(
+        None,
+        description="PEM CA certificates that sign the ACME server's own TLS certificate, when "
+        "not a public CA (at most 64 KiB). Default: the system's CAs.",
+    )
+
+
 Duration = Annotated[
     int,
     PlainValidator(parse_duration),
@@ -234,8 +320,11 @@ class ClusterSettings(Model):
         "re-rooted onto it: shop.example.com becomes shop.dev.example.com for domain "
         "dev.example.com. Must be the config's base domain or under it."
     )
-    tls_issuer: Issuer | None = Field(
-        None, description="ClusterIssuer for this environment. Default: the config's tls.issuer."
+    tls_issuer: DnsLabel | None = Field(
+        None,
+        description="ClusterIssuer for this environment: letsencrypt-staging, "
+        "letsencrypt-production or the name of one of `acme_issuers`. Default: the config's "
+        "tls.issuer.",
     )
     acme_email: str = Field(
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -252,12 +341,40 @@ class ClusterSettings(Model):
         False, description="Install the sealed-secrets controller. Default: false."
     )
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    acme_issuers: list[AcmeIssuerSettings] = Field(
+        default_factory=list,
+        max_length=MAX_ACME_ISSUERS,
+        description="More ACME ClusterIssuers, rendered next to the Let's Encrypt ones (at most "
+        f"{MAX_ACME_ISSUERS}). Default: none.",
+    )
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     deploy_status: DeployStatusSettings | None = Field(
         None,
         description="Post a deploy status per synced commit (Argo CD notifications). "
         "Default: off (nothing is sent).",
     )
+
+    @model_validator(mode="after")
+    def _issuers(self) -> ClusterSettings:
+        names: dict[str, int] = {}
+        for i, issuer in enumerate(self.acme_issuers):
+            if issuer.name in ISSUERS:
+                raise ValueError(
+                    f"acme_issuers[{i}].name: '{issuer.name}' is a Let's Encrypt issuer the base "
+                    "already renders; choose another name"
+                )
+            if issuer.name in names:
+                raise ValueError(
+                    f"acme_issuers[{i}].name: '{issuer.name}' is already acme_issuers"
+                    f"[{names[issuer.name]}]"
+                )
+            names[issuer.name] = i
+        if self.tls_issuer is not None and self.tls_issuer not in (*ISSUERS, *names):
+            raise ValueError(
+                f"tls_issuer: '{self.tls_issuer}' is neither {' nor '.join(ISSUERS)} nor the "
+                "name of one of acme_issuers"
+            )
+        return self
 
     @model_validator(mode="after")
     def _deploy_status(self) -> ClusterSettings:

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,7 +24,7 @@ from constructs_lib.cli.support import cluster_checks as cc
 from constructs_lib.cli.support import credentials as cr
 from constructs_lib.cli.support.common import OperatorError
 from constructs_lib.cli.support.environment import EnvFiles
-from constructs_lib.cli.support.kube import describe_api_error, kubeconfig_path
+from constructs_lib.cli.support.kube import Kube, KubeError, describe_api_error, kubeconfig_path
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.versions import ArgoCdPin, load_versions
 from constructs_lib.render.schema_check import KUBERNETES_VERSIONS
@@ -434,6 +439,70 @@ def test_an_unreachable_cluster_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith(f"error: list Node: cannot reach the cluster at {server} (context k3s)")
     assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.fixture
+def api_server() -> Iterator[tuple[str, dict[str, tuple[int, str, str]]]]:
+    """A plain-HTTP stand-in for an API server on loopback: path -> (status, content type,
+    body); anything else is the 404 page a kube-apiserver serves for an API group it does not
+    serve at all."""
+    answers: dict[str, tuple[int, str, str]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, kind, body = answers.get(
+                self.path.split("?")[0], (404, "text/plain", "404 page not found\n")
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    server.shutdown()
+    server.server_close()
+
+
+def _status(code: int, reason: str) -> tuple[int, str, str]:
+    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason}
+    return code, "application/json", json.dumps({**body, "code": code, "message": reason})
+
+
+def test_a_kind_whose_api_group_is_not_served_has_no_objects(
+    tmp_path: Path, api_server: tuple[str, dict[str, tuple[int, str, str]]]
+) -> None:
+    """k3s without its helm controller (or any other cluster) serves no `helm.cattle.io`: the
+    API server answers 404 without a Status body, which means "no Traefik HelmChart", not "the
+    cluster cannot be reached"."""
+    url, answers = api_server
+    answers["/api/v1/nodes"] = (
+        200,
+        "application/json",
+        json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": []}),
+    )
+    answers["/apis/apps/v1/namespaces/kube-system/deployments/traefik"] = _status(404, "NotFound")
+    kube = Kube(kubeconfig(tmp_path, url), None)
+    try:
+        assert kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system") is None
+        assert kube.list("helm.cattle.io/v1", "HelmChart", "kube-system") == []
+        facts = cc.cluster_facts(kube)
+        assert facts == cc.ClusterFacts((), (), None)
+        # Any other error still stops the command, with what failed.
+        answers["/apis/apps/v1/namespaces/kube-system/deployments/traefik"] = (
+            500,
+            "text/plain",
+            "boom",
+        )
+        with pytest.raises(KubeError, match=r"^read Deployment traefik: "):
+            kube.get("apps/v1", "Deployment", "traefik", "kube-system")
+    finally:
+        kube.close()
 
 
 @pytest.mark.usefixtures("checkout")

@@ -167,7 +167,9 @@ def test_traefik_replaces_ingress_nginx_everywhere(
     assert values["providers"]["kubernetesIngress"]["publishedService"] == {"enabled": False}
     for issuer in ("letsencrypt-staging", "letsencrypt-production"):
         solver = rendered.find("ClusterIssuer", issuer)["spec"]["acme"]["solvers"][0]
-        assert solver == {"http01": {"ingress": {"ingressClassName": "traefik"}}}
+        assert solver == {
+            "http01": {"ingress": {"ingressClassName": "traefik", "serviceType": "ClusterIP"}}
+        }
     peer = rendered.find("NetworkPolicy", "allow-from-ingress-controller")["spec"]["ingress"][0][
         "from"
     ][0]

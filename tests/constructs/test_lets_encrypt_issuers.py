@@ -26,4 +26,6 @@ def test_staging_and_production_with_the_ingress_class() -> None:
         acme = issuer["spec"]["acme"]
         assert acme["email"] == "ops@example.com"
         assert acme["privateKeySecretRef"] == {"name": f"{name}-account-key"}
-        assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+        assert acme["solvers"] == [
+            {"http01": {"ingress": {"ingressClassName": "nginx", "serviceType": "ClusterIP"}}}
+        ]

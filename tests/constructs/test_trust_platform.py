@@ -39,9 +39,15 @@ def test_addon_namespaces_argo_cd_creates_get_pod_security_labels(
 def test_quota_allows_no_node_port_or_load_balancer_services_unless_asked(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
-    hard = render_platform(config, cluster).find("ResourceQuota", "shop")["spec"]["hard"]
+    rendered = render_platform(config, cluster)
+    hard = rendered.find("ResourceQuota", "shop")["spec"]["hard"]
     assert hard["services.nodeports"] == "0"
     assert hard["services.loadbalancers"] == "0"
+    # So cert-manager's HTTP-01 solver Service, created in the app namespace, must not be the
+    # NodePort it is by default: the quota would refuse it and no certificate would issue.
+    for issuer in rendered.names("ClusterIssuer"):
+        for solver in rendered.find("ClusterIssuer", issuer)["spec"]["acme"]["solvers"]:
+            assert solver["http01"]["ingress"]["serviceType"] == "ClusterIP", issuer
     asked = with_changes(config, platform__quota={"node_ports": 2, "load_balancers": 1})
     hard = render_platform(asked, cluster).find("ResourceQuota", "shop")["spec"]["hard"]
     assert (hard["services.nodeports"], hard["services.loadbalancers"]) == ("2", "1")

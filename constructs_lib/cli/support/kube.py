@@ -30,6 +30,14 @@ CUSTOM_PLURALS = {
 }
 
 
+def _unserved(exc: Exception) -> bool:
+    """A 404 without a Status body: the API server does not serve the kind's API group at all
+    (k3s without its helm controller has no `helm.cattle.io`), so no object of it exists."""
+    import httpx2
+
+    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
+
+
 class KubeError(Exception):
     """A cluster call failed; the message is one line for the operator."""
 
@@ -156,6 +164,10 @@ class Kube:
             if exc.status.code == 404:
                 return None
             raise
+        except Exception as exc:
+            if _unserved(exc):
+                return None
+            raise
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Manifest]:
         """Every object of a kind (in `namespace`; `*` for every namespace); [] when the kind
@@ -171,6 +183,10 @@ class Kube:
                 return [self.to_dict(o) for o in self.client.list(res, namespace=namespace)]
             except ApiError as exc:
                 if exc.status.code == 404:
+                    return []
+                raise
+            except Exception as exc:
+                if _unserved(exc):
                     return []
                 raise
 

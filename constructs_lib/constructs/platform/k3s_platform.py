@@ -41,6 +41,7 @@ from constructs_lib.constructs.argocd.confined_application import (
 )
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.lets_encrypt_issuers import (
+    AcmeServer,
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
 )
@@ -152,6 +153,8 @@ class K3sPlatformProps:
     acme_email: str
     settings: PlatformSettings
     """Which add-ons the environment installs, their values, and the ingress."""
+    acme_issuers: tuple[AcmeServer, ...] = ()
+    """ACME issuers besides Let's Encrypt's. @default none"""
     network_policies: AppNetworkPoliciesProps | None = None
     """@default no NetworkPolicies"""
     self_managed_argocd: GitSource | None = None
@@ -304,7 +307,10 @@ class K3sPlatform(Construct):
             self.cluster,
             "Issuers",
             props=LetsEncryptIssuersProps(
-                email=props.acme_email, ingress_class_name=self.ingress_class, labels=self.labels
+                email=props.acme_email,
+                ingress_class_name=self.ingress_class,
+                labels=self.labels,
+                extra=props.acme_issuers,
             ),
         )
         self.network_policies = (

@@ -113,7 +113,7 @@ class Cluster:
     ):
         self.workdir = Path(workdir)
         self.tools = tools or find_tools()
-        self.crds = crds or crd_files()
+        self.crds = crd_files() if crds is None else crds
         self.log = log
         self.app_resync_seconds = app_resync_seconds
         # A real node (harness/node.py) needs the API server on an address its pods can

@@ -19,8 +19,10 @@ from pathlib import Path
 
 
 class GitHttpServer:
-    def __init__(self, root: Path, username: str, password: str) -> None:
+    def __init__(self, root: Path, username: str, password: str, host: str = "127.0.0.1") -> None:
         self.root = Path(root).resolve()
+        self.host = host
+        """Where it listens: loopback, or an address pods reach (the node tier's node IP)."""
         self.expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.requests: list[tuple[str, int]] = []
         """(path, status) of every request, for assertions."""
@@ -33,7 +35,7 @@ class GitHttpServer:
 
     def url_for(self, work_tree: Path) -> str:
         rel = Path(work_tree).resolve().relative_to(self.root)
-        return f"http://127.0.0.1:{self.port}/{rel}/.git"
+        return f"http://{self.host}:{self.port}/{rel}/.git"
 
     def start(self) -> GitHttpServer:
         outer = self
@@ -108,7 +110,7 @@ class GitHttpServer:
                         headers.append((key, value.strip()))
                 self._reply(status, headers, payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         threading.Thread(target=self._server.serve_forever, name="git-http", daemon=True).start()
         return self
 

@@ -257,8 +257,11 @@ class HelmRepo:
         helm: Path,
         charts: dict[PinnedChart, Path] | None = None,
         log: Callable[[str], None] = print,
+        host: str = "127.0.0.1",
     ):
         self.workdir = Path(workdir)
+        self.host = host
+        """Where it listens: loopback, or an address pods reach (the node tier's node IP)."""
         self.helm = helm
         self.log = log
         self._charts = charts
@@ -274,7 +277,7 @@ class HelmRepo:
         if root.exists():
             shutil.rmtree(root)
         port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{self.host}:{port}"
         for chart, path in self.charts.items():
             folder = root / repo_slug(chart.repo)
             folder.mkdir(parents=True, exist_ok=True)
@@ -299,7 +302,7 @@ class HelmRepo:
                 "http.server",
                 str(port),
                 "--bind",
-                "127.0.0.1",
+                self.host,
                 "--directory",
                 str(root),
             ],

@@ -12,7 +12,13 @@ server with its defaults: pod CIDR 10.42.0.0/16 (this node: 10.42.0.0/24), servi
     cni0    bridge, 10.42.0.1/24: the pods' gateway (created by the CNI bridge plugin)
     ext0    veth to a second namespace, "the internet": 198.51.100.10 (TEST-NET-2) serves
             HTTP on port 80, so a journey can show egress outside the cluster being refused
-            or allowed by the NetworkPolicies
+            or allowed by the NetworkPolicies; internet.py adds DNS, an ACME server and more
+
+containerd and the kubelet (and so every container) run in a private mount namespace in which
+the node's own directories are mounted where k3s has them, for the add-ons' hostPath volumes:
+/var/lib/kubelet (the kubelet's root), /var/run/secrets-store-csi-providers and
+/etc/kubernetes/secrets-store-csi-providers (the CSI providers' sockets). Nothing the node
+mounts is visible outside it, and it all goes with its last process.
 
 There is no registry: images are OCI archives written by oci.py around static binaries and
 imported into containerd (`ctr images import`), the pause image included (pinned in
@@ -43,6 +49,7 @@ from .cluster import Cluster, ClusterError, free_port, http_get
 from .kube import Manifest
 from .oci import FileSpec, write_image
 from .procs import Proc
+from .registry import Registry
 from .tools import E2E_DIR, REPO_ROOT, Tools, ToolsMissing
 from .wait import wait_for
 
@@ -59,6 +66,16 @@ OUTSIDE_IP = "198.51.100.10"
 # reach while the other stays closed.
 OUTSIDE_OTHER_IP = "198.51.100.11"
 OUTSIDE_BODY = "outside the cluster"
+# The internet's DNS server (internet.py starts it): the node's resolv.conf names it.
+OUTSIDE_DNS = "198.51.100.53"
+# Where the node keeps what k3s keeps there; bind-mounted from the work dir in the node's own
+# mount namespace.
+KUBELET_ROOT = "/var/lib/kubelet"
+NODE_MOUNTS = (
+    (KUBELET_ROOT, "kubelet"),
+    ("/run/secrets-store-csi-providers", "csi-providers-run"),
+    ("/etc/kubernetes/secrets-store-csi-providers", "csi-providers-etc"),
+)
 CNI_BIN_DIR = Path("/usr/lib/cni")
 NODE_BUILD_SCRIPT = E2E_DIR / "node" / "build-node-tools.sh"
 PAUSE_IMAGE = "gitops-base.local/e2e/pause:{version}"
@@ -164,14 +181,20 @@ def prepare_network() -> str:
     return where
 
 
-def node_cluster(workdir: Path, tools: Tools, log: Callable[[str], None]) -> Cluster:
+def node_cluster(
+    workdir: Path, tools: Tools, log: Callable[[str], None], argocd: bool = True
+) -> Cluster:
     """The suite's control plane, set up for a node: k3s's service CIDR, the API server on the
-    node's address, node CIDRs allocated by kube-controller-manager."""
+    node's address, node CIDRs allocated by kube-controller-manager. `argocd=False`: an empty
+    cluster, without the harness's Argo CD and without the add-ons' CRDs (the node runs the
+    Argo CD `gitops-base bootstrap` installs, and the add-on charts bring their CRDs)."""
     prepare_network()
     return Cluster(
         workdir,
         tools,
+        crds=None if argocd else [],
         log=log,
+        argocd=argocd,
         service_cidr=SERVICE_CIDR,
         node_ip=NODE_IP,
         kcm_args=(
@@ -215,6 +238,7 @@ class Node:
         self.procs: dict[str, Proc] = {}
         self.timings: dict[str, float] = {}
         self.images: dict[str, str] = {}  # ref -> manifest digest
+        self.registry: Registry | None = None
 
     # ------------------------------------------------------------------ life
     def start(self) -> Node:
@@ -223,6 +247,8 @@ class Node:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._phase("node: network", self._network)
+            self._phase("node: mount namespace", self._mount_namespace)
+            self._phase("node: registry", self._start_registry)
             self._phase("node: containerd", self._start_containerd)
             self._phase("node: system images", self._system_images)
             self._phase("node: kubelet", self._start_kubelet)
@@ -242,9 +268,11 @@ class Node:
             if name in self.procs:
                 self.procs[name].stop()
         self._kill_pods()
-        for name in ("containerd", "outside"):
+        for name in ("containerd", "outside", "mount-namespace"):
             if name in self.procs:
                 self.procs[name].stop()
+        if self.registry is not None:
+            self.registry.stop()
         self._unmount()
 
     def _phase(self, name: str, fn: Callable[[], None]) -> None:
@@ -253,7 +281,16 @@ class Node:
         self.timings[name] = time.monotonic() - t0
         self.log(f"e2e: {name} ready in {self.timings[name]:.1f}s")
 
-    def _spawn(self, name: str, argv: Sequence[str | os.PathLike[str]]) -> Proc:
+    def _spawn(
+        self,
+        name: str,
+        argv: Sequence[str | os.PathLike[str]],
+        mounts: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Proc:
+        """Start a node process; `mounts`: in the node's mount namespace."""
+        if mounts:
+            argv = ["nsenter", "-t", str(self.procs["mount-namespace"].pid), "-m", "--", *argv]
         env = {
             k: v
             for k, v in os.environ.items()
@@ -261,6 +298,7 @@ class Node:
         }
         env["PATH"] = f"{self._bindir()}{os.pathsep}{env.get('PATH', '/usr/sbin:/usr/bin')}"
         env["NO_PROXY"] = "*"
+        env.update(extra_env or {})
         proc = Proc(name, argv, self.cluster.workdir / "logs" / f"{name}.log", env=env)
         self.procs[name] = proc.start()
         self.cluster.procs[name] = proc  # in the diagnostics of failed tests
@@ -334,9 +372,52 @@ class Node:
                 )
 
             self._wait(proc, answers)
-        # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: "the internet", where
-        # no DNS server runs (no upstream resolution here).
-        (self.workdir / "resolv.conf").write_text(f"nameserver {OUTSIDE_IP}\n")
+        # What pods with dnsPolicy: Default (CoreDNS) get as resolv.conf: the internet's DNS
+        # server. Until internet.py starts it, names outside the cluster do not resolve.
+        (self.workdir / "resolv.conf").write_text(f"nameserver {OUTSIDE_DNS}\n")
+
+    def run_outside(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> Proc:
+        """Start a process in "the internet" (internet.py)."""
+        pid = str(self.procs["outside"].pid)
+        return self._spawn(name, ["nsenter", "-t", pid, "-n", "--", *argv], extra_env=env)
+
+    @property
+    def outside_pid(self) -> int:
+        pid = self.procs["outside"].pid
+        assert pid is not None
+        return pid
+
+    # --------------------------------------------------------- mount namespace
+    def _mount_namespace(self) -> None:
+        """A process holding a private mount namespace (mounts from the host propagate in, none
+        out), with the node's directories bind-mounted where k3s keeps them."""
+        proc = self._spawn(
+            "mount-namespace",
+            ["unshare", "--mount", "--propagation", "slave", "--", "sleep", "infinity"],
+        )
+        pid = str(proc.pid)
+
+        def entered() -> bool:
+            return os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+
+        self._wait(proc, entered)
+        for target, source in NODE_MOUNTS:
+            src = self.workdir / "mounts" / source
+            src.mkdir(parents=True, exist_ok=True)
+            # The mount point on the host: an empty directory where none exists.
+            Path(target).mkdir(parents=True, exist_ok=True)
+            _run("nsenter", "-t", pid, "-m", "--", "mount", "--bind", str(src), target)
+            # Shared, as on a host with systemd: the CSI driver's Bidirectional mount of
+            # <kubelet>/pods needs it (containerd refuses it on a private mount).
+            _run("nsenter", "-t", pid, "-m", "--", "mount", "--make-rshared", target)
+
+    # ------------------------------------------------------------ registry
+    def _start_registry(self) -> None:
+        """Every image the node gets is also served by a registry on the node's address, for
+        pods that pull always (registry.py)."""
+        self.registry = Registry(NODE_IP, self.workdir / "registry-hosts").start()
 
     # ---------------------------------------------------------- containerd
     @property
@@ -367,6 +448,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.registry]
+    config_path = {json.dumps(str(self.registry.hosts_dir if self.registry else ""))}
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = {json.dumps(pause)}
 
@@ -392,7 +475,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
 """
         cfg = self.workdir / "containerd.toml"
         cfg.write_text(config)
-        proc = self._spawn("containerd", [self.tools["containerd"], "--config", cfg])
+        proc = self._spawn("containerd", [self.tools["containerd"], "--config", cfg], mounts=True)
 
         def up() -> bool:
             return self.ctr("version", check=False) is not None
@@ -427,16 +510,31 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
         entrypoint: Sequence[str],
         user: str = "65532:65532",
         env: Mapping[str, str] | None = None,
+        links: Mapping[str, str] | None = None,
+        dirs: Sequence[str] = ("/tmp",),
+        working_dir: str = "/",
     ) -> str:
         """Write `ref` as an OCI archive and import it into containerd; returns its digest."""
         safe = re.sub(r"[^A-Za-z0-9.-]+", "_", ref)
         archive = self.workdir / "images" / f"{safe}.tar"
         # As distroless images have them: the runtime takes the group of a uid from here.
         files = {**IMAGE_ACCOUNTS, **files}
-        digest = write_image(archive, ref, files, entrypoint, user=user, env=env)
+        digest = write_image(
+            archive,
+            ref,
+            files,
+            entrypoint,
+            user=user,
+            env=env,
+            links=links,
+            dirs=dirs,
+            working_dir=working_dir,
+        )
         # Unpacked into the CRI's snapshotter; the CRI plugin labels it as its own (and pins
-        # the sandbox image).
+        # the sandbox image). Served by the node's registry too, for pulls.
         self.ctr("images", "import", str(archive))
+        if self.registry is not None:
+            self.registry.add(archive)
         self.images[ref] = digest
         return digest
 
@@ -517,10 +615,11 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
                 f"--kubeconfig={kubeconfig}",
                 f"--hostname-override={NODE_NAME}",
                 f"--node-ip={NODE_IP}",
-                f"--root-dir={self.workdir / 'kubelet'}",
+                f"--root-dir={KUBELET_ROOT}",
                 f"--cert-dir={self.workdir / 'kubelet-pki'}",
                 "--v=1",
             ],
+            mounts=True,
         )
 
         def ready() -> bool:
@@ -816,6 +915,21 @@ disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.bt
             )
         events = self.cluster.events_text(namespace)
         return "\n".join(lines) + "\n--- events\n" + "\n".join(events.splitlines()[-30:])
+
+    def pod_logs(self, namespace: str, lines: int = 20) -> str:
+        """The last `lines` of every container log the kubelet wrote for the pods of
+        `namespace` (its podLogsDir: <namespace>_<pod>_<uid>/<container>/<restart>.log), the
+        newest restart of each container, for failure messages."""
+        out = []
+        for pod_dir in sorted((self.workdir / "pod-logs").glob(f"{namespace}_*")):
+            for container in sorted(p for p in pod_dir.iterdir() if p.is_dir()):
+                logs = sorted(container.glob("*.log"), key=lambda p: p.stat().st_mtime)
+                if not logs:
+                    continue
+                tail = logs[-1].read_text(errors="replace").splitlines()[-lines:]
+                pod = pod_dir.name.split("_")[1]
+                out.append(f"--- {pod}/{container.name} ({logs[-1].name})\n" + "\n".join(tail))
+        return "\n".join(out) + "\n"
 
     def wait_pods_ready(
         self,

@@ -32,13 +32,19 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes | None, mode: int) -> None:
+def _add(
+    tar: tarfile.TarFile, name: str, data: bytes | None, mode: int, link: str | None = None
+) -> None:
     info = tarfile.TarInfo(name)
     info.mtime = 0
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
     info.mode = mode
-    if data is None:
+    if link is not None:
+        info.type = tarfile.SYMTYPE
+        info.linkname = link
+        tar.addfile(info)
+    elif data is None:
         info.type = tarfile.DIRTYPE
         tar.addfile(info)
     else:
@@ -46,24 +52,32 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None, mode: int) -> None
         tar.addfile(info, io.BytesIO(data))
 
 
-def layer_tar(files: Mapping[str, FileSpec], dirs: Sequence[str] = ()) -> bytes:
+def layer_tar(
+    files: Mapping[str, FileSpec],
+    dirs: Sequence[str] = (),
+    links: Mapping[str, str] | None = None,
+) -> bytes:
     """An uncompressed layer: the parent directories of every file (0755), `dirs` (1777: for
-    mount points such as /tmp) and the files."""
-    wanted: dict[str, tuple[bytes | None, int]] = {}
+    mount points such as /tmp), the files and the symbolic links (path -> target)."""
+    wanted: dict[str, tuple[bytes | None, int, str | None]] = {}
     for d in dirs:
-        wanted[d.strip("/")] = (None, 0o1777)
-    for path, (content, mode) in files.items():
+        wanted[d.strip("/")] = (None, 0o1777, None)
+    entries: list[tuple[str, bytes | None, int, str | None]] = [
+        (path, content if isinstance(content, bytes) else Path(content).read_bytes(), mode, None)
+        for path, (content, mode) in files.items()
+    ]
+    entries += [(path, None, 0o777, target) for path, target in (links or {}).items()]
+    for path, data, mode, link in entries:
         rel = path.strip("/")
         parts = rel.split("/")
         for i in range(1, len(parts)):
-            wanted.setdefault("/".join(parts[:i]), (None, 0o755))
-        data = content if isinstance(content, bytes) else Path(content).read_bytes()
-        wanted[rel] = (data, mode)
+            wanted.setdefault("/".join(parts[:i]), (None, 0o755, None))
+        wanted[rel] = (data, mode, link)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(wanted):
-            entry, mode = wanted[name]
-            _add(tar, name, entry, mode)
+            entry, mode, link = wanted[name]
+            _add(tar, name, entry, mode, link)
     return buf.getvalue()
 
 
@@ -76,9 +90,11 @@ def write_image(
     env: Mapping[str, str] | None = None,
     dirs: Sequence[str] = ("/tmp",),
     labels: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
+    working_dir: str = "/",
 ) -> str:
     """Write `ref` as an OCI archive to `out`; returns the manifest digest."""
-    layer = layer_tar(files, dirs)
+    layer = layer_tar(files, dirs, links)
     config: dict[str, Any] = {
         "architecture": "amd64",
         "os": "linux",
@@ -86,7 +102,7 @@ def write_image(
             "Entrypoint": list(entrypoint),
             "User": user,
             "Env": [f"{k}={v}" for k, v in {"PATH": "/", **(env or {})}.items()],
-            "WorkingDir": "/",
+            "WorkingDir": working_dir,
             "Labels": dict(labels or {}),
         },
         "rootfs": {"type": "layers", "diff_ids": [_digest(layer)]},

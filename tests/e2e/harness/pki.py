@@ -29,7 +29,7 @@ def _ec_key_args() -> list[str]:
 class PKI:
     """A CA plus the leaf certificates the harness hands out, all in `root`."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, common_name: str = "gitops-base-e2e-ca"):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.ca = CertPair(root / "ca.crt", root / "ca.key")
@@ -44,7 +44,7 @@ class PKI:
             "-days",
             str(DAYS),
             "-subj",
-            "/CN=gitops-base-e2e-ca",
+            f"/CN={common_name}",
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",

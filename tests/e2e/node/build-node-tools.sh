@@ -10,10 +10,11 @@
 #   runc (cgo, libseccomp)                tests/e2e/tools/runc
 #   coredns                               tests/e2e/tools/coredns
 #   kube-router (network policies only)   tests/e2e/tools/kube-router
-#   e2e-server, e2e-pause                 tests/e2e/node/images (the test images' binaries)
+#   e2e-server, e2e-pause, e2e-ingress    tests/e2e/node/images (the test images' binaries)
 #
 # and installs the Debian packages the node needs when they are missing (root only):
-# containernetworking-plugins, iptables, ipset, conntrack, libseccomp-dev, pkg-config.
+# containernetworking-plugins, iptables, ipset, conntrack, libseccomp-dev, pkg-config; and git,
+# gpg, gpg-agent, gpgconf and tini for Argo CD's image.
 #
 # Idempotent: a binary already in the cache is not rebuilt. Prints how long each step took.
 #
@@ -58,9 +59,10 @@ declare -A OUT=(
   [kube-router]="$BIN/kube-router-$KUBE_ROUTER_VERSION"
   [e2e-server]="$BIN/e2e-server-$IMAGES_VERSION"
   [e2e-pause]="$BIN/e2e-pause-$IMAGES_VERSION"
+  [e2e-ingress]="$BIN/e2e-ingress-$IMAGES_VERSION"
 )
 ORDER=(containerd containerd-shim-runc-v2 ctr runc coredns kube-router e2e-server e2e-pause
-  kubelet kube-proxy kube-scheduler)
+  e2e-ingress kubelet kube-proxy kube-scheduler)
 
 if [ "$PRINT_ONLY" = 1 ]; then
   for name in "${ORDER[@]}"; do
@@ -74,7 +76,8 @@ now() { date +%s; }
 T_ALL=$(now)
 
 # ---- Debian packages --------------------------------------------------------
-APT_PKGS=(containernetworking-plugins iptables ipset conntrack libseccomp-dev pkg-config)
+APT_PKGS=(containernetworking-plugins iptables ipset conntrack libseccomp-dev pkg-config
+  git gpg gpg-agent gpgconf tini)
 if [ "$WANT_APT" = 1 ]; then
   missing=()
   for p in "${APT_PKGS[@]}"; do
@@ -140,6 +143,7 @@ build kube-router "$TOOLS/kube-router" github.com/cloudnativelabs/kube-router/v2
 # ---- the test images' binaries (static) ---------------------------------------
 build e2e-server "$HERE/images" ./server 0 ""
 build e2e-pause "$HERE/images" ./pause 0 ""
+build e2e-ingress "$HERE/images" ./ingress 0 ""
 
 # ---- Kubernetes node components (same module and flags as kube-apiserver) ----
 k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"

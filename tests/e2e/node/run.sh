@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the node tier of the e2e suite (docs/e2e.md, "A real node"): build (or reuse cached)
-# control-plane and node binaries, then pytest tests/e2e/node. Needs root (network namespaces,
+# control-plane, node and add-on binaries, then pytest tests/e2e/node. Needs root (network namespaces,
 # containers, iptables).
 #
 #   bash tests/e2e/node/run.sh [pytest args...]
@@ -20,6 +20,7 @@ fi
 t0=$(date +%s)
 bash tests/e2e/build-tools.sh
 bash tests/e2e/node/build-node-tools.sh
+bash tests/e2e/node/build-addon-tools.sh
 echo "== e2e-node: tools ready in $(( $(date +%s) - t0 ))s"
 
 if [ -z "${PYTHON:-}" ]; then
