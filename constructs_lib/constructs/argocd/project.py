@@ -7,20 +7,11 @@ from typing import Any
 
 from constructs import Construct
 
+from constructs_lib.constructs.argocd.kinds import ANY_KIND as ANY_KIND
+from constructs_lib.constructs.argocd.kinds import Kind as Kind
 from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
 
 DEFAULT_SERVER = "https://kubernetes.default.svc"
-
-
-@dataclass(frozen=True)
-class Kind:
-    """An API group and kind, as AppProject allowlists name them ('' is the core group)."""
-
-    group: str
-    kind: str
-
-
-ANY_KIND = Kind("*", "*")
 
 
 @dataclass(frozen=True)
@@ -40,7 +31,8 @@ class ArgoProjectProps:
     namespaced_kinds: tuple[Kind, ...]
     """Namespaced kinds Applications may manage."""
     cluster_kinds: tuple[Kind, ...] = ()
-    """Cluster-scoped kinds Applications may manage. @default none"""
+    """Cluster-scoped kinds Applications may manage, each restricted to the object its `name`
+    names when it has one. @default none"""
     denied_namespaced_kinds: tuple[Kind, ...] = ()
     """Namespaced kinds no Application may manage (namespaceResourceBlacklist). @default none"""
     server: str = DEFAULT_SERVER
@@ -68,6 +60,12 @@ class ArgoProject(KubeObject):
                 f"ArgoProject '{props.name}': source_repos is empty; a project that allows "
                 "destinations or kinds must list its repositories"
             )
+        named = [k for k in (*props.namespaced_kinds, *props.denied_namespaced_kinds) if k.name]
+        if named:
+            raise ValueError(
+                f"ArgoProject '{props.name}': namespaced kind {named[0].kind} names an object; "
+                "Argo CD restricts only cluster-scoped kinds by name"
+            )
         self.props = props
         spec: dict[str, Any] = {
             "description": props.description,
@@ -92,4 +90,6 @@ class ArgoProject(KubeObject):
 
 
 def _kinds(kinds: tuple[Kind, ...]) -> list[dict[str, str]]:
-    return [{"group": k.group, "kind": k.kind} for k in kinds]
+    return [
+        {"group": k.group, "kind": k.kind, **({"name": k.name} if k.name else {})} for k in kinds
+    ]

@@ -39,9 +39,10 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import Kind
+from constructs_lib.constructs.argocd.kinds import Kind
 from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.lets_encrypt_issuers import (
+    ACME_SERVERS,
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
 )
@@ -91,16 +92,27 @@ if obj.status ~= nil then
 end
 return hs
 """
-# The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers.
+# The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers (the
+# namespace by its name, the issuers by theirs).
 NETWORK_POLICY = Kind("networking.k8s.io", "NetworkPolicy")
-PLATFORM_CLUSTER_KINDS = (NAMESPACE, Kind("cert-manager.io", "ClusterIssuer"))
+CLUSTER_ISSUER = Kind("cert-manager.io", "ClusterIssuer")
+PLATFORM_CLUSTER_KINDS = (NAMESPACE, CLUSTER_ISSUER)
 PLATFORM_NAMESPACED_KINDS = (Kind("", "LimitRange"), Kind("", "ResourceQuota"), NETWORK_POLICY)
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
 ADDON_PROJECT_PREFIX = "addon-"
 SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
-# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
-ARGOCD_INSTALL_CLUSTER_KINDS = (CRD, *CLUSTER_RBAC)
+# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else; cluster-scoped objects
+# by name.
+ARGOCD_CONTROLLERS = (
+    "argocd-application-controller",
+    "argocd-applicationset-controller",
+    "argocd-server",
+)
+ARGOCD_INSTALL_CLUSTER_KINDS = (
+    *CRD.named("applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"),
+    *(k for kind in CLUSTER_RBAC for k in kind.named(*ARGOCD_CONTROLLERS)),
+)
 ARGOCD_INSTALL_KINDS = (
     CONFIG_MAP,
     Kind("", "Secret"),
@@ -288,7 +300,10 @@ class K3sPlatform(Construct):
                 description="The app namespace's baseline and the ClusterIssuers: "
                 "the kinds they need only.",
                 namespaced_kinds=namespaced,
-                cluster_kinds=PLATFORM_CLUSTER_KINDS,
+                cluster_kinds=(
+                    *NAMESPACE.named(props.app_namespace.name),
+                    *CLUSTER_ISSUER.named(*ACME_SERVERS),
+                ),
                 other_namespaces=others,
             ),
         )
