@@ -35,13 +35,13 @@ from constructs_lib.model.value_types import (
     DnsLabel,
     DnsSubdomain,
     EnvName,
-    ProcessText,
     Hostname,
     HttpPath,
     ImageDigest,
     ImageRepository,
     ImageTag,
     PortName,
+    ProcessText,
     Quantity,
     above_limit,
     quantity_value,
@@ -563,9 +563,7 @@ class Service(Model):
         description=f"Pods of a {takers('replicas')} without an autoscaler; other kinds refuse "
         f"it. Default: {DEFAULT_REPLICAS}.",
     )
-    command: list[ProcessText] | None = Field(
-        None, description="Entrypoint. Default: the image's."
-    )
+    command: list[ProcessText] | None = Field(None, description="Entrypoint. Default: the image's.")
     args: list[ProcessText] | None = Field(None, description="Arguments. Default: the image's.")
     ports: list[Port] = Field(
         default_factory=list, description="Ports; a Service is created when any. Default: none."

@@ -10,9 +10,9 @@ import pytest
 from constructs_lib.compose.build import build
 from constructs_lib.constructs.platform.addons import (
     ADDONS,
+    CLUSTER_ROLE_BINDING,
     KUBE_SYSTEM,
     Addon,
-    CLUSTER_ROLE_BINDING,
     AddonKinds,
     PlatformSettings,
     catalogue,

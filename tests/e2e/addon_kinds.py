@@ -112,7 +112,11 @@ SAMPLES: dict[str, Any] = {
     "tolerations": [{"key": "example.com/dedicated", "operator": "Exists"}],
     "affinity": {"podAntiAffinity": {}},
     "topologySpreadConstraints": [
-        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule"}
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+        }
     ],
     "rotationPollInterval": "5m",
 }
@@ -188,7 +192,9 @@ def check() -> tuple[list[str], dict[str, Any]]:
             problems.append(str(exc))
             continue
         project = projects[app["spec"]["project"]]
-        named = {(k["group"], k["kind"], k.get("name")) for k in project["clusterResourceWhitelist"]}
+        named = {
+            (k["group"], k["kind"], k.get("name")) for k in project["clusterResourceWhitelist"]
+        }
         cluster_allowed = {(group, kind) for group, kind, _ in named}
         cluster_names: set[tuple[str, str, str]] = set()
         namespaced_allowed = {
@@ -217,9 +223,11 @@ def check() -> tuple[list[str], dict[str, Any]]:
         )
         for group, kind in sorted(unused):
             problems.append(f"{chart} {version}: project allows {group}/{kind}, never rendered")
-        for group, kind, name in sorted(named - cluster_names, key=str):
+        for _group, kind, name in sorted(named - cluster_names, key=str):
             if kind != "Namespace":
-                problems.append(f"{chart} {version}: project allows {kind} '{name}', never rendered")
+                problems.append(
+                    f"{chart} {version}: project allows {kind} '{name}', never rendered"
+                )
         listed = ADDONS[app["metadata"]["name"]].kinds
         if {(k.group, k.kind, k.name) for k in listed.cluster} != cluster_names or {
             (k.group, k.kind) for k in listed.namespaced

@@ -110,7 +110,9 @@ ARGOCD_CONTROLLERS = (
     "argocd-server",
 )
 ARGOCD_INSTALL_CLUSTER_KINDS = (
-    *CRD.named("applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"),
+    *CRD.named(
+        "applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"
+    ),
     *(k for kind in CLUSTER_RBAC for k in kind.named(*ARGOCD_CONTROLLERS)),
 )
 ARGOCD_INSTALL_KINDS = (
