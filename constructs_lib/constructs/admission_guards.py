@@ -7,12 +7,15 @@ These ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, CEL, Kuberne
 refuse such writes whoever sends them, Argo CD included, each bound with `validationActions:
 [Deny]` and `failurePolicy: Fail`:
 
-    gitops-base-appprojects     AppProjects in Argo CD's namespace: no `*` in sourceRepos,
-                                sourceNamespaces, destinations or the resource whitelists, and
-                                no whitelisted admission policy kinds
+    gitops-base-appprojects     AppProjects in Argo CD's namespace: both resource whitelists
+                                present, no glob character (`*?[]{}!\\`) in sourceRepos,
+                                sourceNamespaces, destinations or the whitelists, a name on
+                                every cluster-scoped entry, no whitelisted admission policy
+                                kinds
     gitops-base-pod-security    the namespaces the base labels: Pod Security `enforce` stays at
                                 (or above) the level the base sets and cannot be removed;
-                                `enforce-version` stays `latest` (or the base's version)
+                                `enforce-version` stays `latest` (or the base's version); the
+                                namespaces/status and /finalize subresources too
     gitops-base-default-deny    NetworkPolicies named default-deny* in the app namespace: not
                                 deleted (unless the namespace itself is being deleted), and
                                 kept to an empty pod selector, both policy types, no rules;
@@ -20,7 +23,8 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
     gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access;
                                 argocd-rbac-cm: nothing that widens what every user may do
                                 (`policy.default` other than none or role:readonly, a policy
-                                line for a `*` subject or for role:readonly)
+                                line for a `*` subject or for role:readonly), and no more
+                                policy than the guard can read (RBAC_POLICY_MAX_CHARACTERS)
 
 Every policy matches only the objects it names (namespace names, resource names), so nothing
 else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
@@ -39,24 +43,35 @@ from constructs import Construct
 
 from constructs_lib.constructs.kube_object import KubeObject
 from constructs_lib.constructs.trust_rules import (
+    ADMISSION_GROUP,
+    ADMISSION_KINDS,
+    ARGOCD_CM,
     ARGOCD_RBAC_CM,
+    GLOB_CHARACTERS,
+    PROJECT_GLOB_FIELDS,
+    PROJECT_WHITELISTS,
     PSA_ENFORCE_VERSION,
     PSA_LATEST,
     RBAC_DEFAULT,
     RBAC_DEFAULT_ROLES,
+    RBAC_POLICY_MAX_CHARACTERS,
     RBAC_WIDE_LINE,
 )
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-POLICY_KINDS = (POLICY_KIND, BINDING_KIND)
-ADMISSION_GROUP = "admissionregistration.k8s.io"
+POLICY_KINDS = ADMISSION_KINDS
 PREFIX = "gitops-base-"
 APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
-ARGOCD_CM = f"{PREFIX}argocd-cm"
+ARGOCD_CM_POLICY = f"{PREFIX}argocd-cm"
+# Any glob character, as an RE2 (and Python) character class.
+GLOB_CLASS = "[" + "".join("\\" + c for c in GLOB_CHARACTERS) + "]"
+# What an update of a namespace's labels may go through: the object and its subresources
+# (the API server keeps the labels a status or finalize write sends).
+NAMESPACE_RESOURCES = ("namespaces", "namespaces/finalize", "namespaces/status")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
@@ -88,9 +103,11 @@ def _none_of(path: str, item: str, test: str) -> str:
     return f"!has({path}) || !{path}.exists({item}, {test})"
 
 
-def _wild(expr: str, field_: str) -> str:
-    """A string field of `expr` that is present and holds `*`."""
-    return f"(has({expr}.{field_}) && {expr}.{field_}.contains('*'))"
+def _glob(expr: str, field_: str | None = None) -> str:
+    """A string (or a string field of `expr`) that is present and holds a glob character."""
+    if field_ is None:
+        return f"{expr}.matches({_cel(GLOB_CLASS)})"
+    return f"(has({expr}.{field_}) && {expr}.{field_}.matches({_cel(GLOB_CLASS)}))"
 
 
 def _message(policy: str, what: str, fix: str) -> str:
@@ -113,7 +130,7 @@ class AdmissionGuards(Construct):
             self._policy(POD_SECURITY, self._pod_security())
         if props.default_deny_namespaces:
             self._policy(DEFAULT_DENY, self._default_deny())
-        self._policy(ARGOCD_CM, self._argocd_cm())
+        self._policy(ARGOCD_CM_POLICY, self._argocd_cm())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
         labels = self.props.labels
@@ -145,34 +162,41 @@ class AdmissionGuards(Construct):
 
     def _appprojects(self) -> dict[str, Any]:
         o = "object.spec"
-        fix = "list the repositories, namespaces and kinds the project needs, one by one"
+        fix = "name each repository, namespace, kind and object the project needs exactly"
+        glob = "a glob character (" + " ".join(GLOB_CHARACTERS) + ")"
         validations = [
             _validation(
-                _none_of(f"{o}.sourceRepos", "r", "r.contains('*')"),
-                _message(APPPROJECTS, "sourceRepos may not contain '*'", fix),
-            ),
-            _validation(
-                _none_of(f"{o}.sourceNamespaces", "n", "n.contains('*')"),
-                _message(APPPROJECTS, "sourceNamespaces may not contain '*'", fix),
-            ),
-            _validation(
-                _none_of(
-                    f"{o}.destinations",
-                    "d",
-                    " || ".join(_wild("d", f) for f in ("server", "name", "namespace")),
+                " && ".join(f"has({o}.{w})" for w in PROJECT_WHITELISTS),
+                _message(
+                    APPPROJECTS,
+                    "an AppProject needs clusterResourceWhitelist and namespaceResourceWhitelist "
+                    "(Argo CD reads a missing namespaceResourceWhitelist as every namespaced "
+                    "kind)",
+                    "list the kinds; an empty list allows none",
                 ),
-                _message(APPPROJECTS, "destinations may not contain '*'", fix),
-            ),
+            )
         ]
-        for whitelist in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
+        for field_, keys in PROJECT_GLOB_FIELDS.items():
+            test = " || ".join(_glob("e", k) for k in keys) if keys else _glob("e")
             validations.append(
                 _validation(
-                    _none_of(
-                        f"{o}.{whitelist}", "k", f"{_wild('k', 'group')} || {_wild('k', 'kind')}"
-                    ),
-                    _message(APPPROJECTS, f"{whitelist} may not contain '*'", fix),
+                    _none_of(f"{o}.{field_}", "e", test),
+                    _message(APPPROJECTS, f"{field_} may not hold {glob}", fix),
                 )
             )
+        validations.append(
+            _validation(
+                f"!has({o}.clusterResourceWhitelist) || "
+                f"{o}.clusterResourceWhitelist.all(e, has(e.name) && e.name != '')",
+                _message(
+                    APPPROJECTS,
+                    "every clusterResourceWhitelist entry needs a name (without one it allows "
+                    "every object of the kind)",
+                    "name each object the project needs",
+                ),
+            )
+        )
+        for whitelist in PROJECT_WHITELISTS:
             validations.append(
                 _validation(
                     _none_of(
@@ -217,7 +241,7 @@ class AdmissionGuards(Construct):
                         "apiGroups": [""],
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": ["namespaces"],
+                        "resources": list(NAMESPACE_RESOURCES),
                         "resourceNames": sorted(levels),
                     }
                 ]
@@ -352,20 +376,20 @@ class AdmissionGuards(Construct):
         csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
         validations = [
             (
-                "argocd-cm",
+                ARGOCD_CM,
                 f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
                 _message(
-                    ARGOCD_CM,
+                    ARGOCD_CM_POLICY,
                     "argocd-cm may not define local accounts (accounts.*)",
                     "sign in through SSO, or the admin account the base leaves as installed",
                 ),
             ),
             (
-                "argocd-cm",
+                ARGOCD_CM,
                 f"!has({data}) || !('{anonymous}' in {data}) || "
                 f"!({data}['{anonymous}'] in {_cel(truthy)})",
                 _message(
-                    ARGOCD_CM,
+                    ARGOCD_CM_POLICY,
                     "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
                     "remove the key",
                 ),
@@ -375,17 +399,30 @@ class AdmissionGuards(Construct):
                 f"!has({data}) || !('{RBAC_DEFAULT}' in {data}) || "
                 f"{data}['{RBAC_DEFAULT}'] in {_cel(list(RBAC_DEFAULT_ROLES))}",
                 _message(
-                    ARGOCD_CM,
+                    ARGOCD_CM_POLICY,
                     f"argocd-rbac-cm {RBAC_DEFAULT} may only be empty or role:readonly",
                     "grant more to named SSO groups in policy.csv",
                 ),
             ),
             (
                 ARGOCD_RBAC_CM,
-                f"!has({data}) || !{data}.exists(k, {csv_key} && "
+                f"variables.policySize <= {RBAC_POLICY_MAX_CHARACTERS}",
+                _message(
+                    ARGOCD_CM_POLICY,
+                    f"argocd-rbac-cm may hold at most {RBAC_POLICY_MAX_CHARACTERS} characters of "
+                    "policy CSV (policy.csv and every policy.<name>.csv)",
+                    "grant to groups rather than to each user",
+                ),
+            ),
+            # Read only within the size above: a larger policy would exceed the API server's
+            # CEL cost limit and be refused with an opaque error instead of the line above.
+            (
+                ARGOCD_RBAC_CM,
+                f"!has({data}) || variables.policySize > {RBAC_POLICY_MAX_CHARACTERS} || "
+                f"!{data}.exists(k, {csv_key} && "
                 f"{data}[k].matches({_cel('(?m)' + RBAC_WIDE_LINE)}))",
                 _message(
-                    ARGOCD_CM,
+                    ARGOCD_CM_POLICY,
                     "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
                     "role:readonly (the role every user may get)",
                     "grant to named SSO groups or roles",
@@ -401,10 +438,17 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": ["argocd-cm", ARGOCD_RBAC_CM],
+                        "resourceNames": [ARGOCD_CM, ARGOCD_RBAC_CM],
                     }
                 ],
             },
+            "variables": [
+                {
+                    "name": "policySize",
+                    "expression": f"!has({data}) ? 0 : "
+                    f"{data}.filter(k, {csv_key}).map(k, size({data}[k])).sum()",
+                }
+            ],
             # Each check applies to the ConfigMap it is about.
             "validations": [
                 _validation(f"object.metadata.name != '{name}' || ({test})", text)
