@@ -85,6 +85,7 @@ class Kube:
 
     def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
         import httpx2
+        import yaml
         from lightkube import Client, ConfigError, KubeConfig
 
         path = kubeconfig_path(kubeconfig)
@@ -92,6 +93,14 @@ class Kube:
             config = KubeConfig.from_file(path).get(context)
         except ConfigError as exc:
             raise KubeError(f"kubeconfig {path}: {exc}") from None
+        except yaml.YAMLError as exc:
+            reason = " ".join(str(exc).split())
+            raise KubeError(f"kubeconfig {path}: cannot read it: not YAML ({reason})") from None
+        except AttributeError:  # a list or a scalar where the file needs a mapping
+            raise KubeError(
+                f"kubeconfig {path}: cannot read it: not a kubeconfig (a mapping with clusters, "
+                "contexts and users)"
+            ) from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KubeError(f"kubeconfig {path}: cannot read it: {exc}") from None
         assert config is not None
@@ -119,6 +128,15 @@ class Kube:
             raise KubeError(
                 f"{action}: cannot reach the cluster at {self.server} (context "
                 f"{self.context}): {exc or type(exc).__name__}"
+            ) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # JSON that does not parse, or that is no Kubernetes object: a proxy's or a
+            # login page's answer, not the API server's.
+            raise KubeError(
+                f"{action}: {self.server} (context {self.context}) answered with something "
+                f"that is not a Kubernetes API response ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); is it the API "
+                "server?"
             ) from None
 
     @staticmethod
