@@ -99,11 +99,17 @@ def parser() -> argparse.ArgumentParser:
     val = sub.add_parser(
         "validate",
         help="check the config and the environment settings",
-        description="Check a config and every clusters/<env>/cluster.yaml; print every problem "
-        "as one `file: path: message` line.",
+        description="Check a config, every clusters/<env>/cluster.yaml and the overlays against "
+        "the trust rule set; print every problem as one `file: path: message` line.",
     )
     val.add_argument("config", nargs="?", type=Path, default=default_config, metavar="CONFIG")
     clusters_option(val)
+    val.add_argument(
+        "--overlays",
+        type=Path,
+        default=None,
+        help="overlays folder (default: overlays/ of the checkout)",
+    )
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     val.set_defaults(func="validate")
 

@@ -1,4 +1,7 @@
-"""What `gitops-base validate` checks: the config and every environment's settings."""
+"""What `gitops-base validate` checks: the config, every environment's settings, and per
+environment what the trust rule set (constructs/trust_rules.py) says without rendering: the
+config's safety switches and egress ranges, `allow.yaml`, and each overlay manifest. Patches
+change rendered objects, so the synth checks them."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
 from constructs_lib.model.loading import ConfigError, load_model, parse_model, read_yaml
 from constructs_lib.model.migration import CONFIG_VERSION, is_v1
-from constructs_lib.paths import display
+from constructs_lib.paths import ROOT, display
 
 _PATH = re.compile(r"^((?:line \d+)|(?:[^\s:]+)): (.*)$", re.S)
 
@@ -59,8 +62,9 @@ class Report:
         }
 
 
-def check_inputs(config: Path, clusters: Path) -> Report:
-    """Every problem of the config and of clusters/<env>/cluster.yaml, in file order."""
+def check_inputs(config: Path, clusters: Path, overlays: Path | None = None) -> Report:
+    """Every problem of the config and of clusters/<env>/cluster.yaml, in file order, then
+    of each environment's overlay against the trust rule set."""
     report = Report()
     report.checked.append(display(config))
     loaded: AppConfig | None = None
@@ -105,11 +109,63 @@ def check_inputs(config: Path, clusters: Path) -> Report:
         lines = config_domain_problems(loaded, settings, display(clusters))
         for line in lines + unknown_envs(loaded, [e.name for e in envs]):
             report.add(display(config), line)
+    if loaded is not None:
+        for cluster in settings:
+            check_overlay(report, display(config), loaded, cluster, overlays)
     return report
 
 
+def check_overlay(
+    report: Report, config_file: str, config: AppConfig, cluster: ClusterSettings, root: Path | None
+) -> None:
+    """What the rule set refuses in one environment without rendering it: the config's
+    (merged with the overlay's config.yaml), and each manifest the overlay adds."""
+    from constructs_lib.render.overlays import OVERLAYS_DIR, load_overlay, overlay_config
+    from constructs_lib.render.policy import (
+        ALLOW_FILE,
+        Context,
+        added_findings,
+        cluster_closed,
+        config_findings,
+        load_allow,
+        object_findings,
+    )
+
+    root = root if root is not None else OVERLAYS_DIR
+    try:
+        overlay = load_overlay(root, cluster.name)
+        merged = overlay_config(config, overlay) if overlay is not None else config
+        allow = load_allow(overlay.directory) if overlay is not None else []
+    except ConfigError as exc:
+        for line in exc.problems:
+            file, _, rest = line.partition(": ")
+            report.add(file, rest)
+        return
+    ctx = Context(merged.app.namespace, None, cluster_closed(cluster))
+    found = config_findings(merged, ctx)
+    for folder, documents in (overlay.manifests if overlay is not None else {}).items():
+        for where, document in documents:
+            found += added_findings(where, folder, document, ctx)
+            found += object_findings(where, document, ctx)
+    source = display(root / cluster.name / ALLOW_FILE, ROOT)
+    excepted = {(e.kind, e.namespace, e.name, e.field) for e in allow}
+    for finding in found:
+        if finding.key in excepted and finding.exceptable:
+            continue
+        if finding.where.startswith("config "):
+            path = finding.where.removeprefix("config ")
+            report.add(
+                config_file,
+                f"{path}: {finding.rule}: {finding.message} in {cluster.name} "
+                f"(exception: {source} naming {finding.ref})",
+            )
+        else:
+            file, _, _ = finding.where.partition(": ")
+            report.add(file, finding.line(source).removeprefix(f"{file}: "))
+
+
 def run(args: argparse.Namespace) -> int:
-    report = check_inputs(args.config, args.clusters)
+    report = check_inputs(args.config, args.clusters, args.overlays)
     if args.format == "json":
         print(json.dumps(report.as_json(), indent=2))
         return EXIT_INVALID if report.problems else EXIT_OK

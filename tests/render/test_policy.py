@@ -1,7 +1,10 @@
-"""The trust policy: every escalation an overlay can try is refused by synth, by its message.
+"""The trust rule set: every escalation an overlay, a config or a payload can try is refused
+by the synth with its exact message, and `validate` refuses what it can see without rendering.
 
-Fixtures: tests/fixtures/overlays/policy/<case>/dev/, each one escalation (its first line says
-why it is rejected), synthesized through the real entry point against the dev environment.
+Fixtures: tests/fixtures/overlays/policy/<case>/, each one finding: an overlay for dev
+(`dev/`) and, for what the app's config does, the config itself (`app-config.yaml`). The first
+file says why it is refused (`# Rejected because: ...`) and each line the synth prints
+(`# Expect: ...`, in order); synthesized through the real entry point against dev.
 """
 
 from __future__ import annotations
@@ -12,125 +15,25 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib.cli.validate import check_inputs
 from constructs_lib.compose.build import build
-from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
-from constructs_lib.model.clusters import ClusterSettings
-from constructs_lib.model.config import AppConfig
 from constructs_lib.render.overlays import with_overlays
-from constructs_lib.render.policy import violations
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
-ALLOW = "(exception: tests/fixtures/overlays/policy/{case}/dev/allow.yaml)"
-# The dev environment runs the add-ons installed by default, each in its own project.
-DEV_PROJECTS = sorted(
-    [
-        *(f"addon-{name}" for name, a in ADDONS.items() if a.installed(PlatformSettings())),
-        "bootstrap",
-        "platform",
-        "shop",
-    ]
+ACCEPTED = ("allowed", "configswitchallowed")
+CASES = sorted(
+    p.name for p in FIXTURES.iterdir() if p.name not in (*ACCEPTED, "staleallow", "badallow")
 )
 
-REFUSED = {
-    "clusterrolebinding": [
-        "dist/dev/platform: ClusterRoleBinding 'shop-admin': rbac: "
-        "RBAC objects come only from the add-on charts"
-    ],
-    "hostpid": [
-        "dist/dev/platform: DaemonSet 'node-shell': host-access: hostPID: true; "
-        "pods get no host access",
-        "dist/dev/platform: DaemonSet 'node-shell': host-access: container 'shell' is "
-        "privileged; pods get no host access",
-        "dist/dev/platform: DaemonSet 'node-shell': host-access: volume 'host' mounts "
-        "hostPath '/'; pods get no host access",
-    ],
-    "podsecurity": [
-        "dist/dev/platform: Namespace 'shop': pod-security: enforce lowered from "
-        "'restricted' to 'privileged'"
-    ],
-    "addonpodsecurity": [
-        f"dist/dev/argocd: Application 'ingress-nginx': pod-security: {mode} lowered from "
-        "'restricted' to 'privileged'"
-        for mode in ("enforce", "audit", "warn")
-    ],
-    "allowall": [
-        "dist/dev/platform: NetworkPolicy 'allow-all': default-deny: egress[0] allows every "
-        "peer, which undoes default-deny"
-    ],
-    "defaultdeny": [
-        "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: "
-        "the default-deny NetworkPolicy was changed"
-    ],
-    "defaultproject": [
-        "dist/dev/argocd: Application 'shop': project: project 'default' is not one of "
-        + ", ".join(DEV_PROJECTS)
-    ],
-    "wildcardproject": [
-        "dist/dev/argocd: AppProject 'open': bootstrap: the base renders no AppProject 'open'",
-        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in sourceRepos '*'",
-        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations server '*'",
-        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in destinations "
-        "namespace '*'",
-        "dist/dev/argocd: AppProject 'open': project-wildcard: wildcard in "
-        "clusterResourceWhitelist '*/*'",
-    ],
-    "widenproject": [
-        "dist/dev/argocd: AppProject 'shop': project-wildcard: wildcard in "
-        "clusterResourceWhitelist '*/*'"
-    ],
-    "podsecurityremoved": [
-        "dist/dev/platform: Namespace 'shop': pod-security: enforce lowered from "
-        "'restricted' to 'privileged'"
-    ],
-    "sourcenamespaces": [
-        "dist/dev/argocd: AppProject 'shop': project-wildcard: wildcard in sourceNamespaces '*'"
-    ],
-    "anonymous": [
-        "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key "
-        "'users.anonymous.enabled' allows anonymous access"
-    ],
-    "guardchanged": [
-        "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
-        "admission-policy: the admission guard was changed"
-    ],
-    "guardproject": [
-        "dist/dev/argocd: AppProject 'platform': admission-policy: clusterResourceWhitelist "
-        "'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding' lets Argo CD manage them"
-    ],
-    "guardadded": [
-        "dist/dev/platform: ValidatingAdmissionPolicy 'deny-everything': admission-policy: "
-        "admission policies come from the base only"
-    ],
-    "nonetworkpolicies": [
-        "dist/dev/platform: NetworkPolicy 'default-deny': default-deny: the default-deny "
-        "NetworkPolicy was removed by the overlay's config.yaml",
-        "dist/dev/root.yaml: ValidatingAdmissionPolicy 'gitops-base-default-deny': "
-        "admission-policy: the admission guard was removed by the overlay's config.yaml",
-        "dist/dev/root.yaml: ValidatingAdmissionPolicyBinding 'gitops-base-default-deny': "
-        "admission-policy: the admission guard was removed by the overlay's config.yaml",
-    ],
-    "rbacadmin": [
-        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.default 'role:admin' "
-        "is more than role:readonly; grant to named SSO groups or roles",
-        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.csv line "
-        "'p, role:readonly, applications, sync, */*, allow' grants to '*' or role:readonly; "
-        "grant to named SSO groups or roles",
-        "dist/dev/argocd: ConfigMap 'argocd-rbac-cm': argocd-rbac: policy.extra.csv line "
-        "'g, *, role:admin' grants to '*' or role:readonly; grant to named SSO groups or roles",
-    ],
-    "enforceversion": [
-        "dist/dev/argocd: Application 'ingress-nginx': pod-security: enforce-version pinned to "
-        "'v1.25' (the base renders 'latest'); an older version's levels are weaker",
-        "dist/dev/platform: Namespace 'shop': pod-security: enforce-version pinned to 'v1.24' "
-        "(the base renders 'latest'); an older version's levels are weaker",
-    ],
-    "accounts": [
-        "dist/dev/root.yaml: ConfigMap 'argocd-cm': argocd-accounts: key 'accounts.ops' adds a "
-        "local account"
-    ],
-}
+
+def first_file(case: str) -> Path:
+    return sorted(p for p in (FIXTURES / case).rglob("*.yaml"))[0]
+
+
+def expected(case: str) -> list[str]:
+    lines = first_file(case).read_text().splitlines()
+    return [line.removeprefix("# Expect: ") for line in lines if line.startswith("# Expect: ")]
 
 
 @pytest.fixture(scope="module")
@@ -141,38 +44,78 @@ def dev_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return clusters
 
 
-def synth(case: str, clusters: Path, dist: Path) -> int:
-    # The shipped config pins prod's images (image.envs.prod); with dev alone, leave them out.
+def config_of(case: str, clusters: Path) -> Path:
+    """The case's own config, or the shipped one without prod's pins (dev alone)."""
+    own = FIXTURES / case / "app-config.yaml"
+    if own.is_file():
+        return own
     config = clusters.parent / f"{clusters.name}-app-config.yaml"
     if not config.exists():
         text = re.sub(r"\n +envs:\n +prod: \{[^}]*\}", "", DEFAULT_CONFIG.read_text())
         config.write_text(text)
-    return run(with_overlays(build, FIXTURES / case), config, clusters, dist)
+    return config
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
-def test_each_escalation_is_refused_with_its_message(
+def synth(case: str, clusters: Path, dist: Path) -> int:
+    return run(with_overlays(build, FIXTURES / case), config_of(case, clusters), clusters, dist)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_finding_is_refused_with_its_message(
     case: str, dev_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert synth(case, dev_only, tmp_path / "dist") == 1
     err = capsys.readouterr().err.splitlines()
-    expected = [f"error: {line} {ALLOW.format(case=case)}" for line in REFUSED[case]]
-    problems = [line for line in err if line.startswith("error: ")]
-    assert problems == expected
-    assert err[-1] == f"synth failed with {len(expected)} problem(s); dist/ was not changed"
+    problems = [line.removeprefix("error: ") for line in err if line.startswith("error: ")]
+    assert problems == expected(case)
+    assert err[-1] == f"synth failed with {len(problems)} problem(s); dist/ was not changed"
     assert not (tmp_path / "dist").exists()
 
 
-def test_every_fixture_says_why_it_is_rejected() -> None:
-    for case in REFUSED:
-        files = sorted((FIXTURES / case).rglob("*.yaml"))
-        assert files, case
-        assert files[0].read_text().startswith("# Rejected because: "), files[0]
+def test_every_fixture_says_why_and_what_is_printed() -> None:
+    for case in CASES:
+        lines = first_file(case).read_text().splitlines()
+        assert lines[0].startswith("# Rejected because: "), case
+        assert expected(case), case
 
 
-def test_a_reviewed_exception_lets_the_object_through(dev_only: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if all(line.startswith(("config ", "tests/")) for line in expected(c))],
+)
+def test_validate_refuses_what_it_sees_without_rendering(case: str, dev_only: Path) -> None:
+    """The config's findings and each overlay manifest's: `validate` reads the same rule set
+    and names the same object and field (patches change rendered objects: the synth's)."""
+    report = check_inputs(config_of(case, dev_only), dev_only, FIXTURES / case)
+    lines = [p.line() for p in report.problems]
+    for line in expected(case):
+        if " patches[" in line:
+            continue
+        ref = re.search(r": ([A-Za-z]+ \S+ field '[^']*'): ", line)
+        if ref is None:  # a file the overlay loader refuses: the same line
+            assert line in lines
+            continue
+        source = line.split(": ", 1)[0] if line.startswith("tests/") else ""
+        assert any(ref.group(1) in shown and source in shown for shown in lines), (line, lines)
+
+
+def test_a_reviewed_exception_lets_the_one_object_through(dev_only: Path, tmp_path: Path) -> None:
     assert synth("allowed", dev_only, tmp_path / "dist") == 0
     assert (tmp_path / "dist/dev/platform/clusterrolebinding-shop-admin.yaml").is_file()
+
+
+def test_a_safety_switch_needs_an_exception_naming_what_it_drops(
+    dev_only: Path, tmp_path: Path
+) -> None:
+    assert synth("configswitchallowed", dev_only, tmp_path / "dist") == 0
+    assert not list((tmp_path / "dist/dev/platform").glob("networkpolicy-*.yaml"))
+    assert "gitops-base-default-deny" not in (tmp_path / "dist/dev/root.yaml").read_text()
+    report = check_inputs(
+        FIXTURES / "configswitchallowed" / "app-config.yaml",
+        dev_only,
+        FIXTURES / "configswitchallowed",
+    )
+    assert report.problems == []
 
 
 def test_an_exception_that_matches_nothing_is_an_error(
@@ -180,48 +123,28 @@ def test_an_exception_that_matches_nothing_is_an_error(
 ) -> None:
     assert synth("staleallow", dev_only, tmp_path / "dist") == 1
     assert (
-        "error: tests/fixtures/overlays/policy/staleallow/dev/allow.yaml: allow[0]: "
-        "no ClusterRoleBinding 'gone' breaks rule 'rbac' in dist/dev; remove the exception"
+        "error: tests/fixtures/overlays/policy/staleallow/dev/allow.yaml: allow[0]: nothing in "
+        "dist/dev needs ClusterRoleBinding gone field ''; remove the exception"
     ) in capsys.readouterr().err.splitlines()
 
 
 def test_allow_yaml_is_schema_checked(
     dev_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Entries of the old format (`rule:`) are refused: each names the field now."""
     assert synth("badallow", dev_only, tmp_path / "dist") == 1
     err = capsys.readouterr().err.splitlines()
     source = "error: tests/fixtures/overlays/policy/badallow/dev/allow.yaml"
     assert err == [
-        f"{source}: allow[0].rule: input should be 'rbac', 'host-access', 'bootstrap', "
-        "'project', "
-        "'project-wildcard', 'pod-security', 'default-deny', 'argocd-accounts', "
-        "'argocd-rbac' or 'admission-policy', "
-        "got 'everything'",
+        f"{source}: allow[0].namespace: required field is missing",
+        f"{source}: allow[0].field: required field is missing",
         f"{source}: allow[0].reason: required field is missing",
+        f"{source}: allow[0].rule: unknown field",
         f"{source}: allow[0].owner: unknown field",
-        "synth failed with 3 problem(s); dist/ was not changed",
+        "synth failed with 5 problem(s); dist/ was not changed",
     ]
 
 
 def test_the_base_itself_passes_the_policy(tmp_path: Path) -> None:
     """Every environment of the shipped config, with the shipped overlays."""
     assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
-
-
-def test_a_removed_admission_guard_is_refused(
-    example_config: AppConfig, dev_cluster: ClusterSettings
-) -> None:
-    """Overlays cannot delete an object; a build that drops a guard is refused all the same."""
-    base = build(example_config, dev_cluster)
-    root = [o for o in base.root if o["metadata"]["name"] != "gitops-base-default-deny"]
-    env = RenderedEnv(name=base.name, folders=base.folders, root=root)
-    found = [(v.rule, v.kind, v.name, v.message) for v in violations(env, base)]
-    assert found == [
-        (
-            "admission-policy",
-            kind,
-            "gitops-base-default-deny",
-            "the admission guard was removed",
-        )
-        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
-    ]
