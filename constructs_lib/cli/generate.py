@@ -177,6 +177,26 @@ def _config_problems(
     return problems
 
 
+def trust_problems(config: AppConfig, clusters: Path) -> list[str]:
+    """The config's findings of the trust rule set in each environment whose settings load
+    (overlays/ beside clusters/), as `path: message` lines."""
+    from constructs_lib.model.clusters import ClusterSettings
+    from constructs_lib.model.loading import load_model
+    from constructs_lib.render.policy import CONFIG, static_problems
+
+    lines = []
+    for folder in cluster_dirs(clusters):
+        try:
+            cluster = load_model(ClusterSettings, folder / CLUSTER_FILE)
+        except ConfigError:
+            continue  # reported by validate
+        overlays = clusters.parent / "overlays"
+        lines += [
+            line for file, line in static_problems(config, cluster, overlays) if file == CONFIG
+        ]
+    return lines
+
+
 def generate(
     *,
     payload_path: Path | None,
@@ -244,10 +264,11 @@ def generate(
     except ValidationError as exc:
         raise GenerateError(_config_problems(exc, output, payload, names)) from None
     if clusters is not None and clusters.is_dir():
-        # What validate checks against the environments: a per-environment key (a version 2
-        # payload's env_hosts, say) naming none of them is refused here, not after the write.
+        # What validate checks against the environments is refused here, not after the write:
+        # a per-environment key (a version 2 payload's env_hosts, say) naming none of them,
+        # and egress the trust rule set refuses in one of them.
         envs = [folder.name for folder in cluster_dirs(clusters)]
-        lines = unknown_envs(config, envs)
+        lines = unknown_envs(config, envs) + trust_problems(config, clusters)
         if lines:
             raise GenerateError(
                 [

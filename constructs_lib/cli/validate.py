@@ -19,7 +19,7 @@ from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import cluster_problems, config_domain_problems
 from constructs_lib.model.loading import ConfigError, load_model, parse_model, read_yaml
 from constructs_lib.model.migration import CONFIG_VERSION, is_v1
-from constructs_lib.paths import ROOT, display
+from constructs_lib.paths import display
 
 _PATH = re.compile(r"^((?:line \d+)|(?:[^\s:]+)): (.*)$", re.S)
 
@@ -118,50 +118,13 @@ def check_inputs(config: Path, clusters: Path, overlays: Path | None = None) -> 
 def check_overlay(
     report: Report, config_file: str, config: AppConfig, cluster: ClusterSettings, root: Path | None
 ) -> None:
-    """What the rule set refuses in one environment without rendering it: the config's
-    (merged with the overlay's config.yaml), and each manifest the overlay adds."""
-    from constructs_lib.render.overlays import OVERLAYS_DIR, load_overlay, overlay_config
-    from constructs_lib.render.policy import (
-        ALLOW_FILE,
-        Context,
-        added_findings,
-        cluster_closed,
-        config_findings,
-        load_allow,
-        object_findings,
-    )
+    """What the rule set refuses in one environment without rendering it (the policy's
+    `static_problems`): the config's findings, allow.yaml and each overlay manifest."""
+    from constructs_lib.render.overlays import OVERLAYS_DIR
+    from constructs_lib.render.policy import CONFIG, static_problems
 
-    root = root if root is not None else OVERLAYS_DIR
-    try:
-        overlay = load_overlay(root, cluster.name)
-        merged = overlay_config(config, overlay) if overlay is not None else config
-        allow = load_allow(overlay.directory) if overlay is not None else []
-    except ConfigError as exc:
-        for line in exc.problems:
-            file, _, rest = line.partition(": ")
-            report.add(file, rest)
-        return
-    ctx = Context(merged.app.namespace, None, cluster_closed(cluster))
-    found = config_findings(merged, ctx)
-    for folder, documents in (overlay.manifests if overlay is not None else {}).items():
-        for where, document in documents:
-            found += added_findings(where, folder, document, ctx)
-            found += object_findings(where, document, ctx)
-    source = display(root / cluster.name / ALLOW_FILE, ROOT)
-    excepted = {(e.kind, e.namespace, e.name, e.field) for e in allow}
-    for finding in found:
-        if finding.key in excepted and finding.exceptable:
-            continue
-        if finding.where.startswith("config "):
-            path = finding.where.removeprefix("config ")
-            report.add(
-                config_file,
-                f"{path}: {finding.rule}: {finding.message} in {cluster.name} "
-                f"(exception: {source} naming {finding.ref})",
-            )
-        else:
-            file, _, _ = finding.where.partition(": ")
-            report.add(file, finding.line(source).removeprefix(f"{file}: "))
+    for file, line in static_problems(config, cluster, root or OVERLAYS_DIR):
+        report.add(config_file if file == CONFIG else file, line)
 
 
 def run(args: argparse.Namespace) -> int:

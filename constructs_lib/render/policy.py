@@ -716,6 +716,50 @@ def check(
     return problems
 
 
+CONFIG = "(config)"
+"""In `static_problems`: the problem is the config's, at the path it names."""
+
+
+def static_problems(
+    config: AppConfig, cluster: ClusterSettings, root: Path = OVERLAYS_DIR
+) -> list[tuple[str, str]]:
+    """What the rule set refuses in one environment without rendering it, as (file, line):
+    the config's findings (merged with the overlay's config.yaml; file CONFIG, line
+    `path: ...`), the overlay's unreadable files, and each manifest it adds. Patches change
+    rendered objects: only `render_checked` sees them."""
+    try:
+        overlay = load_overlay(root, cluster.name)
+        merged = overlay_config(config, overlay) if overlay is not None else config
+        allow = load_allow(overlay.directory) if overlay is not None else []
+    except ConfigError as exc:
+        return [(line.partition(": ")[0], line.partition(": ")[2]) for line in exc.problems]
+    ctx = Context(merged.app.namespace, None, cluster_closed(cluster))
+    found = config_findings(merged, ctx)
+    for folder, documents in (overlay.manifests if overlay is not None else {}).items():
+        for where, document in documents:
+            found += added_findings(where, folder, document, ctx)
+            found += object_findings(where, document, ctx)
+    source = display(root / cluster.name / ALLOW_FILE, ROOT)
+    excepted = {(e.kind, e.namespace, e.name, e.field) for e in allow}
+    problems = []
+    for finding in found:
+        if finding.key in excepted and finding.exceptable:
+            continue
+        if finding.where.startswith("config "):
+            path = finding.where.removeprefix("config ")
+            problems.append(
+                (
+                    CONFIG,
+                    f"{path}: {finding.rule}: in {cluster.name}, {finding.message} "
+                    f"(exception: {source} naming {finding.ref})",
+                )
+            )
+        else:
+            file = finding.where.partition(": ")[0]
+            problems.append((file, finding.line(source).removeprefix(f"{file}: ")))
+    return problems
+
+
 def render_checked(
     build: Build, config: AppConfig, cluster: ClusterSettings
 ) -> tuple[RenderedEnv, list[str]]:

@@ -63,6 +63,13 @@ EXPECTED: dict[str, list[str]] = {
     "env_hosts_unknown_env": [
         f"{WEB}.ingress.env_hosts.qa: no environment 'qa' (clusters: dev, prod, test)"
     ],
+    "external_cidr_metadata": [
+        f"{WEB}.egress.external[0].cidr: network: in {env}, 169.254.169.254/32 is inside "
+        "169.254.0.0/16 (link-local, cloud metadata), which no egress reaches; pick a range "
+        f"outside it (exception: overlays/{env}/allow.yaml naming NetworkPolicy "
+        "shop/allow-external-egress-web field '/spec/egress/0/to/0/ipBlock/cidr')"
+        for env in ("dev", "prod", "test")
+    ],
     "external_host_and_cidr": [f"{WEB}.egress.external[0]: set exactly one of 'host' or 'cidr'"],
     "external_without_ports": [
         f"{WEB}.egress.external[0].ports: list should have at least 1 item after validation, not 0"
