@@ -108,8 +108,9 @@ SCHEDULING_HINTS = (
     "affinity",
     "tolerations",
     "topologySpreadConstraints",
-    "priorityClassName",
 )
+"""Where a pod may run. Not priorityClassName: a high priority lets the app's pods preempt
+other workloads (system-node-critical is usable in any namespace), which needs an exception."""
 HELM_VALUES = "/spec/source/helm/valuesObject"
 METADATA = (f"/metadata/annotations/{ANNOTATION}",)
 
@@ -258,6 +259,14 @@ SAFE_SYSCTLS = (
     "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
 )
+NAMESPACE_SELECTOR_OPERATORS = ("In",)
+"""The matchExpressions operators a NetworkPolicy peer's namespaceSelector may use, besides
+matchLabels: each names the namespaces it selects. Exists, DoesNotExist and NotIn select
+namespaces by a label they merely carry or lack, every namespace at worst."""
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+"""The prefix of the AppArmor annotations of a pod (before its securityContext field), per
+container; the restricted Pod Security Standard takes runtime/default and localhost/* only."""
+RESTRICTED_APPARMOR = ("runtime/default", "localhost/")
 SERVICE_TYPES = ("ClusterIP",)
 """Service types a Service may have: reached from outside only through the ingress."""
 

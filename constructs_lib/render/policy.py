@@ -15,8 +15,9 @@ object), the rule and what to do:
                     resource whitelists, with a cluster-scoped entry that names no object or
                     with the admission guards' kinds; an Application outside the base's
                     projects
-    network         a NetworkPolicy rule open to every peer or every namespace, or an ipBlock
-                    that reaches the pod, service, node, loopback or link-local ranges
+    network         a NetworkPolicy rule open to every peer, a namespaceSelector that does
+                    not name its namespaces, or an ipBlock that reaches the pod, service,
+                    node, loopback or link-local ranges
     pod-security    a pod spec outside the restricted Pod Security Standard
     service         a Service with externalIPs or a type other than ClusterIP
     ingress         an Ingress with a snippet annotation
@@ -46,10 +47,12 @@ from constructs_lib.constructs.trust_rules import (
     ADMISSION_GROUP,
     ADMISSION_KINDS,
     ALLOWED,
+    APPARMOR_ANNOTATION,
     ARGOCD_CM,
     ARGOCD_RBAC_CM,
     DENIED,
     EXTERNAL_EGRESS_POLICY,
+    NAMESPACE_SELECTOR_OPERATORS,
     NEVER_REACHED,
     POD_SPEC_PATHS,
     PROJECT_GLOB_FIELDS,
@@ -58,6 +61,7 @@ from constructs_lib.constructs.trust_rules import (
     RBAC_DEFAULT_ROLES,
     RBAC_POLICY_MAX_CHARACTERS,
     RBAC_WIDE_LINE,
+    RESTRICTED_APPARMOR,
     RESTRICTED_CAPABILITIES,
     RESTRICTED_SECCOMP,
     RESTRICTED_VOLUMES,
@@ -377,8 +381,9 @@ def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Fi
     if kind == "Application" and ctx.projects is not None:
         project = _dig(obj, ("spec", "project"))
         if project not in ctx.projects:
-            known = ", ".join(sorted(ctx.projects))
-            found.append(("project", "/spec/project", f"'{project}' is not one of {known}"))
+            found.append(
+                ("project", "/spec/project", f"'{project}' is not an AppProject the base renders")
+            )
     if kind == "NetworkPolicy":
         found += [("network", f, m) for f, m in network_problems(spec, ctx.closed)]
     if kind in POD_SPEC_PATHS:
@@ -386,6 +391,9 @@ def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Fi
         pod = _dig(obj, path)
         if isinstance(pod, dict):
             found += [("pod-security", f, m) for f, m in pod_problems(pod, pointer(path))]
+        meta = (*path[:-1], "metadata")
+        annotations = _map(_dig(obj, (*meta, "annotations")))
+        found += [("pod-security", f, m) for f, m in apparmor_problems(annotations, meta)]
     if kind == "Service":
         found += [("service", f, m) for f, m in service_problems(spec)]
     if kind == "Ingress":
@@ -463,14 +471,28 @@ def network_problems(
                 at = f"/spec/{direction}/{i}/{peers}/{j}"
                 peer = _map(peer)
                 selector = peer.get("namespaceSelector")
-                if isinstance(selector, dict) and not (
-                    selector.get("matchLabels") or selector.get("matchExpressions")
-                ):
-                    found.append((f"{at}/namespaceSelector", "{} selects every namespace"))
+                if isinstance(selector, dict):
+                    found += _namespace_selector_problems(selector, f"{at}/namespaceSelector")
                 block = peer.get("ipBlock")
                 if isinstance(block, dict):
                     found += _block_problems(block, at, closed)
     return found
+
+
+def _namespace_selector_problems(selector: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    """A namespaceSelector that does not name the namespaces it selects."""
+    expressions = _items(selector.get("matchExpressions"))
+    if not (selector.get("matchLabels") or expressions):
+        return [(at, "{} selects every namespace")]
+    return [
+        (
+            f"{at}/matchExpressions/{k}/operator",
+            f"{operator} does not name the namespaces it selects (every namespace at worst); "
+            f"name them with matchLabels or {' or '.join(NAMESPACE_SELECTOR_OPERATORS)}",
+        )
+        for k, expression in enumerate(expressions)
+        if (operator := _map(expression).get("operator")) not in NAMESPACE_SELECTOR_OPERATORS
+    ]
 
 
 def _block_problems(
@@ -548,6 +570,22 @@ def pod_problems(pod: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
             if _map(port).get("hostPort"):
                 found.append((f"{at}{where}/ports/{j}/hostPort", "binds a port of the node"))
     return found
+
+
+def apparmor_problems(annotations: Mapping[str, Any], meta: Sequence[str]) -> list[tuple[str, str]]:
+    """A pod template's AppArmor annotation (the field's older form) other than the restricted
+    profiles."""
+    return [
+        (
+            pointer((*meta, "annotations", str(key))),
+            f"AppArmor profile '{value}': only runtime/default or localhost/<profile>",
+        )
+        for key, value in annotations.items()
+        if str(key).startswith(APPARMOR_ANNOTATION)
+        and not (
+            str(value) == RESTRICTED_APPARMOR[0] or str(value).startswith(RESTRICTED_APPARMOR[1])
+        )
+    ]
 
 
 def _context_problems(context: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
