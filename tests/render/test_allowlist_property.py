@@ -1,9 +1,11 @@
 """The trust rule set as a property, over generated cases rather than a list:
 
-- patches: for every object the dev environment renders (every folder and root.yaml) and every
-  field path in it, a patch that changes it (a scalar replaced, a key added to a mapping, an
-  item added to a list), plus the object turned into a List, its kind's case and its
-  apiVersion changed;
+- patches: for every object the dev environment renders (every folder and root.yaml), as
+  shipped and with every option on (sealed-secrets, a self-managed Argo CD), and every field
+  path in it, a patch that changes it (a scalar replaced, a key added to a mapping, an
+  item added to a list) and one that removes it; each field the lists allow on it, set
+  (parents added where missing); plus the object turned into a List, its kind's case and
+  its apiVersion changed;
 - manifests: for every kind the API server serves (its OpenAPI definitions, as the synth's
   schema check reads them) and every version of every pinned CRD, a manifest that adds it, in
   every folder, also as an item of each List shape, with its kind's case changed and with
@@ -11,8 +13,9 @@
 
 The synth's policy (constructs_lib/render/policy.py) must refuse each case the lists of
 constructs/trust_rules.py do not allow, naming the field, and accept each case they do. The
-oracle is independent of the policy's diff: a patch is allowed when a listed field of its kind
-is a prefix of the path it changes. A deterministic sample also goes through the whole overlay
+oracle is independent of the policy's diff: a patch is allowed when every scalar it changes
+lies at or below a listed field of its kind, and every mapping or list it adds, removes or
+resizes lies there or on the way to one. A deterministic sample also goes through the whole overlay
 path (trace_overlay, findings, check), as `make synth` runs it.
 """
 
@@ -33,7 +36,11 @@ from constructs_lib.compose.layout import ROOT_FILE, RenderedEnv
 from constructs_lib.constructs.trust_rules import (
     ADDABLE,
     ANNOTATION,
+    BASE_OWNED,
+    CHART_VALUE,
+    HELM_VALUES,
     INDEX,
+    PATCHABLE,
     SAFE_ANNOTATIONS,
     patterns,
 )
@@ -70,10 +77,36 @@ from tests.support.allowlist_cases import (
 )
 
 # How many generated cases of each generator also go the whole overlay path (about 10 ms
-# each; all 5600 would take a minute).
+# each; all of them would take minutes).
 WHOLE_PATH_SAMPLE = 250
 FOLDERS = ("app", "platform", "argocd")
 REFUSED = ("policy", "overlay")
+
+
+def _matches(pattern: tuple[str, ...], tokens: tuple[str, ...]) -> bool:
+    return all(
+        (p == INDEX and t.isdigit()) or (p == ANNOTATION and t in SAFE_ANNOTATIONS) or p == t
+        for p, t in zip(pattern, tokens, strict=False)
+    )
+
+
+def marks(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """What a patch can change, by path: each scalar, and each mapping's and list's being
+    there (a list with its length)."""
+    if isinstance(value, dict):
+        yield path, "<mapping>"
+        for key, item in value.items():
+            yield from marks(item, (*path, str(key)))
+    elif isinstance(value, list):
+        yield path, ("<list>", len(value))
+        for i, item in enumerate(value):
+            yield from marks(item, (*path, str(i)))
+    else:
+        yield path, (type(value).__name__, value)
+
+
+def is_container(mark: Any) -> bool:
+    return mark == "<mapping>" or (isinstance(mark, tuple) and mark[0] == "<list>")
 
 
 @dataclass(frozen=True)
@@ -87,18 +120,25 @@ class PatchCase:
 
     @property
     def allowed(self) -> bool:
-        """The oracle: a listed field of the kind is a prefix of the changed path."""
+        """The oracle, on what changes rather than on the policy's diff: every scalar that
+        changes lies at or below a listed field of the kind, and every mapping or list that
+        appears, disappears or changes length lies there or on the way to one."""
         if self.folder == ROOT_FILE:
             return False
-        for pattern in patterns(self.obj["kind"], self.obj["metadata"]["name"]):
-            if len(pattern) <= len(self.changed) and all(
-                (p == INDEX and t.isdigit())
-                or (p == ANNOTATION and t in SAFE_ANNOTATIONS)
-                or p == t
-                for p, t in zip(pattern, self.changed, strict=False)
-            ):
-                return True
-        return False
+        allowed = patterns(self.obj["kind"], self.obj["metadata"]["name"])
+        before = dict(marks(self.obj))
+        after = dict(marks(apply_patch(self.obj, self.ops)))
+        for path in before.keys() | after.keys():
+            was, now = before.get(path), after.get(path)
+            if was == now:
+                continue
+            fits = [q for q in allowed if _matches(q, path)]
+            if any(len(q) <= len(path) for q in fits):
+                continue  # at or below a listed field
+            if fits and all(m is None or is_container(m) for m in (was, now)):
+                continue  # a mapping or list on the way to one
+            return False
+        return True
 
 
 def nodes(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -122,6 +162,98 @@ def changed_scalar(value: Any) -> Any:
     return f"{value}-changed" if value else "generated"
 
 
+SAMPLE_VALUES: dict[str, Any] = {
+    "replicas": 3,
+    "replicaCount": 3,
+    "minReplicas": 2,
+    "maxReplicas": 5,
+    "minAvailable": 1,
+    "maxUnavailable": 1,
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {
+        "nodeAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 1,
+                    "preference": {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}
+                        ]
+                    },
+                }
+            ]
+        }
+    },
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+        }
+    ],
+    "rotationPollInterval": "5m",
+    "priorityClassName": "system-cluster-critical",
+}
+"""A valid value of each field a patch may set, by its last token."""
+
+
+def listed_fields(obj: dict[str, Any]) -> Iterator[tuple[str, ...]]:
+    """Each field the lists allow on `obj` that a patch can reach: `*` as each index the
+    object has (none: the field is out of reach without adding an item), `<annotation>` as
+    each safe annotation."""
+
+    def expand(
+        pattern: tuple[str, ...], node: Any, done: tuple[str, ...]
+    ) -> Iterator[tuple[str, ...]]:
+        if not pattern:
+            yield done
+            return
+        token, rest = pattern[0], pattern[1:]
+        below = node if isinstance(node, (dict, list)) else None
+        if token == INDEX:
+            for i, item in enumerate(below if isinstance(below, list) else []):
+                yield from expand(rest, item, (*done, str(i)))
+        elif token == ANNOTATION:
+            for key in SAFE_ANNOTATIONS:
+                yield from expand(rest, None, (*done, key))
+        else:
+            yield from expand(
+                rest, below.get(token) if isinstance(below, dict) else None, (*done, token)
+            )
+
+    for pattern in patterns(obj["kind"], obj["metadata"]["name"]):
+        yield from expand(pattern, obj, ())
+
+
+def set_listed(
+    obj: dict[str, Any], field: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
+    """The patch that sets `field` (its parents added as needed) and the change point, or
+    None when a parent is no mapping."""
+    node: Any = obj
+    depth = 0
+    while depth < len(field) and isinstance(node, dict) and field[depth] in node:
+        node = node[field[depth]]
+        depth += 1
+    value: Any = SAMPLE_VALUES.get(field[-1], "generated")
+    if depth == len(field):
+        return [{"op": "replace", "path": pointer(field), "value": value}], field
+    if not isinstance(node, dict):
+        return None
+    for token in reversed(field[depth + 1 :]):
+        value = {token: value}
+    at = field[: depth + 1]
+    return [{"op": "add", "path": pointer(at), "value": value}], at
+
+
+def _parent(obj: Any, path: tuple[str, ...]) -> Any:
+    for token in path[:-1]:
+        obj = obj[int(token)] if isinstance(obj, list) else obj[token]
+    return obj
+
+
 def patch_cases(env: RenderedEnv) -> Iterator[PatchCase]:
     objects = [(f, o) for f, objs in env.folders.items() for o in objs]
     objects += [(ROOT_FILE, o) for o in env.root]
@@ -142,6 +274,16 @@ def patch_cases(env: RenderedEnv) -> Iterator[PatchCase]:
             else:
                 ops = [{"op": "replace", "path": where, "value": changed_scalar(value)}]
                 yield PatchCase(folder, obj, ops, path, f"{label}: replace {where}")
+            # And the field removed: a list item's removal changes the list's length.
+            ops = [{"op": "remove", "path": where}]
+            point = path[:-1] if isinstance(_parent(obj, path), list) else path
+            yield PatchCase(folder, obj, ops, point, f"{label}: remove {where}")
+        # Each field the lists allow, set (its parents added where missing).
+        for field in listed_fields(obj):
+            found = set_listed(obj, field)
+            if found is not None:
+                ops, point = found
+                yield PatchCase(folder, obj, ops, point, f"{label}: set {pointer(field)}")
         # The object's kind in another case, its apiVersion another version.
         kind = obj["kind"].swapcase()
         ops = [{"op": "replace", "path": "/kind", "value": kind}]
@@ -151,12 +293,33 @@ def patch_cases(env: RenderedEnv) -> Iterator[PatchCase]:
         yield PatchCase(folder, obj, ops, ("apiVersion",), f"{label}: apiVersion {version}")
 
 
+def every_option(cluster: ClusterSettings) -> ClusterSettings:
+    """`cluster` with each optional object of the base rendered."""
+    argocd = cluster.argocd.model_copy(update={"self_managed": True})
+    return cluster.model_copy(update={"sealed_secrets": True, "argocd": argocd})
+
+
 @pytest.fixture(scope="module")
 def rendered(
     example_config: AppConfig, dev_cluster: ClusterSettings
 ) -> tuple[RenderedEnv, Context]:
     env = build(example_config, dev_cluster)
     return env, context_of(env, example_config, dev_cluster)
+
+
+@pytest.fixture(scope="module", params=["as shipped", "every option"])
+def variants(
+    request: pytest.FixtureRequest,
+    rendered: tuple[RenderedEnv, Context],
+    example_config: AppConfig,
+    dev_cluster: ClusterSettings,
+) -> tuple[RenderedEnv, Context]:
+    """dev as shipped, and with every optional object rendered."""
+    if request.param == "as shipped":
+        return rendered
+    cluster = every_option(dev_cluster)
+    env = build(example_config, cluster)
+    return env, context_of(env, example_config, cluster)
 
 
 def judge_patch(case: PatchCase, ctx: Context) -> list[str]:
@@ -168,9 +331,9 @@ def judge_patch(case: PatchCase, ctx: Context) -> list[str]:
 
 
 def test_every_field_of_every_rendered_object(
-    rendered: tuple[RenderedEnv, Context], record_property: Any
+    variants: tuple[RenderedEnv, Context], record_property: Any
 ) -> None:
-    env, ctx = rendered
+    env, ctx = variants
     started = time.monotonic()
     cases = list(patch_cases(env))
     allowed = refused = 0
@@ -196,9 +359,18 @@ def test_every_field_of_every_rendered_object(
     assert {c.folder for c in cases} == {*FOLDERS, ROOT_FILE}
 
 
-def test_an_object_turned_into_a_list_is_refused(rendered: tuple[RenderedEnv, Context]) -> None:
+def test_the_base_owned_kinds_take_no_patch_and_no_manifest() -> None:
+    """Applications (an add-on's Helm values aside), AppProjects, Namespaces and the guards:
+    no list names them, whatever the lists grow into."""
+    for kind in BASE_OWNED:
+        assert all(k != kind for kinds in ADDABLE.values() for _, k in kinds), kind
+        allowed = PATCHABLE.get(kind, ())
+        assert allowed in ((), (f"{HELM_VALUES}/{CHART_VALUE}",)), (kind, allowed)
+
+
+def test_an_object_turned_into_a_list_is_refused(variants: tuple[RenderedEnv, Context]) -> None:
     """Each object the base renders, replaced by a List that holds it, through the overlay."""
-    env, _ = rendered
+    env, _ = variants
     objects = [o for objs in env.folders.values() for o in objs] + list(env.root)
     count = 0
     for obj in objects:
