@@ -25,9 +25,13 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
                                 (`policy.default` other than none or role:readonly, a policy
                                 line for a `*` subject or for role:readonly), and no more
                                 policy than the guard can read (RBAC_POLICY_MAX_CHARACTERS)
+    gitops-base-namespaces      any namespace, written by Argo CD's application controller:
+                                no taking over one the base did not create for this app (its
+                                `managed-by` and `instance` labels set where they were not)
 
-Every policy matches only the objects it names (namespace names, resource names), so nothing
-else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
+Every policy matches only the objects it names (namespace names, resource names), or, for
+gitops-base-namespaces, only Argo CD's writes of labels the base sets, so nothing else in the
+cluster is affected. They are delivered in root.yaml, applied by `gitops-base
 bootstrap`: no AppProject the base renders may manage admission policies, so no commit Argo CD
 syncs can change or remove them (SECURITY.md#trust-model).
 """
@@ -42,6 +46,7 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.labels import INSTANCE, MANAGED_BY, MANAGER
 from constructs_lib.constructs.trust_rules import (
     ADMISSION_GROUP,
     ADMISSION_KINDS,
@@ -67,6 +72,9 @@ APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
 ARGOCD_CM_POLICY = f"{PREFIX}argocd-cm"
+NAMESPACES = f"{PREFIX}namespaces"
+ARGOCD_CONTROLLER = "argocd-application-controller"
+"""The service account Argo CD's application controller writes with (upstream's install)."""
 # Any glob character, as an RE2 (and Python) character class.
 GLOB_CLASS = "[" + "".join("\\" + c for c in GLOB_CHARACTERS) + "]"
 # What an update of a namespace's labels may go through: the object and its subresources
@@ -119,7 +127,7 @@ def _validation(expression: str, message: str) -> dict[str, str]:
 
 
 class AdmissionGuards(Construct):
-    """The four policies and their bindings (see the module docstring)."""
+    """The five policies and their bindings (see the module docstring)."""
 
     def __init__(self, scope: Construct, id: str, *, props: AdmissionGuardsProps) -> None:
         super().__init__(scope, id)
@@ -131,6 +139,7 @@ class AdmissionGuards(Construct):
         if props.default_deny_namespaces:
             self._policy(DEFAULT_DENY, self._default_deny())
         self._policy(ARGOCD_CM_POLICY, self._argocd_cm())
+        self._policy(NAMESPACES, self._namespaces())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
         labels = self.props.labels
@@ -453,5 +462,55 @@ class AdmissionGuards(Construct):
             "validations": [
                 _validation(f"object.metadata.name != '{name}' || ({test})", text)
                 for name, test, text in validations
+            ],
+        }
+
+    def _namespaces(self) -> dict[str, Any]:
+        """Argo CD applies the app namespace as rendered; over a namespace that exists it would
+        take it over (and prune it with the app). `gitops-base bootstrap` refuses one it did
+        not create; this refuses the same when a later commit names one."""
+        account = f"system:serviceaccount:{self.props.argocd_namespace}:{ARGOCD_CONTROLLER}"
+
+        def label(obj: str, key: str) -> str:
+            return (
+                f"has({obj}.metadata.labels) && '{key}' in {obj}.metadata.labels ? "
+                f"{obj}.metadata.labels['{key}'] : ''"
+            )
+
+        return {
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["UPDATE"],
+                        "resources": ["namespaces"],
+                    }
+                ]
+            },
+            "matchConditions": [
+                {"name": "argocd", "expression": f"request.userInfo.username == {_cel(account)}"}
+            ],
+            "variables": [
+                {"name": "owner", "expression": label("object", MANAGED_BY)},
+                {"name": "wasOwner", "expression": label("oldObject", MANAGED_BY)},
+                {"name": "instance", "expression": label("object", INSTANCE)},
+                {"name": "wasInstance", "expression": label("oldObject", INSTANCE)},
+            ],
+            "validations": [
+                {
+                    "expression": f"variables.owner != '{MANAGER}' || "
+                    f"(variables.wasOwner == '{MANAGER}' && "
+                    "variables.wasInstance == variables.instance)",
+                    "messageExpression": (
+                        f"'{NAMESPACES}: namespace ' + object.metadata.name + ' exists and "
+                        f"{MANAGER} did not create it for ' + variables.instance + ' ({MANAGED_BY}="
+                        f"' + variables.wasOwner + ', {INSTANCE}=' + variables.wasInstance + '): "
+                        "Argo CD would take it over (restricted Pod Security, default-deny); "
+                        "choose another namespace, or adopt it on purpose: kubectl label "
+                        f"namespace ' + object.metadata.name + ' {MANAGED_BY}={MANAGER} "
+                        f"{INSTANCE}=' + variables.instance + ' ({DOCS})'"
+                    ),
+                }
             ],
         }

@@ -33,6 +33,7 @@ def test_every_policy_fails_closed_and_is_bound_to_deny() -> None:
         "gitops-base-pod-security",
         "gitops-base-default-deny",
         "gitops-base-argocd-cm",
+        "gitops-base-namespaces",
     ]
     for name in names:
         policy = rendered[("ValidatingAdmissionPolicy", name)]
@@ -172,9 +173,40 @@ def test_without_labelled_namespaces_or_default_deny_those_policies_are_not_rend
     assert sorted(rendered) == [
         ("ValidatingAdmissionPolicy", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicy", "gitops-base-namespaces"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-namespaces"),
     ]
+
+
+def test_the_namespace_guard_judges_only_argo_cds_updates_of_the_base_s_labels() -> None:
+    """Any namespace (its name is the config's, which a commit may change), only updates, only
+    those Argo CD's application controller sends; refused when they set the base's labels
+    where they were not (the namespace is someone else's)."""
+    spec = render(argocd_namespace="cd")[("ValidatingAdmissionPolicy", "gitops-base-namespaces")][
+        "spec"
+    ]
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert rule == {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "operations": ["UPDATE"],
+        "resources": ["namespaces"],
+    }
+    assert "namespaceSelector" not in spec["matchConstraints"]
+    assert spec["matchConditions"] == [
+        {
+            "name": "argocd",
+            "expression": "request.userInfo.username == "
+            '"system:serviceaccount:cd:argocd-application-controller"',
+        }
+    ]
+    (validation,) = spec["validations"]
+    assert validation["expression"] == (
+        "variables.owner != 'gitops-base' || (variables.wasOwner == 'gitops-base' && "
+        "variables.wasInstance == variables.instance)"
+    )
 
 
 def test_the_glob_class_the_guard_matches_is_the_synths() -> None:

@@ -32,6 +32,7 @@ POLICIES = (
     "gitops-base-pod-security",
     "gitops-base-default-deny",
     "gitops-base-argocd-cm",
+    "gitops-base-namespaces",
 )
 
 
@@ -368,6 +369,90 @@ def test_argocd_rbac_cm_cannot_give_every_user_more_than_read(guarded: Cluster) 
     # A ConfigMap of that name elsewhere is not Argo CD's.
     elsewhere = {**wide, "metadata": {"name": "argocd-rbac-cm", "namespace": "elsewhere"}}
     cluster.kube.create(elsewhere)
+
+
+ARGOCD_CONTROLLER = "system:serviceaccount:argocd:argocd-application-controller"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+INSTANCE = "app.kubernetes.io/instance"
+
+
+def test_argo_cd_does_not_take_over_a_namespace_the_base_did_not_create(guarded: Cluster) -> None:
+    """The app namespace as rendered, applied by Argo CD's application controller (sent as its
+    service account) over namespaces that exist: refused where the base did not create it for
+    this app (unlabelled, another tool's, another gitops-base app's), and left as it was;
+    admitted once adopted on purpose (`kubectl label`), on creation, and for other labels."""
+    cluster = guarded
+    cluster.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "e2e-argocd-controller"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "argocd-application-controller",
+                    "namespace": "argocd",
+                }
+            ],
+        }
+    )
+    (rendered,) = load_manifests(DIST / "platform" / "namespace-shop.yaml")
+
+    def as_argocd(name: str) -> Any:
+        """The app namespace as rendered, written over `name` by Argo CD."""
+        live = cluster.must_get("v1", "Namespace", name)
+        body = copy.deepcopy(rendered)
+        body["metadata"]["name"] = name
+        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        path = cluster.kube.path("v1", "Namespace", name)
+        return cluster.kube.request("PUT", path, body=body, as_user=ARGOCD_CONTROLLER)
+
+    def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": name, **({"labels": labels} if labels else {})}
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+    others = {
+        "team-plain": {},
+        "team-tool": {MANAGED_BY: "Helm"},
+        "team-other-app": {MANAGED_BY: "gitops-base", INSTANCE: "payments"},
+    }
+    for name, labels in others.items():
+        cluster.apply(namespace(name, labels))
+        before = cluster.must_get("v1", "Namespace", name)["metadata"].get("labels")
+        refused(
+            partial(as_argocd, name),
+            "gitops-base-namespaces",
+            f"namespace {name} exists and gitops-base did not create it for shop",
+        )
+        assert cluster.must_get("v1", "Namespace", name)["metadata"].get("labels") == before
+    # Adopted on purpose, by whoever may label namespaces: then Argo CD may apply it.
+    cluster.kube.patch(
+        "v1",
+        "Namespace",
+        "team-plain",
+        {"metadata": {"labels": {MANAGED_BY: "gitops-base", INSTANCE: "shop"}}},
+    )
+    as_argocd("team-plain")
+    # Created by Argo CD (the usual way), and other labels of one it owns: admitted.
+    cluster.kube.request(
+        "POST",
+        cluster.kube.path("v1", "Namespace"),
+        body={**rendered, "metadata": {**rendered["metadata"], "name": "team-new"}},
+        as_user=ARGOCD_CONTROLLER,
+    )
+    as_argocd("team-new")
+    # Another user's update of an unlabelled namespace: not this guard's business.
+    cluster.kube.patch(
+        "v1",
+        "Namespace",
+        "team-tool",
+        {"metadata": {"labels": {MANAGED_BY: "gitops-base", INSTANCE: "shop"}}},
+    )
 
 
 def test_deleting_the_app_namespace_is_not_blocked(guarded: Cluster) -> None:
