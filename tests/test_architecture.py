@@ -101,9 +101,15 @@ def test_the_model_does_not_know_cdk8s() -> None:
             assert "import cdk8s" not in source and "from constructs " not in source, name
 
 
-# What constructs may read of the model: value helpers, and the catalogue of workload kinds
-# (each workload construct names its kind; the kinds' options are Kubernetes' own fields).
-CONSTRUCTS_READ = {"constructs_lib.model.value_types", "constructs_lib.model.workload_kinds"}
+# What constructs may read of the model: value helpers, the catalogues of workload kinds (each
+# workload construct names its kind; the kinds' options are Kubernetes' own fields) and of
+# add-ons, and the names the base gives its own objects.
+CONSTRUCTS_READ = {
+    "constructs_lib.model.value_types",
+    "constructs_lib.model.workload_kinds",
+    "constructs_lib.model.addons",
+    "constructs_lib.model.names",
+}
 
 
 def test_constructs_do_not_read_the_config_model() -> None:
@@ -118,15 +124,12 @@ def test_constructs_do_not_read_the_config_model() -> None:
     assert readers == []
 
 
-def test_the_catalogue_of_kinds_does_not_read_the_config_model() -> None:
-    """What the constructs may read stays below the config: the catalogue reads no model
-    module but the base model and value helpers."""
-    allowed = {
-        "constructs_lib.model.base",
-        "constructs_lib.model.kube_rules",
-        "constructs_lib.model.value_types",
-    }
-    assert GRAPH["constructs_lib.model.workload_kinds"] <= allowed
+@pytest.mark.parametrize("module", sorted(CONSTRUCTS_READ))
+def test_what_constructs_read_does_not_read_the_config_model(module: str) -> None:
+    """What the constructs may read stays below the config: it reads no model module but the
+    base model, value helpers and each other."""
+    allowed = {"constructs_lib.model.base", "constructs_lib.model.kube_rules", *CONSTRUCTS_READ}
+    assert GRAPH[module] <= allowed - {module}
 
 
 def test_the_checks_catch_an_upward_import(tmp_path: Path) -> None:

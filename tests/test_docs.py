@@ -6,6 +6,7 @@ Markers are HTML comments on the line before a fenced block (GitHub does not ren
     <!-- snippet: app-config-partial -->  top-level keys merged over a minimal config
     <!-- snippet: services -->            one service or a list of them, put in a minimal config
     <!-- snippet: cluster -->             a whole clusters/<env>/cluster.yaml (ClusterSettings)
+    <!-- snippet: cluster-partial -->     top-level keys merged over a minimal cluster.yaml
     <!-- test: run -->                    a shell block that runs offline: executed in a copy
     <!-- test: skip (needs a cluster) --> cannot run here: syntax and tools linted
 
@@ -61,6 +62,15 @@ MINIMAL_CONFIG: dict[str, Any] = {
             "auth": {"identity_id": "identity"},
         }
     },
+}
+
+MINIMAL_CLUSTER: dict[str, Any] = {
+    "version": 1,
+    "name": "dev",
+    "repo": {"url": "https://github.com/example-org/shop-gitops.git"},
+    "domain": "dev.example.com",
+    "acme_email": "platform@example.com",
+    "infisical_env": "dev",
 }
 
 MARKER = re.compile(r"^<!--\s*(test|snippet):\s*(.*?)\s*-->$")
@@ -260,8 +270,12 @@ def snippet_document(kind: str, data: Any) -> tuple[type[BaseModel], Any]:
         return AppConfig, {**MINIMAL_CONFIG, "services": services}
     if kind == "cluster":
         return ClusterSettings, data
+    if kind == "cluster-partial":
+        assert isinstance(data, dict), "a partial cluster file is a mapping of top-level keys"
+        return ClusterSettings, _merge(MINIMAL_CLUSTER, data)
     raise AssertionError(
-        f"unknown snippet kind '{kind}' (app-config, app-config-partial, services, cluster)"
+        f"unknown snippet kind '{kind}' (app-config, app-config-partial, services, cluster, "
+        "cluster-partial)"
     )
 
 

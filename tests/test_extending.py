@@ -115,11 +115,27 @@ def kind_construct(root: Path) -> None:
     )
 
 
+def kind_map_line(root: Path) -> None:
+    replace(
+        root / "docs" / "reference" / "architecture.md",
+        "| `constructs/workloads/cron_workload.py` |",
+        f"| `constructs/workloads/{KIND_NAME}_workload.py` | `DaemonWorkload`: a DaemonSet |\n",
+    )
+
+
 KIND_EDITS: dict[str, Edit] = {
     "constructs_lib/model/workload_kinds.py": kind_entry,
     "constructs_lib/model/service.py": kind_section,
     f"constructs_lib/constructs/workloads/{KIND_NAME}_workload.py": kind_construct,
 }
+# Besides the source files: the new module's line in the map, which the guide names too.
+KIND_DOCS: dict[str, Edit] = {"docs/reference/architecture.md": kind_map_line}
+# The tests that must take the new kind unchanged: the map, the layers, the pod checks.
+KIND_TESTS = (
+    "tests/test_architecture_map.py",
+    "tests/test_architecture.py",
+    "tests/render/test_policy.py::test_every_workload_kind_is_under_the_pod_checks[DaemonSet]",
+)
 KIND_SERVICE: dict[str, Any] = {
     "name": "node-agent",
     "type": "DaemonSet",
@@ -179,14 +195,27 @@ FIELD_EDITS: dict[str, Edit] = {
 # --- the walk ----------------------------------------------------------------------------------
 
 
-def walk(tmp_path: Path, title: str, edits: dict[str, Edit], service: dict[str, Any]) -> Path:
-    """Edit the files the guide lists in a copy, add `service` to its config, regenerate the
-    schemas, validate and synthesize; the rendered dist/ of the copy."""
+def walk(
+    tmp_path: Path,
+    title: str,
+    edits: dict[str, Edit],
+    service: dict[str, Any],
+    docs: dict[str, Edit] | None = None,
+    tests: tuple[str, ...] = (),
+) -> Path:
+    """Edit the files the guide lists in a copy (and the `docs` it names), add `service` to its
+    config, regenerate the schemas, validate and synthesize, and run `tests` there; the
+    rendered dist/ of the copy."""
     listed = guide_files(title)
     assert sorted(listed) == sorted(edits), f"the guide to {title} lists {listed}"
+    docs = docs or {}
+    guide = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert all(f"`{doc}`" in guide for doc in docs), f"the guide does not name {sorted(docs)}"
     root = repo_copy(tmp_path / "repo")
     for path in listed:
         edits[path](root)
+    for path in docs:
+        docs[path](root)
     config = root / "config" / "app-config.yaml"
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["services"].append(service)
@@ -196,9 +225,15 @@ def walk(tmp_path: Path, title: str, edits: dict[str, Edit], service: dict[str, 
         [*python, "-m", "constructs_lib.tools.schema", "--write"],
         [*python, "-m", "constructs_lib.cli.main", "validate"],
         [*python, "-O", "app.py", "--output", str(tmp_path / "dist")],
+        *([[*python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]] if tests else []),
     ):
         done = subprocess.run(
-            command, cwd=root, env=cli_env(), capture_output=True, text=True, check=False
+            command,
+            cwd=root,
+            env={**cli_env(), "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, f"{' '.join(command)}:\n{done.stdout}{done.stderr}"
     status = subprocess.run(
@@ -208,7 +243,7 @@ def walk(tmp_path: Path, title: str, edits: dict[str, Edit], service: dict[str, 
         text=True,
         check=True,
     ).stdout.splitlines()
-    changed = {line[3:] for line in status} - GENERATED - {"config/app-config.yaml"}
+    changed = {line[3:] for line in status} - GENERATED - {"config/app-config.yaml"} - set(docs)
     assert changed == set(listed), "other files had to change"
     assert len(changed) <= MOST_SOURCE_FILES
     return tmp_path / "dist"
@@ -220,7 +255,7 @@ def rendered(dist: Path, name: str) -> dict[str, object]:
 
 
 def test_a_workload_kind_takes_the_files_the_guide_names(tmp_path: Path) -> None:
-    dist = walk(tmp_path, "a workload kind", KIND_EDITS, KIND_SERVICE)
+    dist = walk(tmp_path, "a workload kind", KIND_EDITS, KIND_SERVICE, KIND_DOCS, KIND_TESTS)
     daemon = rendered(dist, "daemonset-node-agent.yaml")
     assert daemon["apiVersion"] == "apps/v1"
     spec = daemon["spec"]

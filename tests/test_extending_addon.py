@@ -24,7 +24,7 @@ REPO = "https://charts.example.com/demo"
 ENVS = sorted(p.parent.name for p in (ROOT / "clusters").glob("*/cluster.yaml"))
 # The tests whose lists of add-ons come from the catalogue: they must pass as they are.
 CATALOGUE_TESTS = (
-    "tests/constructs/test_addons.py",
+    "tests/model/test_addons.py",
     "tests/model/test_versions.py::test_renovate_manager_matches_every_pin",
     "tests/e2e/test_harness_charts.py::test_every_pinned_chart_version_has_a_committed_checksum",
     "tests/compose/test_guards.py::test_the_guards_cover_the_namespaces_the_base_labels",
@@ -76,7 +76,7 @@ def add_docs(text: str) -> str:
 
 # How the walk makes each change the guide lists, by file.
 STEPS: dict[str, Callable[[str], str]] = {
-    "constructs_lib/constructs/platform/addons.py": add_catalogue_entry,
+    "constructs_lib/model/addons.py": add_catalogue_entry,
     "platform/versions.yaml": add_pin,
     "tests/e2e/charts.sha256": add_checksum,
     "docs/how-to/platform-addons.md": add_docs,
@@ -179,3 +179,18 @@ def test_the_tests_that_list_the_addons_accept_it_unchanged(walked: Path) -> Non
     result = run(walked, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CATALOGUE_TESTS)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_the_config_refuses_an_app_named_or_namespaced_like_it(walked: Path) -> None:
+    """The config's reserved names and namespaces derive from the catalogue: the new add-on is
+    refused by `validate` without a line of the model changed."""
+    config = walked / "config" / "app-config.yaml"
+    text = config.read_text()
+    try:
+        for field, line in (("name", "  name: shop "), ("namespace", "  namespace: shop ")):
+            config.write_text(text.replace(line, line.replace("shop", NAME), 1))
+            done = run(walked, "-m", "constructs_lib.cli.main", "validate")
+            assert done.returncode == 1, done.stdout
+            assert f"config/app-config.yaml: app.{field}: '{NAME}' is reserved" in done.stdout
+    finally:
+        config.write_text(text)

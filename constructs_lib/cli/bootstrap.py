@@ -39,6 +39,8 @@ import yaml
 from constructs_lib.cli.support.common import EXIT_OK, fail
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
+from constructs_lib.model.addons import KUBE_SYSTEM
+from constructs_lib.model.names import INSTANCE, MANAGED_BY, MANAGER, ROOT_APPLICATION
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
@@ -63,11 +65,6 @@ MANAGER_CREDENTIAL = "gitops-base-repo-credential"
 MANAGER_ROOT = "gitops-base-root"
 
 REPOSITORY_LABEL = "argocd.argoproj.io/secret-type"
-# Who created a namespace: bootstrap labels the Argo CD namespace it creates so, and the app's
-# namespace carries it (and its app as `instance`) from dist/.
-MANAGED_BY = "app.kubernetes.io/managed-by"
-INSTANCE = "app.kubernetes.io/instance"
-GITOPS_BASE = "gitops-base"
 # What must be running before Argo CD can sync: (apiVersion, kind, name).
 ARGOCD_WORKLOADS = (
     ("apps/v1", "StatefulSet", "argocd-application-controller"),
@@ -155,10 +152,10 @@ def cluster_facts(kube: Kube) -> ClusterFacts:
         if a.get("type") in ("InternalIP", "ExternalIP")
     )
     traefik = None
-    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", "kube-system"):
-        traefik = "HelmChart kube-system/traefik"
-    elif kube.get("apps/v1", "Deployment", "traefik", "kube-system"):
-        traefik = "Deployment kube-system/traefik"
+    if kube.get("helm.cattle.io/v1", "HelmChart", "traefik", KUBE_SYSTEM):
+        traefik = f"HelmChart {KUBE_SYSTEM}/traefik"
+    elif kube.get("apps/v1", "Deployment", "traefik", KUBE_SYSTEM):
+        traefik = f"Deployment {KUBE_SYSTEM}/traefik"
     return ClusterFacts(versions, addresses, traefik)
 
 
@@ -208,7 +205,7 @@ def install_objects(text: str, namespace: str) -> list[Manifest]:
     namespace_obj: Manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": namespace, "labels": {MANAGED_BY: GITOPS_BASE}},
+        "metadata": {"name": namespace, "labels": {MANAGED_BY: MANAGER}},
     }
     crds: list[Manifest] = []
     rest: list[Manifest] = []
@@ -319,7 +316,7 @@ def credential_secret(cred: Credential, repo_url: str, namespace: str, env: str)
             "namespace": namespace,
             "labels": {
                 REPOSITORY_LABEL: "repository",
-                "app.kubernetes.io/managed-by": "gitops-base",
+                MANAGED_BY: MANAGER,
             },
         },
         "type": "Opaque",
@@ -474,11 +471,11 @@ class Runner:
         live = self.kube.get("v1", "Namespace", namespace, None)
         if live is not None:
             labels = (live.get("metadata") or {}).get("labels") or {}
-            wanted = {MANAGED_BY: GITOPS_BASE}
+            wanted = {MANAGED_BY: MANAGER}
             if adoption_problem(namespace, labels, wanted) is not None:
                 root = self.kube.get("argoproj.io/v1alpha1", "Application", "root", namespace)
                 root_labels = ((root or {}).get("metadata") or {}).get("labels") or {}
-                if root_labels.get(MANAGED_BY) != GITOPS_BASE:
+                if root_labels.get(MANAGED_BY) != MANAGER:
                     problems.append(str(adoption_problem(namespace, labels, wanted)))
         for rendered in app_namespaces(self.env.dist):
             name = rendered["metadata"]["name"]
@@ -557,6 +554,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
             if cred
             else None
         )
+        status_token = _deploy_status_token(env)
         text, source = read_manifest(pin, manifest_source)
         install = install_objects(text, env.argocd_namespace)
         root = root_objects(env.root_yaml)
@@ -615,15 +613,18 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
                 runner.apply_step("repository credential", [secret], MANAGER_CREDENTIAL, False)
             )
 
+        if env.cluster.deploy_status is not None:
+            _apply_deploy_status_token(runner, status_token, opts.dry_run)
+
         out(f"root: {env.root_yaml}")
-        root_existed = kube.get(*APPLICATION, "root", namespace) is not None
+        root_existed = kube.get(*APPLICATION, ROOT_APPLICATION, namespace) is not None
         runner.apply_step("root.yaml", root, MANAGER_ROOT, opts.dry_run)
         if opts.dry_run:
             out("dry run: nothing was changed")
             return EXIT_OK
         if credential_changed and root_existed:
             # Argo CD keeps the last comparison error until it looks again.
-            kube.annotate(*APPLICATION, "root", namespace, REFRESH, "hard")
+            kube.annotate(*APPLICATION, ROOT_APPLICATION, namespace, REFRESH, "hard")
             out("  asked Argo CD to re-read the repository (new credential)")
         if opts.no_wait:
             return EXIT_OK
@@ -659,6 +660,49 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         return fail([f"error: {exc}"])
     finally:
         kube.close()
+
+
+def _deploy_status_token(env: EnvFiles) -> tuple[str, str] | None:
+    """The deploy status's token from the environment (cli/support/deploy_status_token.py), when the
+    env turns the deploy status on; BootstrapError for a bad one."""
+    from constructs_lib.cli.support.deploy_status_token import read_token
+
+    if env.cluster.deploy_status is None:
+        return None
+    try:
+        return read_token(os.environ)
+    except ValueError as exc:
+        raise BootstrapError(str(exc)) from None
+
+
+def _apply_deploy_status_token(
+    runner: Runner, token: tuple[str, str] | None, dry_run: bool
+) -> None:
+    """Step 3b: the token key of argocd-notifications-secret, or say why nothing is sent."""
+    from constructs_lib.cli.support import deploy_status_token as status_token
+    from constructs_lib.model.names import NOTIFICATIONS_SECRET as SECRET
+
+    namespace = runner.env.argocd_namespace
+    if token is None:
+        kept = status_token.has_token(runner.kube.get("v1", "Secret", SECRET, namespace))
+        runner.out(
+            "deploy status token: none given; "
+            + (
+                f"keeping the one in {namespace}/{SECRET}"
+                if kept
+                else "nothing is sent until one is (set "
+                f"{status_token.ENV_TOKEN} or {status_token.ENV_TOKEN_FILE})"
+            )
+        )
+        return
+    value, source = token
+    secret = status_token.token_secret(value, namespace)
+    if dry_run:
+        runner.out(f"deploy status token: from {source}, would apply:")
+        runner.out(yaml.safe_dump(redacted(secret), sort_keys=False).rstrip())
+        return
+    runner.out(f"deploy status token: from {source}")
+    runner.apply_step("deploy status token", [secret], status_token.MANAGER, False)
 
 
 # --- the command ----------------------------------------------------------------------------

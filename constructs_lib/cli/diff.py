@@ -21,14 +21,8 @@ from typing import Any
 
 import yaml
 
-from constructs_lib.cli.support.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    app_command,
-    fail,
-    project_root,
-    synth_env,
-)
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail, project_root
+from constructs_lib.cli.support.synth_run import app_command, synth_env
 from constructs_lib.errors import ProblemsError
 from constructs_lib.render.publish import dump
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, fail, project_root
+from constructs_lib.cli.support.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, fail, project_root
 from constructs_lib.cli.support.config_edit import (
     EditError,
     Globals,
@@ -289,6 +289,9 @@ def generate(
 
 def run(args: argparse.Namespace) -> int:
     output: Path = args.output
+    if args.commit and args.check:
+        print("usage: --commit writes a commit; --check writes nothing: give one", file=sys.stderr)
+        return EXIT_USAGE
     # One byte over the limit is enough for the payload check to refuse it.
     payload_text = sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1) if args.input == "-" else None
     try:
@@ -324,4 +327,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"migrated {display(output)} to version {CONFIG_VERSION}")
     state = "wrote" if result.changed else "unchanged:"
     print(f"{state} {display(output)} ({result.services} services)")
+    if args.commit:
+        from constructs_lib.cli.support.promotion_record import record_and_commit
+
+        subject = f"generate: {result.services} services from the deployed_apps payload"
+        return record_and_commit(args, output, subject)
     return EXIT_OK

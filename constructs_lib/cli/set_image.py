@@ -15,6 +15,7 @@ from constructs_lib.cli.support.config_file import (
     edit_config_file,
     pin_env_in_file,
 )
+from constructs_lib.cli.support.promotion_record import clean_reason, record_and_commit
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.paths import display
 
@@ -50,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     elif tag.startswith("sha256:"):
         tag, digest = None, tag
     try:
+        reason = clean_reason(args.reason) if args.reason is not None else ""
+    except ValueError as exc:
+        print(f"usage: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         with checkout_lock(project_root()):
             if args.env is not None:
                 check_env(args.env, args.clusters, "--env")
@@ -67,4 +73,8 @@ def run(args: argparse.Namespace) -> int:
     verb = "set" if changed else "already at"
     where = f" ({args.env})" if args.env is not None else ""
     print(f"{verb} {service} image {reference}{where} in {display(args.config)}")
+    if args.commit:
+        scope = f" in {args.env}" if args.env is not None else ""
+        subject = f"set {service} to {reference}{scope}"
+        return record_and_commit(args, args.config, subject, reason=reason)
     return EXIT_OK

@@ -11,6 +11,7 @@ from functools import cache
 
 from constructs_lib.compose.charts import EnvCharts
 from constructs_lib.compose.delivery import add_bootstrap, add_delivery
+from constructs_lib.compose.deploy_status import add_deploy_status
 from constructs_lib.compose.guards import add_guards
 from constructs_lib.compose.layout import RenderedEnv
 from constructs_lib.compose.platform import add_platform
@@ -33,6 +34,7 @@ def build(config: AppConfig, cluster: ClusterSettings) -> RenderedEnv:
     add_workloads(charts.workloads, config, cluster)
     add_bootstrap(charts.root, config, cluster)
     add_delivery(charts.delivery, config, cluster)
+    add_deploy_status(charts.root, config, cluster)
     scopes = PlatformScopes(
         delivery=charts.delivery, cluster=charts.platform, bootstrap=charts.root
     )

@@ -5,21 +5,29 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from constructs_lib.compose.deploy_status import app_annotations
 from constructs_lib.compose.layout import APP, ARGOCD, source_path
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.application import ArgoApplicationProps, GitSource
+from constructs_lib.constructs.argocd.application import (
+    APPLICATION,
+    ArgoApplicationProps,
+    GitSource,
+)
 from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps, Kind
+from constructs_lib.constructs.argocd.project import (
+    ANY_KIND,
+    APPPROJECT,
+    ArgoProject,
+    ArgoProjectProps,
+)
 from constructs_lib.constructs.labels import standard_labels
+from constructs_lib.model.addons import Kind
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-
-BOOTSTRAP_PROJECT = "bootstrap"
-DEFAULT_PROJECT = "default"
-ROOT_APPLICATION = "root"
+from constructs_lib.model.names import BOOTSTRAP_PROJECT, DEFAULT_PROJECT, ROOT_APPLICATION
 
 
 def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings) -> None:
@@ -44,10 +52,7 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
                 destination_server=cluster.argocd.destination_server,
             ),
             description="The root Application: manages AppProjects and Applications only.",
-            namespaced_kinds=(
-                Kind("argoproj.io", "Application"),
-                Kind("argoproj.io", "AppProject"),
-            ),
+            namespaced_kinds=tuple(Kind(k.group, k.kind) for k in (APPLICATION, APPPROJECT)),
         ),
     )
     # Argo CD creates a `default` project that allows any repository, destination and kind.
@@ -63,6 +68,7 @@ def add_bootstrap(scope: Construct, config: AppConfig, cluster: ClusterSettings)
             source_repos=(),
             namespaces=(),
             namespaced_kinds=(),
+            server=cluster.argocd.destination_server,
             denied_namespaced_kinds=(ANY_KIND,),
             sync_wave=None,
             sorted_keys=False,
@@ -86,6 +92,7 @@ def add_delivery(scope: Construct, config: AppConfig, cluster: ClusterSettings) 
                 destination_server=cluster.argocd.destination_server,
                 # The namespace comes from the platform Application (wave 3): dist/<env>/platform/.
                 sync_wave="10",
+                annotations=app_annotations(cluster),
             ),
             description=(
                 f"Workloads of {config.app.name}: namespaced kinds in "

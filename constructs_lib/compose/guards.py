@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from constructs_lib.constructs.admission_guards import (
-    PSA_ENFORCE,
-    AdmissionGuards,
-    AdmissionGuardsProps,
-)
+from constructs_lib.constructs.admission_guards import AdmissionGuards, AdmissionGuardsProps
 from constructs_lib.constructs.app_namespace import PSS_RESTRICTED
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.platform.k3s_platform import K3sPlatform
 from constructs_lib.constructs.security import pod_security_labels
-from constructs_lib.constructs.trust_rules import PSA_ENFORCE_VERSION, PSA_LATEST
+from constructs_lib.constructs.trust_rules import PSA_ENFORCE, PSA_ENFORCE_VERSION, PSA_LATEST
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 

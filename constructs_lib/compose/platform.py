@@ -14,13 +14,13 @@ from constructs_lib.constructs.network_policies import (
     Call,
     ExternalRule,
 )
-from constructs_lib.constructs.platform.addons import PlatformIngress, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     INGRESS_CONTROLLERS,
     K3sPlatform,
     K3sPlatformProps,
     PlatformScopes,
 )
+from constructs_lib.model.addons import PlatformIngress, PlatformSettings
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig, container_defaults, derived_quota
 from constructs_lib.model.service import Port, Service, ServiceCall
@@ -35,7 +35,6 @@ def add_platform(
     versions: Versions,
 ) -> K3sPlatform:
     """Add-ons, the `platform` project and the cluster baseline of one environment."""
-    infisical = config.secrets.infisical
     pins = {chart: versions.pin(chart, cluster.name) for chart in versions.charts}
     props = K3sPlatformProps(
         scopes=scopes,
@@ -48,16 +47,7 @@ def add_platform(
         path=source_path(cluster.name, PLATFORM),
         charts={chart: ChartSource(repo=p.repo, version=p.version) for chart, p in pins.items()},
         acme_email=cluster.acme_email,
-        settings=PlatformSettings(
-            ingress=PlatformIngress(
-                controller=cluster.ingress.controller,
-                http_node_port=cluster.ingress.http_node_port,
-                https_node_port=cluster.ingress.https_node_port,
-                publish_status_address=tuple(cluster.ingress.publish_status_address),
-            ),
-            csi_token_audience=infisical.auth.audience if infisical else "infisical",
-            sealed_secrets=cluster.sealed_secrets,
-        ),
+        settings=platform_settings(config, cluster),
         network_policies=(
             network_policy_props(config, cluster) if config.features.network_policies else None
         ),
@@ -73,6 +63,20 @@ def add_platform(
         ),
     )
     return K3sPlatform(scope, "k3s-platform", props=props)
+
+
+def platform_settings(config: AppConfig, cluster: ClusterSettings) -> PlatformSettings:
+    """What the add-ons depend on: which are installed, their values, the ingress."""
+    return PlatformSettings(
+        ingress=PlatformIngress(
+            controller=cluster.ingress.controller,
+            http_node_port=cluster.ingress.http_node_port,
+            https_node_port=cluster.ingress.https_node_port,
+            publish_status_address=tuple(cluster.ingress.publish_status_address),
+        ),
+        csi_token_audience=config.secrets.token_audience,
+        sealed_secrets=cluster.sealed_secrets,
+    )
 
 
 # --- the namespace ------------------------------------------------------------------------

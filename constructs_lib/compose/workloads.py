@@ -7,13 +7,12 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.infisical_secret_mount import (
     InfisicalConnection,
     InfisicalSecret,
     InfisicalSecretMountProps,
 )
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import standard_labels
 from constructs_lib.constructs.security import PodSecurity
 from constructs_lib.constructs.workloads import Workload, WorkloadProps
@@ -28,8 +27,10 @@ from constructs_lib.constructs.workloads.workload import (
     DisruptionBudgetProps,
     IngressProps,
 )
+from constructs_lib.model.addons import Kind
 from constructs_lib.model.clusters import ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig
+from constructs_lib.model.names import SYNC_WAVE
 from constructs_lib.model.service import Probe, Resources, Service
 from constructs_lib.model.workload_kinds import KINDS
 
@@ -42,21 +43,21 @@ def app_kinds() -> tuple[Kind, ...]:
     """Every kind the app's workloads can render: the app project's allowlist. Namespaced
     only, nothing cluster-scoped."""
     kinds = set(BASE_APP_KINDS)
-    kinds.update(Kind(group, kind) for group, kind in Workload.SHARED_KINDS)
+    kinds.update(Kind(child.group, child.kind) for child in Workload.CHILDREN)
     kinds.update(Kind(k.group, k.kind) for k in KINDS.values())
     return tuple(sorted(kinds, key=lambda k: (k.group, k.kind)))
 
 
 def add_workloads(scope: Construct, config: AppConfig, cluster: ClusterSettings) -> list[Workload]:
     """The app's service account and one workload construct per service."""
+    app = config.app
     KubeObject(
         scope,
         "ServiceAccount",
-        api_version="v1",
-        kind="ServiceAccount",
-        name=config.app.name,
-        namespace=config.app.namespace,
-        labels=standard_labels(config.app.name, config.app.name),
+        Gvk("v1", "ServiceAccount"),
+        ObjectMeta(
+            name=app.name, namespace=app.namespace, labels=standard_labels(app.name, app.name)
+        ),
         annotations={SYNC_WAVE: "-1"},
         body={"automountServiceAccountToken": False},
     )

@@ -24,7 +24,12 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
                                 argocd-rbac-cm: nothing that widens what every user may do
                                 (`policy.default` other than none or role:readonly, a policy
                                 line for a `*` subject or for role:readonly), and no more
-                                policy than the guard can read (RBAC_POLICY_MAX_CHARACTERS)
+                                policy than the guard can read (RBAC_POLICY_MAX_CHARACTERS);
+                                argocd-notifications-cm: only the base's deploy-status keys
+                                name its service or token (no other service may send the
+                                token, no other template or subscription may use the service),
+                                and the service sends over https (http to loopback only) with
+                                TLS verified
     gitops-base-namespaces      any namespace, written by Argo CD's application controller:
                                 no taking over one the base did not create for this app (its
                                 `managed-by` and `instance` labels set where they were not)
@@ -45,45 +50,26 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.constructs.labels import INSTANCE, MANAGED_BY, MANAGER
-from constructs_lib.constructs.trust_rules import (
-    ADMISSION_GROUP,
-    ADMISSION_KINDS,
-    ARGOCD_CM,
-    ARGOCD_RBAC_CM,
-    GLOB_CHARACTERS,
-    PROJECT_GLOB_FIELDS,
-    PROJECT_WHITELISTS,
-    PSA_ENFORCE_VERSION,
-    PSA_LATEST,
-    RBAC_DEFAULT,
-    RBAC_DEFAULT_ROLES,
-    RBAC_POLICY_MAX_CHARACTERS,
-    RBAC_WIDE_LINE,
-)
+from constructs_lib.constructs import trust_rules
+from constructs_lib.constructs.argocd import deploy_status
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
+from constructs_lib.model.names import INSTANCE, MANAGED_BY, MANAGER, NAMESPACE_NAME
 
-API_VERSION = "admissionregistration.k8s.io/v1"
-POLICY_KIND = "ValidatingAdmissionPolicy"
-BINDING_KIND = "ValidatingAdmissionPolicyBinding"
-POLICY_KINDS = ADMISSION_KINDS
+POLICY, BINDING = (Gvk(f"{trust_rules.ADMISSION_GROUP}/v1", k) for k in trust_rules.ADMISSION_KINDS)
 PREFIX = "gitops-base-"
 APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
-ARGOCD_CM_POLICY = f"{PREFIX}argocd-cm"
+ARGOCD_CM = f"{PREFIX}argocd-cm"
 NAMESPACES = f"{PREFIX}namespaces"
 ARGOCD_CONTROLLER = "argocd-application-controller"
 """The service account Argo CD's application controller writes with (upstream's install)."""
+DOCS = "see SECURITY.md#trust-model"
 # Any glob character, as an RE2 (and Python) character class.
-GLOB_CLASS = "[" + "".join("\\" + c for c in GLOB_CHARACTERS) + "]"
+GLOB_CLASS = "[" + "".join("\\" + c for c in trust_rules.GLOB_CHARACTERS) + "]"
 # What an update of a namespace's labels may go through: the object and its subresources
 # (the API server keeps the labels a status or finalize write sends).
 NAMESPACE_RESOURCES = ("namespaces", "namespaces/finalize", "namespaces/status")
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server, immutable
-PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
-PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
-DOCS = "see SECURITY.md#trust-model"
 
 
 @dataclass(frozen=True)
@@ -138,44 +124,28 @@ class AdmissionGuards(Construct):
             self._policy(POD_SECURITY, self._pod_security())
         if props.default_deny_namespaces:
             self._policy(DEFAULT_DENY, self._default_deny())
-        self._policy(ARGOCD_CM_POLICY, self._argocd_cm())
+        self._policy(ARGOCD_CM, self._argocd_cm())
         self._policy(NAMESPACES, self._namespaces())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
-        labels = self.props.labels
-        self.policies[name] = KubeObject(
-            self,
-            f"Policy-{name}",
-            api_version=API_VERSION,
-            kind=POLICY_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"failurePolicy": "Fail", **spec}},
-        )
-        KubeObject(
-            self,
-            f"Binding-{name}",
-            api_version=API_VERSION,
-            kind=BINDING_KIND,
-            name=name,
-            labels=labels,
-            body={"spec": {"policyName": name, "validationActions": ["Deny"]}},
-        )
+        meta = ObjectMeta(name=name, labels=self.props.labels)
+        policy = {"spec": {"failurePolicy": "Fail", **spec}}
+        self.policies[name] = KubeObject(self, f"Policy-{name}", POLICY, meta, body=policy)
+        binding = {"spec": {"policyName": name, "validationActions": ["Deny"]}}
+        KubeObject(self, f"Binding-{name}", BINDING, meta, body=binding)
 
     def _in_namespaces(self, *names: str) -> dict[str, Any]:
         return {
-            "matchExpressions": [
-                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}
-            ]
+            "matchExpressions": [{"key": NAMESPACE_NAME, "operator": "In", "values": sorted(names)}]
         }
 
     def _appprojects(self) -> dict[str, Any]:
         o = "object.spec"
         fix = "name each repository, namespace, kind and object the project needs exactly"
-        glob = "a glob character (" + " ".join(GLOB_CHARACTERS) + ")"
+        glob = "a glob character (" + " ".join(trust_rules.GLOB_CHARACTERS) + ")"
         validations = [
             _validation(
-                " && ".join(f"has({o}.{w})" for w in PROJECT_WHITELISTS),
+                " && ".join(f"has({o}.{w})" for w in trust_rules.PROJECT_WHITELISTS),
                 _message(
                     APPPROJECTS,
                     "an AppProject needs clusterResourceWhitelist and namespaceResourceWhitelist "
@@ -185,7 +155,7 @@ class AdmissionGuards(Construct):
                 ),
             )
         ]
-        for field_, keys in PROJECT_GLOB_FIELDS.items():
+        for field_, keys in trust_rules.PROJECT_GLOB_FIELDS.items():
             test = " || ".join(_glob("e", k) for k in keys) if keys else _glob("e")
             validations.append(
                 _validation(
@@ -205,14 +175,14 @@ class AdmissionGuards(Construct):
                 ),
             )
         )
-        for whitelist in PROJECT_WHITELISTS:
+        for whitelist in trust_rules.PROJECT_WHITELISTS:
             validations.append(
                 _validation(
                     _none_of(
                         f"{o}.{whitelist}",
                         "k",
-                        f"has(k.group) && k.group == '{ADMISSION_GROUP}' && has(k.kind) && "
-                        f"k.kind in {_cel(list(POLICY_KINDS))}",
+                        f"has(k.group) && k.group == '{trust_rules.ADMISSION_GROUP}' && "
+                        f"has(k.kind) && k.kind in {_cel(list(trust_rules.ADMISSION_KINDS))}",
                     ),
                     _message(
                         APPPROJECTS,
@@ -240,8 +210,14 @@ class AdmissionGuards(Construct):
         }
 
     def _pod_security(self) -> dict[str, Any]:
+        enforce, pinned, latest = (
+            trust_rules.PSA_ENFORCE,
+            trust_rules.PSA_ENFORCE_VERSION,
+            trust_rules.PSA_LATEST,
+        )
+        rank = _cel(trust_rules.PSA_RANK)
         levels = dict(self.props.pod_security)
-        versions = {ns: self.props.pod_security_versions.get(ns, PSA_LATEST) for ns in levels}
+        versions = {ns: self.props.pod_security_versions.get(ns, latest) for ns in levels}
         labels = "object.metadata.labels"
         return {
             "matchConstraints": {
@@ -259,19 +235,18 @@ class AdmissionGuards(Construct):
                 {"name": "required", "expression": f"{_cel(levels)}[object.metadata.name]"},
                 {
                     "name": "enforce",
-                    "expression": f"has(object.metadata.labels) && '{PSA_ENFORCE}' in "
-                    f"object.metadata.labels ? object.metadata.labels['{PSA_ENFORCE}'] : ''",
+                    "expression": f"has(object.metadata.labels) && '{enforce}' in "
+                    f"object.metadata.labels ? object.metadata.labels['{enforce}'] : ''",
                 },
                 {"name": "version", "expression": f"{_cel(versions)}[object.metadata.name]"},
             ],
             "validations": [
                 {
-                    "expression": f"variables.enforce in {_cel(PSA_RANK)} && "
-                    f"{_cel(PSA_RANK)}[variables.enforce] >= "
-                    f"{_cel(PSA_RANK)}[variables.required]",
+                    "expression": f"variables.enforce in {rank} && "
+                    f"{rank}[variables.enforce] >= {rank}[variables.required]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE}=' + variables.required + ' (got \"' + "
+                        f"label {enforce}=' + variables.required + ' (got \"' + "
                         "variables.enforce + '\"); restore the label the base renders "
                         f"({DOCS})'"
                     ),
@@ -279,12 +254,12 @@ class AdmissionGuards(Construct):
                 # An absent enforce-version is `latest`; a pinned older one checks pods
                 # against that release's, weaker, definition of the level.
                 {
-                    "expression": f"!has({labels}) || !('{PSA_ENFORCE_VERSION}' in {labels}) || "
-                    f"{labels}['{PSA_ENFORCE_VERSION}'] in ['{PSA_LATEST}', variables.version]",
+                    "expression": f"!has({labels}) || !('{pinned}' in {labels}) || "
+                    f"{labels}['{pinned}'] in ['{latest}', variables.version]",
                     "messageExpression": (
                         f"'{POD_SECURITY}: namespace ' + object.metadata.name + ' must keep "
-                        f"label {PSA_ENFORCE_VERSION}=' + variables.version + ' (got \"' + "
-                        f"{labels}['{PSA_ENFORCE_VERSION}'] + '\"); a pinned version checks "
+                        f"label {pinned}=' + variables.version + ' (got \"' + "
+                        f"{labels}['{pinned}'] + '\"); a pinned version checks "
                         f"pods against an older, weaker policy ({DOCS})'"
                     ),
                 },
@@ -327,7 +302,7 @@ class AdmissionGuards(Construct):
                 {
                     "name": "defaultDeny",
                     "expression": "(request.operation == 'DELETE' ? oldObject : object)"
-                    ".metadata.name.startsWith('default-deny')",
+                    f".metadata.name.startsWith('{trust_rules.DEFAULT_DENY}')",
                 }
             ],
             "validations": [
@@ -379,62 +354,89 @@ class AdmissionGuards(Construct):
 
     def _argocd_cm(self) -> dict[str, Any]:
         data = "object.data"
-        anonymous = "users.anonymous.enabled"
-        truthy = ["1", "t", "T", "true", "TRUE", "True"]
+        anonymous, accounts = trust_rules.ANONYMOUS, trust_rules.ACCOUNTS_PREFIX
+        default, roles = trust_rules.RBAC_DEFAULT, _cel(list(trust_rules.RBAC_DEFAULT_ROLES))
+        limit = trust_rules.RBAC_POLICY_MAX_CHARACTERS
         # Argo CD joins policy.csv and every policy.<name>.csv into one policy.
         csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
         validations = [
             (
-                ARGOCD_CM,
-                f"!has({data}) || !{data}.exists(k, k.startsWith('accounts.'))",
+                trust_rules.ARGOCD_CM,
+                f"!has({data}) || !{data}.exists(k, k.startsWith('{accounts}'))",
                 _message(
-                    ARGOCD_CM_POLICY,
+                    ARGOCD_CM,
                     "argocd-cm may not define local accounts (accounts.*)",
                     "sign in through SSO, or the admin account the base leaves as installed",
                 ),
             ),
             (
-                ARGOCD_CM,
+                trust_rules.ARGOCD_CM,
                 f"!has({data}) || !('{anonymous}' in {data}) || "
-                f"!({data}['{anonymous}'] in {_cel(truthy)})",
+                f"!({data}['{anonymous}'] in {_cel(list(trust_rules.TRUTHY))})",
                 _message(
-                    ARGOCD_CM_POLICY,
+                    ARGOCD_CM,
                     "argocd-cm may not enable anonymous access (users.anonymous.enabled)",
                     "remove the key",
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
-                f"!has({data}) || !('{RBAC_DEFAULT}' in {data}) || "
-                f"{data}['{RBAC_DEFAULT}'] in {_cel(list(RBAC_DEFAULT_ROLES))}",
+                trust_rules.ARGOCD_RBAC_CM,
+                f"!has({data}) || !('{default}' in {data}) || {data}['{default}'] in {roles}",
                 _message(
-                    ARGOCD_CM_POLICY,
-                    f"argocd-rbac-cm {RBAC_DEFAULT} may only be empty or role:readonly",
+                    ARGOCD_CM,
+                    f"argocd-rbac-cm {default} may only be empty or role:readonly",
                     "grant more to named SSO groups in policy.csv",
                 ),
             ),
             (
-                ARGOCD_RBAC_CM,
-                f"variables.policySize <= {RBAC_POLICY_MAX_CHARACTERS}",
+                trust_rules.ARGOCD_RBAC_CM,
+                f"variables.policySize <= {limit}",
                 _message(
-                    ARGOCD_CM_POLICY,
-                    f"argocd-rbac-cm may hold at most {RBAC_POLICY_MAX_CHARACTERS} characters of "
-                    "policy CSV (policy.csv and every policy.<name>.csv)",
+                    ARGOCD_CM,
+                    f"argocd-rbac-cm may hold at most {limit} characters of policy CSV "
+                    "(policy.csv and every policy.<name>.csv)",
                     "grant to groups rather than to each user",
                 ),
             ),
             # Read only within the size above: a larger policy would exceed the API server's
             # CEL cost limit and be refused with an opaque error instead of the line above.
             (
-                ARGOCD_RBAC_CM,
-                f"!has({data}) || variables.policySize > {RBAC_POLICY_MAX_CHARACTERS} || "
+                trust_rules.ARGOCD_RBAC_CM,
+                f"!has({data}) || variables.policySize > {limit} || "
                 f"!{data}.exists(k, {csv_key} && "
-                f"{data}[k].matches({_cel('(?m)' + RBAC_WIDE_LINE)}))",
+                f"{data}[k].matches({_cel('(?m)' + trust_rules.RBAC_WIDE_LINE)}))",
                 _message(
-                    ARGOCD_CM_POLICY,
+                    ARGOCD_CM,
                     "argocd-rbac-cm policy lines may not grant to a '*' subject or to "
                     "role:readonly (the role every user may get)",
                     "grant to named SSO groups or roles",
+                ),
+            ),
+        ]
+        marker, service = deploy_status.SERVICE, trust_rules.DEPLOY_STATUS_SERVICE_KEY
+        own = list(trust_rules.DEPLOY_STATUS_KEYS)
+        validations += [
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || {data}.all(k, k in {_cel(own)} || "
+                f"!(k.contains('{marker}') || {data}[k].contains('{marker}')))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: only the base's deploy-status keys may name "
+                    f"{marker} (its service, its token, its templates)",
+                    "configure the deploy status in clusters/<env>/cluster.yaml deploy_status",
+                ),
+            ),
+            (
+                deploy_status.CONFIGMAP,
+                f"!has({data}) || !('{service}' in {data}) || "
+                f"({data}['{service}'].matches({_cel(trust_rules.DEPLOY_STATUS_SCHEME)}) && "
+                f"!{data}['{service}'].contains('insecureSkipVerify'))",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-notifications-cm: {service} must send over https (http to "
+                    "127.0.0.1 or localhost only) and verify TLS",
+                    "set deploy_status.url to an https:// URL",
                 ),
             ),
         ]
@@ -447,7 +449,11 @@ class AdmissionGuards(Construct):
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
                         "resources": ["configmaps"],
-                        "resourceNames": [ARGOCD_CM, ARGOCD_RBAC_CM],
+                        "resourceNames": [
+                            trust_rules.ARGOCD_CM,
+                            trust_rules.ARGOCD_RBAC_CM,
+                            deploy_status.CONFIGMAP,
+                        ],
                     }
                 ],
             },
@@ -467,8 +473,9 @@ class AdmissionGuards(Construct):
 
     def _namespaces(self) -> dict[str, Any]:
         """Argo CD applies the app namespace as rendered; over a namespace that exists it would
-        take it over (and prune it with the app). `gitops-base bootstrap` refuses one it did
-        not create; this refuses the same when a later commit names one."""
+        take it over (its labels, so restricted Pod Security and default-deny). `gitops-base
+        bootstrap` refuses one it did not create; this refuses the same when a later commit
+        names one."""
         account = f"system:serviceaccount:{self.props.argocd_namespace}:{ARGOCD_CONTROLLER}"
 
         def label(obj: str, key: str) -> str:

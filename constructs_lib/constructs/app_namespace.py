@@ -8,14 +8,15 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.names import SYNC_OPTIONS, SYNC_WAVE
 from constructs_lib.model.value_types import above_limit
 
 PSS_RESTRICTED = pod_security_labels("restricted")
 # Argo CD never deletes the namespace (and with it every workload and PVC) on prune or when
 # the platform Application is deleted.
-KEEP_NAMESPACE = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+KEEP_NAMESPACE = {SYNC_OPTIONS: "Prune=false,Delete=false"}
 # Local disk (logs, writable layers, emptyDirs such as /tmp) of a container that sets none:
 # requested so the scheduler counts it, limited so one pod cannot fill the node's disk.
 EPHEMERAL_REQUEST = "64Mi"
@@ -47,10 +48,8 @@ class AppNamespace(Construct):
         self.namespace = KubeObject(
             self,
             "Namespace",
-            api_version="v1",
-            kind="Namespace",
-            name=props.name,
-            labels={**props.labels, **PSS_RESTRICTED},
+            Gvk("v1", "Namespace"),
+            ObjectMeta(name=props.name, labels={**props.labels, **PSS_RESTRICTED}),
             # Before everything that lives in it.
             annotations={SYNC_WAVE: "-10", **KEEP_NAMESPACE},
         )
@@ -81,11 +80,8 @@ class AppNamespace(Construct):
         return KubeObject(
             self,
             kind,
-            api_version="v1",
-            kind=kind,
-            name=self.props.name,
-            namespace=self.props.name,
-            labels=self.props.labels,
+            Gvk("v1", kind),
+            ObjectMeta(name=self.props.name, namespace=self.props.name, labels=self.props.labels),
             annotations={SYNC_WAVE: "-9"},
             body={"spec": spec},
         )

@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta
+from constructs_lib.model.names import SECRETS_VOLUME, SYNC_WAVE
 
+SECRET_PROVIDER_CLASS = Gvk("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass")
 CSI_DRIVER = "secrets-store.csi.k8s.io"
-VOLUME_NAME = "secrets"
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,10 @@ class InfisicalSecret:
 
 
 @dataclass(frozen=True)
-class InfisicalSecretMountProps:
-    """Props of InfisicalSecretMount."""
+class InfisicalSecretMountProps(NamespacedMeta):
+    """Props of InfisicalSecretMount: the SecretProviderClass's name (the workload's),
+    namespace and labels, and the secrets it mounts."""
 
-    name: str
-    """Name of the SecretProviderClass; also the prefix of the synced Secret."""
-    namespace: str
-    labels: dict[str, str]
     infisical: InfisicalConnection
     env_slug: str
     """Infisical environment slug (per cluster)."""
@@ -88,23 +86,16 @@ class InfisicalSecretMount(KubeObject):
                     ],
                 }
             ]
+        # Before the workloads that mount it, so their pods never wait on a missing class.
+        wave = {SYNC_WAVE: "-1"}
         super().__init__(
-            scope,
-            id,
-            api_version="secrets-store.csi.x-k8s.io/v1",
-            kind="SecretProviderClass",
-            name=props.name,
-            namespace=props.namespace,
-            labels=props.labels,
-            # Before the workloads that mount it, so their pods never wait on a missing class.
-            annotations={SYNC_WAVE: "-1"},
-            body={"spec": spec},
+            scope, id, SECRET_PROVIDER_CLASS, props, annotations=wave, body={"spec": spec}
         )
 
     def volume(self) -> dict[str, Any]:
         """The pod volume that mounts the secrets."""
         return {
-            "name": VOLUME_NAME,
+            "name": SECRETS_VOLUME,
             "csi": {
                 "driver": CSI_DRIVER,
                 "readOnly": True,
@@ -114,7 +105,7 @@ class InfisicalSecretMount(KubeObject):
 
     def volume_mount(self) -> dict[str, Any]:
         """The container mount of `volume()`."""
-        return {"name": VOLUME_NAME, "mountPath": self.props.mount_path, "readOnly": True}
+        return {"name": SECRETS_VOLUME, "mountPath": self.props.mount_path, "readOnly": True}
 
     def env_vars(self) -> list[dict[str, Any]]:
         """Env vars for the secrets a service reads from the environment, in config order."""

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import cdk8s
 from constructs import Construct
 
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+@dataclass(frozen=True)
+class Gvk:
+    """What kind of object: its apiVersion and kind (cdk8s' GroupVersionKind)."""
+
+    api_version: str
+    kind: str
+
+    @property
+    def group(self) -> str:
+        """The API group ("" for the core group)."""
+        return self.api_version.rpartition("/")[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectMeta:
+    """Which object: its name, namespace and labels."""
+
+    name: str
+    labels: dict[str, str]
+    namespace: str | None = None
+    """@default none: a cluster-scoped object"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamespacedMeta(ObjectMeta):
+    """The name, namespace and labels of a namespaced object. The props of a construct that is
+    one such object extend it, and are its metadata."""
+
+    namespace: str
 
 
 class KubeObject(cdk8s.ApiObject):
-    """One Kubernetes object with an explicit name, so cdk8s adds no generated suffix.
+    """One Kubernetes object: its kind (`Gvk`), its metadata (`ObjectMeta`, with an explicit
+    name, so cdk8s adds no generated suffix) and its body.
 
     cdk8s owns the object's identity: it sits in the construct tree, and cdk8s renders its
     apiVersion, kind and metadata (labels and annotations other constructs add included).
@@ -29,26 +60,26 @@ class KubeObject(cdk8s.ApiObject):
         self,
         scope: Construct,
         id: str,
+        gvk: Gvk,
+        meta: ObjectMeta,
         *,
-        api_version: str,
-        kind: str,
-        name: str,
-        labels: dict[str, str],
-        namespace: str | None = None,
         annotations: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             scope,
             id,
-            api_version=api_version,
-            kind=kind,
+            api_version=gvk.api_version,
+            kind=gvk.kind,
             metadata=cdk8s.ApiObjectMetadata(
-                name=name, namespace=namespace, labels=labels, annotations=annotations or None
+                name=meta.name,
+                namespace=meta.namespace,
+                labels=meta.labels,
+                annotations=annotations or None,
             ),
         )
         self.body: dict[str, Any] = dict(body or {})
-        self.identity = (api_version, kind, namespace or "", name)
+        self.identity = (gvk.api_version, gvk.kind, meta.namespace or "", meta.name)
 
 
 def synthesize(chart: cdk8s.Chart) -> list[dict[str, Any]]:

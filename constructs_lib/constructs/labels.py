@@ -1,4 +1,5 @@
-"""The one label helper. Selectors come from here and only here.
+"""The one label helper. Selectors come from here and only here; the keys are named in
+model/names.py.
 
 Selectors are immutable on Deployments, so they are built from the app and service names,
 never from construct paths or cdk8s hashes: moving a construct must not change them.
@@ -6,11 +7,7 @@ never from construct paths or cdk8s hashes: moving a construct must not change t
 
 from __future__ import annotations
 
-NAME = "app.kubernetes.io/name"
-INSTANCE = "app.kubernetes.io/instance"
-PART_OF = "app.kubernetes.io/part-of"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGER = "gitops-base"
+from constructs_lib.model.names import INSTANCE, MANAGED_BY, MANAGER, NAME, PART_OF
 
 
 def selector_labels(app: str, component: str) -> dict[str, str]:

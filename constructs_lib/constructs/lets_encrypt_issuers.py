@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
+from constructs_lib.model.names import SYNC_OPTIONS, SYNC_WAVE
 
 ACME_SERVERS = {
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -15,7 +16,7 @@ ACME_SERVERS = {
 }
 # The CRD comes with cert-manager, an earlier Application; on the very first sync Argo CD's
 # dry run would fail on the unknown kind without this.
-SKIP_DRY_RUN = {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}
+SKIP_DRY_RUN = {SYNC_OPTIONS: "SkipDryRunOnMissingResource=true"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,8 @@ class LetsEncryptIssuers(Construct):
             name: KubeObject(
                 self,
                 name,
-                api_version="cert-manager.io/v1",
-                kind="ClusterIssuer",
-                name=name,
-                labels=props.labels,
+                Gvk("cert-manager.io/v1", "ClusterIssuer"),
+                ObjectMeta(name=name, labels=props.labels),
                 annotations={SYNC_WAVE: props.sync_wave, **SKIP_DRY_RUN},
                 body={
                     "spec": {

@@ -14,15 +14,17 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
-from constructs_lib.constructs.labels import INSTANCE, NAME
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.trust_rules import (
+    DEFAULT_DENY,
     EXTERNAL_EGRESS_POLICY,
     NEVER_REACHED,
     closed_within,
 )
+from constructs_lib.model.addons import KUBE_SYSTEM
+from constructs_lib.model.names import INSTANCE, NAME, NAMESPACE_NAME
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+NETWORK_POLICY = Gvk("networking.k8s.io/v1", "NetworkPolicy")
 ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
 ACME_SOLVER_PORT = 8089
 # Public addresses only: RFC 1918, CGNAT, link-local (cloud metadata), loopback and the
@@ -47,12 +49,12 @@ class Peer:
 
     def selector(self) -> dict[str, Any]:
         return {
-            "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: self.namespace}},
+            "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: self.namespace}},
             "podSelector": {"matchLabels": dict(self.pod_labels)},
         }
 
 
-KUBE_DNS = Peer("kube-system", {"k8s-app": "kube-dns"})
+KUBE_DNS = Peer(KUBE_SYSTEM, {"k8s-app": "kube-dns"})
 
 
 @dataclass(frozen=True)
@@ -130,16 +132,8 @@ class AppNetworkPolicies(Construct):
             self.policies.append(self.allow_external(service, rules))
 
     def _policy(self, name: str, spec: dict[str, Any]) -> KubeObject:
-        return KubeObject(
-            self,
-            name,
-            api_version="networking.k8s.io/v1",
-            kind="NetworkPolicy",
-            name=name,
-            namespace=self.props.namespace,
-            labels=self.props.labels,
-            body={"spec": spec},
-        )
+        meta = ObjectMeta(name=name, namespace=self.props.namespace, labels=self.props.labels)
+        return KubeObject(self, name, NETWORK_POLICY, meta, body={"spec": spec})
 
     def _pods(self, services: Iterable[str]) -> dict[str, Any]:
         """Selector of the app's pods of the named services."""
@@ -151,7 +145,7 @@ class AppNetworkPolicies(Construct):
     def default_deny(self) -> KubeObject:
         """Selects every pod and allows nothing: all other policies are exceptions to it."""
         spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-        return self._policy("default-deny", spec)
+        return self._policy(DEFAULT_DENY, spec)
 
     def allow_dns(self) -> KubeObject:
         return self._policy(

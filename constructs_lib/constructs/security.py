@@ -7,20 +7,26 @@ of `PodSecurity`; an absent field never loosens anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-TMP_VOLUME = "tmp"
-PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+from constructs_lib.constructs.trust_rules import (
+    PSA_ENFORCE,
+    PSA_ENFORCE_VERSION,
+    PSA_LATEST,
+    psa_label,
+)
+from constructs_lib.model.names import TMP_PATH, TMP_VOLUME
+from constructs_lib.model.value_types import PodSecurityLevel
 
 
 def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
     """A namespace's Pod Security labels: enforce, audit and warn at `level`, against the
     latest policy version."""
     return {
-        "pod-security.kubernetes.io/enforce": level,
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": level,
-        "pod-security.kubernetes.io/warn": level,
+        PSA_ENFORCE: level,
+        PSA_ENFORCE_VERSION: PSA_LATEST,
+        psa_label("audit"): level,
+        psa_label("warn"): level,
     }
 
 
@@ -75,5 +81,5 @@ def tmp_volume() -> tuple[dict[str, Any], dict[str, Any]]:
     """A writable /tmp, so a read-only root filesystem does not break ordinary programs."""
     return (
         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
-        {"name": TMP_VOLUME, "mountPath": "/tmp"},
+        {"name": TMP_VOLUME, "mountPath": TMP_PATH},
     )

@@ -7,18 +7,16 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta
 
+INGRESS = Gvk("networking.k8s.io/v1", "Ingress")
 CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
 
 
 @dataclass(frozen=True)
-class TlsIngressProps:
-    """Props of TlsIngress."""
+class TlsIngressProps(NamespacedMeta):
+    """Props of TlsIngress: the Ingress's name, namespace and labels, and what it routes."""
 
-    name: str
-    namespace: str
-    labels: dict[str, str]
     hosts: tuple[str, ...]
     service_name: str
     service_port: int | str
@@ -71,14 +69,4 @@ class TlsIngress(KubeObject):
             spec["tls"] = [{"hosts": list(props.hosts), "secretName": self.tls_secret_name}]
         else:
             self.tls_secret_name = None
-        super().__init__(
-            scope,
-            id,
-            api_version="networking.k8s.io/v1",
-            kind="Ingress",
-            name=props.name,
-            namespace=props.namespace,
-            labels=props.labels,
-            annotations=annotations,
-            body={"spec": spec},
-        )
+        super().__init__(scope, id, INGRESS, props, annotations=annotations, body={"spec": spec})

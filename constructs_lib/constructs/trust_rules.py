@@ -12,9 +12,10 @@ namespace, name) and the field exactly:
   policy both compare AppProjects, Pod Security labels and Argo CD's RBAC against.
 
 Read by the synth's policy (render/policy.py), `gitops-base validate`, the admission guards
-(admission_guards.py) and the docs: the table in docs/how-to/overlays.md is generated from
-this module (`make schema`). Plain values and small pure functions only: the synth imports
-this without loading cdk8s.
+(CEL, admission_guards.py), so the two lines refuse the same things, and the docs: the table
+in docs/how-to/overlays.md is generated from this module (`make schema`). The constructs that
+render these objects name them from here too. Plain values and small pure functions only: the
+synth imports this without loading cdk8s.
 """
 
 from __future__ import annotations
@@ -22,14 +23,56 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from constructs_lib.constructs.platform.addons import ADDONS
+from constructs_lib.model.addons import ADDONS
+from constructs_lib.model.names import DEPLOY_STATUS_SERVICE
+from constructs_lib.model.workload_kinds import KINDS
 
 # --- what the admission guards and the synth's policy both check ----------------------------
 
-PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"
+PSA_MODES = ("enforce", "audit", "warn")
+"""The modes of Pod Security admission, one namespace label each."""
+PSA_RANK = {"privileged": 0, "baseline": 1, "restricted": 2}
+"""The Pod Security levels, weakest first; a missing label is `privileged`."""
+
+
+def psa_label(mode: str) -> str:
+    """The namespace label of one Pod Security mode: pod-security.kubernetes.io/enforce."""
+    return f"pod-security.kubernetes.io/{mode}"
+
+
+PSA_ENFORCE = psa_label("enforce")
+PSA_ENFORCE_VERSION = psa_label("enforce-version")
 PSA_LATEST = "latest"
+DEFAULT_DENY = "default-deny"
+"""The app namespace's NetworkPolicy that denies all traffic but what others allow."""
 ARGOCD_CM = "argocd-cm"
 ARGOCD_RBAC_CM = "argocd-rbac-cm"
+NOTIFICATIONS_CM = "argocd-notifications-cm"
+DEPLOY_STATUS_STATES = ("deployed", "degraded", "failed")
+"""The states the deploy status reports (constructs/argocd/deploy_status.py), one template each."""
+
+
+def deploy_status_template(state: str) -> str:
+    """The argocd-notifications-cm template of one deploy status state."""
+    return f"gitops-base-{state}"
+
+
+DEPLOY_STATUS_SERVICE_KEY = f"service.webhook.{DEPLOY_STATUS_SERVICE}"
+DEPLOY_STATUS_KEYS = (
+    DEPLOY_STATUS_SERVICE_KEY,
+    f"trigger.{DEPLOY_STATUS_SERVICE}",
+    *(f"template.{deploy_status_template(s)}" for s in DEPLOY_STATUS_STATES),
+)
+"""The argocd-notifications-cm keys the deploy status renders: its service, its trigger (named
+like it) and its templates; no other key may name the service or its token."""
+DEPLOY_STATUS_SCHEME = r"^url: (https://|http://(127[.]0[.]0[.]1|localhost)[:/\n])"
+"""What the service's first line, which the base writes as `url: ...`, must match (RE2 and
+Python): https, or http to loopback only."""
+ACCOUNTS_PREFIX = "accounts."
+"""argocd-cm keys that define local Argo CD users."""
+ANONYMOUS = "users.anonymous.enabled"
+TRUTHY = ("1", "t", "T", "true", "TRUE", "True")
+"""What Argo CD reads as true (Go's strconv.ParseBool)."""
 RBAC_DEFAULT = "policy.default"
 RBAC_DEFAULT_ROLES = ("", "role:readonly")
 """The `policy.default` values that give every user no more than read access."""
@@ -115,21 +158,23 @@ HELM_VALUES = "/spec/source/helm/valuesObject"
 METADATA = (f"/metadata/annotations/{ANNOTATION}",)
 
 
-def _pod(template: str) -> tuple[str, ...]:
-    """What a patch may change in a pod template at `template`."""
+def _workload(pod_spec: tuple[str, ...], replicas: bool) -> tuple[str, ...]:
+    """What a patch may change in a workload whose pod spec is at `pod_spec`: its replicas
+    (when it takes them), its pod template's safe annotations, its containers' resources and
+    scheduling hints."""
+    template, spec = "".join(f"/{t}" for t in pod_spec[:-1]), "".join(f"/{t}" for t in pod_spec)
     return (
+        *METADATA,
+        *(("/spec/replicas",) if replicas else ()),
         f"{template}/metadata/annotations/{ANNOTATION}",
-        f"{template}/spec/containers/{INDEX}/resources",
-        f"{template}/spec/initContainers/{INDEX}/resources",
-        *(f"{template}/spec/{hint}" for hint in SCHEDULING_HINTS),
+        f"{spec}/containers/{INDEX}/resources",
+        f"{spec}/initContainers/{INDEX}/resources",
+        *(f"{spec}/{hint}" for hint in SCHEDULING_HINTS),
     )
 
 
 PATCHABLE: dict[str, tuple[str, ...]] = {
-    "Deployment": (*METADATA, "/spec/replicas", *_pod("/spec/template")),
-    "StatefulSet": (*METADATA, "/spec/replicas", *_pod("/spec/template")),
-    "Job": (*METADATA, *_pod("/spec/template")),
-    "CronJob": (*METADATA, *_pod("/spec/jobTemplate/spec/template")),
+    **{name: _workload(kind.pod_spec, kind.replicas) for name, kind in KINDS.items()},
     "HorizontalPodAutoscaler": (*METADATA, "/spec/minReplicas", "/spec/maxReplicas"),
     "PodDisruptionBudget": (*METADATA, "/spec/minAvailable", "/spec/maxUnavailable"),
     "Service": METADATA,
@@ -225,15 +270,14 @@ baseline project allow these kinds, so Argo CD syncs what passes here."""
 
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    **{
+        k: ("spec", "template", "spec")
+        for k in ("DaemonSet", "ReplicaSet", "ReplicationController")
+    },
+    **{name: kind.pod_spec for name, kind in KINDS.items()},
 }
-"""Kinds with a pod spec, and where: each is held to the restricted Pod Security Standard."""
+"""Kinds with a pod spec, and where (the workload kinds' from their catalogue): each is held to
+the restricted Pod Security Standard."""
 # The restricted Pod Security Standard, as an allowlist (k8s.io/pod-security-admission).
 RESTRICTED_VOLUMES = (
     "configMap",

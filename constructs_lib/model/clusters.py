@@ -7,13 +7,24 @@ from, its domain, its certificate issuer, and the Infisical environment it reads
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from constructs_lib.model.base import Model
 from constructs_lib.model.config import Issuer
+from constructs_lib.model.durations import MAX_SECONDS, format_duration, parse_duration
+from constructs_lib.model.names import ARGOCD_NAMESPACE
 from constructs_lib.model.value_types import DnsLabel, Hostname, SchemaVersion
 
 CLUSTER_FILE = "cluster.yaml"
@@ -47,7 +58,9 @@ class RepoSettings(Model):
 class ArgoCdSettings(Model):
     """The Argo CD this environment is deployed by."""
 
-    namespace: DnsLabel = Field("argocd", description="Namespace Argo CD runs in. Default: argocd.")
+    namespace: DnsLabel = Field(
+        ARGOCD_NAMESPACE, description=f"Namespace Argo CD runs in. Default: {ARGOCD_NAMESPACE}."
+    )
     destination_server: str = Field(
         "https://kubernetes.default.svc",
         description="API server Applications deploy to. Default: the cluster Argo CD runs in.",
@@ -128,6 +141,91 @@ class IngressSettings(Model):
         return self
 
 
+Duration = Annotated[
+    int,
+    PlainValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": MAX_SECONDS},
+                {"type": "string", "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$|^[0-9]+$"},
+            ]
+        }
+    ),
+]
+"""Seconds, written as `90s`, `5m`, `1h30m` (or a number of seconds)."""
+
+
+class PromotionSettings(Model):
+    """How an image leaves this environment for the next one (`gitops-base promote --from`)."""
+
+    soak: Duration = Field(
+        300,
+        description="How long this environment must have run an image Synced and Healthy "
+        "before `promote --from <this env>` takes it (90s, 5m, 1h). Default: 5m.",
+    )
+
+
+# A URL that goes into Argo CD's notifications config: no character a Go template, a JSON
+# string or the `$secret` substitution of Argo CD notifications would read specially.
+_URL_PATH = r"(/[A-Za-z0-9._~/%:@!,;=+&?#-]*)?"
+_URL = re.compile(
+    rf"^(https://[A-Za-z0-9.-]+(:[0-9]{{1,5}})?|http://(127\.0\.0\.1|localhost)(:[0-9]{{1,5}})?)"
+    rf"{_URL_PATH}\Z"
+)
+
+
+def _notify_url(value: str) -> str:
+    if len(value) > 500 or not _URL.match(value):
+        raise ValueError(
+            f"'{value}' is not an https:// URL (http:// only to 127.0.0.1 or localhost, a local "
+            "test server) of letters, digits and ._~/%:@!,;=+&?#- (no quotes, braces, '$' or "
+            "spaces), at most 500 characters"
+        )
+    return value
+
+
+NotifyUrl = Annotated[str, AfterValidator(_notify_url)]
+GITHUB_API = "https://api.github.com"
+_GITHUB_REPO = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?\Z"
+)
+
+
+class DeployStatusSettings(Model):
+    """A status per synced commit where people look: Argo CD's notifications controller posts
+    deployed, degraded or failed for the app's Application. Its token comes from `gitops-base
+    bootstrap` (GITOPS_BASE_DEPLOY_STATUS_TOKEN), never from Git."""
+
+    provider: Literal["github", "webhook"] = Field(
+        description="github: a commit status on the synced commit (success, failure, error). "
+        "webhook: a JSON POST per state to `url`."
+    )
+    url: NotifyUrl | None = Field(
+        None,
+        description="github: the API's base URL. Default: https://api.github.com (GitHub "
+        "Enterprise: https://HOST/api/v3). webhook: REQUIRED, the endpoint.",
+    )
+    repository: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$",
+        description="github: owner/name of the repository whose commits get the status. "
+        "Default: from repo.url when it is on github.com.",
+    )
+    context: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+        description="github: the status's name on the commit. Default: gitops-base/<env>.",
+    )
+    target_url: NotifyUrl | None = Field(
+        None,
+        description="The link of the status (for example the app's page in the Argo CD UI, or "
+        "the pipeline run). Default: none.",
+    )
+
+
 class ClusterSettings(Model):
     """Settings of one environment (one k3s cluster)."""
 
@@ -157,6 +255,32 @@ class ClusterSettings(Model):
         False, description="Install the sealed-secrets controller. Default: false."
     )
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    deploy_status: DeployStatusSettings | None = Field(
+        None,
+        description="Post a deploy status per synced commit (Argo CD notifications). "
+        "Default: off (nothing is sent).",
+    )
+
+    @model_validator(mode="after")
+    def _deploy_status(self) -> ClusterSettings:
+        status = self.deploy_status
+        if status is None:
+            return self
+        if status.provider == "webhook" and status.url is None:
+            raise ValueError("deploy_status.url: required with provider webhook")
+        if status.provider == "github" and self.github_repository() is None:
+            raise ValueError(
+                "deploy_status.repository: give owner/name (repo.url is not a github.com URL)"
+            )
+        return self
+
+    def github_repository(self) -> str | None:
+        """deploy_status.repository, else owner/name of a github.com repo.url."""
+        if self.deploy_status is not None and self.deploy_status.repository:
+            return self.deploy_status.repository
+        m = _GITHUB_REPO.match(self.repo.url)
+        return m.group(1) if m else None
 
     def cluster_ranges(self) -> list[str]:
         """Pod and service ranges and each node's address as a host block."""

@@ -20,8 +20,15 @@ from pydantic import (
 )
 
 from constructs_lib.model import migration
+from constructs_lib.model.addons import ADDON_PROJECT_PREFIX
 from constructs_lib.model.base import Model
 from constructs_lib.model.migration import CONFIG_VERSION, READ_VERSIONS
+from constructs_lib.model.names import (
+    BASE_NAMES,
+    SYSTEM_NAMESPACES,
+    AppName,
+    AppNamespace,
+)
 from constructs_lib.model.quota import (
     FALLBACK_LIMIT,
     FALLBACK_REQUEST,
@@ -41,8 +48,6 @@ from constructs_lib.model.service import (
     port_known,
 )
 from constructs_lib.model.value_types import (
-    AppName,
-    AppNamespace,
     DnsLabel,
     DnsSubdomain,
     Hostname,
@@ -50,6 +55,7 @@ from constructs_lib.model.value_types import (
 )
 
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+TOKEN_AUDIENCE = "infisical"
 
 
 def _config_version(value: object) -> object:
@@ -76,12 +82,12 @@ class AppSettings(Model):
 
     name: AppName = Field(
         description="Application name; the value of app.kubernetes.io/part-of. Not a name the "
-        "base uses for its own Argo CD objects (root, bootstrap, platform, default, add-ons)."
+        f"base gives its own Argo CD objects ({', '.join(BASE_NAMES)}), nor an add-on's name, "
+        f"nor one starting with {ADDON_PROJECT_PREFIX}."
     )
     namespace: AppNamespace = Field(
-        description="Namespace every workload of the app is deployed to. Not a system, Argo CD "
-        "or add-on namespace (kube-system, kube-public, kube-node-lease, default, argocd, "
-        "ingress-nginx, cert-manager)."
+        description="Namespace every workload of the app is deployed to. Not a Kubernetes or "
+        f"Argo CD namespace ({', '.join(SYSTEM_NAMESPACES)}), nor an add-on's."
     )
 
 
@@ -105,7 +111,7 @@ class InfisicalAuth(Model):
         min_length=1, description="ID of the Infisical machine identity with Kubernetes auth."
     )
     audience: str = Field(
-        "infisical",
+        TOKEN_AUDIENCE,
         min_length=1,
         description="Audience of the service-account token the CSI driver requests for the "
         "provider. Must match the driver's tokenRequests. Default: infisical.",
@@ -132,6 +138,12 @@ class SecretsSettings(Model):
     infisical: InfisicalSettings | None = Field(
         None, description="Infisical connection. Required when any service declares secrets."
     )
+
+    @property
+    def token_audience(self) -> str:
+        """Audience of the tokens the CSI driver requests for its providers: Infisical's,
+        and without Infisical the same default."""
+        return self.infisical.auth.audience if self.infisical else TOKEN_AUDIENCE
 
 
 class Defaults(Model):

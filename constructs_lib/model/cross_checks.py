@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from constructs_lib.model.clusters import CLUSTER_FILE, ClusterSettings, rehost
 from constructs_lib.model.config import AppConfig, under_domain
+from constructs_lib.model.names import SELF_MANAGED_ARGOCD
 
 
 def cluster_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
@@ -17,6 +18,12 @@ def cluster_problems(config: AppConfig, cluster: ClusterSettings) -> list[str]:
             f"argocd.namespace: '{cluster.argocd.namespace}' is also the app namespace "
             "(app.namespace): Argo CD's namespace must not get the app's default-deny network "
             "policies, restricted Pod Security and quota; give the app a namespace of its own"
+        )
+    if cluster.argocd.self_managed and config.app.name == SELF_MANAGED_ARGOCD:
+        problems.append(
+            f"argocd.self_managed: Argo CD's own Application is named '{SELF_MANAGED_ARGOCD}', "
+            f"and so is the app's (app.name), which would overwrite it; rename the app or "
+            "leave self_managed false"
         )
     problems += _route_problems(config, cluster)
     problems += _moved_host_problems(config, cluster)

@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     Field,
     StrictBool,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -30,6 +27,7 @@ from constructs_lib.model.bounded import InputTooLarge, read_bounded
 from constructs_lib.model.config import Issuer
 from constructs_lib.model.loading import format_errors
 from constructs_lib.model.migration import v1_line
+from constructs_lib.model.names import AppName, AppNamespace
 from constructs_lib.model.service import (
     Autoscaling,
     DisruptionBudget,
@@ -44,18 +42,15 @@ from constructs_lib.model.service import (
 )
 from constructs_lib.model.service import Port as ConfigPort
 from constructs_lib.model.value_types import (
-    AppName,
-    AppNamespace,
     CronSchedule,
     DnsLabel,
     DnsSubdomain,
     EnvName,
     Hostname,
     HttpPath,
-    ImageDigest,
-    ImageRepository,
-    ImageTag,
+    ImageReference,
     SchemaVersion,
+    split_image,
 )
 from constructs_lib.model.workload_kinds import DEFAULT_KIND, WorkloadType
 
@@ -77,58 +72,6 @@ class PayloadError(ProblemsError):
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__(problems, message=f"{len(problems)} problem(s)")
-
-
-@dataclass(frozen=True)
-class ImageParts:
-    repository: str
-    tag: str | None
-    digest: str | None
-
-
-def split_image(reference: str) -> ImageParts:
-    """`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`; a registry port is not a tag."""
-    name, at, digest = reference.partition("@")
-    last_slash = name.rfind("/")
-    colon = name.rfind(":")
-    tag = None
-    if colon > last_slash:
-        name, tag = name[:colon], name[colon + 1 :]
-    return ImageParts(name, tag, digest if at else None)
-
-
-_REPOSITORY = TypeAdapter(ImageRepository)
-_TAG = TypeAdapter(ImageTag)
-_DIGEST = TypeAdapter(ImageDigest)
-
-
-def _image_reference(value: str) -> str:
-    if any(c.isspace() or not c.isprintable() for c in value):
-        raise ValueError(f"'{value}' is not a valid image reference: it contains whitespace")
-    parts = split_image(value)
-    problems = []
-    for adapter, part in (
-        (_REPOSITORY, parts.repository),
-        (_TAG, parts.tag),
-        (_DIGEST, parts.digest),
-    ):
-        if part is None:
-            continue
-        try:
-            adapter.validate_python(part)
-        except ValidationError as exc:
-            problems.append(str(exc.errors()[0]["msg"]).removeprefix("Value error, "))
-    if problems:
-        raise ValueError(f"'{value}' is not a valid image reference: {problems[0]}")
-    if parts.tag is None and parts.digest is None:
-        raise ValueError(
-            f"'{value}' has neither a tag nor a digest: pin one, e.g. '{value}:1.0.0' or "
-            f"'{value}@sha256:<64 hex digits>'"
-        )
-    return value
-
-
-ImageReference = Annotated[str, AfterValidator(_image_reference)]
 
 
 class Health(Model):

@@ -28,6 +28,7 @@ from constructs_lib.model.kube_rules import (
     ingress_path_problem,
 )
 from constructs_lib.model.migration import moved_in_v2
+from constructs_lib.model.names import POD_VOLUMES, SECRETS_VOLUME, TMP_PATH, TMP_VOLUME
 from constructs_lib.model.value_types import (
     AbsolutePath,
     Annotations,
@@ -244,9 +245,7 @@ class Probe(Model):
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
-        if sum(h is not None for h in (self.http, self.tcp, self.exec)) != 1:
-            raise ValueError("set exactly one of 'http', 'tcp' or 'exec'")
-        return self
+        return self.exactly_one("http", "tcp", "exec")
 
 
 class Probes(Model):
@@ -275,8 +274,7 @@ class SecretRef(Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("set exactly one of 'env' or 'file'")
+        self.exactly_one("env", "file")
         if self.env is not None and len(self.env) > SECRET_KEY_MAX:
             raise ValueError(
                 f"env: '{self.env}' has {len(self.env)} characters; an env secret is synced to a "
@@ -313,7 +311,9 @@ class PersistentVolumeClaimRef(Model):
 class Volume(Model):
     """A writable volume. Exactly one source: empty_dir or persistent_volume_claim."""
 
-    name: DnsLabel = Field(description="Volume name; 'tmp' and 'secrets' are reserved.")
+    name: DnsLabel = Field(
+        description=f"Volume name; {' and '.join(repr(v) for v in POD_VOLUMES)} are reserved."
+    )
     mount_path: AbsolutePath = Field(description="Where the volume appears in the container.")
     read_only: bool = Field(False, description="Default: false.")
     empty_dir: EmptyDir | None = Field(None, description="A scratch volume.")
@@ -323,9 +323,7 @@ class Volume(Model):
 
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
-        if (self.empty_dir is None) == (self.persistent_volume_claim is None):
-            raise ValueError("set exactly one of 'empty_dir' or 'persistent_volume_claim'")
-        return self
+        return self.exactly_one("empty_dir", "persistent_volume_claim")
 
 
 class IngressTls(Model):
@@ -461,9 +459,7 @@ class DisruptionBudget(Model):
 
     @model_validator(mode="after")
     def _one(self) -> DisruptionBudget:
-        if (self.min_available is None) == (self.max_unavailable is None):
-            raise ValueError("set exactly one of 'min_available' or 'max_unavailable'")
-        return self
+        return self.exactly_one("min_available", "max_unavailable")
 
 
 class Security(Model):
@@ -518,9 +514,7 @@ class ExternalEgress(Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> ExternalEgress:
-        if (self.host is None) == (self.cidr is None):
-            raise ValueError("set exactly one of 'host' or 'cidr'")
-        return self
+        return self.exactly_one("host", "cidr")
 
 
 class Egress(Model):
@@ -590,7 +584,7 @@ class Service(Model):
         "/mnt/secrets", description="Where secret files appear. Default: /mnt/secrets."
     )
     volumes: list[Volume] = Field(
-        default_factory=list, description="Writable volumes besides /tmp. Default: none."
+        default_factory=list, description=f"Writable volumes besides {TMP_PATH}. Default: none."
     )
     ingress: Ingress | None = Field(None, description="Public HTTP(S) access. Default: none.")
     autoscaling: Autoscaling | None = Field(
@@ -849,15 +843,15 @@ def check_requests_within_limits(resources: Resources) -> None:
 
 
 def _check_mount_paths(s: Service) -> None:
-    paths = {"/tmp": "tmp"}  # the writable /tmp every pod gets
+    paths = {TMP_PATH: TMP_VOLUME}  # the writable /tmp every pod gets
     if s.secrets:
-        paths[s.secrets_mount_path] = "secrets"  # pragma: allowlist secret
+        paths[s.secrets_mount_path] = SECRETS_VOLUME
     for i, volume in enumerate(s.volumes):
         if volume.mount_path in paths:
             raise ValueError(
                 f"volumes[{i}]: mount path {volume.mount_path} is already used by "
                 f"'{paths[volume.mount_path]}'"
             )
-        if volume.name in {"tmp", "secrets"} or volume.name in paths.values():
+        if volume.name in POD_VOLUMES or volume.name in paths.values():
             raise ValueError(f"volumes[{i}]: volume name '{volume.name}' is reserved or taken")
         paths[volume.mount_path] = volume.name

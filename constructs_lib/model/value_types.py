@@ -9,12 +9,16 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
 from constructs_lib.model.kube_rules import annotation_key_problem, cron_problem, time_zone_problem
+
+Check = Callable[[str], str]
+"""A check of a value: the value, or a ValueError that says what a good one looks like."""
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
@@ -34,22 +38,28 @@ _QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z")
 
 
-def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid DNS label (lowercase letters, digits and '-', "
-            "starting with a letter, ending with a letter or digit, at most 63 characters)"
-        )
-    return value
+def matcher(pattern: re.Pattern[str], what: str, max_length: int | None = None) -> Check:
+    """The check of a value that must match `pattern` (and be at most `max_length` long): it
+    refuses any other with "'<value>' is not <what>"."""
+
+    def check(value: str) -> str:
+        if (max_length is not None and len(value) > max_length) or not pattern.match(value):
+            raise ValueError(f"'{value}' is not {what}")
+        return value
+
+    return check
 
 
-def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid DNS subdomain (lowercase letters, digits, '-' and '.', "
-            "at most 253 characters)"
-        )
-    return value
+_dns_label = matcher(
+    _DNS_LABEL,
+    "a valid DNS label (lowercase letters, digits and '-', starting with a letter, ending "
+    "with a letter or digit, at most 63 characters)",
+)
+_dns_subdomain = matcher(
+    _DNS_SUBDOMAIN,
+    "a valid DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)",
+    max_length=253,
+)
 
 
 def _hostname(value: str) -> str:
@@ -86,13 +96,10 @@ def _port_name(value: str) -> str:
     return value
 
 
-def _env_name(value: str) -> str:
-    if not _ENV_NAME.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid environment variable name (letters, digits and '_', "
-            "not starting with a digit)"
-        )
-    return value
+_env_name = matcher(
+    _ENV_NAME,
+    "a valid environment variable name (letters, digits and '_', not starting with a digit)",
+)
 
 
 MAX_PROCESS_TEXT = 32 * 1024
@@ -122,19 +129,12 @@ def _repository(value: str) -> str:
     return value
 
 
-def _tag(value: str) -> str:
-    if not _TAG.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid image tag (letters, digits, '_', '.', '-', at most 128 "
-            "characters, not starting with '.' or '-')"
-        )
-    return value
-
-
-def _digest(value: str) -> str:
-    if not _DIGEST.match(value):
-        raise ValueError(f"'{value}' is not a valid digest (expected 'sha256:' and 64 hex digits)")
-    return value
+_tag = matcher(
+    _TAG,
+    "a valid image tag (letters, digits, '_', '.', '-', at most 128 characters, not starting "
+    "with '.' or '-')",
+)
+_digest = matcher(_DIGEST, "a valid digest (expected 'sha256:' and 64 hex digits)")
 
 
 # Above this, a quantity is a typo or an attack, not a size: 8Pi of memory or 2^53 cores. It
@@ -204,6 +204,52 @@ CronSchedule = Annotated[str, AfterValidator(_cron)]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]
 Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
 
+
+@dataclass(frozen=True)
+class ImageParts:
+    repository: str
+    tag: str | None
+    digest: str | None
+
+
+def split_image(reference: str) -> ImageParts:
+    """`repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`; a registry port is not a tag."""
+    name, at, digest = reference.partition("@")
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = None
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    return ImageParts(name, tag, digest if at else None)
+
+
+def _image_reference(value: str) -> str:
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"'{value}' is not a valid image reference: it contains whitespace")
+    parts = split_image(value)
+    for check, part in (
+        (_repository, parts.repository),
+        (_tag, parts.tag),
+        (_digest, parts.digest),
+    ):
+        if part is not None:
+            try:
+                check(part)
+            except ValueError as exc:
+                raise ValueError(f"'{value}' is not a valid image reference: {exc}") from None
+    if parts.tag is None and parts.digest is None:
+        raise ValueError(
+            f"'{value}' has neither a tag nor a digest: pin one, e.g. '{value}:1.0.0' or "
+            f"'{value}@sha256:<64 hex digits>'"
+        )
+    return value
+
+
+ImageReference = Annotated[str, AfterValidator(_image_reference)]
+"""A full image reference with a tag, a digest or both, as the payload gives it."""
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+"""A Pod Security Standard, as a namespace's pod-security.kubernetes.io labels name it."""
+
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
     "n": 1e-9,
@@ -243,57 +289,6 @@ def above_limit(
         if request and limit and quantity_value(request) > quantity_value(limit):
             return key, request, limit
     return None
-
-
-# Namespaces the app must never be deployed to: the baseline puts default-deny
-# NetworkPolicies, restricted Pod Security and a quota on the app namespace, which would stop
-# the cluster's own components running there.
-RESERVED_NAMESPACES = {
-    "kube-system": "the cluster's system components (DNS, the API server's add-ons)",
-    "kube-public": "readable by every client, reserved by Kubernetes",
-    "kube-node-lease": "the nodes' heartbeats",
-    "default": "Kubernetes' own default namespace",
-    "argocd": "Argo CD itself",
-    "ingress-nginx": "the ingress controller add-on",
-    "cert-manager": "the cert-manager add-on",
-}
-# Names the base gives its own Argo CD objects (or Argo CD gives its built-in project): an app
-# of that name would render an Application or AppProject that overwrites them.
-RESERVED_APP_NAMES = {
-    "root": "the root Application of every environment",
-    "bootstrap": "the AppProject of the root Application",
-    "platform": "the Application and AppProject of the platform add-ons",
-    "default": "Argo CD's built-in AppProject",
-    "cert-manager": "the Application of the cert-manager add-on",
-    "ingress-nginx": "the Application of the ingress-nginx add-on",
-    "secrets-store-csi-driver": "the Application of the Secrets Store CSI driver add-on",
-    "infisical-csi-provider": "the Application of the Infisical CSI provider add-on",
-}
-
-
-def _app_namespace(value: str) -> str:
-    reason = RESERVED_NAMESPACES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: it holds {reason}, and the app namespace gets default-deny "
-            "network policies, restricted Pod Security and a quota; choose a namespace of "
-            "the app's own"
-        )
-    return value
-
-
-def _app_name(value: str) -> str:
-    reason = RESERVED_APP_NAMES.get(value)
-    if reason is not None:
-        raise ValueError(
-            f"'{value}' is reserved: the base names {reason} so, and the app's Application "
-            "and AppProject would overwrite it; choose another name"
-        )
-    return value
-
-
-AppNamespace = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_namespace)]
-AppName = Annotated[str, AfterValidator(_dns_label), AfterValidator(_app_name)]
 
 
 def _integer(value: object) -> object:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from constructs_lib.model.base import Model
 from constructs_lib.model.loading import load_model
+from constructs_lib.model.value_types import matcher
 from constructs_lib.paths import ROOT
 
 VERSIONS_FILE = ROOT / "platform" / "versions.yaml"
@@ -24,13 +25,9 @@ _EXACT = re.compile(
 )
 
 
-def _exact(value: str) -> str:
-    if not _EXACT.match(value):
-        raise ValueError(
-            f"'{value}' is not an exact version: pin one release such as 1.2.3 "
-            "(no ranges, wildcards or 'latest')"
-        )
-    return value
+_exact = matcher(
+    _EXACT, "an exact version: pin one release such as 1.2.3 (no ranges, wildcards or 'latest')"
+)
 
 
 ExactVersion = Annotated[str, AfterValidator(_exact)]

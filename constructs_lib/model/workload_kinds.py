@@ -103,6 +103,8 @@ class WorkloadKind:
     """The longest name Kubernetes can run it under."""
     name_max_why: str = ""
     """Why the name is shorter than a DNS label, when it is."""
+    pod_spec: tuple[str, ...] = ("spec", "template", "spec")
+    """Where its pod spec is in the object (the synth's pod checks look there)."""
     takes: frozenset[str] = field(init=False)
     """The service fields of FIELD_GATES and the sections it takes."""
     refuses: tuple[str, ...] = field(init=False)
@@ -174,6 +176,7 @@ KINDS: dict[str, WorkloadKind] = {
             options=("cronjob", "job"),
             name_max=CRONJOB_NAME_MAX,
             name_max_why="its Jobs add 11 to it and must fit 63",
+            pod_spec=("spec", "jobTemplate", "spec", "template", "spec"),
         ),
         WorkloadKind("Job", "batch/v1", "one-off work", options=("job",)),
     )

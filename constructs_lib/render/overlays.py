@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field
 
@@ -49,6 +49,7 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _LIST_DEPTH = 4
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
+M = TypeVar("M", bound=Model)
 
 
 class OverlayError(ConfigError):
@@ -133,16 +134,23 @@ def _load_config(path: Path, problems: list[str]) -> dict[str, Any] | None:
 
 
 def _load_patches(path: Path, problems: list[str]) -> list[PatchEntry]:
+    patches = read_overlay_file(path, PatchesFile, problems)
+    return list(patches.patches) if patches is not None else []
+
+
+def read_overlay_file(path: Path, model: type[M], problems: list[str]) -> M | None:
+    """An overlay file read strictly as `model`; None when it is absent or empty, or has
+    problems, which go to `problems` as `file: path: message` lines."""
     if not path.is_file():
-        return []
+        return None
     data = _read(path, problems)
     if data is None:
-        return []
+        return None
     try:
-        return list(parse_model(PatchesFile, data, display(path, ROOT)).patches)
+        return parse_model(model, data, display(path, ROOT))
     except ConfigError as exc:
         problems += [f"{display(path, ROOT)}: {p}" for p in exc.problems]
-        return []
+        return None
 
 
 def _load_manifests(path: Path, problems: list[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:

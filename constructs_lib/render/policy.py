@@ -24,6 +24,9 @@ object), the rule and what to do:
     argocd-accounts an `accounts.*` key or anonymous access in argocd-cm
     argocd-rbac     an argocd-rbac-cm that gives every user more than read access, or holds
                     more policy than the admission guard can read
+    argocd-notifications  an argocd-notifications-cm key other than the deploy status's own
+                    that names its service or token, or that service not sending over https
+                    with TLS verified (clusters/<env>/cluster.yaml `deploy_status` renders it)
 
 The first three are the allowlist; the rest hold every object, the base's own included, so an
 exception for one field cannot carry another in with it. An exception names kind, namespace,
@@ -43,17 +46,23 @@ from pydantic import Field, field_validator
 
 from constructs_lib.compose.layout import ROOT_FILE, RenderedEnv
 from constructs_lib.constructs.trust_rules import (
+    ACCOUNTS_PREFIX,
     ADDABLE,
     ADMISSION_GROUP,
     ADMISSION_KINDS,
     ALLOWED,
+    ANONYMOUS,
     APPARMOR_ANNOTATION,
     ARGOCD_CM,
     ARGOCD_RBAC_CM,
     DENIED,
+    DEPLOY_STATUS_KEYS,
+    DEPLOY_STATUS_SCHEME,
+    DEPLOY_STATUS_SERVICE_KEY,
     EXTERNAL_EGRESS_POLICY,
     NAMESPACE_SELECTOR_OPERATORS,
     NEVER_REACHED,
+    NOTIFICATIONS_CM,
     POD_SPEC_PATHS,
     PROJECT_GLOB_FIELDS,
     PROJECT_WHITELISTS,
@@ -68,6 +77,7 @@ from constructs_lib.constructs.trust_rules import (
     SAFE_SYSCTLS,
     SAFETY_SWITCHES,
     SERVICE_TYPES,
+    TRUTHY,
     closed_within,
     has_glob,
     patterns,
@@ -77,7 +87,8 @@ from constructs_lib.constructs.trust_rules import (
 from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.loading import ConfigError, parse_model, read_yaml
+from constructs_lib.model.loading import ConfigError
+from constructs_lib.model.names import DEFAULT_PROJECT, DEPLOY_STATUS_SERVICE
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
     OVERLAYS_DIR,
@@ -86,15 +97,13 @@ from constructs_lib.render.overlays import (
     WithOverlays,
     load_overlay,
     overlay_config,
+    read_overlay_file,
     trace_overlay,
 )
 
 ALLOW_FILE = "allow.yaml"
-ANONYMOUS = "users.anonymous.enabled"
-TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})  # Go's strconv.ParseBool
-LOCKED_PROJECT = "default"  # root.yaml empties it; no Application may use it
 DOCS = "docs/how-to/overlays.md#what-an-overlay-may-change"
-GUARDED_RULES = frozenset({"project", "argocd-accounts", "argocd-rbac"})
+GUARDED_RULES = frozenset({"project", "argocd-accounts", "argocd-rbac", "argocd-notifications"})
 """Rules no exception opens: the admission guards (or, for an Application's project, Argo
 CD's locked `default` project) refuse the same when Argo CD applies it."""
 
@@ -201,7 +210,7 @@ def cluster_closed(cluster: ClusterSettings) -> tuple[tuple[str, str], ...]:
 
 def context_of(base: RenderedEnv, config: AppConfig, cluster: ClusterSettings) -> Context:
     projects = {_meta(o)[2] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
-        LOCKED_PROJECT
+        DEFAULT_PROJECT
     }
     return Context(config.app.namespace, frozenset(projects), cluster_closed(cluster))
 
@@ -209,15 +218,11 @@ def context_of(base: RenderedEnv, config: AppConfig, cluster: ClusterSettings) -
 def load_allow(directory: Path) -> list[Exception_]:
     """`directory/allow.yaml`, checked strictly; [] when absent."""
     path = directory / ALLOW_FILE
-    if not path.is_file():
-        return []
-    source = display(path, ROOT)
-    try:
-        data = read_yaml(path)
-        return list(parse_model(AllowFile, data if data is not None else {}, source).allow)
-    except ConfigError as exc:
-        problems = [p if p.startswith(source) else f"{source}: {p}" for p in exc.problems]
-        raise OverlayError(source, problems) from None
+    problems: list[str] = []
+    allow = read_overlay_file(path, AllowFile, problems)
+    if problems:
+        raise OverlayError(display(path, ROOT), problems)
+    return list(allow.allow) if allow is not None else []
 
 
 # --- objects --------------------------------------------------------------------------------
@@ -412,6 +417,8 @@ def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Fi
         found += [("argocd-accounts", f, m) for f, m in accounts_problems(data)]
     if kind == "ConfigMap" and name == ARGOCD_RBAC_CM:
         found += [("argocd-rbac", f, m) for f, m in rbac_problems(data)]
+    if kind == "ConfigMap" and name == NOTIFICATIONS_CM:
+        found += [("argocd-notifications", f, m) for f, m in notifications_problems(data)]
     return [_finding(rule, where, obj, field, message) for rule, field, message in found]
 
 
@@ -622,7 +629,7 @@ def accounts_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = [
         (pointer(("data", key)), "adds a local Argo CD account")
         for key in sorted(data, key=str)
-        if str(key).startswith("accounts.")
+        if str(key).startswith(ACCOUNTS_PREFIX)
     ]
     if str(data.get(ANONYMOUS)) in TRUTHY:
         found.append((pointer(("data", ANONYMOUS)), "allows anonymous access"))
@@ -664,6 +671,35 @@ def rbac_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                         "SSO groups or roles",
                     )
                 )
+    return found
+
+
+def notifications_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What in argocd-notifications-cm could send the deploy status's token elsewhere: another
+    key naming its service or token, or the service not sending over https with TLS
+    verified (the admission guard's checks)."""
+    found = [
+        (
+            pointer(("data", key)),
+            f"names {DEPLOY_STATUS_SERVICE}, which only the deploy status's own keys may (its "
+            "token would go where this key says); configure it in clusters/<env>/cluster.yaml "
+            "deploy_status",
+        )
+        for key in sorted(data, key=str)
+        if str(key) not in DEPLOY_STATUS_KEYS
+        and (DEPLOY_STATUS_SERVICE in str(key) or DEPLOY_STATUS_SERVICE in str(data[key]))
+    ]
+    service = data.get(DEPLOY_STATUS_SERVICE_KEY)
+    if service is not None and (
+        not re.match(DEPLOY_STATUS_SCHEME, str(service)) or "insecureSkipVerify" in str(service)
+    ):
+        found.append(
+            (
+                pointer(("data", DEPLOY_STATUS_SERVICE_KEY)),
+                "must send over https (http to 127.0.0.1 or localhost only) and verify TLS; set "
+                "deploy_status.url to an https:// URL",
+            )
+        )
     return found
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from constructs_lib.constructs.platform.addons import ADDONS
 from constructs_lib.constructs.trust_rules import (
     ADDABLE,
     NEVER_REACHED,
@@ -24,6 +23,7 @@ from constructs_lib.constructs.trust_rules import (
     SAFE_ANNOTATIONS,
     SAFETY_SWITCHES,
 )
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.payload import Payload, PayloadV2

@@ -20,8 +20,17 @@ from tests.support import ROOT, load_cluster, run_cli
 CLUSTERS = ROOT / "clusters"
 
 
+FORCE = ("--force", "--reason", "no cluster in unit tests")
+
+
 def cli(*args: Any) -> Any:
     return run_cli(*args, "--clusters", CLUSTERS)
+
+
+def promote(*args: Any) -> Any:
+    """promote without the checks, which read the source's cluster (tested in
+    tests/cli/test_promotion_checks.py and end to end in the promotion journey)."""
+    return cli("promote", *args, *FORCE)
 
 
 def changed_lines(before: str, after: str) -> list[str]:
@@ -84,13 +93,17 @@ def test_set_image_for_one_env_changes_only_that_env(config_copy: Path) -> None:
 def test_promote_copies_what_runs_in_one_env_to_the_next_only(config_copy: Path) -> None:
     cli("set-image", "web", "2.0.0", "--env", "dev", "--config", config_copy)
     before_text, before = config_copy.read_text(), images(config_copy)
-    done = cli("promote", "web", "--from", "dev", "--to", "test", "--config", config_copy)
+    done = promote("web", "--from", "dev", "--to", "test", "--config", config_copy)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "promoted web in test: ghcr.io/example/shop-web:2.0.0 (from dev)\n"
+    assert done.stdout == (
+        "promoted web in test: ghcr.io/example/shop-web:2.0.0 "
+        "(from dev, forced: no cluster in unit tests)\n"
+    )
     assert changed_lines(before_text, config_copy.read_text()) == ['+        test: {tag: "2.0.0"}']
     after = images(config_copy)
     assert after == {**before, "test": "ghcr.io/example/shop-web:2.0.0"}
     again = cli("promote", "web", "--from", "dev", "--to", "test", "--config", config_copy)
+    # Already there: nothing to check, nothing to force.
     assert again.stdout.startswith("already at"), again.stdout
     assert after == images(config_copy)
 
@@ -100,7 +113,7 @@ def test_promote_copies_a_digest_too(config_copy: Path) -> None:
     assert (
         cli("set-image", f"web@{digest}", "--env", "test", "--config", config_copy).returncode == 0
     )
-    done = cli("promote", "web", "--from", "test", "--to", "prod", "--config", config_copy)
+    done = promote("web", "--from", "test", "--to", "prod", "--config", config_copy)
     assert done.returncode == 0, done.stderr
     assert images(config_copy)["prod"] == f"ghcr.io/example/shop-web@{digest}"
 
@@ -208,9 +221,7 @@ def test_a_generated_config_keeps_prod_behind_until_promoted(tmp_path: Path) -> 
     assert images(config)["prod"] == "ghcr.io/example/shop-web:1.9.0"
     # Promotion moves prod, one line.
     before = config.read_text()
-    assert (
-        cli("promote", "web", "--from", "test", "--to", "prod", "--config", config).returncode == 0
-    )
+    assert promote("web", "--from", "test", "--to", "prod", "--config", config).returncode == 0
     assert changed_lines(before, config.read_text()) == [
         '-        prod: {tag: "1.9.0"}',
         '+        prod: {tag: "1.9.2"}',

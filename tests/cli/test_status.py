@@ -13,6 +13,7 @@ import yaml
 
 from constructs_lib.cli.main import main
 from constructs_lib.cli.support import applications as st
+from constructs_lib.model.names import SYNC_WAVE
 from tests.support import ROOT
 
 SHA = "3f2c9a1b7d5e4f60718293a4b5c6d7e8f9012345"  # pragma: allowlist secret (a commit)
@@ -42,7 +43,7 @@ def application(
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": name, "annotations": {st.SYNC_WAVE: wave}},
+        "metadata": {"name": name, "annotations": {SYNC_WAVE: wave}},
         "spec": {"source": {"repoURL": repo}},
         "status": status,
     }

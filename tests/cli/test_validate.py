@@ -127,6 +127,24 @@ def test_the_app_namespace_may_not_be_the_environments_argocd_namespace(tmp_path
     assert not (tmp_path / "dist").exists()
 
 
+def test_an_app_named_argocd_is_refused_where_argo_cd_manages_itself(tmp_path: Path) -> None:
+    """Argo CD's own Application is `argocd`: the app's would overwrite it, in the
+    environments that render it only."""
+    config = tmp_path / "app-config.yaml"
+    config.write_text(CONFIG.read_text().replace("  name: shop ", "  name: argocd ", 1))
+    clusters = tmp_path / "clusters"
+    shutil.copytree(CLUSTERS, clusters)
+    path = clusters / "dev" / "cluster.yaml"
+    path.write_text(path.read_text().replace("self_managed: false", "self_managed: true"))
+    done = run_cli("validate", config, "--clusters", clusters)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{path}: argocd.self_managed: Argo CD's own Application is named 'argocd', and so is "
+        "the app's (app.name), which would overwrite it; rename the app or leave "
+        "self_managed false"
+    ]
+
+
 def test_two_services_on_one_host_after_the_move_to_the_env_domain(tmp_path: Path) -> None:
     clusters = tmp_path / "clusters"
     shutil.copytree(CLUSTERS, clusters)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from constructs_lib.compose.build import build
-from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from tests.support import with_changes
+from tests.support.platform import dev_settings
 
 POLICY = "ValidatingAdmissionPolicy"
 ADMISSION_KINDS = {POLICY, "ValidatingAdmissionPolicyBinding"}
@@ -29,7 +30,7 @@ def test_the_guards_cover_the_namespaces_the_base_labels(
     created = sorted(
         a.namespace
         for a in ADDONS.values()
-        if a.installed(PlatformSettings()) and a.namespace != "kube-system"
+        if a.installed(dev_settings()) and a.namespace != "kube-system"
     )
     assert {"cert-manager", "ingress-nginx"} <= set(created)
     names = sorted([*created, "shop"])

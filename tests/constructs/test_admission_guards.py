@@ -3,6 +3,7 @@ objects it names (their behaviour against a real API server: tests/e2e/test_admi
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -74,6 +75,7 @@ def test_each_policy_matches_only_what_it_names() -> None:
     assert constraints("gitops-base-argocd-cm")["resourceRules"][0]["resourceNames"] == [
         "argocd-cm",
         "argocd-rbac-cm",
+        "argocd-notifications-cm",
     ]
     assert namespaces("gitops-base-default-deny") == ["shop"]
     (variable,) = rendered[("ValidatingAdmissionPolicy", "gitops-base-default-deny")]["spec"][
@@ -135,11 +137,45 @@ def test_each_argocd_config_map_check_applies_to_its_own_config_map() -> None:
         "object.metadata.name != 'argocd-rbac-cm'",
         "object.metadata.name != 'argocd-rbac-cm'",
         "object.metadata.name != 'argocd-rbac-cm'",
+        "object.metadata.name != 'argocd-notifications-cm'",
+        "object.metadata.name != 'argocd-notifications-cm'",
     ]
     # The size check comes first; the line check reads only what is within it, so it never
     # reaches the API server's CEL cost limit.
     assert "variables.policySize <= 131072" in spec["validations"][3]["expression"]
     assert "variables.policySize > 131072 || " in spec["validations"][4]["expression"]
+
+
+def test_only_the_base_s_notification_keys_name_the_deploy_status_service() -> None:
+    """The key list the guard allows is the construct's own, and the scheme check reads the
+    first line the construct writes (their behaviour: tests/e2e/test_admission_guards.py)."""
+    from constructs_lib.constructs.argocd.deploy_status import (
+        DeployStatusProps,
+        notifications_data,
+        own_key,
+    )
+
+    spec = render()[("ValidatingAdmissionPolicy", "gitops-base-argocd-cm")]["spec"]
+    keys_check, scheme_check = (v["expression"] for v in spec["validations"][-2:])
+    props = DeployStatusProps(
+        namespace="argocd",
+        labels=LABELS,
+        env="dev",
+        app="shop",
+        provider="github",
+        url="https://api.github.com",
+        repository="owner/repo",
+    )
+    data = notifications_data(props)
+    assert all(own_key(k) for k in data)
+    decode = json.JSONDecoder().raw_decode
+    allowed, _ = decode(keys_check[keys_check.index("k in ") + len("k in ") :])
+    assert sorted(allowed) == sorted(data)
+    regex, _ = decode(scheme_check[scheme_check.index("matches(") + len("matches(") :])
+    assert re.match(regex, data["service.webhook.gitops-base-status"])
+    assert re.match(regex, "url: http://127.0.0.1:8080\nheaders: []")
+    assert not re.match(regex, "url: http://collector.example.net\nheaders: []")
+    assert not re.match(regex, "url: http://localhost.example.net/")
 
 
 @pytest.mark.parametrize(

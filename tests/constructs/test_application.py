@@ -27,6 +27,7 @@ def render(**fields: Any) -> dict[str, Any]:
         project="shop",
         source=GIT,
         destination_namespace="shop",
+        destination_server="https://kubernetes.default.svc",
     )
     base.update(fields)
     props = ArgoApplicationProps(**base)

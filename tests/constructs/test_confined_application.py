@@ -12,7 +12,7 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.project import Kind
+from constructs_lib.model.addons import Kind
 from tests.support import find
 from tests.support.constructs import synth
 

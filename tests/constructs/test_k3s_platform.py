@@ -3,24 +3,24 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from constructs_lib.constructs.platform.addons import ADDONS, PlatformSettings
 from constructs_lib.constructs.platform.k3s_platform import (
     APPLICATION_HEALTH_KEY,
     PLATFORM_CLUSTER_KINDS,
     PLATFORM_NAMESPACED_KINDS,
 )
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import ARGOCD_REPO, load_versions
 from constructs_lib.render.schema_check import validate_manifest
 from tests.support import load_cluster, with_changes
-from tests.support.platform import render_platform
+from tests.support.platform import dev_settings, render_platform
 
 
 def test_default_addons_are_those_the_catalogue_installs_by_default(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
-    defaults = [name for name, a in ADDONS.items() if a.installed(PlatformSettings())]
+    defaults = [name for name, a in ADDONS.items() if a.installed(dev_settings())]
     assert {"ingress-nginx", "cert-manager", "secrets-store-csi-driver"} <= set(defaults)
     assert "sealed-secrets" not in defaults
     rendered = render_platform(config, cluster)

@@ -7,7 +7,13 @@ import ast
 
 import pytest
 
-from constructs_lib.constructs.kube_object import KubeObject, sorted_keys, synthesize
+from constructs_lib.constructs.kube_object import (
+    Gvk,
+    KubeObject,
+    ObjectMeta,
+    sorted_keys,
+    synthesize,
+)
 from tests.support import ROOT
 from tests.support.constructs import synth
 
@@ -28,11 +34,8 @@ def test_the_body_follows_the_identity_cdk8s_renders() -> None:
         KubeObject(
             chart,  # type: ignore[arg-type]
             "o",
-            api_version="v1",
-            kind="ConfigMap",
-            name="demo",
-            namespace="ns",
-            labels={"a": "b"},
+            Gvk("v1", "ConfigMap"),
+            ObjectMeta(name="demo", namespace="ns", labels={"a": "b"}),
             body={"data": {"z": "1", "a": "2"}},
         )
 
@@ -46,7 +49,7 @@ def test_two_objects_with_one_identity_are_refused() -> None:
 
     chart = cdk8s.Chart(cdk8s.App(), "c", disable_resource_name_hashes=True)
     for id in ("a", "b"):
-        KubeObject(chart, id, api_version="v1", kind="ConfigMap", name="x", labels={})
+        KubeObject(chart, id, Gvk("v1", "ConfigMap"), ObjectMeta(name="x", labels={}))
     with pytest.raises(ValueError, match="two ConfigMap objects named 'x' in namespace ''"):
         synthesize(chart)
 

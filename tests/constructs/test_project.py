@@ -4,12 +4,8 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.argocd.project import (
-    ANY_KIND,
-    ArgoProject,
-    ArgoProjectProps,
-    Kind,
-)
+from constructs_lib.constructs.argocd.project import ANY_KIND, ArgoProject, ArgoProjectProps
+from constructs_lib.model.addons import Kind
 from constructs_lib.render.schema_check import validate_manifest
 from tests.support import find
 from tests.support.constructs import synth
@@ -24,6 +20,7 @@ def project(**fields: Any) -> ArgoProjectProps:
         source_repos=("https://git.example.com/shop.git",),
         namespaces=("shop",),
         namespaced_kinds=(Kind("apps", "Deployment"),),
+        server="https://kubernetes.default.svc",
     )
     base.update(fields)
     return ArgoProjectProps(**base)

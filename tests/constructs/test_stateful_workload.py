@@ -5,9 +5,9 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.compose.workloads import app_kinds
-from constructs_lib.constructs.argocd.project import Kind
 from constructs_lib.constructs.workloads import Workload
 from constructs_lib.constructs.workloads.stateful_workload import StatefulWorkload
+from constructs_lib.model.addons import Kind
 from tests.support import find, kinds
 from tests.support.constructs import service, synth, workload_props
 

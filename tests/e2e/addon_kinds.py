@@ -12,7 +12,7 @@ namespace and values, from a synth of every tool-enabled add-on), then:
   a cluster-scoped object by its name, namespace among the destinations): the chart can sync;
 - every kind and name the project allows must be rendered (Namespace aside, which Argo CD
   creates): the project is the smallest that lets the chart sync;
-- the kinds must equal the add-on's entry in constructs_lib/constructs/platform/addons.py.
+- the kinds must equal the add-on's entry in constructs_lib/model/addons.py.
 
 Each chart is rendered twice: with the base's values, and with every Helm value an overlay may
 set (the entry's `overlay_values`) given a sample value, so what an overlay may turn on can
@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from constructs_lib.compose.build import build
-from constructs_lib.constructs.platform.addons import ADDONS
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import load_model

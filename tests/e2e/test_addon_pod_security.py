@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.platform.addons import ADDONS
-from constructs_lib.constructs.security import PodSecurityLevel, pod_security_labels
+from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.addons import ADDONS
+from constructs_lib.model.value_types import PodSecurityLevel
 from tests.e2e.addon_kinds import charts_dir, helm_binary, render_chart, synthesized
 from tests.e2e.harness.cluster import Cluster
 from tests.e2e.harness.kube import KubeError

@@ -3,7 +3,7 @@ real helm binary from the pinned chart packages (tests/e2e/addon_kinds.py)."""
 
 from __future__ import annotations
 
-from constructs_lib.constructs.platform.addons import ADDONS
+from constructs_lib.model.addons import ADDONS
 from tests.e2e.addon_kinds import check
 
 

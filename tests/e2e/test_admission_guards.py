@@ -467,3 +467,73 @@ def test_deleting_the_app_namespace_is_not_blocked(guarded: Cluster) -> None:
         "namespace shop and its default-deny NetworkPolicy to be deleted",
         logs=["kube-controller-manager", "kube-apiserver"],
     )
+
+
+def test_argocd_notifications_cm_keeps_the_deploy_status_to_its_own_keys(
+    guarded: Cluster,
+) -> None:
+    from constructs_lib.constructs.argocd.deploy_status import (
+        DeployStatusProps,
+        notifications_data,
+    )
+
+    cluster = guarded
+
+    def patch(data: dict[str, Any]) -> Callable[[], Any]:
+        name = "argocd-notifications-cm"
+        return partial(cluster.kube.patch, "v1", "ConfigMap", name, {"data": data}, "argocd")
+
+    # The keys root.yaml adds when deploy_status is on pass, as the install's empty ConfigMap
+    # (the harness's) did; so does another https endpoint (a changed setting).
+    own = notifications_data(
+        DeployStatusProps(
+            namespace="argocd",
+            labels={},
+            env="dev",
+            app="shop",
+            provider="github",
+            url="https://api.github.com",
+            repository="example-org/shop",
+        )
+    )
+    patch(own)()
+    service = "service.webhook.gitops-base-status"
+    patch({service: own[service].replace("https://api.github.com", "https://ghe.example.com")})()
+    patch({service: own[service]})()
+    # Other notification services are the cluster owners' business.
+    patch({"service.slack": "token: $slack-token\n"})()
+    for data, text in (
+        (
+            {
+                "service.webhook.collector": "url: https://collector.example.net\nheaders:\n"
+                "- name: Authorization\n  value: Bearer $gitops-base-status-token\n"
+            },
+            "only the base's deploy-status keys may name gitops-base-status",
+        ),
+        (
+            {
+                "template.mine": "webhook:\n  gitops-base-status:\n    method: POST\n"
+                "    path: /repos/someone/else/statuses/x\n"
+            },
+            "only the base's deploy-status keys may name gitops-base-status",
+        ),
+        (
+            {"subscriptions": "- recipients: [gitops-base-status]\n  triggers: [on-deployed]\n"},
+            "only the base's deploy-status keys may name gitops-base-status",
+        ),
+        (
+            {service: own[service].replace("https://api.github.com", "http://collector.example")},
+            "must send over https (http to 127.0.0.1 or localhost only) and verify TLS",
+        ),
+        (
+            {service: own[service] + "insecureSkipVerify: true\n"},
+            "must send over https (http to 127.0.0.1 or localhost only) and verify TLS",
+        ),
+    ):
+        refused(patch(data), "gitops-base-argocd-cm", text)
+    live = cluster.must_get("v1", "ConfigMap", "argocd-notifications-cm", "argocd")["data"]
+    assert live == {**own, "service.slack": "token: $slack-token\n"}
+    # Turning the deploy status off may leave the keys; removing them is allowed.
+    patch(dict.fromkeys(own))()
+    live = cluster.must_get("v1", "ConfigMap", "argocd-notifications-cm", "argocd").get("data")
+    assert live == {"service.slack": "token: $slack-token\n"}

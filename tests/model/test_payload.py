@@ -10,15 +10,14 @@ import pytest
 
 from constructs_lib.cli.support.config_edit import services_block
 from constructs_lib.model.payload import (
-    ImageParts,
     Payload,
     PayloadError,
     entry_problem,
     parse_json,
     parse_payload,
-    split_image,
     to_service,
 )
+from constructs_lib.model.value_types import ImageParts, split_image
 from constructs_lib.tools.schema import SCHEMAS, schema_text
 from tests.support import FIXTURES, ROOT
 

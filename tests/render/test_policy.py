@@ -17,8 +17,15 @@ import pytest
 
 from constructs_lib.cli.validate import check_inputs
 from constructs_lib.compose.build import build
+from constructs_lib.constructs.trust_rules import POD_SPEC_PATHS
+from constructs_lib.constructs.workloads import Workload
+from constructs_lib.model.clusters import ClusterSettings
+from constructs_lib.model.config import AppConfig
+from constructs_lib.model.workload_kinds import KINDS
 from constructs_lib.render.overlays import with_overlays
+from constructs_lib.render.policy import context_of, findings, object_findings
 from constructs_lib.render.synth import DEFAULT_CLUSTERS, DEFAULT_CONFIG, run
+from tests.support import constructs as built
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "policy"
 ACCEPTED = ("allowed", "configswitchallowed")
@@ -155,3 +162,59 @@ def test_allow_yaml_is_schema_checked(
 def test_the_base_itself_passes_the_policy(tmp_path: Path) -> None:
     """Every environment of the shipped config, with the shipped overlays."""
     assert run(with_overlays(build), DEFAULT_CONFIG, DEFAULT_CLUSTERS, tmp_path / "dist") == 0
+
+
+# Options a kind's section requires (the rest have defaults).
+REQUIRED_OPTIONS = {"cronjob": {"schedule": "@daily"}}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_workload_kind_is_under_the_pod_checks(
+    kind: str, example_config: AppConfig, dev_cluster: ClusterSettings
+) -> None:
+    """A kind the catalogue adds has its pod spec where the pod checks look for it: a
+    privileged container in it is refused."""
+    construct = Workload.for_kind(kind)
+    options = {section: REQUIRED_OPTIONS.get(section, {}) for section in KINDS[kind].options}
+    svc = built.service(type=kind, **options)
+    props = built.workload_props(construct, svc)
+    rendered = built.synth(lambda c: construct(c, "w", props=props))
+    [workload] = [o for o in rendered if o["kind"] == kind]
+    assert POD_SPEC_PATHS[kind] == KINDS[kind].pod_spec
+    ctx = context_of(build(example_config, dev_cluster), example_config, dev_cluster)
+    assert object_findings("dist/dev/app", workload, ctx) == []
+    pod = workload
+    for key in POD_SPEC_PATHS[kind]:
+        pod = pod[key]
+    pod["containers"][0]["securityContext"]["privileged"] = True
+    found = [(f.rule, f.kind, f.field) for f in object_findings("dist/dev/app", workload, ctx)]
+    at = "/" + "/".join(POD_SPEC_PATHS[kind])
+    assert found == [("pod-security", kind, f"{at}/containers/0/securityContext/privileged")]
+
+
+def test_the_deploy_status_s_service_and_token_stay_the_base_s(
+    example_config: AppConfig, dev_cluster: ClusterSettings
+) -> None:
+    """With deploy_status on, the argocd-notifications-cm the base renders passes; another key
+    naming its service or token, or its service over plain http, is refused (and takes no
+    exception: the admission guard refuses the same)."""
+    settings = dev_cluster.model_dump(mode="json") | {"deploy_status": {"provider": "github"}}
+    cluster = ClusterSettings.model_validate(settings)
+    base = build(example_config, cluster)
+    ctx = context_of(base, example_config, cluster)
+    assert findings(base, [], example_config, ctx) == []
+    [cm] = [o for o in base.root if o["metadata"]["name"] == "argocd-notifications-cm"]
+    service = "service.webhook.gitops-base-status"
+    changed = cm | {
+        "data": cm["data"]
+        | {
+            service: "url: http://collector.example.net\n",
+            "service.webhook.collector": "url: https://collector.example.net\nheaders:\n"
+            "- name: Authorization\n  value: Bearer $gitops-base-status-token\n",
+        }
+    }
+    found = [(f.rule, f.field, f.exceptable) for f in object_findings("root", changed, ctx)]
+    assert found == [
+        ("argocd-notifications", "/data/service.webhook.collector", False),
+        ("argocd-notifications", f"/data/{service}", False),
+    ]

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs_lib.compose.charts import EnvCharts
-from constructs_lib.compose.platform import add_platform
+from constructs_lib.compose.platform import add_platform, platform_settings
 from constructs_lib.compose.workloads import add_workloads
 from constructs_lib.constructs.kube_object import synthesize
 from constructs_lib.constructs.platform.k3s_platform import PlatformScopes
 from constructs_lib.constructs.workloads import Workload
+from constructs_lib.model.addons import PlatformSettings
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import load_versions
@@ -35,6 +36,14 @@ class Rendered:
 
     def names(self, kind: str) -> list[str]:
         return sorted(m["metadata"]["name"] for m in self.all if m["kind"] == kind)
+
+
+def dev_settings() -> PlatformSettings:
+    """The platform settings of the shipped dev environment, which keeps every default: the
+    add-ons every environment installs unless it says otherwise."""
+    from tests.support import load_cluster, load_config
+
+    return platform_settings(load_config(), load_cluster("dev"))
 
 
 def render_workloads(config: AppConfig, cluster: ClusterSettings) -> list[Workload]:

@@ -1,4 +1,4 @@
-"""Argo CD Applications as `bootstrap` and `status` report them: every Application of an
+"""Argo CD Applications as `bootstrap`, `status` and `wait` report them: every Application of an
 environment in sync-wave order, with its sync status, health and revision, and for one that is
 not Synced and Healthy, why (its conditions, the last sync's message and the resources that
 fail).
@@ -18,10 +18,11 @@ from typing import Any
 
 import yaml
 
+from constructs_lib.model.names import ROOT_APPLICATION as ROOT
+from constructs_lib.model.names import SYNC_WAVE
+
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 REFRESH = "argocd.argoproj.io/refresh"
-ROOT = "root"
 # Argo CD's messages when the repository refused (or could not be asked for) the credential.
 _CREDENTIAL_REJECTED = re.compile(
     r"authentication required|authentication failed|invalid username or password|"
@@ -111,16 +112,21 @@ def app_state(obj: dict[str, Any]) -> AppState:
     )
 
 
-def expected_apps(dist_env: Path) -> dict[str, int]:
-    """Application name -> sync wave of every Application the env renders (root included)."""
-    apps: dict[str, int] = {}
+def rendered_apps(dist_env: Path) -> list[dict[str, Any]]:
+    """Every Application the env renders (root included), as written in dist/<env>/."""
+    apps: list[dict[str, Any]] = []
     for path in [dist_env / "root.yaml", *sorted((dist_env / "argocd").glob("*.yaml"))]:
         if not path.is_file():
             continue
         for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
             if isinstance(doc, dict) and doc.get("kind") == "Application":
-                apps[doc["metadata"]["name"]] = _wave(doc)
+                apps.append(doc)
     return apps
+
+
+def expected_apps(dist_env: Path) -> dict[str, int]:
+    """Application name -> sync wave of every Application the env renders (root included)."""
+    return {doc["metadata"]["name"]: _wave(doc) for doc in rendered_apps(dist_env)}
 
 
 def merge_states(objs: Iterable[dict[str, Any]], expected: dict[str, int]) -> list[AppState]:

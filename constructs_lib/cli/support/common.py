@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,15 +49,3 @@ def fail(problems: Sequence[str], summary: str | None = None) -> int:
     if summary is not None:
         print(summary, file=sys.stderr)
     return EXIT_INVALID
-
-
-def app_command(root: Path, extra: Sequence[str]) -> list[str]:
-    return [sys.executable, "-O", str(root / "app.py"), *extra]
-
-
-def synth_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # jsii warns on every run that Node 20 is end-of-life; the Makefile silences it the same way.
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    return env

@@ -12,9 +12,10 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.project import DEFAULT_SERVER
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta, sorted_keys
+from constructs_lib.model.names import SYNC_WAVE
 
+APPLICATION = Gvk("argoproj.io/v1alpha1", "Application")
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 SYNC_OPTIONS = ("PrunePropagationPolicy=foreground", "PruneLast=true")
 RETRY_LIMIT = 10
@@ -62,17 +63,15 @@ class HelmSource:
 
 
 @dataclass(frozen=True)
-class ArgoApplicationProps:
-    """Props of ArgoApplication."""
+class ArgoApplicationProps(NamespacedMeta):
+    """Props of ArgoApplication: its name, namespace (Argo CD's) and labels, what it syncs
+    from and to, and how."""
 
-    name: str
-    namespace: str
-    """Namespace Argo CD runs in."""
-    labels: dict[str, str]
     project: str
     source: GitSource | HelmSource
     destination_namespace: str
-    destination_server: str = DEFAULT_SERVER
+    destination_server: str
+    """The API server Argo CD deploys to."""
     sync_wave: str = "0"
     """Order among the root's children. @default 0"""
     create_namespace: bool = False
@@ -90,6 +89,8 @@ class ArgoApplicationProps:
     """Write the spec with its keys sorted at every level, the order cdk8s gives what it
     renders itself. False keeps the order built here (Argo CD's documented order), as the
     Applications of charts and of Argo CD itself have always been rendered. @default True"""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations besides the sync wave (e.g. notification subscriptions). @default none"""
 
 
 class ArgoApplication(KubeObject):
@@ -118,17 +119,9 @@ class ArgoApplication(KubeObject):
             },
             "syncPolicy": policy,
         }
-        super().__init__(
-            scope,
-            id,
-            api_version="argoproj.io/v1alpha1",
-            kind="Application",
-            name=props.name,
-            namespace=props.namespace,
-            labels=props.labels,
-            annotations={SYNC_WAVE: props.sync_wave},
-            body={"spec": sorted_keys(spec) if props.sorted_keys else spec},
-        )
+        body = {"spec": sorted_keys(spec) if props.sorted_keys else spec}
+        annotations = {SYNC_WAVE: props.sync_wave, **props.annotations}
+        super().__init__(scope, id, APPLICATION, props, annotations=annotations, body=body)
         if props.delete_resources:
             self.metadata.add_finalizers(RESOURCES_FINALIZER)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from constructs_lib.constructs.argocd.application import ArgoApplication, ArgoApplicationProps
-from constructs_lib.constructs.argocd.kinds import Kind
 from constructs_lib.constructs.argocd.project import ArgoProject, ArgoProjectProps
+from constructs_lib.model.addons import Kind
 
 NAMESPACE = Kind("", "Namespace")
 

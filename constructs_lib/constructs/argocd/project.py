@@ -7,21 +7,19 @@ from typing import Any
 
 from constructs import Construct
 
-from constructs_lib.constructs.argocd.kinds import ANY_KIND as ANY_KIND
-from constructs_lib.constructs.argocd.kinds import Kind as Kind
-from constructs_lib.constructs.kube_object import SYNC_WAVE, KubeObject, sorted_keys
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta, sorted_keys
+from constructs_lib.model.addons import Kind
+from constructs_lib.model.names import SYNC_WAVE
 
-DEFAULT_SERVER = "https://kubernetes.default.svc"
+APPPROJECT = Gvk("argoproj.io/v1alpha1", "AppProject")
+ANY_KIND = Kind("*", "*")
 
 
 @dataclass(frozen=True)
-class ArgoProjectProps:
-    """Props of ArgoProject."""
+class ArgoProjectProps(NamespacedMeta):
+    """Props of ArgoProject: its name, namespace (Argo CD's) and labels, and what its
+    Applications may use."""
 
-    name: str
-    namespace: str
-    """Namespace Argo CD runs in."""
-    labels: dict[str, str]
     description: str
     source_repos: tuple[str, ...]
     """Repositories Applications of this project may use. Never '*'; none only in a project
@@ -30,13 +28,13 @@ class ArgoProjectProps:
     """Namespaces Applications may deploy to, on `server`."""
     namespaced_kinds: tuple[Kind, ...]
     """Namespaced kinds Applications may manage."""
+    server: str
+    """The API server the namespaces are on (Argo CD's destination server)."""
     cluster_kinds: tuple[Kind, ...] = ()
     """Cluster-scoped kinds Applications may manage, each restricted to the object its `name`
     names when it has one. @default none"""
     denied_namespaced_kinds: tuple[Kind, ...] = ()
     """Namespaced kinds no Application may manage (namespaceResourceBlacklist). @default none"""
-    server: str = DEFAULT_SERVER
-    """The cluster the namespaces are on. @default the cluster Argo CD runs in"""
     sync_wave: str | None = "-1"
     """Projects come before the Applications that name them. None: no wave. @default -1"""
     sorted_keys: bool = True
@@ -76,17 +74,9 @@ class ArgoProject(KubeObject):
         }
         if props.denied_namespaced_kinds:
             spec["namespaceResourceBlacklist"] = _kinds(props.denied_namespaced_kinds)
-        super().__init__(
-            scope,
-            id,
-            api_version="argoproj.io/v1alpha1",
-            kind="AppProject",
-            name=props.name,
-            namespace=props.namespace,
-            labels=props.labels,
-            annotations={SYNC_WAVE: props.sync_wave} if props.sync_wave is not None else None,
-            body={"spec": sorted_keys(spec) if props.sorted_keys else spec},
-        )
+        body = {"spec": sorted_keys(spec) if props.sorted_keys else spec}
+        wave = {SYNC_WAVE: props.sync_wave} if props.sync_wave is not None else None
+        super().__init__(scope, id, APPPROJECT, props, annotations=wave, body=body)
 
 
 def _kinds(kinds: tuple[Kind, ...]) -> list[dict[str, str]]:

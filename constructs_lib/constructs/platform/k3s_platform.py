@@ -20,8 +20,9 @@ shipped in root.yaml).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -39,8 +40,7 @@ from constructs_lib.constructs.argocd.confined_application import (
     ConfinedApplication,
     ConfinedApplicationProps,
 )
-from constructs_lib.constructs.argocd.kinds import Kind
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.lets_encrypt_issuers import (
     ACME_SERVERS,
     LetsEncryptIssuers,
@@ -51,9 +51,12 @@ from constructs_lib.constructs.network_policies import (
     AppNetworkPoliciesProps,
     Peer,
 )
-from constructs_lib.constructs.platform.addons import (
+from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.constructs.trust_rules import ARGOCD_CM
+from constructs_lib.model.addons import (
     ADDONS,
-    CLUSTER_RBAC,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
     CONFIG_MAP,
     CRD,
     DEPLOYMENT,
@@ -62,18 +65,26 @@ from constructs_lib.constructs.platform.addons import (
     SERVICE,
     SERVICE_ACCOUNT,
     Addon,
+    Kind,
     PlatformSettings,
+    addon_project,
 )
-from constructs_lib.constructs.security import pod_security_labels
+from constructs_lib.model.names import (
+    ARGOCD_PART,
+    COMPONENT,
+    NAME,
+    PART_OF,
+    PLATFORM,
+    SELF_MANAGED_ARGOCD,
+)
 
-PLATFORM = "platform"
 # The controller's pods, as the NetworkPolicies of the app namespace admit them.
 INGRESS_CONTROLLERS = {
     "nginx": Peer(
         ADDONS["ingress-nginx"].namespace,
-        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+        {NAME: "ingress-nginx", COMPONENT: "controller"},
     ),
-    "traefik": Peer(KUBE_SYSTEM, {"app.kubernetes.io/name": "traefik"}),
+    "traefik": Peer(KUBE_SYSTEM, {NAME: "traefik"}),
 }
 # Argo CD >= 1.8 has no health check for Applications, so the root's sync waves would not wait
 # for a child to be Healthy. This restores it (Argo CD docs, operator-manual/health.md).
@@ -100,8 +111,7 @@ PLATFORM_CLUSTER_KINDS = (NAMESPACE, CLUSTER_ISSUER)
 PLATFORM_NAMESPACED_KINDS = (Kind("", "LimitRange"), Kind("", "ResourceQuota"), NETWORK_POLICY)
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
-ADDON_PROJECT_PREFIX = "addon-"
-SELF_MANAGED_PROJECT = f"{ADDON_PROJECT_PREFIX}argocd"
+SELF_MANAGED_PROJECT = addon_project(SELF_MANAGED_ARGOCD)
 # What Argo CD's manifests/install.yaml holds (v3.5), and nothing else; cluster-scoped objects
 # by name.
 ARGOCD_CONTROLLERS = (
@@ -113,7 +123,7 @@ ARGOCD_INSTALL_CLUSTER_KINDS = (
     *CRD.named(
         "applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"
     ),
-    *(k for kind in CLUSTER_RBAC for k in kind.named(*ARGOCD_CONTROLLERS)),
+    *(k for kind in (CLUSTER_ROLE, CLUSTER_ROLE_BINDING) for k in kind.named(*ARGOCD_CONTROLLERS)),
 )
 ARGOCD_INSTALL_KINDS = (
     CONFIG_MAP,
@@ -125,11 +135,6 @@ ARGOCD_INSTALL_KINDS = (
     NETWORK_POLICY,
     *RBAC,
 )
-
-
-def addon_project(name: str) -> str:
-    """Name of the AppProject of the add-on Application `name`."""
-    return f"{ADDON_PROJECT_PREFIX}{name}"
 
 
 @dataclass(frozen=True)
@@ -160,9 +165,8 @@ class K3sPlatformProps:
     """Chart name -> pinned source (platform/versions.yaml); every add-on this env installs
     needs one."""
     acme_email: str
-    settings: PlatformSettings = field(default_factory=PlatformSettings)
-    """Which add-ons the environment installs, their values, and the ingress. @default nginx
-    on node ports 30080 and 30443, no sealed-secrets"""
+    settings: PlatformSettings
+    """Which add-ons the environment installs, their values, and the ingress."""
     network_policies: AppNetworkPoliciesProps | None = None
     """@default no NetworkPolicies"""
     self_managed_argocd: GitSource | None = None
@@ -186,6 +190,14 @@ class K3sPlatform(Construct):
         self.addons: dict[str, Addon] = {}
         """The add-ons this environment installs, by name."""
         self.addon_applications: dict[str, ConfinedApplication] = {}
+        # Every Application of the platform: in Argo CD's namespace, with the platform's
+        # labels, deploying to the environment's API server.
+        self._application = functools.partial(
+            ArgoApplicationProps,
+            namespace=props.argocd_namespace,
+            labels=self.labels,
+            destination_server=props.destination_server,
+        )
 
         for addon in ADDONS.values():
             if addon.installed(props.settings):
@@ -217,14 +229,11 @@ class K3sPlatform(Construct):
             self.delivery,
             addon.name,
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
+                application=self._application(
                     name=addon.name,
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
                     project=addon_project(addon.name),
                     source=source,
                     destination_namespace=addon.namespace,
-                    destination_server=props.destination_server,
                     sync_wave=addon.sync_wave,
                     create_namespace=addon.creates_namespace,
                     namespace_labels=(
@@ -256,14 +265,11 @@ class K3sPlatform(Construct):
             self.delivery,
             "argocd",
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
-                    name="argocd",
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
+                application=self._application(
+                    name=SELF_MANAGED_ARGOCD,
                     project=SELF_MANAGED_PROJECT,
                     source=props.self_managed_argocd,
                     destination_namespace=props.argocd_namespace,
-                    destination_server=props.destination_server,
                     server_side_apply=True,
                     delete_resources=False,
                     sorted_keys=False,
@@ -287,16 +293,13 @@ class K3sPlatform(Construct):
             self.delivery,
             PLATFORM,
             props=ConfinedApplicationProps(
-                application=ArgoApplicationProps(
+                application=self._application(
                     name=PLATFORM,
-                    namespace=props.argocd_namespace,
-                    labels=self.labels,
                     project=PLATFORM,
                     source=GitSource(
                         repo_url=props.repo_url, revision=props.revision, path=props.path
                     ),
                     destination_namespace=props.app_namespace.name,
-                    destination_server=props.destination_server,
                     sync_wave=props.sync_wave,
                 ),
                 description="The app namespace's baseline and the ClusterIssuers: "
@@ -346,27 +349,23 @@ class K3sPlatform(Construct):
         self.traefik_config = self._traefik_config() if self.ingress_class == "traefik" else None
 
     def _traefik_config(self) -> KubeObject:
+        values = yaml.safe_dump(self.traefik_values(), sort_keys=True)
         return KubeObject(
             self.cluster,
             "TraefikConfig",
-            api_version="helm.cattle.io/v1",
-            kind="HelmChartConfig",
-            name="traefik",
-            namespace=KUBE_SYSTEM,
-            labels=self.labels,
-            body={"spec": {"valuesContent": yaml.safe_dump(self.traefik_values(), sort_keys=True)}},
+            Gvk("helm.cattle.io/v1", TRAEFIK_CONFIG_KIND.kind),
+            ObjectMeta(name="traefik", namespace=KUBE_SYSTEM, labels=self.labels),
+            body={"spec": {"valuesContent": values}},
         )
 
     def _health_check(self) -> KubeObject:
         """A partial argocd-cm applied with root.yaml: `kubectl apply` merges its one key into
         the ConfigMap the Argo CD install created."""
+        labels = {NAME: ARGOCD_CM, PART_OF: ARGOCD_PART}
         return KubeObject(
             self.bootstrap,
             "ArgoCdHealthCheck",
-            api_version="v1",
-            kind="ConfigMap",
-            name="argocd-cm",
-            namespace=self.props.argocd_namespace,
-            labels={"app.kubernetes.io/name": "argocd-cm", "app.kubernetes.io/part-of": "argocd"},
+            Gvk("v1", CONFIG_MAP.kind),
+            ObjectMeta(name=ARGOCD_CM, namespace=self.props.argocd_namespace, labels=labels),
             body={"data": {APPLICATION_HEALTH_KEY: APPLICATION_HEALTH_LUA}},
         )

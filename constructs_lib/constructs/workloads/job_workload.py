@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from constructs_lib.constructs.workloads.workload import Workload, WorkloadProps
+from constructs_lib.model.names import SYNC_OPTIONS
 from constructs_lib.model.workload_kinds import KINDS, JobOptions
 
 # A Job's pod template is immutable: Argo CD must replace the Job when the template changes.
-JOB_SYNC_OPTIONS = {"argocd.argoproj.io/sync-options": "Force=true,Replace=true"}
+JOB_SYNC_OPTIONS = {SYNC_OPTIONS: "Force=true,Replace=true"}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,13 +16,14 @@ from typing import Any, ClassVar
 from constructs import Construct
 
 from constructs_lib.constructs.infisical_secret_mount import (
+    SECRET_PROVIDER_CLASS,
     InfisicalSecretMount,
     InfisicalSecretMountProps,
 )
-from constructs_lib.constructs.kube_object import KubeObject
+from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.labels import selector_labels, standard_labels
 from constructs_lib.constructs.security import PodSecurity, pod_security_context, tmp_volume
-from constructs_lib.constructs.tls_ingress import TlsIngress, TlsIngressProps
+from constructs_lib.constructs.tls_ingress import INGRESS, TlsIngress, TlsIngressProps
 from constructs_lib.constructs.workloads.container import (
     ContainerPort,
     ContainerProps,
@@ -30,6 +31,10 @@ from constructs_lib.constructs.workloads.container import (
     container_spec,
 )
 from constructs_lib.model.workload_kinds import DEFAULT_REPLICAS, WorkloadKind
+
+SERVICE = Gvk("v1", "Service")
+AUTOSCALER = Gvk("autoscaling/v2", "HorizontalPodAutoscaler")
+DISRUPTION_BUDGET = Gvk("policy/v1", "PodDisruptionBudget")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,14 +116,14 @@ class Workload(KubeObject):
     KIND: ClassVar[WorkloadKind]
     """The kind it renders, and what that kind takes."""
     PROPS: ClassVar[type[WorkloadProps]] = WorkloadProps
-    SHARED_KINDS: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("", "Service"),
-        ("networking.k8s.io", "Ingress"),
-        ("autoscaling", "HorizontalPodAutoscaler"),
-        ("policy", "PodDisruptionBudget"),
-        ("secrets-store.csi.x-k8s.io", "SecretProviderClass"),
+    CHILDREN: ClassVar[tuple[Gvk, ...]] = (
+        SERVICE,
+        INGRESS,
+        AUTOSCALER,
+        DISRUPTION_BUDGET,
+        SECRET_PROVIDER_CLASS,
     )
-    """(API group, kind) of the children any workload may have."""
+    """The kinds of the children any workload may have."""
 
     @classmethod
     def for_kind(cls, kind: str) -> type[Workload]:
@@ -136,18 +141,12 @@ class Workload(KubeObject):
         self.where = f"{type(self).__name__} '{props.name}'"
         self.labels = standard_labels(props.app, props.name)
         self.selector = selector_labels(props.app, props.name)
+        self.meta = ObjectMeta(name=props.name, namespace=props.namespace, labels=self.labels)
+        """The name, namespace and labels of the workload and of its children."""
         self.spec = self._spec()
-        super().__init__(
-            scope,
-            id,
-            api_version=self.KIND.api_version,
-            kind=self.KIND.kind,
-            name=props.name,
-            namespace=props.namespace,
-            labels=self.labels,
-            annotations=self._annotations(),
-            body={"spec": self.spec},
-        )
+        gvk = Gvk(self.KIND.api_version, self.KIND.kind)
+        body = {"spec": self.spec}
+        super().__init__(scope, id, gvk, self.meta, annotations=self._annotations(), body=body)
         self.secret_mount = (
             InfisicalSecretMount(self, "Secrets", props=props.secrets) if props.secrets else None
         )
@@ -267,12 +266,8 @@ class Workload(KubeObject):
             }
             for p in self.ports
         ]
-        return self._child(
-            "Service",
-            api_version="v1",
-            kind="Service",
-            body={"spec": {"type": "ClusterIP", "selector": self.selector, "ports": ports}},
-        )
+        spec = {"type": "ClusterIP", "selector": self.selector, "ports": ports}
+        return KubeObject(self, "Service", SERVICE, self.meta, body={"spec": spec})
 
     def expose_via_ingress(self, ingress: IngressProps) -> TlsIngress:
         """Create the TlsIngress that routes the hosts to the Service, and return it."""
@@ -315,23 +310,17 @@ class Workload(KubeObject):
             )
             if target is not None
         ]
-        return self._child(
-            "Autoscaler",
-            api_version="autoscaling/v2",
-            kind="HorizontalPodAutoscaler",
-            body={
-                "spec": {
-                    "scaleTargetRef": {
-                        "apiVersion": self.KIND.api_version,
-                        "kind": self.KIND.kind,
-                        "name": self.service_name,
-                    },
-                    "minReplicas": scaling.min_replicas,
-                    "maxReplicas": scaling.max_replicas,
-                    "metrics": metrics,
-                }
+        spec = {
+            "scaleTargetRef": {
+                "apiVersion": self.KIND.api_version,
+                "kind": self.KIND.kind,
+                "name": self.service_name,
             },
-        )
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": metrics,
+        }
+        return KubeObject(self, "Autoscaler", AUTOSCALER, self.meta, body={"spec": spec})
 
     def add_disruption_budget(self, budget: DisruptionBudgetProps) -> KubeObject:
         """Create the PodDisruptionBudget of this workload's pods and return it."""
@@ -346,24 +335,8 @@ class Workload(KubeObject):
             spec["minAvailable"] = budget.min_available
         if budget.max_unavailable is not None:
             spec["maxUnavailable"] = budget.max_unavailable
-        return self._child(
-            "DisruptionBudget",
-            api_version="policy/v1",
-            kind="PodDisruptionBudget",
-            body={"spec": spec},
-        )
-
-    def _child(self, id: str, *, api_version: str, kind: str, body: dict[str, Any]) -> KubeObject:
-        """An object of this workload: same name, namespace and labels."""
         return KubeObject(
-            self,
-            id,
-            api_version=api_version,
-            kind=kind,
-            name=self.service_name,
-            namespace=self.props.namespace,
-            labels=self.labels,
-            body=body,
+            self, "DisruptionBudget", DISRUPTION_BUDGET, self.meta, body={"spec": spec}
         )
 
 

@@ -2,6 +2,7 @@
 
     etcd -> kube-apiserver -> kube-controller-manager
          -> Redis -> argocd-repo-server -> argocd-application-controller
+                                        -> argocd-notifications (controller)
 
 There is no kubelet and no scheduler: Deployments get ReplicaSets and Pods
 (admission, PodSecurity included, is real), Pods stay Pending unless a test
@@ -166,6 +167,7 @@ class Cluster:
         self._phase("redis", self._start_redis)
         self._phase("argocd-repo-server", self._start_repo_server)
         self._phase("argocd-application-controller", self._start_controller)
+        self._phase("argocd-notifications", self._start_notifications)
 
     def start_argocd(self) -> None:
         """Start Redis and the Argo CD processes of a cluster created with argocd=False,
@@ -437,8 +439,9 @@ class Cluster:
         )
 
     def argocd_config_objects(self) -> list[Manifest]:
-        """argocd-cm, argocd-rbac-cm, argocd-secret and the `default` project:
-        the minimum an Argo CD install ships with."""
+        """argocd-cm, argocd-rbac-cm, argocd-secret, the notifications controller's
+        ConfigMap and Secret (empty, as the install manifest ships them) and the `default`
+        project: the minimum an Argo CD install ships with."""
         labels = {"app.kubernetes.io/part-of": "argocd"}
         secret_key = base64.b64encode(secrets.token_bytes(32)).decode()
         return [
@@ -460,6 +463,25 @@ class Cluster:
                 "metadata": {"name": "argocd-secret", "namespace": ARGOCD_NS, "labels": labels},
                 "type": "Opaque",
                 "stringData": {"server.secretkey": secret_key},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "argocd-notifications-cm",
+                    "namespace": ARGOCD_NS,
+                    "labels": labels,
+                },
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": "argocd-notifications-secret",
+                    "namespace": ARGOCD_NS,
+                    "labels": labels,
+                },
+                "type": "Opaque",
             },
             {
                 "apiVersion": "argoproj.io/v1alpha1",
@@ -609,6 +631,28 @@ class Cluster:
         )
         self._wait_ready(
             proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/healthz"), ARGOCD_TIMEOUT
+        )
+
+    def _start_notifications(self) -> None:
+        """Argo CD's notifications controller (the same binary, by its name): it reads
+        argocd-notifications-cm and -secret in Argo CD's namespace and the subscriptions
+        annotated on Applications, and sends from this network namespace."""
+        metrics = free_port()
+        proc = self._spawn(
+            "argocd-notifications",
+            [
+                self.tools.argocd,
+                f"--argocd-repo-server=127.0.0.1:{self.repo_server_port}",
+                "--argocd-repo-server-plaintext",
+                # Hard-coded to listen on 0.0.0.0, as the application controller's.
+                f"--metrics-port={metrics}",
+                "--loglevel=debug",
+                "--logformat=text",
+            ],
+            env=self._argocd_env("argocd-notifications"),
+        )
+        self._wait_ready(
+            proc, lambda: self._http_ok(f"http://127.0.0.1:{metrics}/metrics"), ARGOCD_TIMEOUT
         )
 
     # ------------------------------------------------------------ kube helpers
@@ -771,6 +815,7 @@ class Cluster:
         label_selector: str | None = None,
         kube: KubeClient | None = None,
         finish_jobs: bool = True,
+        never_ready: frozenset[str] = frozenset(),
     ) -> int:
         """Stand in for a kubelet: mark matching Pods Running and Ready (so
         ReplicaSets count them ready and Deployments become Available /
@@ -779,7 +824,10 @@ class Cluster:
         container terminated with exit code 0), so the Job controller
         completes the Job (hook Jobs, CronJob runs). Nothing is executed: the
         containers' work is not done. `namespace=None` means all namespaces.
-        Returns how many pods were updated. See also start_fake_kubelet()."""
+        A Pod running an image of `never_ready` is reported Running with its
+        containers crash-looping, never Ready, with the BackOff Event a kubelet
+        writes (a release that cannot start). Returns how many pods were updated.
+        See also start_fake_kubelet()."""
         kube = kube or self.kube
         assert kube is not None
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -792,10 +840,14 @@ class Cluster:
                 o.get("kind") == "Job" and o.get("controller")
                 for o in pod["metadata"].get("ownerReferences") or []
             )
+            broken = any(c.get("image") in never_ready for c in pod["spec"].get("containers", []))
             if finish_jobs and owned_by_job:
                 status = self._pod_completed_status(pod, now)
             elif phase == "Running":
                 continue
+            elif broken:
+                status = self._pod_crashing_status(pod, now)
+                self._back_off_event(kube, pod, now)
             else:
                 status = self._pod_ready_status(pod, now)
             kube.patch(
@@ -835,6 +887,53 @@ class Cluster:
         }
 
     @staticmethod
+    def _pod_crashing_status(pod: Manifest, now: str) -> dict[str, Any]:
+        status = Cluster._pod_ready_status(pod, now)
+        for condition in status["conditions"]:
+            if condition["type"] in ("ContainersReady", "Ready"):
+                condition.update(status="False", reason="ContainersNotReady")
+        for container in status["containerStatuses"]:
+            container.update(
+                ready=False,
+                started=False,
+                restartCount=3,
+                state={
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": "back-off 40s restarting failed container",
+                    }
+                },
+            )
+        return status
+
+    @staticmethod
+    def _back_off_event(kube: KubeClient, pod: Manifest, now: str) -> None:
+        meta = pod["metadata"]
+        container = pod["spec"]["containers"][0]["name"]
+        kube.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{meta['name']}.backoff", "namespace": meta["namespace"]},
+                "involvedObject": {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta["uid"],
+                },
+                "reason": "BackOff",
+                "message": f"Back-off restarting failed container {container} in pod "
+                f"{meta['name']}",
+                "type": "Warning",
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+                "count": 1,
+                "source": {"component": "kubelet", "host": "e2e-stand-in"},
+            }
+        )
+
+    @staticmethod
     def _pod_completed_status(pod: Manifest, now: str) -> dict[str, Any]:
         done = {"type": "Ready", "status": "False", "reason": "PodCompleted"}
         return {
@@ -870,7 +969,10 @@ class Cluster:
         }
 
     def start_fake_kubelet(
-        self, namespaces: list[str] | None = None, interval: float = 1.0
+        self,
+        namespaces: list[str] | None = None,
+        interval: float = 1.0,
+        never_ready: frozenset[str] = frozenset(),
     ) -> None:
         """Keep marking new Pods Running + Ready in the background (all
         namespaces by default), and Job Pods Succeeded, so rollouts, HPA
@@ -888,7 +990,7 @@ class Cluster:
                     targets: list[str | None] = list(namespaces) if namespaces else [None]
                     for ns in targets:
                         try:
-                            n = self.mark_pods_ready(ns, kube=kube)
+                            n = self.mark_pods_ready(ns, kube=kube, never_ready=never_ready)
                             if n:
                                 log.write(
                                     f"{time.strftime('%H:%M:%S')} marked {n} pod(s) ready"

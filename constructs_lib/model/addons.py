@@ -4,7 +4,9 @@ Each entry is everything the base knows about one add-on: its chart, namespace a
 the Pod Security level of the namespace Argo CD creates for it, its Helm values (a function of
 the environment's settings), the kinds the pinned chart renders (its AppProject allows those
 and nothing else) and what switches it on. K3sPlatform renders each installed entry's
-Application and AppProject, and the tests read their lists of add-ons from here.
+Application and AppProject, the config refuses an app named or namespaced like an add-on
+(`names.py`), and the tests read their lists of add-ons from here. It is plain data, read by
+the model and the constructs alike, as the catalogue of workload kinds is.
 
 Outside this file an add-on takes its pin (Helm repository and exact version) in
 platform/versions.yaml, which Renovate updates; the SHA-256 of the chart package in
@@ -14,43 +16,66 @@ tests/e2e/charts.sha256; and its section in docs/how-to/platform-addons.md (CONT
 The kinds are read from the charts themselves, rendered as Argo CD's repo-server renders them
 (`helm template --include-crds` with the values below), at `kinds.version`; cluster-scoped
 objects by name (the project allows those objects only).
-`tests/constructs/test_addons.py` fails when platform/versions.yaml pins another version, and
+`tests/model/test_addons.py` fails when platform/versions.yaml pins another version, and
 `tests/e2e/addon_kinds.py` re-derives the lists from the charts:
 
     HELM=/path/to/helm CHARTS_DIR=/path/to/charts .venv/bin/python -m tests.e2e.addon_kinds
 
 An overlay may set only the Helm values an entry lists in `overlay_values` (resources and
-scheduling hints, never an image, a snippet or a privilege); the kinds they make the chart
-render (a PodDisruptionBudget with more replicas, say) are in `kinds` already, and
+scheduling hints, never an image, a snippet or a privilege; the trust rule set,
+constructs/trust_rules.py, reads them); the kinds they make the chart render (a
+PodDisruptionBudget with more replicas, say) are in `kinds` already, and
 tests/e2e/addon_kinds.py renders each chart with them set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from constructs_lib.constructs.argocd.kinds import Kind as K
-from constructs_lib.constructs.security import PodSecurityLevel
+from constructs_lib.model.value_types import PodSecurityLevel
 
 KUBE_SYSTEM = "kube-system"
+ADDON_PROJECT_PREFIX = "addon-"
+
+
+def addon_project(name: str) -> str:
+    """Name of the AppProject of the add-on Application `name`."""
+    return f"{ADDON_PROJECT_PREFIX}{name}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An API group and kind, as AppProject allowlists name them ('' is the core group),
+    optionally one object's name."""
+
+    group: str
+    kind: str
+    name: str | None = None
+    """Only the object of this name (cluster-scoped entries only: Argo CD 3.5 matches a
+    `clusterResourceWhitelist` entry's `name`; its namespaced whitelist has none).
+    @default every object of the kind"""
+
+    def named(self, *names: str) -> tuple[Kind, ...]:
+        """One entry of this kind per name."""
+        return tuple(Kind(self.group, self.kind, name) for name in names)
+
 
 # Kinds several charts render.
-CONFIG_MAP = K("", "ConfigMap")
-SERVICE = K("", "Service")
-SERVICE_ACCOUNT = K("", "ServiceAccount")
-DAEMON_SET = K("apps", "DaemonSet")
-DEPLOYMENT = K("apps", "Deployment")
-JOB = K("batch", "Job")
-CRD = K("apiextensions.k8s.io", "CustomResourceDefinition")
-MUTATING_WEBHOOK = K("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
-VALIDATING_WEBHOOK = K("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")
-CLUSTER_ROLE = K("rbac.authorization.k8s.io", "ClusterRole")
-CLUSTER_ROLE_BINDING = K("rbac.authorization.k8s.io", "ClusterRoleBinding")
-CLUSTER_RBAC = (CLUSTER_ROLE, CLUSTER_ROLE_BINDING)
-RBAC = (K("rbac.authorization.k8s.io", "Role"), K("rbac.authorization.k8s.io", "RoleBinding"))
-PDB = K("policy", "PodDisruptionBudget")
+CONFIG_MAP = Kind("", "ConfigMap")
+SERVICE = Kind("", "Service")
+SERVICE_ACCOUNT = Kind("", "ServiceAccount")
+DAEMON_SET = Kind("apps", "DaemonSet")
+DEPLOYMENT = Kind("apps", "Deployment")
+JOB = Kind("batch", "Job")
+CRD = Kind("apiextensions.k8s.io", "CustomResourceDefinition")
+MUTATING_WEBHOOK = Kind("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
+VALIDATING_WEBHOOK = Kind("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")
+CLUSTER_ROLE = Kind("rbac.authorization.k8s.io", "ClusterRole")
+CLUSTER_ROLE_BINDING = Kind("rbac.authorization.k8s.io", "ClusterRoleBinding")
+RBAC = (Kind("rbac.authorization.k8s.io", "Role"), Kind("rbac.authorization.k8s.io", "RoleBinding"))
+PDB = Kind("policy", "PodDisruptionBudget")
 # Helm values an overlay may set on most charts: resources and scheduling hints.
 SCHEDULING = ("nodeSelector", "tolerations", "affinity", "topologySpreadConstraints")
 
@@ -64,24 +89,25 @@ def under(prefix: str, *keys: str) -> tuple[str, ...]:
 class PlatformIngress:
     """The ingress controller and how clients reach it on a node without a cloud LB."""
 
-    controller: Literal["nginx", "traefik"] = "nginx"
-    """@default nginx (the ingress-nginx chart)"""
-    http_node_port: int = 30080
-    https_node_port: int = 30443
-    publish_status_address: tuple[str, ...] = ()
-    """Node IPs written into Ingress status. @default none"""
+    controller: Literal["nginx", "traefik"]
+    """nginx: the ingress-nginx chart; traefik: the one k3s bundles."""
+    http_node_port: int
+    https_node_port: int
+    publish_status_address: tuple[str, ...]
+    """Node IPs written into Ingress status; none leaves it empty."""
 
 
 @dataclass(frozen=True)
 class PlatformSettings:
     """The environment's settings the platform depends on: which add-ons it installs, their
-    values, and how the ingress controller is reached."""
+    values, and how the ingress controller is reached. The composition fills every field from
+    the config and clusters/<env>/cluster.yaml, whose models hold the defaults."""
 
-    ingress: PlatformIngress = field(default_factory=PlatformIngress)
-    csi_token_audience: str = "infisical"
-    """Audience of the tokens the CSI driver requests for providers. @default infisical"""
-    sealed_secrets: bool = False
-    """Install the sealed-secrets controller. @default False"""
+    ingress: PlatformIngress
+    csi_token_audience: str
+    """Audience of the tokens the CSI driver requests for providers."""
+    sealed_secrets: bool
+    """Install the sealed-secrets controller."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +116,9 @@ class AddonKinds:
 
     version: str
     """Chart version the lists were read from."""
-    cluster: tuple[K, ...]
+    cluster: tuple[Kind, ...]
     """Cluster-scoped objects, one entry per kind and name."""
-    namespaced: tuple[K, ...]
+    namespaced: tuple[Kind, ...]
     other_namespaces: tuple[str, ...] = ()
     """Namespaces other than the release's that the chart renders objects into. @default none"""
 
@@ -152,7 +178,8 @@ def ingress_nginx_values(settings: PlatformSettings) -> dict[str, Any]:
     """ingress-nginx on node ports, status from publish-status-address (chart 4.15.1)."""
     ingress = settings.ingress
     controller: dict[str, Any] = {
-        "ingressClassResource": {"name": "nginx", "enabled": True, "default": True},
+        # The IngressClass the Ingresses name: the controller's name (nginx).
+        "ingressClassResource": {"name": ingress.controller, "enabled": True, "default": True},
         "service": {
             "type": "NodePort",
             "nodePorts": {"http": ingress.http_node_port, "https": ingress.https_node_port},
@@ -178,8 +205,8 @@ def csi_driver_values(settings: PlatformSettings) -> dict[str, Any]:
 
 
 def catalogue(*addons: Addon) -> dict[str, Addon]:
-    """The add-ons by name; refuses a name listed twice and a namespace Argo CD would create
-    without a Pod Security level."""
+    """The add-ons by name; refuses a name listed twice, a namespace Argo CD would create
+    without a Pod Security level, and a cluster-scoped kind that names no object."""
     by_name: dict[str, Addon] = {}
     for addon in addons:
         if addon.name in by_name:
@@ -224,7 +251,7 @@ ADDONS: dict[str, Addon] = catalogue(
             version="4.15.1",
             cluster=(
                 *VALIDATING_WEBHOOK.named("ingress-nginx-admission"),
-                *K("networking.k8s.io", "IngressClass").named("nginx"),
+                *Kind("networking.k8s.io", "IngressClass").named("nginx"),
                 *CLUSTER_ROLE.named("ingress-nginx", "ingress-nginx-admission"),
                 *CLUSTER_ROLE_BINDING.named("ingress-nginx", "ingress-nginx-admission"),
             ),
@@ -307,7 +334,7 @@ ADDONS: dict[str, Addon] = catalogue(
                     "secrets-store-csi-driver-keep-crds",
                     "secrets-store-csi-driver-upgrade-crds",
                 ),
-                *K("storage.k8s.io", "CSIDriver").named("secrets-store.csi.k8s.io"),
+                *Kind("storage.k8s.io", "CSIDriver").named("secrets-store.csi.k8s.io"),
             ),
             namespaced=(SERVICE_ACCOUNT, DAEMON_SET, JOB),
         ),

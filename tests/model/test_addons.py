@@ -3,25 +3,26 @@ least-privilege AppProject per add-on, and a locked `default` project."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from constructs_lib.compose.build import build
-from constructs_lib.constructs.platform.addons import (
+from constructs_lib.model.addons import (
     ADDONS,
     CLUSTER_ROLE_BINDING,
     KUBE_SYSTEM,
     Addon,
     AddonKinds,
-    PlatformSettings,
     catalogue,
 )
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import load_versions
 from tests.support import with_changes
-from tests.support.platform import render_platform
+from tests.support.platform import dev_settings, render_platform
 
 
 def kinds(entries: list[dict[str, str]]) -> set[tuple[str, str]]:
@@ -81,9 +82,27 @@ def test_overlay_values_are_no_image_snippet_namespace_or_privilege_key() -> Non
 def test_the_switches() -> None:
     optional = {name for name, addon in ADDONS.items() if addon.optional}
     assert optional == {"ingress-nginx", "sealed-secrets"}
-    assert not ADDONS["sealed-secrets"].installed(PlatformSettings())
-    assert ADDONS["sealed-secrets"].installed(PlatformSettings(sealed_secrets=True))
-    assert ADDONS["ingress-nginx"].installed(PlatformSettings())
+    defaults = dev_settings()
+    assert not ADDONS["sealed-secrets"].installed(defaults)
+    assert ADDONS["sealed-secrets"].installed(dataclasses.replace(defaults, sealed_secrets=True))
+    assert ADDONS["ingress-nginx"].installed(defaults)
+
+
+@pytest.mark.parametrize("name", sorted(ADDONS))
+def test_an_app_may_not_take_an_addons_name_or_namespace(config: AppConfig, name: str) -> None:
+    """Every add-on of the catalogue, optional ones included: the config refuses an app that
+    would overwrite its Application or project, or run in its namespace, naming the field."""
+    addon = ADDONS[name]
+    for field, value in (
+        ("name", name),
+        ("name", f"addon-{name}"),
+        ("namespace", addon.namespace),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            with_changes(config, **{f"app__{field}": value})
+        [error] = caught.value.errors()
+        assert error["loc"] == ("app", field)
+        assert f"'{value}' is reserved" in error["msg"]
 
 
 def test_each_addon_has_its_own_project(config: AppConfig, cluster: ClusterSettings) -> None:
