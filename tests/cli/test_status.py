@@ -313,3 +313,53 @@ def test_an_answer_that_is_not_the_api_servers_is_one_line(
     err = capsys.readouterr().err
     assert "answered with something that is not a Kubernetes API response" in err
     assert len(err.strip().splitlines()) == 1
+
+
+class _UnservedKind(http.server.BaseHTTPRequestHandler):
+    """The API server's answer for a group it does not serve (no CRD yet): plain text, no
+    Status, for an object and a list alike."""
+
+    def do_GET(self) -> None:
+        body = b"404 page not found\n"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_kind_the_cluster_does_not_serve_reads_as_absent(tmp_path: Path) -> None:
+    """`bootstrap` asks for the root Application before Argo CD's CRDs exist: nothing there,
+    not an error."""
+    from constructs_lib.cli.support.kube import Kube
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _UnservedKind)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "clusters": [
+                        {
+                            "name": "c",
+                            "cluster": {"server": f"http://127.0.0.1:{server.server_port}"},
+                        }
+                    ],
+                    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "x",
+                    "users": [{"name": "u", "user": {"token": "not-a-token"}}],
+                }
+            )
+        )
+        kube = Kube(kubeconfig, None)
+        assert kube.get("argoproj.io/v1alpha1", "Application", "root", "argocd") is None
+        assert kube.list("argoproj.io/v1alpha1", "Application", "argocd") == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -164,21 +164,17 @@ class Kube:
         return None if obj is None else self.to_dict(obj)
 
     def _get_raw(self, res: Any, name: str, namespace: str | None) -> Any:
-        from lightkube import ApiError
-
         try:
             if namespace is None:
                 return self.client.get(res, name)
             return self.client.get(res, name, namespace=namespace)
-        except ApiError as exc:
-            if exc.status.code == 404:
+        except Exception as exc:
+            if _not_found(exc):
                 return None
             raise
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Manifest]:
         """Every object of a kind; [] when the kind does not exist in the cluster."""
-        from lightkube import ApiError
-
         res = self.resource(api_version, kind)
 
         def fetch() -> list[Manifest]:
@@ -186,8 +182,8 @@ class Kube:
                 if namespace is None:
                     return [self.to_dict(o) for o in self.client.list(res)]
                 return [self.to_dict(o) for o in self.client.list(res, namespace=namespace)]
-            except ApiError as exc:
-                if exc.status.code == 404:
+            except Exception as exc:
+                if _not_found(exc):
                     return []
                 raise
 
@@ -233,3 +229,14 @@ class Kube:
             namespace=namespace,
             patch_type=PatchType.MERGE,
         )
+
+
+def _not_found(exc: Exception) -> bool:
+    """A 404: the object does not exist (a Status), or its kind is not served at all (the API
+    server's plain-text `404 page not found`, which lightkube raises as an HTTP error)."""
+    import httpx2
+    from lightkube import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status.code == 404
+    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
