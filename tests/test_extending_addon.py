@@ -28,7 +28,7 @@ CATALOGUE_TESTS = (
     "tests/model/test_versions.py::test_renovate_manager_matches_every_pin",
     "tests/e2e/test_harness_charts.py::test_every_pinned_chart_version_has_a_committed_checksum",
     "tests/compose/test_guards.py::test_the_guards_cover_the_namespaces_the_base_labels",
-    "tests/render/test_policy.py::test_each_escalation_is_refused_with_its_message[defaultproject]",
+    "tests/render/test_policy.py::test_each_finding_is_refused_with_its_message[defaultproject]",
 )
 
 
@@ -165,7 +165,9 @@ def test_its_application_installs_the_pinned_chart_in_its_own_project(walked: Pa
         project = load(argocd / f"appproject-addon-{NAME}.yaml")["spec"]
         assert project["sourceRepos"] == [REPO]
         assert [d["namespace"] for d in project["destinations"]] == [NAME]
-        assert project["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+        assert project["clusterResourceWhitelist"] == [
+            {"group": "", "kind": "Namespace", "name": NAME}
+        ]
         assert project["namespaceResourceWhitelist"] == [
             {"group": "", "kind": "ServiceAccount"},
             {"group": "apps", "kind": "Deployment"},

@@ -104,9 +104,9 @@ def test_a_customized_private_repo_takes_a_newer_release(tmp_path: Path) -> None
     patches = private / "overlays" / "dev" / "patches.yaml"
     patches.write_text(
         "patches:\n"
-        "  - target: {kind: Application, name: acme}\n"
+        "  - target: {kind: Deployment, name: web}\n"
         "    patch:\n"
-        "      - {op: add, path: /metadata/annotations/acme.example~1owner, value: team-a}\n"
+        "      - {op: add, path: /metadata/annotations, value: {owner: team-a}}\n"
     )
     synth(private)
     sh(private, "git add -A && git commit -qm 'Our app, our repo, our overlay'")
@@ -152,12 +152,13 @@ def test_a_customized_private_repo_takes_a_newer_release(tmp_path: Path) -> None
     assert f"  url: {private_url}\n" in cluster.read_text()
     assert "revision: main" in cluster.read_text()
     assert "name: acme" in config.read_text()
-    assert "acme.example~1owner" in patches.read_text()
+    assert "{owner: team-a}" in patches.read_text()
     # dist/ is rendered from our config and overlays with the release's constructs and pins.
     dist = private / "dist" / "dev" / "argocd"
     assert "targetRevision: v1.21.2" in (dist / "application-cert-manager.yaml").read_text()
-    app = (dist / "application-acme.yaml").read_text()
-    assert "acme.example/owner: team-a" in app and private_url in app
+    assert private_url in (dist / "application-acme.yaml").read_text()
+    web = (private / "dist" / "dev" / "app" / "deployment-web.yaml").read_text()
+    assert "owner: team-a" in web
     assert sh(private, "git status --porcelain") == ""
     assert sh(private, "git grep -l '^<<<<<<<' || true") == ""
 

@@ -6,7 +6,9 @@ Steps, each idempotent (server-side apply; a second run changes nothing):
    Encrypt accepts, and the repository lets the credential read it (`git ls-remote`);
 1. check the cluster: the nodes' Kubernetes (k3s) version is supported, k3s's Traefik is off
    when the env uses ingress-nginx, ServiceLB is on for `exposure: service-lb`, the env's
-   `publish_status_address` is a node's address;
+   `publish_status_address` is a node's address, and no namespace the base creates exists
+   already unless the base created it (its `app.kubernetes.io/managed-by` label; for the
+   app's namespace, its `instance` label too);
 2. install the pinned Argo CD: upstream's `install.yaml` of the release in
    `platform/versions.yaml`, checksum verified, downloaded or read from a local file;
 3. create or update the repository credential from an environment variable or standard input
@@ -29,7 +31,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +52,7 @@ from constructs_lib.cli.support.credentials import (
 from constructs_lib.cli.support.environment import EnvFiles
 from constructs_lib.cli.support.kube import CLUSTER_SCOPED_KINDS, Manifest, content, object_ref
 from constructs_lib.cli.support.preflight import acme_contact, repository
-from constructs_lib.model.names import ROOT_APPLICATION
+from constructs_lib.model.names import INSTANCE, MANAGED_BY, MANAGER, ROOT_APPLICATION
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
@@ -145,7 +147,7 @@ def install_objects(text: str, namespace: str) -> list[Manifest]:
     namespace_obj: Manifest = {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": namespace},
+        "metadata": {"name": namespace, "labels": {MANAGED_BY: MANAGER}},
     }
     crds: list[Manifest] = []
     rest: list[Manifest] = []
@@ -164,11 +166,58 @@ def install_objects(text: str, namespace: str) -> list[Manifest]:
 
 
 def root_objects(path: Path) -> list[Manifest]:
-    return [
-        d
-        for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        if isinstance(d, dict)
-    ]
+    """root.yaml's objects, each checked to be one object the API server can take: a List, a
+    document without a kind or name, or one that is no mapping is refused before anything is
+    applied (the synth never writes one; a hand edit could)."""
+    from constructs_lib.render.overlays import is_list, object_problem
+
+    try:
+        documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        raise BootstrapError(f"{path}: cannot read it: {reason}") from None
+    objects = []
+    for i, document in enumerate(d for d in documents if d is not None):
+        if is_list(document):
+            raise BootstrapError(
+                f"{path}: document {i}: a List (kind {document.get('kind')!r}); root.yaml holds "
+                "one object per document: run `make synth` and commit dist/"
+            )
+        problem = object_problem(document)
+        if problem is not None:
+            raise BootstrapError(f"{path}: document {i}: {problem}")
+        objects.append(document)
+    return objects
+
+
+def app_namespaces(dist: Path) -> list[Manifest]:
+    """The Namespaces dist/<env>/platform/ creates (the app's), as rendered."""
+    found = []
+    for file in sorted((dist / "platform").glob("namespace-*.yaml")):
+        for document in yaml.load_all(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
+            if isinstance(document, dict) and document.get("kind") == "Namespace":
+                found.append(document)
+    return found
+
+
+def adoption_problem(
+    name: str, live_labels: Mapping[str, str], wanted: Mapping[str, str]
+) -> str | None:
+    """Why an existing namespace is not the base's to take over: the labels that say who
+    created it differ from those the base would set."""
+    differs = [(k, v) for k, v in wanted.items() if live_labels.get(k) != v]
+    if not differs:
+        return None
+    key, value = differs[0]
+    got = live_labels.get(key)
+    shown = f"'{got}'" if got is not None else "missing"
+    fix = " ".join(f"{k}={v}" for k, v in wanted.items())
+    return (
+        f"namespace {name} exists and gitops-base did not create it ({key} is {shown}, not "
+        f"'{value}'): another team's or tool's namespace would be taken over (and pruned with "
+        f"the app); choose another namespace, or adopt it on purpose: kubectl label namespace "
+        f"{name} {fix}"
+    )
 
 
 # --- running it -----------------------------------------------------------------------------
@@ -241,6 +290,32 @@ class Runner:
                 self.kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd, None)
             )
         return True
+
+    def adoption_problems(self, namespace: str) -> list[str]:
+        """The namespaces bootstrap would take over without having created them: Argo CD's
+        (an earlier bootstrap's, unlabelled, is recognised by its root Application) and the
+        app's from dist/<env>/platform/."""
+        problems = []
+        live = self.kube.get("v1", "Namespace", namespace, None)
+        if live is not None:
+            labels = (live.get("metadata") or {}).get("labels") or {}
+            wanted = {MANAGED_BY: MANAGER}
+            if adoption_problem(namespace, labels, wanted) is not None:
+                root = self.kube.get("argoproj.io/v1alpha1", "Application", "root", namespace)
+                root_labels = ((root or {}).get("metadata") or {}).get("labels") or {}
+                if root_labels.get(MANAGED_BY) != MANAGER:
+                    problems.append(str(adoption_problem(namespace, labels, wanted)))
+        for rendered in app_namespaces(self.env.dist):
+            name = rendered["metadata"]["name"]
+            rendered_labels = rendered["metadata"].get("labels") or {}
+            wanted = {k: rendered_labels[k] for k in (MANAGED_BY, INSTANCE) if k in rendered_labels}
+            live = self.kube.get("v1", "Namespace", name, None)
+            if live is not None:
+                labels = (live.get("metadata") or {}).get("labels") or {}
+                problem = adoption_problem(name, labels, wanted)
+                if problem is not None:
+                    problems.append(problem)
+        return problems
 
     def wait_established(self, crds: Sequence[Manifest], deadline: float) -> None:
         for crd in crds:
@@ -329,6 +404,7 @@ def bootstrap(opts: Options, out: Callable[[str], None] = print) -> int:
         )
         for w in warnings:
             out(f"warning: {w}")
+        errors += runner.adoption_problems(namespace)
         if errors:
             return fail([f"error: {e}" for e in errors])
         out(f"cluster checks passed ({len(warnings)} warning(s))")

@@ -29,7 +29,7 @@ from constructs_lib.cli.support.generate_merge import merge_services
 from constructs_lib.locking import LockError, checkout_lock
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import CLUSTER_FILE, cluster_dirs
-from constructs_lib.model.config import AppConfig
+from constructs_lib.model.config import AppConfig, unknown_envs
 from constructs_lib.model.cross_checks import base_domain_problem
 from constructs_lib.model.loading import ConfigError, format_errors, parse_yaml
 from constructs_lib.model.migration import CONFIG_VERSION, is_v1
@@ -177,6 +177,26 @@ def _config_problems(
     return problems
 
 
+def trust_problems(config: AppConfig, clusters: Path) -> list[str]:
+    """The config's findings of the trust rule set in each environment whose settings load
+    (overlays/ beside clusters/), as `path: message` lines."""
+    from constructs_lib.model.clusters import ClusterSettings
+    from constructs_lib.model.loading import load_model
+    from constructs_lib.render.policy import CONFIG, static_problems
+
+    lines = []
+    for folder in cluster_dirs(clusters):
+        try:
+            cluster = load_model(ClusterSettings, folder / CLUSTER_FILE)
+        except ConfigError:
+            continue  # reported by validate
+        overlays = clusters.parent / "overlays"
+        lines += [
+            line for file, line in static_problems(config, cluster, overlays) if file == CONFIG
+        ]
+    return lines
+
+
 def generate(
     *,
     payload_path: Path | None,
@@ -238,11 +258,24 @@ def generate(
     services = merge_services(payload, services, old_services or [], held_envs(data, clusters))
     # The services block is written from exactly this data; tests prove it reads back equal.
     data["services"] = services
+    names = {"deployed_apps": [{"name": s["name"]} for s in services]}
     try:
-        AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
-        names = {"deployed_apps": [{"name": s["name"]} for s in services]}
         raise GenerateError(_config_problems(exc, output, payload, names)) from None
+    if clusters is not None and clusters.is_dir():
+        # What validate checks against the environments is refused here, not after the write:
+        # a per-environment key (a version 2 payload's env_hosts, say) naming none of them,
+        # and egress the trust rule set refuses in one of them.
+        envs = [folder.name for folder in cluster_dirs(clusters)]
+        lines = unknown_envs(config, envs) + trust_problems(config, clusters)
+        if lines:
+            raise GenerateError(
+                [
+                    entry_problem(line, payload, names) or f"{display(output)}: {line}"
+                    for line in lines
+                ]
+            )
     text = fill_services(skeleton, services)
     changed = text != current
     if changed and not check:

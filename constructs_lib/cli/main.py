@@ -136,11 +136,17 @@ def parser() -> argparse.ArgumentParser:
     val = command(
         "validate",
         "check the config and the environment settings",
-        "Check a config and every clusters/<env>/cluster.yaml; print every problem "
-        "as one `file: path: message` line.",
+        "Check a config, every clusters/<env>/cluster.yaml and the overlays against the trust "
+        "rule set; print every problem as one `file: path: message` line.",
     )
     config_argument(val)
     clusters_option(val)
+    val.add_argument(
+        "--overlays",
+        type=Path,
+        default=None,
+        help="overlays folder (default: overlays/ of the checkout)",
+    )
     val.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
     mig = command(

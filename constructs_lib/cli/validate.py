@@ -1,4 +1,7 @@
-"""What `gitops-base validate` checks: the config and every environment's settings."""
+"""What `gitops-base validate` checks: the config, every environment's settings, and per
+environment what the trust rule set (constructs/trust_rules.py) says without rendering: the
+config's safety switches and egress ranges, `allow.yaml`, and each overlay manifest. Patches
+change rendered objects, so the synth checks them."""
 
 from __future__ import annotations
 
@@ -67,8 +70,9 @@ class Report:
         }
 
 
-def check_inputs(config: Path, clusters: Path) -> Report:
-    """Every problem of the config and of clusters/<env>/cluster.yaml, in file order."""
+def check_inputs(config: Path, clusters: Path, overlays: Path | None = None) -> Report:
+    """Every problem of the config and of clusters/<env>/cluster.yaml, in file order, then
+    of each environment's overlay against the trust rule set."""
     report = Report()
     report.checked.append(display(config))
     loaded: AppConfig | None = None
@@ -117,11 +121,26 @@ def check_inputs(config: Path, clusters: Path) -> Report:
         lines = config_domain_problems(loaded, settings, display(clusters))
         for line in lines + unknown_envs(loaded, [e.name for e in envs]):
             report.add(display(config), line)
+    if loaded is not None:
+        for cluster in settings:
+            check_overlay(report, display(config), loaded, cluster, overlays)
     return report
 
 
+def check_overlay(
+    report: Report, config_file: str, config: AppConfig, cluster: ClusterSettings, root: Path | None
+) -> None:
+    """What the rule set refuses in one environment without rendering it (the policy's
+    `static_problems`): the config's findings, allow.yaml and each overlay manifest."""
+    from constructs_lib.render.overlays import OVERLAYS_DIR
+    from constructs_lib.render.policy import CONFIG, static_problems
+
+    for file, line in static_problems(config, cluster, root or OVERLAYS_DIR):
+        report.add(config_file if file == CONFIG else file, line)
+
+
 def run(args: argparse.Namespace) -> int:
-    report = check_inputs(args.config, args.clusters)
+    report = check_inputs(args.config, args.clusters, args.overlays)
     if args.format == "json":
         print(json.dumps(report.as_json(), indent=2))
         return EXIT_INVALID if report.problems else EXIT_OK

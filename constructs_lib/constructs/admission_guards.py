@@ -7,12 +7,15 @@ These ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1, CEL, Kuberne
 refuse such writes whoever sends them, Argo CD included, each bound with `validationActions:
 [Deny]` and `failurePolicy: Fail`:
 
-    gitops-base-appprojects     AppProjects in Argo CD's namespace: no `*` in sourceRepos,
-                                sourceNamespaces, destinations or the resource whitelists, and
-                                no whitelisted admission policy kinds
+    gitops-base-appprojects     AppProjects in Argo CD's namespace: both resource whitelists
+                                present, no glob character (`*?[]{}!\\`) in sourceRepos,
+                                sourceNamespaces, destinations or the whitelists, a name on
+                                every cluster-scoped entry, no whitelisted admission policy
+                                kinds
     gitops-base-pod-security    the namespaces the base labels: Pod Security `enforce` stays at
                                 (or above) the level the base sets and cannot be removed;
-                                `enforce-version` stays `latest` (or the base's version)
+                                `enforce-version` stays `latest` (or the base's version); the
+                                namespaces/status and /finalize subresources too
     gitops-base-default-deny    NetworkPolicies named default-deny* in the app namespace: not
                                 deleted (unless the namespace itself is being deleted), and
                                 kept to an empty pod selector, both policy types, no rules;
@@ -20,15 +23,20 @@ refuse such writes whoever sends them, Argo CD included, each bound with `valida
     gitops-base-argocd-cm       argocd-cm: no `accounts.*` keys, no anonymous access;
                                 argocd-rbac-cm: nothing that widens what every user may do
                                 (`policy.default` other than none or role:readonly, a policy
-                                line for a `*` subject or for role:readonly);
+                                line for a `*` subject or for role:readonly), and no more
+                                policy than the guard can read (RBAC_POLICY_MAX_CHARACTERS);
                                 argocd-notifications-cm: only the base's deploy-status keys
                                 name its service or token (no other service may send the
                                 token, no other template or subscription may use the service),
                                 and the service sends over https (http to loopback only) with
                                 TLS verified
+    gitops-base-namespaces      any namespace, written by Argo CD's application controller:
+                                no taking over one the base did not create for this app (its
+                                `managed-by` and `instance` labels set where they were not)
 
-Every policy matches only the objects it names (namespace names, resource names), so nothing
-else in the cluster is affected. They are delivered in root.yaml, applied by `gitops-base
+Every policy matches only the objects it names (namespace names, resource names), or, for
+gitops-base-namespaces, only Argo CD's writes of labels the base sets, so nothing else in the
+cluster is affected. They are delivered in root.yaml, applied by `gitops-base
 bootstrap`: no AppProject the base renders may manage admission policies, so no commit Argo CD
 syncs can change or remove them (SECURITY.md#trust-model).
 """
@@ -45,7 +53,7 @@ from constructs import Construct
 from constructs_lib.constructs import trust_rules
 from constructs_lib.constructs.argocd import deploy_status
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.model.names import NAMESPACE_NAME
+from constructs_lib.model.names import INSTANCE, MANAGED_BY, MANAGER, NAMESPACE_NAME
 
 POLICY, BINDING = (Gvk(f"{trust_rules.ADMISSION_GROUP}/v1", k) for k in trust_rules.ADMISSION_KINDS)
 PREFIX = "gitops-base-"
@@ -53,7 +61,15 @@ APPPROJECTS = f"{PREFIX}appprojects"
 POD_SECURITY = f"{PREFIX}pod-security"
 DEFAULT_DENY = f"{PREFIX}default-deny"
 ARGOCD_CM = f"{PREFIX}argocd-cm"
+NAMESPACES = f"{PREFIX}namespaces"
+ARGOCD_CONTROLLER = "argocd-application-controller"
+"""The service account Argo CD's application controller writes with (upstream's install)."""
 DOCS = "see SECURITY.md#trust-model"
+# Any glob character, as an RE2 (and Python) character class.
+GLOB_CLASS = "[" + "".join("\\" + c for c in trust_rules.GLOB_CHARACTERS) + "]"
+# What an update of a namespace's labels may go through: the object and its subresources
+# (the API server keeps the labels a status or finalize write sends).
+NAMESPACE_RESOURCES = ("namespaces", "namespaces/finalize", "namespaces/status")
 
 
 @dataclass(frozen=True)
@@ -81,9 +97,11 @@ def _none_of(path: str, item: str, test: str) -> str:
     return f"!has({path}) || !{path}.exists({item}, {test})"
 
 
-def _wild(expr: str, field_: str) -> str:
-    """A string field of `expr` that is present and holds `*`."""
-    return f"(has({expr}.{field_}) && {expr}.{field_}.contains('*'))"
+def _glob(expr: str, field_: str | None = None) -> str:
+    """A string (or a string field of `expr`) that is present and holds a glob character."""
+    if field_ is None:
+        return f"{expr}.matches({_cel(GLOB_CLASS)})"
+    return f"(has({expr}.{field_}) && {expr}.{field_}.matches({_cel(GLOB_CLASS)}))"
 
 
 def _message(policy: str, what: str, fix: str) -> str:
@@ -95,7 +113,7 @@ def _validation(expression: str, message: str) -> dict[str, str]:
 
 
 class AdmissionGuards(Construct):
-    """The four policies and their bindings (see the module docstring)."""
+    """The five policies and their bindings (see the module docstring)."""
 
     def __init__(self, scope: Construct, id: str, *, props: AdmissionGuardsProps) -> None:
         super().__init__(scope, id)
@@ -107,6 +125,7 @@ class AdmissionGuards(Construct):
         if props.default_deny_namespaces:
             self._policy(DEFAULT_DENY, self._default_deny())
         self._policy(ARGOCD_CM, self._argocd_cm())
+        self._policy(NAMESPACES, self._namespaces())
 
     def _policy(self, name: str, spec: dict[str, Any]) -> None:
         meta = ObjectMeta(name=name, labels=self.props.labels)
@@ -122,34 +141,41 @@ class AdmissionGuards(Construct):
 
     def _appprojects(self) -> dict[str, Any]:
         o = "object.spec"
-        fix = "list the repositories, namespaces and kinds the project needs, one by one"
+        fix = "name each repository, namespace, kind and object the project needs exactly"
+        glob = "a glob character (" + " ".join(trust_rules.GLOB_CHARACTERS) + ")"
         validations = [
             _validation(
-                _none_of(f"{o}.sourceRepos", "r", "r.contains('*')"),
-                _message(APPPROJECTS, "sourceRepos may not contain '*'", fix),
-            ),
-            _validation(
-                _none_of(f"{o}.sourceNamespaces", "n", "n.contains('*')"),
-                _message(APPPROJECTS, "sourceNamespaces may not contain '*'", fix),
-            ),
-            _validation(
-                _none_of(
-                    f"{o}.destinations",
-                    "d",
-                    " || ".join(_wild("d", f) for f in ("server", "name", "namespace")),
+                " && ".join(f"has({o}.{w})" for w in trust_rules.PROJECT_WHITELISTS),
+                _message(
+                    APPPROJECTS,
+                    "an AppProject needs clusterResourceWhitelist and namespaceResourceWhitelist "
+                    "(Argo CD reads a missing namespaceResourceWhitelist as every namespaced "
+                    "kind)",
+                    "list the kinds; an empty list allows none",
                 ),
-                _message(APPPROJECTS, "destinations may not contain '*'", fix),
-            ),
+            )
         ]
-        for whitelist in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
+        for field_, keys in trust_rules.PROJECT_GLOB_FIELDS.items():
+            test = " || ".join(_glob("e", k) for k in keys) if keys else _glob("e")
             validations.append(
                 _validation(
-                    _none_of(
-                        f"{o}.{whitelist}", "k", f"{_wild('k', 'group')} || {_wild('k', 'kind')}"
-                    ),
-                    _message(APPPROJECTS, f"{whitelist} may not contain '*'", fix),
+                    _none_of(f"{o}.{field_}", "e", test),
+                    _message(APPPROJECTS, f"{field_} may not hold {glob}", fix),
                 )
             )
+        validations.append(
+            _validation(
+                f"!has({o}.clusterResourceWhitelist) || "
+                f"{o}.clusterResourceWhitelist.all(e, has(e.name) && e.name != '')",
+                _message(
+                    APPPROJECTS,
+                    "every clusterResourceWhitelist entry needs a name (without one it allows "
+                    "every object of the kind)",
+                    "name each object the project needs",
+                ),
+            )
+        )
+        for whitelist in trust_rules.PROJECT_WHITELISTS:
             validations.append(
                 _validation(
                     _none_of(
@@ -200,7 +226,7 @@ class AdmissionGuards(Construct):
                         "apiGroups": [""],
                         "apiVersions": ["v1"],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": ["namespaces"],
+                        "resources": list(NAMESPACE_RESOURCES),
                         "resourceNames": sorted(levels),
                     }
                 ]
@@ -330,6 +356,7 @@ class AdmissionGuards(Construct):
         data = "object.data"
         anonymous, accounts = trust_rules.ANONYMOUS, trust_rules.ACCOUNTS_PREFIX
         default, roles = trust_rules.RBAC_DEFAULT, _cel(list(trust_rules.RBAC_DEFAULT_ROLES))
+        limit = trust_rules.RBAC_POLICY_MAX_CHARACTERS
         # Argo CD joins policy.csv and every policy.<name>.csv into one policy.
         csv_key = "k.startsWith('policy.') && k.endsWith('.csv')"
         validations = [
@@ -363,7 +390,20 @@ class AdmissionGuards(Construct):
             ),
             (
                 trust_rules.ARGOCD_RBAC_CM,
-                f"!has({data}) || !{data}.exists(k, {csv_key} && "
+                f"variables.policySize <= {limit}",
+                _message(
+                    ARGOCD_CM,
+                    f"argocd-rbac-cm may hold at most {limit} characters of policy CSV "
+                    "(policy.csv and every policy.<name>.csv)",
+                    "grant to groups rather than to each user",
+                ),
+            ),
+            # Read only within the size above: a larger policy would exceed the API server's
+            # CEL cost limit and be refused with an opaque error instead of the line above.
+            (
+                trust_rules.ARGOCD_RBAC_CM,
+                f"!has({data}) || variables.policySize > {limit} || "
+                f"!{data}.exists(k, {csv_key} && "
                 f"{data}[k].matches({_cel('(?m)' + trust_rules.RBAC_WIDE_LINE)}))",
                 _message(
                     ARGOCD_CM,
@@ -373,15 +413,8 @@ class AdmissionGuards(Construct):
                 ),
             ),
         ]
-        marker = deploy_status.SERVICE
-        service = f"service.webhook.{marker}"
-        own = [
-            service,
-            f"trigger.{deploy_status.TRIGGER}",
-            *(f"template.{deploy_status.template_name(s)}" for s in deploy_status.STATES),
-        ]
-        # The scheme is read from the service's first line, which the base writes as `url: ...`.
-        scheme = r"^url: (https://|http://(127[.]0[.]0[.]1|localhost)[:/\n])"
+        marker, service = deploy_status.SERVICE, trust_rules.DEPLOY_STATUS_SERVICE_KEY
+        own = list(trust_rules.DEPLOY_STATUS_KEYS)
         validations += [
             (
                 deploy_status.CONFIGMAP,
@@ -397,7 +430,7 @@ class AdmissionGuards(Construct):
             (
                 deploy_status.CONFIGMAP,
                 f"!has({data}) || !('{service}' in {data}) || "
-                f"({data}['{service}'].matches({_cel(scheme)}) && "
+                f"({data}['{service}'].matches({_cel(trust_rules.DEPLOY_STATUS_SCHEME)}) && "
                 f"!{data}['{service}'].contains('insecureSkipVerify'))",
                 _message(
                     ARGOCD_CM,
@@ -424,9 +457,67 @@ class AdmissionGuards(Construct):
                     }
                 ],
             },
+            "variables": [
+                {
+                    "name": "policySize",
+                    "expression": f"!has({data}) ? 0 : "
+                    f"{data}.filter(k, {csv_key}).map(k, size({data}[k])).sum()",
+                }
+            ],
             # Each check applies to the ConfigMap it is about.
             "validations": [
                 _validation(f"object.metadata.name != '{name}' || ({test})", text)
                 for name, test, text in validations
+            ],
+        }
+
+    def _namespaces(self) -> dict[str, Any]:
+        """Argo CD applies the app namespace as rendered; over a namespace that exists it would
+        take it over (its labels, so restricted Pod Security and default-deny). `gitops-base
+        bootstrap` refuses one it did not create; this refuses the same when a later commit
+        names one."""
+        account = f"system:serviceaccount:{self.props.argocd_namespace}:{ARGOCD_CONTROLLER}"
+
+        def label(obj: str, key: str) -> str:
+            return (
+                f"has({obj}.metadata.labels) && '{key}' in {obj}.metadata.labels ? "
+                f"{obj}.metadata.labels['{key}'] : ''"
+            )
+
+        return {
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["UPDATE"],
+                        "resources": ["namespaces"],
+                    }
+                ]
+            },
+            "matchConditions": [
+                {"name": "argocd", "expression": f"request.userInfo.username == {_cel(account)}"}
+            ],
+            "variables": [
+                {"name": "owner", "expression": label("object", MANAGED_BY)},
+                {"name": "wasOwner", "expression": label("oldObject", MANAGED_BY)},
+                {"name": "instance", "expression": label("object", INSTANCE)},
+                {"name": "wasInstance", "expression": label("oldObject", INSTANCE)},
+            ],
+            "validations": [
+                {
+                    "expression": f"variables.owner != '{MANAGER}' || "
+                    f"(variables.wasOwner == '{MANAGER}' && "
+                    "variables.wasInstance == variables.instance)",
+                    "messageExpression": (
+                        f"'{NAMESPACES}: namespace ' + object.metadata.name + ' exists and "
+                        f"{MANAGER} did not create it for ' + variables.instance + ' ({MANAGED_BY}="
+                        f"' + variables.wasOwner + ', {INSTANCE}=' + variables.wasInstance + '): "
+                        "Argo CD would take it over (restricted Pod Security, default-deny); "
+                        "choose another namespace, or adopt it on purpose: kubectl label "
+                        f"namespace ' + object.metadata.name + ' {MANAGED_BY}={MANAGER} "
+                        f"{INSTANCE}=' + variables.instance + ' ({DOCS})'"
+                    ),
+                }
             ],
         }

@@ -15,7 +15,12 @@ from typing import Any
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
-from constructs_lib.constructs.trust_rules import DEFAULT_DENY
+from constructs_lib.constructs.trust_rules import (
+    DEFAULT_DENY,
+    EXTERNAL_EGRESS_POLICY,
+    NEVER_REACHED,
+    closed_within,
+)
 from constructs_lib.model.addons import KUBE_SYSTEM
 from constructs_lib.model.names import INSTANCE, NAME, NAMESPACE_NAME
 
@@ -70,8 +75,9 @@ class ExternalRule:
     ports: tuple[int, ...]
     protocol: str = "TCP"
     cidr: str | None = None
-    """The range; None means public addresses (a host given by name: policies match
-    addresses, so the port is opened to the internet, never to private ranges)."""
+    """The range, minus the pod, service and node ranges, loopback and link-local inside it;
+    None means public addresses (a host given by name: policies match addresses, so the port
+    is opened to the internet, never to private or the cluster's ranges)."""
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,8 @@ class AppNetworkPoliciesProps:
     internet: tuple[str, ...] = ()
     """Services allowed egress to public addresses. @default none"""
     internet_except: tuple[str, ...] = ()
-    """More CIDR blocks closed to internet egress: the cluster's pod and service ranges and
-    its nodes' addresses. @default none"""
+    """More CIDR blocks closed to internet and external egress: the cluster's pod and service
+    ranges and its nodes' addresses. @default none"""
     calls: tuple[Call, ...] = ()
     """Declared service-to-service calls. @default none"""
     external: tuple[ExternalRule, ...] = ()
@@ -247,7 +253,9 @@ class AppNetworkPolicies(Construct):
         for pairs, callers in sorted(groups.items()):
             name = f"allow-egress-to-{callee}"
             if len(groups) > 1:
-                name += "-" + "-".join(port for port, _ in pairs)
+                # Dots cannot occur in a service or port name: `api` with a group of port
+                # http never takes the name of the callee `api-http`'s policy.
+                name += "." + ".".join(port for port, _ in pairs)
             outbound.append(
                 self._policy(
                     name,
@@ -268,17 +276,22 @@ class AppNetworkPolicies(Construct):
     def allow_external(self, service: str, rules: list[ExternalRule]) -> KubeObject:
         """Egress from `service` to its declared external ranges, each on its ports only."""
         egress = []
+        closed = [*((block, "") for block in self.props.internet_except), *NEVER_REACHED]
         for rule in rules:
             if rule.cidr is not None:
-                to: list[dict[str, Any]] = [{"ipBlock": {"cidr": rule.cidr}}]
+                block: dict[str, Any] = {"cidr": rule.cidr}
+                inside = closed_within(rule.cidr, closed)
+                if inside:
+                    block["except"] = inside
+                to: list[dict[str, Any]] = [{"ipBlock": block}]
             else:
                 to = [
-                    {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_IPV4)}},
-                    {"ipBlock": {"cidr": "::/0", "except": list(PRIVATE_IPV6)}},
+                    {"ipBlock": {"cidr": "0.0.0.0/0", "except": self._closed(4)}},
+                    {"ipBlock": {"cidr": "::/0", "except": self._closed(6)}},
                 ]
             ports = [{"protocol": rule.protocol, "port": port} for port in rule.ports]
             egress.append({"to": to, "ports": ports})
         return self._policy(
-            f"allow-external-egress-{service}",
+            EXTERNAL_EGRESS_POLICY.format(service=service),
             {"podSelector": self._pods([service]), "policyTypes": ["Egress"], "egress": egress},
         )

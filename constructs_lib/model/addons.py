@@ -14,14 +14,18 @@ tests/e2e/charts.sha256; and its section in docs/how-to/platform-addons.md (CONT
 "A new add-on").
 
 The kinds are read from the charts themselves, rendered as Argo CD's repo-server renders them
-(`helm template --include-crds` with the values below), at `kinds.version`.
+(`helm template --include-crds` with the values below), at `kinds.version`; cluster-scoped
+objects by name (the project allows those objects only).
 `tests/model/test_addons.py` fails when platform/versions.yaml pins another version, and
 `tests/e2e/addon_kinds.py` re-derives the lists from the charts:
 
     HELM=/path/to/helm CHARTS_DIR=/path/to/charts .venv/bin/python -m tests.e2e.addon_kinds
 
-Values an overlay adds to a chart may render more kinds (a PodDisruptionBudget with more
-replicas, say); the overlay then patches that add-on's AppProject too.
+An overlay may set only the Helm values an entry lists in `overlay_values` (resources and
+scheduling hints, never an image, a snippet or a privilege; the trust rule set,
+constructs/trust_rules.py, reads them); the kinds they make the chart render (a
+PodDisruptionBudget with more replicas, say) are in `kinds` already, and
+tests/e2e/addon_kinds.py renders each chart with them set.
 """
 
 from __future__ import annotations
@@ -43,10 +47,19 @@ def addon_project(name: str) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """An API group and kind, as AppProject allowlists name them ('' is the core group)."""
+    """An API group and kind, as AppProject allowlists name them ('' is the core group),
+    optionally one object's name."""
 
     group: str
     kind: str
+    name: str | None = None
+    """Only the object of this name (cluster-scoped entries only: Argo CD 3.5 matches a
+    `clusterResourceWhitelist` entry's `name`; its namespaced whitelist has none).
+    @default every object of the kind"""
+
+    def named(self, *names: str) -> tuple[Kind, ...]:
+        """One entry of this kind per name."""
+        return tuple(Kind(self.group, self.kind, name) for name in names)
 
 
 # Kinds several charts render.
@@ -59,11 +72,17 @@ JOB = Kind("batch", "Job")
 CRD = Kind("apiextensions.k8s.io", "CustomResourceDefinition")
 MUTATING_WEBHOOK = Kind("admissionregistration.k8s.io", "MutatingWebhookConfiguration")
 VALIDATING_WEBHOOK = Kind("admissionregistration.k8s.io", "ValidatingWebhookConfiguration")
-CLUSTER_RBAC = (
-    Kind("rbac.authorization.k8s.io", "ClusterRole"),
-    Kind("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-)
+CLUSTER_ROLE = Kind("rbac.authorization.k8s.io", "ClusterRole")
+CLUSTER_ROLE_BINDING = Kind("rbac.authorization.k8s.io", "ClusterRoleBinding")
 RBAC = (Kind("rbac.authorization.k8s.io", "Role"), Kind("rbac.authorization.k8s.io", "RoleBinding"))
+PDB = Kind("policy", "PodDisruptionBudget")
+# Helm values an overlay may set on most charts: resources and scheduling hints.
+SCHEDULING = ("nodeSelector", "tolerations", "affinity", "topologySpreadConstraints")
+
+
+def under(prefix: str, *keys: str) -> tuple[str, ...]:
+    """`prefix.key` for each key."""
+    return tuple(f"{prefix}.{key}" for key in keys)
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,7 @@ class AddonKinds:
     version: str
     """Chart version the lists were read from."""
     cluster: tuple[Kind, ...]
+    """Cluster-scoped objects, one entry per kind and name."""
     namespaced: tuple[Kind, ...]
     other_namespaces: tuple[str, ...] = ()
     """Namespaces other than the release's that the chart renders objects into. @default none"""
@@ -142,6 +162,10 @@ class Addon:
     installed: Callable[[PlatformSettings], bool] = always
     """Whether an environment installs it: its switch in clusters/<env>/cluster.yaml.
     @default always"""
+    overlay_values: tuple[str, ...] = ()
+    """Helm value keys (dotted, as `helm --set` names them) an overlay may set, each with
+    everything below it: resources, replicas and scheduling hints. Never an image, a snippet,
+    a namespace or a privilege. @default none"""
 
     @property
     def creates_namespace(self) -> bool:
@@ -213,8 +237,8 @@ def csi_driver_values(settings: PlatformSettings) -> dict[str, Any]:
 
 
 def catalogue(*addons: Addon) -> dict[str, Addon]:
-    """The add-ons by name; refuses a name listed twice and a namespace Argo CD would create
-    without a Pod Security level."""
+    """The add-ons by name; refuses a name listed twice, a namespace Argo CD would create
+    without a Pod Security level, and a cluster-scoped kind that names no object."""
     by_name: dict[str, Addon] = {}
     for addon in addons:
         if addon.name in by_name:
@@ -224,9 +248,29 @@ def catalogue(*addons: Addon) -> dict[str, Addon]:
                 f"add-on '{addon.name}': Argo CD creates namespace '{addon.namespace}', "
                 "so it needs a pod_security level"
             )
+        unnamed = [k.kind for k in addon.kinds.cluster if not k.name]
+        if unnamed:
+            raise ValueError(
+                f"add-on '{addon.name}': cluster-scoped kind {unnamed[0]} needs the names the "
+                "chart renders"
+            )
         by_name[addon.name] = addon
     return by_name
 
+
+# cert-manager's controllers' ClusterRoles, each bound to its service account.
+CERT_MANAGER_BOUND_ROLES = (
+    "cert-manager-cainjector",
+    "cert-manager-controller-approve:cert-manager-io",
+    "cert-manager-controller-certificates",
+    "cert-manager-controller-certificatesigningrequests",
+    "cert-manager-controller-challenges",
+    "cert-manager-controller-clusterissuers",
+    "cert-manager-controller-ingress-shim",
+    "cert-manager-controller-issuers",
+    "cert-manager-controller-orders",
+    "cert-manager-webhook:subjectaccessreviews",
+)
 
 ADDONS: dict[str, Addon] = catalogue(
     Addon(
@@ -237,8 +281,17 @@ ADDONS: dict[str, Addon] = catalogue(
         installed=lambda settings: settings.ingress.controller == "nginx",
         kinds=AddonKinds(
             version="4.15.1",
-            cluster=(VALIDATING_WEBHOOK, Kind("networking.k8s.io", "IngressClass"), *CLUSTER_RBAC),
-            namespaced=(CONFIG_MAP, SERVICE, SERVICE_ACCOUNT, DEPLOYMENT, JOB, *RBAC),
+            cluster=(
+                *VALIDATING_WEBHOOK.named("ingress-nginx-admission"),
+                *Kind("networking.k8s.io", "IngressClass").named("nginx"),
+                *CLUSTER_ROLE.named("ingress-nginx", "ingress-nginx-admission"),
+                *CLUSTER_ROLE_BINDING.named("ingress-nginx", "ingress-nginx-admission"),
+            ),
+            # The disruption budget comes with controller.replicaCount above 1.
+            namespaced=(CONFIG_MAP, SERVICE, SERVICE_ACCOUNT, DEPLOYMENT, JOB, PDB, *RBAC),
+        ),
+        overlay_values=under(
+            "controller", "replicaCount", "resources", "priorityClassName", *SCHEDULING
         ),
     ),
     Addon(
@@ -251,9 +304,40 @@ ADDONS: dict[str, Addon] = catalogue(
         server_side_apply=True,
         kinds=AddonKinds(
             version="v1.21.1",
-            cluster=(MUTATING_WEBHOOK, VALIDATING_WEBHOOK, CRD, *CLUSTER_RBAC),
+            cluster=(
+                *MUTATING_WEBHOOK.named("cert-manager-webhook"),
+                *VALIDATING_WEBHOOK.named("cert-manager-webhook"),
+                *CRD.named(
+                    "certificaterequests.cert-manager.io",
+                    "certificates.cert-manager.io",
+                    "challenges.acme.cert-manager.io",
+                    "clusterissuers.cert-manager.io",
+                    "issuers.cert-manager.io",
+                    "orders.acme.cert-manager.io",
+                ),
+                *CLUSTER_ROLE.named(
+                    *CERT_MANAGER_BOUND_ROLES,
+                    "cert-manager-cluster-view",
+                    "cert-manager-edit",
+                    "cert-manager-view",
+                ),
+                *CLUSTER_ROLE_BINDING.named(*CERT_MANAGER_BOUND_ROLES),
+            ),
             namespaced=(SERVICE, SERVICE_ACCOUNT, DEPLOYMENT, JOB, *RBAC),
+            # Its leader-election Roles only (global.leaderElection.namespace is not an
+            # overlay value, so the chart keeps them there).
             other_namespaces=(KUBE_SYSTEM,),
+        ),
+        overlay_values=(
+            "replicaCount",
+            "resources",
+            "global.priorityClassName",
+            *SCHEDULING,
+            *(
+                key
+                for part in ("webhook", "cainjector")
+                for key in under(part, "replicaCount", "resources", *SCHEDULING)
+            ),
         ),
     ),
     Addon(
@@ -262,8 +346,34 @@ ADDONS: dict[str, Addon] = catalogue(
         values=csi_driver_values,
         kinds=AddonKinds(
             version="1.6.0",
-            cluster=(CRD, *CLUSTER_RBAC, Kind("storage.k8s.io", "CSIDriver")),
+            cluster=(
+                *CRD.named(
+                    "secretproviderclasses.secrets-store.csi.x-k8s.io",
+                    "secretproviderclasspodstatuses.secrets-store.csi.x-k8s.io",
+                ),
+                *CLUSTER_ROLE.named(
+                    "secretproviderclasses-admin-role",
+                    "secretproviderclasses-role",
+                    "secretproviderclasses-viewer-role",
+                    "secretproviderclasspodstatuses-viewer-role",
+                    "secretprovidersyncing-role",
+                    "secrets-store-csi-driver-keep-crds",
+                    "secrets-store-csi-driver-upgrade-crds",
+                ),
+                *CLUSTER_ROLE_BINDING.named(
+                    "secretproviderclasses-rolebinding",
+                    "secretprovidersyncing-rolebinding",
+                    "secrets-store-csi-driver-keep-crds",
+                    "secrets-store-csi-driver-upgrade-crds",
+                ),
+                *Kind("storage.k8s.io", "CSIDriver").named("secrets-store.csi.k8s.io"),
+            ),
             namespaced=(SERVICE_ACCOUNT, DAEMON_SET, JOB),
+        ),
+        overlay_values=(
+            "rotationPollInterval",
+            *under("linux", "driver.resources", "registrar.resources", "livenessProbe.resources"),
+            *under("linux", "priorityClassName", "nodeSelector", "tolerations", "affinity"),
         ),
     ),
     # The chart puts the provider's socket under /etc/kubernetes/secrets-store-csi-providers,
@@ -273,8 +383,14 @@ ADDONS: dict[str, Addon] = catalogue(
         namespace=KUBE_SYSTEM,
         sync_wave="2",  # plugs into the CSI driver
         kinds=AddonKinds(
-            version="0.2.3", cluster=CLUSTER_RBAC, namespaced=(SERVICE_ACCOUNT, DAEMON_SET)
+            version="0.2.3",
+            cluster=(
+                *CLUSTER_ROLE.named("infisical-csi-provider"),
+                *CLUSTER_ROLE_BINDING.named("infisical-csi-provider"),
+            ),
+            namespaced=(SERVICE_ACCOUNT, DAEMON_SET),
         ),
+        overlay_values=("resources", "nodeSelector", "tolerations"),
     ),
     Addon(
         name="sealed-secrets",
@@ -284,9 +400,14 @@ ADDONS: dict[str, Addon] = catalogue(
         installed=lambda settings: settings.sealed_secrets,
         kinds=AddonKinds(
             version="2.18.5",
-            cluster=(CRD, *CLUSTER_RBAC),
+            cluster=(
+                *CRD.named("sealedsecrets.bitnami.com"),
+                *CLUSTER_ROLE.named("secrets-unsealer"),
+                *CLUSTER_ROLE_BINDING.named("sealed-secrets-controller"),
+            ),
             namespaced=(SERVICE, SERVICE_ACCOUNT, DEPLOYMENT, *RBAC),
         ),
+        overlay_values=("resources", "priorityClassName", *SCHEDULING),
     ),
 )
 """Every add-on by name, in the order K3sPlatform renders them."""

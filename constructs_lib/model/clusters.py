@@ -20,6 +20,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -41,6 +42,20 @@ class RepoSettings(Model):
         "http:// and file:// only for local test servers).",
     )
     revision: str = Field("main", min_length=1, description="Branch, tag or commit. Default: main.")
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, url: str) -> str:
+        """A token in the URL would be rendered into dist/ (every Application's repoURL)."""
+        scheme, _, rest = url.partition("://")
+        userinfo, at, _ = rest.partition("/")[0].rpartition("@")
+        if at and (scheme in ("https", "http", "file") or ":" in userinfo):
+            raise ValueError(
+                "holds credentials (user or token before '@'); they would be written into "
+                "dist/: give the URL without them and the credential to `gitops-base bootstrap` "
+                "(GITOPS_BASE_REPO_TOKEN)"
+            )
+        return url
 
 
 class ArgoCdSettings(Model):

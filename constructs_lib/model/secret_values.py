@@ -2,8 +2,9 @@
 
 Secrets reach pods through `secrets[]` (Infisical, by CSI); a secret written into the config
 lands in Git and in three `dist/` trees. The detectors are detect-secrets' own plugins (the
-scanner `make secrets` runs), plus one rule of ours: a variable named like a password or a
-token holds a literal value.
+scanner `make secrets` runs), plus two rules of ours: a variable named like a password or a
+token holds a literal value, and so does an argument named so (`--password=...`, or the one
+after `--password`).
 
 Importing detect-secrets costs about 0.2 s (it loads `requests`), more than a whole synth of
 the example. So a cheap gate runs first: every plugin below needs one of the fixed substrings
@@ -54,8 +55,15 @@ _PLUGINS = {
 
 # A variable named like one of these holds a secret unless its value is empty or a reference.
 _SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|SECRET_KEY|TOKEN|API_KEY|APIKEY|PRIVATE_KEY)$",
+    r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|SECRET_KEY|ACCESS_KEY|TOKEN|API_KEY|APIKEY"
+    r"|PRIVATE_KEY|CREDENTIALS|(?:^|_)PASS|(?:^|_)PWD)$",
     re.IGNORECASE,
+)
+# A command-line option named like one: `--password=x`, `--db-token x`, `-password x`.
+_SECRET_OPTION = re.compile(
+    r"^--?(?:[A-Za-z0-9]+[-_])*(password|passwd|passphrase|pass|pwd|secret|token|api[-_]?key"
+    r"|access[-_]key|private[-_]key|credentials)(?:=(.*))?$",
+    re.IGNORECASE | re.DOTALL,
 )
 # `$(OTHER)`: Kubernetes expands it from another variable of the container.
 _REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
@@ -104,7 +112,27 @@ def named_like_secret(name: str, value: str, secrets_mount_path: str | None = No
         return None
     if secrets_mount_path and value.startswith(secrets_mount_path.rstrip("/") + "/"):
         return None  # the path of a secret file delivered by secrets[]
-    return f"a literal value in a *{named.group(1).upper()} variable"
+    suffix = named.group(1).upper().lstrip("_")
+    return f"a literal value in a *{suffix} variable"
+
+
+def secret_options(values: Sequence[str]) -> Iterator[tuple[int, str]]:
+    """(index, what) of each argument that gives a secret-named option a literal value:
+    `--password=hunter2`, or `hunter2` after `--password`. Empty values, `$(OTHER)`
+    references and the next option are fine."""
+    for i, value in enumerate(values):
+        option = _SECRET_OPTION.match(value)
+        if option is None:
+            continue
+        name = option.group(1).lower()
+        if option.group(2) is not None:
+            literal, index = option.group(2), i
+        elif i + 1 < len(values) and not values[i + 1].startswith("-"):
+            literal, index = values[i + 1], i + 1
+        else:
+            continue
+        if literal and not _REFERENCE.match(literal):
+            yield index, f"a literal value of a --{name} option"
 
 
 def findings(
@@ -124,8 +152,9 @@ def findings(
     fields = [("command", command), ("args", args)]
     fields += [(f"probes.{probe}.exec.command", cmd) for probe, cmd in (probes or {}).items()]
     for field, values in fields:
+        options = dict(secret_options(values or ()))
         for i, value in enumerate(values or ()):
-            found = detect(value)
+            found = detect(value) or options.get(i)
             if found is not None:
                 yield f"{field}[{i}]", found
 

@@ -42,6 +42,7 @@ from constructs_lib.model.value_types import (
     ImageRepository,
     ImageTag,
     PortName,
+    ProcessText,
     Quantity,
     above_limit,
     quantity_value,
@@ -220,7 +221,7 @@ class TcpSocket(Model):
 class ExecAction(Model):
     """A command probe."""
 
-    command: list[str] = Field(min_length=1, description="Command run in the container.")
+    command: list[ProcessText] = Field(min_length=1, description="Command run in the container.")
 
 
 class Probe(Model):
@@ -357,7 +358,9 @@ class Ingress(Model):
     port: PortRef | None = Field(None, description="Service port to route to. Default: first.")
     tls: IngressTls = Field(default_factory=IngressTls, description="Default: the global tls.")
     annotations: Annotations = Field(
-        default_factory=dict, description="Extra annotations for the controller. Default: none."
+        default_factory=dict,
+        description="Extra annotations for the controller; no `*-snippet` (ingress-nginx would "
+        "run it as its own configuration). Default: none.",
     )
 
     def terminates_tls(self, default: bool) -> bool:
@@ -373,6 +376,17 @@ class Ingress(Model):
     def _some_host(self) -> Ingress:
         if not self.hosts and not any(self.env_hosts.values()):
             raise ValueError("set 'hosts' or 'env_hosts'")
+        return self
+
+    @model_validator(mode="after")
+    def _no_snippets(self) -> Ingress:
+        for key in self.annotations:
+            if key.lower().endswith("snippet"):
+                raise ValueError(
+                    f"annotations: '{key}' is a snippet, which ingress-nginx runs as its own "
+                    "configuration for every host it serves; use the controller's plain "
+                    "annotations"
+                )
         return self
 
     @model_validator(mode="after")
@@ -543,14 +557,14 @@ class Service(Model):
         description=f"Pods of a {takers('replicas')} without an autoscaler; other kinds refuse "
         f"it. Default: {DEFAULT_REPLICAS}.",
     )
-    command: list[str] | None = Field(None, description="Entrypoint. Default: the image's.")
-    args: list[str] | None = Field(None, description="Arguments. Default: the image's.")
+    command: list[ProcessText] | None = Field(None, description="Entrypoint. Default: the image's.")
+    args: list[ProcessText] | None = Field(None, description="Arguments. Default: the image's.")
     ports: list[Port] = Field(
         default_factory=list, description="Ports; a Service is created when any. Default: none."
     )
     probes: Probes = Field(default_factory=Probes, description="Default: no probes.")
     resources: Resources | None = Field(None, description="Default: defaults.resources.")
-    env: dict[EnvName, str] = Field(
+    env: dict[EnvName, ProcessText] = Field(
         default_factory=dict,
         description="Plain environment variables; never secrets: a value that looks like one "
         "(a cloud or API key, a token, a private key, a URL with a password, or a literal in a "

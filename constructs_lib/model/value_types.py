@@ -102,6 +102,22 @@ _env_name = matcher(
 )
 
 
+MAX_PROCESS_TEXT = 32 * 1024
+"""The longest env value or command argument: the pod spec stays far below the API server's
+object size, and a larger value belongs in a mounted file."""
+
+
+def _process_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("holds a NUL character, which no environment or argument can carry")
+    if len(value) > MAX_PROCESS_TEXT:
+        raise ValueError(
+            f"is {len(value)} characters long; at most {MAX_PROCESS_TEXT} (mount a larger value "
+            "as a file)"
+        )
+    return value
+
+
 def _repository(value: str) -> str:
     if ":" in value.split("/")[-1] or "@" in value:
         raise ValueError(
@@ -176,6 +192,8 @@ DnsSubdomain = Annotated[str, AfterValidator(_dns_subdomain)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
 PortName = Annotated[str, AfterValidator(_port_name)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
+ProcessText = Annotated[str, AfterValidator(_process_text)]
+"""An env value, or an item of a command or its arguments."""
 ImageRepository = Annotated[str, AfterValidator(_repository)]
 ImageTag = Annotated[str, AfterValidator(_tag)]
 ImageDigest = Annotated[str, AfterValidator(_digest)]

@@ -44,7 +44,7 @@ def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
                     reason = _explain(result, operation, str(op), path, exc)
         except PatchError as exc:
             reason = str(exc)
-        raise PatchError(f"{op} {path}: {reason}")
+        raise PatchError(f"{op} {path or repr('')}: {reason}")
     return result
 
 

@@ -12,6 +12,7 @@ leaves dist/ untouched. See docs/how-to/overlays.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field
 
-from constructs_lib.compose.layout import RenderedEnv
+from constructs_lib.compose.layout import ROOT_FILE, RenderedEnv
 from constructs_lib.model.base import Model
 from constructs_lib.model.bounded import MAX_YAML_BYTES, InputTooLarge, read_bounded
 from constructs_lib.model.clusters import ClusterSettings
@@ -40,6 +41,12 @@ OVERLAYS_DIR = ROOT / "overlays"
 CONFIG_FILE = "config.yaml"
 PATCHES_FILE = "patches.yaml"
 MANIFESTS_DIR = "manifests"
+# What the API server accepts as an object's name (a DNS subdomain) and namespace (a DNS
+# label), which is also what a file name of dist/ may hold.
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+# Lists inside Lists: kubectl and Argo CD flatten them; this deep is far more than any need.
+_LIST_DEPTH = 4
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 M = TypeVar("M", bound=Model)
@@ -88,7 +95,7 @@ class Overlay:
     config: dict[str, Any] | None
     patches: list[PatchEntry]
     manifests: dict[str, list[tuple[str, dict[str, Any]]]]
-    """Folder -> (source file, object)."""
+    """Folder -> (where: the file, its document and List item, object); Lists flattened."""
 
     def source(self, name: str) -> str:
         return display(self.directory / name, ROOT)
@@ -173,12 +180,69 @@ def _load_manifests(path: Path, problems: list[str]) -> dict[str, list[tuple[str
             problems += [f"{where}: {p}" for p in exc.problems]
             continue
         for i, document in enumerate(d for d in documents if d is not None):
-            name = document.get("metadata", {}).get("name") if isinstance(document, dict) else None
-            if not isinstance(document, dict) or not document.get("kind") or not name:
-                problems.append(f"{where}: document {i}: needs apiVersion, kind and metadata.name")
-                continue
-            out.setdefault(relative.parts[0], []).append((where, document))
+            for item_where, item in _objects_of(document, f"{where}: document {i}", problems):
+                # A plain document is named by its file, a List's item by its path in it.
+                shown = where if item_where == f"{where}: document {i}" else item_where
+                out.setdefault(relative.parts[0], []).append((shown, item))
     return out
+
+
+def is_list(document: Any) -> bool:
+    """A List as kubectl and Argo CD read it: any object with an `items` key (they decode it as
+    a list whatever its kind), or a kind ending in List."""
+    if not isinstance(document, dict):
+        return False
+    kind = document.get("kind")
+    return "items" in document or (isinstance(kind, str) and kind.lower().endswith("list"))
+
+
+def _objects_of(
+    document: Any, where: str, problems: list[str], depth: int = 0
+) -> list[tuple[str, dict[str, Any]]]:
+    """The objects a document holds: itself, or the items of a List, flattened, so every
+    check sees each item as the object it is."""
+    if is_list(document):
+        items = document.get("items")
+        if not isinstance(items, list):
+            problems.append(f"{where}: a List (kind {document.get('kind')!r}) needs items")
+            return []
+        if depth >= _LIST_DEPTH:
+            problems.append(f"{where}: Lists nested deeper than {_LIST_DEPTH}")
+            return []
+        return [
+            found
+            for j, item in enumerate(items)
+            for found in _objects_of(item, f"{where}: items[{j}]", problems, depth + 1)
+        ]
+    problem = object_problem(document)
+    if problem is not None:
+        problems.append(f"{where}: {problem}")
+        return []
+    return [(where, document)]
+
+
+def object_problem(document: Any) -> str | None:
+    """What makes `document` no object the synth can write and the API server accepts."""
+    if not isinstance(document, dict):
+        return "needs apiVersion, kind and metadata.name"
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    kind, api_version = document.get("kind"), document.get("apiVersion")
+    if not (isinstance(kind, str) and kind and isinstance(api_version, str) and name):
+        return "needs apiVersion, kind and metadata.name"
+    if not isinstance(name, str) or len(name) > 253 or not _NAME.match(name):
+        return (
+            f"metadata.name {name!r} is not a DNS subdomain (lowercase letters, digits, '-' "
+            "and '.', at most 253)"
+        )
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if namespace is not None and (
+        not isinstance(namespace, str) or len(namespace) > 63 or not _NAMESPACE.match(namespace)
+    ):
+        return f"metadata.namespace {namespace!r} is not a DNS label"
+    if not re.match(r"^[A-Za-z][A-Za-z0-9]*\Z", kind):
+        return f"kind {kind!r} is not a Kubernetes kind"
+    return None
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -235,14 +299,34 @@ def overlay_config(config: AppConfig, overlay: Overlay) -> AppConfig:
 # --- rendered objects ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Change:
+    """One object an overlay patched or added, for the trust policy to judge."""
+
+    source: str
+    """The patch entry (`overlays/dev/patches.yaml: patches[0]`) or the manifest's file,
+    document and List item."""
+    folder: str
+    """The dist/ folder, or root.yaml."""
+    before: dict[str, Any] | None
+    """The object before this change; None for an added object."""
+    after: dict[str, Any]
+
+
 def apply_overlay(env: RenderedEnv, overlay: Overlay) -> RenderedEnv:
     """Patched and extended copy of `env`; every problem is reported at once."""
+    return trace_overlay(env, overlay)[0]
+
+
+def trace_overlay(env: RenderedEnv, overlay: Overlay) -> tuple[RenderedEnv, list[Change]]:
+    """`apply_overlay`, and each change it made, in order."""
     problems: list[str] = []
+    changes: list[Change] = []
     folders = {folder: list(objects) for folder, objects in env.folders.items()}
     root = list(env.root)
     source = overlay.source(PATCHES_FILE)
     for i, entry in enumerate(overlay.patches):
-        problems += _apply_entry(env.name, folders, root, entry, f"{source}: patches[{i}]")
+        problems += _apply_entry(env.name, folders, root, entry, f"{source}: patches[{i}]", changes)
     for folder, documents in overlay.manifests.items():
         if folder not in folders:
             known = ", ".join(sorted(folders))
@@ -257,9 +341,10 @@ def apply_overlay(env: RenderedEnv, overlay: Overlay) -> RenderedEnv:
                 for p in validate_manifest(document)
             ]
             folders[folder].append(document)
+            changes.append(Change(where, folder, None, document))
     if problems:
         raise OverlayError(display(overlay.directory, ROOT), problems)
-    return RenderedEnv(name=env.name, folders=folders, root=root)
+    return RenderedEnv(name=env.name, folders=folders, root=root), changes
 
 
 def _apply_entry(
@@ -268,14 +353,16 @@ def _apply_entry(
     root: list[dict[str, Any]],
     entry: PatchEntry,
     where: str,
+    changes: list[Change],
 ) -> list[str]:
     target = entry.target
-    lists = [*folders.values(), root]
+    lists = [*folders.items(), (ROOT_FILE, root)]
     seen: set[int] = set()
-    matches: list[dict[str, Any]] = []
-    for objects in lists:
+    matches: list[tuple[str, dict[str, Any]]] = []
+    for folder, objects in lists:
         for obj in objects:
-            metadata = obj.get("metadata", {})
+            metadata = obj.get("metadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
             if (
                 id(obj) not in seen
                 and obj.get("kind") == target.kind
@@ -283,19 +370,19 @@ def _apply_entry(
                 and (target.namespace is None or metadata.get("namespace") == target.namespace)
             ):
                 seen.add(id(obj))
-                matches.append(obj)
+                matches.append((folder, obj))
     label = f"{target.kind} '{target.name}'" + (
         f" in namespace '{target.namespace}'" if target.namespace else ""
     )
     if not matches:
         return [f"{where}: no {label} in dist/{env}"]
     if len(matches) > 1:
-        spaces = ", ".join(sorted(str(m["metadata"].get("namespace")) for m in matches))
+        spaces = ", ".join(sorted(str(m["metadata"].get("namespace")) for _, m in matches))
         return [
             f"{where}: {label} matches {len(matches)} objects (namespaces {spaces}); "
             "set target.namespace"
         ]
-    original = matches[0]
+    folder, original = matches[0]
     operations = [o.model_dump(by_alias=True, exclude_none=False) for o in entry.patch]
     for operation in operations:
         if operation.get("from") is None:
@@ -307,13 +394,20 @@ def _apply_entry(
         patched = apply_patch(original, operations)
     except PatchError as exc:
         return [f"{where}: {exc}"]
+    if not isinstance(patched, dict) or is_list(patched):
+        what = "a List" if is_list(patched) else "no object"
+        return [f"{where}: {label} after the patch: {what}; a patch changes one object's fields"]
+    problem = object_problem(patched)
+    if problem is not None:
+        return [f"{where}: {label} after the patch: {problem}"]
     problems = [f"{where}: {label} after the patch: {p}" for p in validate_manifest(patched)]
     if problems:
         return problems
-    for objects in lists:
+    for _, objects in lists:
         for k, obj in enumerate(objects):
             if obj is original:
                 objects[k] = patched
+    changes.append(Change(where, folder, original, patched))
     return []
 
 

@@ -1,115 +1,147 @@
-"""The synth-time trust policy: what no overlay (or construct) may render without saying why.
+"""The synth-time trust policy: the base owns every object it renders; what an overlay, a config
+or a payload may change is the written list of constructs/trust_rules.py, and everything else
+is refused unless `overlays/<env>/allow.yaml` names it.
 
-Everything an environment renders, overlays included, is checked before anything is written.
-Each rule has an id; a violation is one line naming the dist/ folder, the object and the rule:
+Run on every environment after its overlay and before anything is written; each finding is one
+line naming where it comes from, the object, the field (a JSON pointer, '' for the whole
+object), the rule and what to do:
 
-    rbac              no ClusterRole, ClusterRoleBinding, Role or RoleBinding in any dist/
-                      folder (the add-on charts bring their own RBAC, from their own project)
-    host-access       no privileged container, hostPID, hostIPC, hostNetwork or hostPath volume
-    bootstrap         no Application or AppProject other than those the base renders (the
-                      root's project cannot restrict names, see SECURITY.md)
-    project           every Application uses one of the AppProjects the base renders, never
-                      Argo CD's `default` (root.yaml locks it)
-    project-wildcard  no `*` in an AppProject's sourceRepos, sourceNamespaces, destinations or
-                      resource whitelists
-    pod-security      no Namespace's Pod Security level lower than the base renders it, and
-                      no `enforce-version` other than `latest` or the base's
-    default-deny      the base's default-deny NetworkPolicy stays, unchanged (an overlay's
-                      config.yaml may not drop it either: features.network_policies), and no
-                      added or changed NetworkPolicy has a rule open to every peer
-    argocd-accounts   no `accounts.*` key in argocd-cm (local Argo CD users), no anonymous
-                      access (`users.anonymous.enabled`)
-    argocd-rbac       nothing in argocd-rbac-cm that gives every user more than read access:
-                      `policy.default` other than none or role:readonly, a policy line
-                      (policy.csv, policy.<name>.csv) for a `*` subject or for role:readonly
-    admission-policy  the admission guards root.yaml applies stay as the base renders them:
-                      no ValidatingAdmissionPolicy or binding added, changed or removed, and
-                      no AppProject whitelists their kinds (no synced commit may touch them)
-    argocd-notifications  argocd-notifications-cm and the `notifications.argoproj.io/`
-                      annotations of Applications and AppProjects stay as the base renders
-                      them from clusters/<env>/cluster.yaml `deploy_status`: no webhook, trigger
-                      or subscription of an overlay's own (a notification service can send the
-                      token the cluster holds for it anywhere its config says)
+    patch           a patch changes a field its kind does not list (trust_rules.PATCHABLE),
+                    or anything in root.yaml
+    add             a manifest adds a kind its folder does not take (trust_rules.ADDABLE), or
+                    puts it outside the app namespace
+    safety-switch   the config switches a safety feature off (features.network_policies)
+    project         an AppProject with a glob character in a pattern field, without both
+                    resource whitelists, with a cluster-scoped entry that names no object or
+                    with the admission guards' kinds; an Application outside the base's
+                    projects
+    network         a NetworkPolicy rule open to every peer, a namespaceSelector that does
+                    not name its namespaces, or an ipBlock that reaches the pod, service,
+                    node, loopback or link-local ranges
+    pod-security    a pod spec outside the restricted Pod Security Standard
+    service         a Service with externalIPs or a type other than ClusterIP
+    ingress         an Ingress with a snippet annotation
+    argocd-accounts an `accounts.*` key or anonymous access in argocd-cm
+    argocd-rbac     an argocd-rbac-cm that gives every user more than read access, or holds
+                    more policy than the admission guard can read
+    argocd-notifications  an argocd-notifications-cm key other than the deploy status's own
+                    that names its service or token, or that service not sending over https
+                    with TLS verified (clusters/<env>/cluster.yaml `deploy_status` renders it)
 
-The escape is `overlays/<env>/allow.yaml`, reviewed like code: each entry names the rule, the
-object and the reason. An entry that matches no violation is an error too, so the file never
-holds stale exceptions. See docs/how-to/overlays.md.
+The first three are the allowlist; the rest hold every object, the base's own included, so an
+exception for one field cannot carry another in with it. An exception names kind, namespace,
+name and field exactly, with the reason; one that matches nothing is an error too, so the file
+never holds stale exceptions. The admission guards take none. See docs/how-to/overlays.md.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from constructs_lib.compose.layout import RenderedEnv
-from constructs_lib.constructs import trust_rules
+from constructs_lib.compose.layout import ROOT_FILE, RenderedEnv
+from constructs_lib.constructs.trust_rules import (
+    ACCOUNTS_PREFIX,
+    ADDABLE,
+    ADMISSION_GROUP,
+    ADMISSION_KINDS,
+    ALLOWED,
+    ANONYMOUS,
+    APPARMOR_ANNOTATION,
+    ARGOCD_CM,
+    ARGOCD_RBAC_CM,
+    DENIED,
+    DEPLOY_STATUS_KEYS,
+    DEPLOY_STATUS_SCHEME,
+    DEPLOY_STATUS_SERVICE_KEY,
+    EXTERNAL_EGRESS_POLICY,
+    NAMESPACE_SELECTOR_OPERATORS,
+    NEVER_REACHED,
+    NOTIFICATIONS_CM,
+    POD_SPEC_PATHS,
+    PROJECT_GLOB_FIELDS,
+    PROJECT_WHITELISTS,
+    RBAC_DEFAULT,
+    RBAC_DEFAULT_ROLES,
+    RBAC_POLICY_MAX_CHARACTERS,
+    RBAC_WIDE_LINE,
+    RESTRICTED_APPARMOR,
+    RESTRICTED_CAPABILITIES,
+    RESTRICTED_SECCOMP,
+    RESTRICTED_VOLUMES,
+    SAFE_SYSCTLS,
+    SAFETY_SWITCHES,
+    SERVICE_TYPES,
+    TRUTHY,
+    closed_within,
+    has_glob,
+    patterns,
+    reached,
+    verdict,
+)
 from constructs_lib.model.base import Model
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
-from constructs_lib.model.names import DEFAULT_PROJECT
-from constructs_lib.model.workload_kinds import KINDS
+from constructs_lib.model.loading import ConfigError
+from constructs_lib.model.names import DEFAULT_PROJECT, DEPLOY_STATUS_SERVICE
 from constructs_lib.paths import ROOT, display
 from constructs_lib.render.overlays import (
-    CONFIG_FILE,
     OVERLAYS_DIR,
+    Change,
     OverlayError,
     WithOverlays,
-    apply_overlay,
     load_overlay,
     overlay_config,
     read_overlay_file,
+    trace_overlay,
 )
 
 ALLOW_FILE = "allow.yaml"
-
-Rule = Literal[
-    "rbac",
-    "host-access",
-    "bootstrap",
-    "project",
-    "project-wildcard",
-    "pod-security",
-    "default-deny",
-    "argocd-accounts",
-    "argocd-rbac",
-    "admission-policy",
-    "argocd-notifications",
-]
-RULES: tuple[str, ...] = get_args(Rule)
-
-POD_TEMPLATE_KINDS = ("DaemonSet", "ReplicaSet", "ReplicationController")
-"""Kinds with a pod template that no service renders."""
-RBAC_KINDS = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
-# Kinds whose pod spec is at this path: the workload kinds' (their catalogue), and those an
-# overlay could add besides.
-POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    **{kind: ("spec", "template", "spec") for kind in POD_TEMPLATE_KINDS},
-    **{name: kind.pod_spec for name, kind in KINDS.items()},
-}
-HOST_FIELDS = ("hostPID", "hostIPC", "hostNetwork")
-MANAGED_NAMESPACE_LABELS = ("spec", "syncPolicy", "managedNamespaceMetadata", "labels")
-ADMISSION_KINDS = frozenset(trust_rules.ADMISSION_KINDS)
-NOTIFICATIONS_PREFIX = "notifications.argoproj.io/"
+DOCS = "docs/how-to/overlays.md#what-an-overlay-may-change"
+GUARDED_RULES = frozenset({"project", "argocd-accounts", "argocd-rbac", "argocd-notifications"})
+"""Rules no exception opens: the admission guards (or, for an Application's project, Argo
+CD's locked `default` project) refuse the same when Argo CD applies it."""
 
 Build = Callable[[AppConfig, ClusterSettings], RenderedEnv]
 
 
 class Exception_(Model):
-    """One reviewed exception to a rule, for one object."""
+    """One reviewed exception: the one field of the one object it lets through."""
 
-    rule: Rule = Field(description="The rule the object may break.")
     kind: str = Field(min_length=1, description="Kind of the object.")
+    namespace: str | None = Field(
+        description="Its namespace; null for a cluster-scoped object. Required, so an entry "
+        "never covers a same-named object in another namespace."
+    )
     name: str = Field(min_length=1, description="metadata.name of the object.")
-    namespace: str | None = Field(None, description="Its namespace, when the name is ambiguous.")
+    field: str = Field(
+        description="The field, as a JSON pointer (RFC 6901, the one the refusal names): "
+        "'/spec/replicas', or '' for the whole object."
+    )
     reason: str = Field(
         min_length=10, description="Why this is needed and who reviewed it; kept with the code."
     )
+
+    @field_validator("kind")
+    @classmethod
+    def _not_a_guard(cls, kind: str) -> str:
+        if kind in ADMISSION_KINDS:
+            raise ValueError(
+                "the admission guards take no exception; they change with the base (SECURITY.md)"
+            )
+        return kind
+
+    @field_validator("field")
+    @classmethod
+    def _pointer(cls, field: str) -> str:
+        if field and not field.startswith("/"):
+            raise ValueError(f"'{field}' is not a JSON pointer: '' or starting with '/'")
+        return field
 
 
 class AllowFile(Model):
@@ -119,16 +151,68 @@ class AllowFile(Model):
 
 
 @dataclass(frozen=True)
-class Violation:
+class Finding:
+    """One thing the rule set refuses, and the exception that would let it through."""
+
     rule: str
-    folder: str
+    where: str
+    """The patch entry, manifest, config key or dist/ folder it comes from."""
     kind: str
-    name: str
     namespace: str | None
+    name: str
+    field: str
     message: str
 
-    def line(self, env: str) -> str:
-        return f"dist/{env}/{self.folder}: {self.kind} '{self.name}': {self.rule}: {self.message}"
+    @property
+    def exceptable(self) -> bool:
+        """What the admission guards refuse too takes no exception: it would pass the synth
+        only to be refused when Argo CD applies it."""
+        return self.rule not in GUARDED_RULES
+
+    @property
+    def key(self) -> tuple[str, str | None, str, str]:
+        return (self.kind, self.namespace, self.name, self.field)
+
+    @property
+    def ref(self) -> str:
+        """`Kind namespace/name field '/x'`, what an exception names."""
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name} field '{self.field}'"
+
+    def line(self, source: str) -> str:
+        escape = (
+            f"exception: {source}"
+            if self.exceptable
+            else "no exception: the admission guards refuse it too"
+        )
+        return f"{self.where}: {self.ref}: {self.rule}: {self.message} ({escape})"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules compare against in one environment."""
+
+    app_namespace: str
+    projects: frozenset[str] | None
+    """The AppProjects the base renders, Argo CD's locked `default` aside; None when not
+    rendered (`validate`), which then leaves an Application's project unchecked."""
+    closed: tuple[tuple[str, str], ...]
+    """(range, what it is) no egress reaches: the cluster's and trust_rules.NEVER_REACHED."""
+
+
+def cluster_closed(cluster: ClusterSettings) -> tuple[tuple[str, str], ...]:
+    """(range, what it is) no egress reaches in the environment."""
+    pod, service, *nodes = cluster.cluster_ranges()
+    ranges = [(pod, "the pod range"), (service, "the service range")]
+    ranges += [(node, "a node's address") for node in nodes]
+    return (*ranges, *NEVER_REACHED)
+
+
+def context_of(base: RenderedEnv, config: AppConfig, cluster: ClusterSettings) -> Context:
+    projects = {_meta(o)[2] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
+        DEFAULT_PROJECT
+    }
+    return Context(config.app.namespace, frozenset(projects), cluster_closed(cluster))
 
 
 def load_allow(directory: Path) -> list[Exception_]:
@@ -141,7 +225,7 @@ def load_allow(directory: Path) -> list[Exception_]:
     return list(allow.allow) if allow is not None else []
 
 
-# --- rules -----------------------------------------------------------------------------------
+# --- objects --------------------------------------------------------------------------------
 
 
 def _objects(env: RenderedEnv) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -149,15 +233,27 @@ def _objects(env: RenderedEnv) -> Iterator[tuple[str, dict[str, Any]]]:
         for obj in objects:
             yield folder, obj
     for obj in env.root:
-        yield "root.yaml", obj
+        yield ROOT_FILE, obj
 
 
-def _meta(obj: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    metadata = obj.get("metadata") or {}
-    return str(obj.get("kind")), str(metadata.get("name")), metadata.get("namespace")
+def _meta(obj: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    namespace = metadata.get("namespace")
+    return str(obj.get("kind")), str(namespace) if namespace else None, str(metadata.get("name"))
 
 
-def _dig(obj: Any, path: tuple[str, ...]) -> Any:
+def _map(value: Any) -> dict[str, Any]:
+    """`value` if it is a mapping, else an empty one: input may be any shape."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    """`value` if it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
+def _dig(obj: Any, path: Sequence[str]) -> Any:
     for key in path:
         if not isinstance(obj, dict):
             return None
@@ -165,291 +261,594 @@ def _dig(obj: Any, path: tuple[str, ...]) -> Any:
     return obj
 
 
-def _host_access(spec: Mapping[str, Any]) -> list[str]:
-    found = [f"{field}: true" for field in HOST_FIELDS if spec.get(field) is True]
-    containers = [
-        *(spec.get("initContainers") or []),
-        *(spec.get("containers") or []),
-        *(spec.get("ephemeralContainers") or []),
-    ]
-    for container in containers:
-        context = container.get("securityContext") or {}
-        if context.get("privileged") is True:
-            found.append(f"container '{container.get('name')}' is privileged")
-    for volume in spec.get("volumes") or []:
-        if "hostPath" in volume:
-            path = (volume.get("hostPath") or {}).get("path")
-            found.append(f"volume '{volume.get('name')}' mounts hostPath '{path}'")
-    return found
+def pointer(tokens: Iterable[str]) -> str:
+    """The JSON pointer (RFC 6901) of `tokens`; '' for the whole object."""
+    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
 
 
-def _wildcards(spec: Mapping[str, Any]) -> list[str]:
-    found = [f"sourceRepos '{r}'" for r in spec.get("sourceRepos") or [] if "*" in str(r)]
-    found += [
-        f"sourceNamespaces '{n}'" for n in spec.get("sourceNamespaces") or [] if "*" in str(n)
-    ]
-    for destination in spec.get("destinations") or []:
-        for key in ("server", "name", "namespace"):
-            if "*" in str(destination.get(key, "")):
-                found.append(f"destinations {key} '{destination[key]}'")
-    for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
-        for entry in spec.get(field) or []:
-            group, kind = entry.get("group", ""), entry.get("kind", "")
-            if "*" in str(group) or "*" in str(kind):
-                found.append(f"{field} '{group}/{kind}'")
-    return found
+def _finding(rule: str, where: str, obj: Mapping[str, Any], field: str, message: str) -> Finding:
+    kind, namespace, name = _meta(obj)
+    return Finding(rule, where, kind, namespace, name, field, message)
 
 
-def _admission_kinds(spec: Mapping[str, Any]) -> list[str]:
-    """Whitelist entries of an AppProject that let it manage the admission guards."""
+# --- patches and added objects: the allowlist -----------------------------------------------
+
+_MISSING: Any = object()
+
+
+def denied_changes(
+    before: Any, after: Any, allowed: Sequence[tuple[str, ...]], path: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """The fields where `before` becomes `after` outside the `allowed` ones: each change point
+    (a value set, replaced or removed, a list resized) that is neither at or below an allowed
+    field nor, above one, a change of allowed fields only."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [*before, *(k for k in after if k not in before)]
+        return [
+            p
+            for k in keys
+            for p in denied_changes(
+                before.get(k, _MISSING), after.get(k, _MISSING), allowed, (*path, str(k))
+            )
+        ]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            p
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for p in denied_changes(b, a, allowed, (*path, str(i)))
+        ]
+    if type(before) is type(after) and before == after:
+        return []
+    found = verdict(allowed, path)
+    if found == ALLOWED:
+        return []
+    if found != DENIED and _within(before, allowed, path) and _within(after, allowed, path):
+        return []
+    return [path]
+
+
+def _within(value: Any, allowed: Sequence[tuple[str, ...]], path: tuple[str, ...]) -> bool:
+    """Whether every value under `path` is at or below an allowed field."""
+    if value is _MISSING:
+        return True
+    found = verdict(allowed, path)
+    if found != DENIED and found != ALLOWED:  # above allowed fields: look at what is below
+        if isinstance(value, dict):
+            return all(_within(v, allowed, (*path, str(k))) for k, v in value.items())
+        if isinstance(value, list):
+            return all(_within(v, allowed, (*path, str(i))) for i, v in enumerate(value))
+        return False
+    return found == ALLOWED
+
+
+def change_findings(change: Change, ctx: Context) -> list[Finding]:
+    """What a patch or an added manifest changes outside the allowlist."""
+    if change.before is None:
+        return added_findings(change.source, change.folder, change.after, ctx)
+    kind, _, name = _meta(change.before)
+    allowed = [] if change.folder == ROOT_FILE else patterns(kind, name)
+    if change.folder == ROOT_FILE:
+        why = "root.yaml's objects are base-owned"
+    elif not allowed:
+        why = f"the base owns every field of this {kind}"
+    else:
+        why = f"not a field a patch may change on {kind} '{name}' ({DOCS})"
     return [
-        f"{field} '{entry.get('group')}/{entry.get('kind')}'"
-        for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
-        for entry in spec.get(field) or []
-        if entry.get("group") == trust_rules.ADMISSION_GROUP
-        and entry.get("kind") in ADMISSION_KINDS
+        _finding("patch", change.source, change.before, pointer(path), why)
+        for path in denied_changes(change.before, change.after, allowed)
     ]
 
 
-def _open_rules(spec: Mapping[str, Any]) -> list[str]:
-    """Rules of a NetworkPolicy that admit every peer (no `from` / `to`)."""
+def added_findings(where: str, folder: str, obj: Mapping[str, Any], ctx: Context) -> list[Finding]:
+    """An added object outside the kinds its folder takes, or outside the app namespace."""
+    kind, namespace, _ = _meta(obj)
+    takes = ADDABLE.get(folder, ())
+    if (obj.get("apiVersion"), kind) not in takes:
+        listed = ", ".join(k for _, k in takes)
+        takes_what = (
+            f"takes {listed} only, in namespace '{ctx.app_namespace}'"
+            if takes
+            else "takes no added object"
+        )
+        return [
+            _finding(
+                "add",
+                where,
+                obj,
+                "",
+                f"{folder}/ {takes_what} ({obj.get('apiVersion')} {kind} is not one; {DOCS})",
+            )
+        ]
+    if namespace != ctx.app_namespace:
+        return [
+            _finding(
+                "add",
+                where,
+                obj,
+                "/metadata/namespace",
+                f"an added object goes in the app namespace '{ctx.app_namespace}' "
+                f"(got {namespace!r})",
+            )
+        ]
+    return []
+
+
+# --- every object: what no field may hold ---------------------------------------------------
+
+
+def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Finding]:
+    """What the object holds that no exception for another field may carry in."""
+    kind, _, name = _meta(obj)
+    found: list[tuple[str, str, str]] = []  # (rule, field, message)
+    spec = _map(obj.get("spec"))
+    if kind == "AppProject" and "spec" in obj:
+        found += [("project", f, m) for f, m in project_problems(spec)]
+    if kind == "Application" and ctx.projects is not None:
+        project = _dig(obj, ("spec", "project"))
+        if project not in ctx.projects:
+            found.append(
+                ("project", "/spec/project", f"'{project}' is not an AppProject the base renders")
+            )
+    if kind == "NetworkPolicy":
+        found += [("network", f, m) for f, m in network_problems(spec, ctx.closed)]
+    if kind in POD_SPEC_PATHS:
+        path = POD_SPEC_PATHS[kind]
+        pod = _dig(obj, path)
+        if isinstance(pod, dict):
+            found += [("pod-security", f, m) for f, m in pod_problems(pod, pointer(path))]
+        meta = (*path[:-1], "metadata")
+        annotations = _map(_dig(obj, (*meta, "annotations")))
+        found += [("pod-security", f, m) for f, m in apparmor_problems(annotations, meta)]
+    if kind == "Service":
+        found += [("service", f, m) for f, m in service_problems(spec)]
+    if kind == "Ingress":
+        annotations = _map(_dig(obj, ("metadata", "annotations")))
+        found += [
+            (
+                "ingress",
+                pointer(("metadata", "annotations", key)),
+                "a snippet annotation runs as ingress-nginx configuration",
+            )
+            for key in annotations
+            if str(key).lower().endswith("snippet")
+        ]
+    data = _map(obj.get("data"))
+    if kind == "ConfigMap" and name == ARGOCD_CM:
+        found += [("argocd-accounts", f, m) for f, m in accounts_problems(data)]
+    if kind == "ConfigMap" and name == ARGOCD_RBAC_CM:
+        found += [("argocd-rbac", f, m) for f, m in rbac_problems(data)]
+    if kind == "ConfigMap" and name == NOTIFICATIONS_CM:
+        found += [("argocd-notifications", f, m) for f, m in notifications_problems(data)]
+    return [_finding(rule, where, obj, field, message) for rule, field, message in found]
+
+
+def project_problems(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = [
+        (
+            f"/spec/{w}",
+            "missing: Argo CD reads no namespaceResourceWhitelist as every namespaced kind; "
+            "list the kinds (an empty list allows none)",
+        )
+        for w in PROJECT_WHITELISTS
+        if w not in spec
+    ]
+    for field, keys in PROJECT_GLOB_FIELDS.items():
+        for i, entry in enumerate(_items(spec.get(field))):
+            values = [((), entry)] if not keys else [((k,), _map(entry).get(k)) for k in keys]
+            for key, value in values:
+                if has_glob(value):
+                    found.append(
+                        (
+                            pointer((("spec", field, str(i), *key))),
+                            f"'{value}' is a pattern; name each one exactly",
+                        )
+                    )
+    for w in PROJECT_WHITELISTS:
+        for i, entry in enumerate(_items(spec.get(w))):
+            entry = _map(entry)
+            if entry.get("group") == ADMISSION_GROUP and entry.get("kind") in ADMISSION_KINDS:
+                found.append(
+                    (
+                        f"/spec/{w}/{i}",
+                        f"{entry.get('kind')} lets Argo CD manage the admission guards",
+                    )
+                )
+            elif w == "clusterResourceWhitelist" and not entry.get("name"):
+                found.append(
+                    (
+                        f"/spec/{w}/{i}",
+                        f"names no object: every {entry.get('kind')} would be allowed; add the "
+                        "name of each the project needs",
+                    )
+                )
+    return found
+
+
+def network_problems(
+    spec: Mapping[str, Any], closed: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
     found = []
     for direction, peers in (("ingress", "from"), ("egress", "to")):
-        for i, rule in enumerate(spec.get(direction) or []):
-            if not (rule or {}).get(peers):
-                found.append(f"{direction}[{i}] allows every peer")
+        for i, rule in enumerate(_items(spec.get(direction))):
+            rule = _map(rule)
+            if not rule.get(peers):
+                found.append((f"/spec/{direction}/{i}", "names no peer: open to every peer"))
+                continue
+            for j, peer in enumerate(_items(rule[peers])):
+                at = f"/spec/{direction}/{i}/{peers}/{j}"
+                peer = _map(peer)
+                selector = peer.get("namespaceSelector")
+                if isinstance(selector, dict):
+                    found += _namespace_selector_problems(selector, f"{at}/namespaceSelector")
+                block = peer.get("ipBlock")
+                if isinstance(block, dict):
+                    found += _block_problems(block, at, closed)
     return found
 
 
-def _psa(obj: Mapping[str, Any]) -> dict[str, str]:
-    """Pod Security levels of a Namespace, or of the namespace an Application creates
-    (`managedNamespaceMetadata`); a missing label is the API server's default, privileged."""
-    if obj.get("kind") == "Application":
-        labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
-    else:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-    return {m: labels.get(trust_rules.psa_label(m), "privileged") for m in trust_rules.PSA_MODES}
-
-
-def _enforce_version(obj: Mapping[str, Any]) -> str:
-    """`enforce-version` of a Namespace or of the namespace an Application creates; absent is
-    `latest` to the API server."""
-    if obj.get("kind") == "Application":
-        labels = _dig(obj, MANAGED_NAMESPACE_LABELS) or {}
-    else:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-    return str(labels.get(trust_rules.PSA_ENFORCE_VERSION, trust_rules.PSA_LATEST))
-
-
-def _wide_rbac(data: Mapping[str, Any]) -> list[str]:
-    """What in argocd-rbac-cm's data gives every user more than read access."""
-    found = []
-    default = trust_rules.RBAC_DEFAULT
-    if default in data and str(data[default]) not in trust_rules.RBAC_DEFAULT_ROLES:
-        found.append(f"{default} '{data[default]}' is more than role:readonly")
-    for key in sorted(data):
-        if key.startswith("policy.") and key.endswith(".csv"):
-            for line in str(data[key]).split("\n"):  # as Argo CD splits it
-                if re.match(trust_rules.RBAC_WIDE_LINE, line):
-                    found.append(f"{key} line '{line.strip()}' grants to '*' or role:readonly")
-    return found
-
-
-def _notification_annotations(obj: Mapping[str, Any]) -> dict[str, str]:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    return {k: v for k, v in annotations.items() if str(k).startswith(NOTIFICATIONS_PREFIX)}
-
-
-def _notification_problems(
-    kind: str, obj: Mapping[str, Any], base: Mapping[tuple[str, str, str | None], Any], env: str
-) -> list[str]:
-    """How an object departs from the base's notifications (argocd-notifications-cm's data,
-    the notifications.argoproj.io annotations), given the base's by (kind, name, namespace)."""
-    key = _meta(obj)
-    if kind == "ConfigMap":
-        if key not in base:
-            return [f"the base renders none here: clusters/{env}/cluster.yaml deploy_status does"]
-        if base[key] != (obj.get("data") or {}):
-            return [f"changed from what clusters/{env}/cluster.yaml deploy_status renders"]
-        return []
-    mine, theirs = _notification_annotations(obj), base.get(key) or {}
+def _namespace_selector_problems(selector: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    """A namespaceSelector that does not name the namespaces it selects."""
+    expressions = _items(selector.get("matchExpressions"))
+    if not (selector.get("matchLabels") or expressions):
+        return [(at, "{} selects every namespace")]
     return [
-        f"annotation '{k}' is not the base's (subscriptions come from deploy_status)"
-        for k in sorted(set(mine) | set(theirs))
-        if mine.get(k) != theirs.get(k)
+        (
+            f"{at}/matchExpressions/{k}/operator",
+            f"{operator} does not name the namespaces it selects (every namespace at worst); "
+            f"name them with matchLabels or {' or '.join(NAMESPACE_SELECTOR_OPERATORS)}",
+        )
+        for k, expression in enumerate(expressions)
+        if (operator := _map(expression).get("operator")) not in NAMESPACE_SELECTOR_OPERATORS
     ]
 
 
-def violations(
-    env: RenderedEnv, base: RenderedEnv, pristine: RenderedEnv | None = None
-) -> list[Violation]:
-    """Every rule broken by `env`; `base` is the same environment without its overlay's
-    patches and manifests, `pristine` without its overlay's config either (when it has one):
-    a config overlay may change what the base renders, but not drop the default-deny
-    NetworkPolicy or an admission guard (`features.network_policies: false` would do both)."""
-    found: list[Violation] = []
+def _block_problems(
+    block: Mapping[str, Any], at: str, closed: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    cidr, excepted = block.get("cidr"), _items(block.get("except"))
+    try:
+        hits = reached(str(cidr), [str(e) for e in excepted], closed)
+    except ValueError:
+        return [(f"{at}/ipBlock", f"'{cidr}' (or an except) is not an address range")]
+    if not hits:
+        return []
+    return [(f"{at}/ipBlock/cidr", reach_message(str(cidr), hits))]
 
-    def add(rule: str, folder: str, obj: Mapping[str, Any], message: str) -> None:
-        kind, name, namespace = _meta(obj)
-        found.append(Violation(rule, folder, kind, name, namespace, message))
 
-    # root.yaml locks Argo CD's built-in project: no Application may use it.
-    projects = {_meta(o)[1] for _, o in _objects(base) if o.get("kind") == "AppProject"} - {
-        DEFAULT_PROJECT
-    }
-    named = {
-        _meta(o)[:2] for _, o in _objects(base) if o.get("kind") in ("Application", "AppProject")
-    }
-    base_policies = {
-        (_meta(o)[0], _meta(o)[1], _meta(o)[2]): o.get("spec")
-        for _, o in _objects(base)
-        if o.get("kind") == "NetworkPolicy"
-    }
-    base_guards = {_meta(o)[:2]: o for _, o in _objects(base) if o.get("kind") in ADMISSION_KINDS}
-    base_notifications: dict[tuple[str, str, str | None], Any] = {
-        _meta(o): (o.get("data") or {})
-        if o.get("kind") == "ConfigMap"
-        else _notification_annotations(o)
-        for _, o in _objects(base)
-        if (o.get("kind") == "ConfigMap" and _meta(o)[1] == trust_rules.NOTIFICATIONS_CM)
-        or o.get("kind") in ("Application", "AppProject")
-    }
-    for folder, obj in _objects(env):
-        kind, name, _ = _meta(obj)
-        if kind in RBAC_KINDS:
-            add("rbac", folder, obj, "RBAC objects come only from the add-on charts")
-        if kind in POD_SPEC_PATHS:
-            spec = _dig(obj, POD_SPEC_PATHS[kind])
-            for problem in _host_access(spec if isinstance(spec, dict) else {}):
-                add("host-access", folder, obj, f"{problem}; pods get no host access")
-        if kind in ("Application", "AppProject") and (kind, name) not in named:
-            add("bootstrap", folder, obj, f"the base renders no {kind} '{name}'")
-        if kind == "Application":
-            project = _dig(obj, ("spec", "project"))
-            if project not in projects:
-                known = ", ".join(sorted(projects))
-                add("project", folder, obj, f"project '{project}' is not one of {known}")
-        if kind == "AppProject":
-            for problem in _wildcards(obj.get("spec") or {}):
-                add("project-wildcard", folder, obj, f"wildcard in {problem}")
-            for problem in _admission_kinds(obj.get("spec") or {}):
-                add("admission-policy", folder, obj, f"{problem} lets Argo CD manage them")
-        if kind in ADMISSION_KINDS and (kind, name) not in base_guards:
-            add("admission-policy", folder, obj, "admission policies come from the base only")
-        elif kind in ADMISSION_KINDS and base_guards[(kind, name)] != obj:
-            add("admission-policy", folder, obj, "the admission guard was changed")
-        if kind == "NetworkPolicy" and (kind, name, _meta(obj)[2]) not in base_policies:
-            for problem in _open_rules(obj.get("spec") or {}):
-                add("default-deny", folder, obj, f"{problem}, which undoes default-deny")
-        if kind == "ConfigMap" and name == trust_rules.ARGOCD_CM:
-            data = obj.get("data") or {}
-            for key in sorted(data):
-                if key.startswith(trust_rules.ACCOUNTS_PREFIX):
-                    add("argocd-accounts", folder, obj, f"key '{key}' adds a local account")
-            if str(data.get(anonymous := trust_rules.ANONYMOUS)) in trust_rules.TRUTHY:
-                add("argocd-accounts", folder, obj, f"key '{anonymous}' allows anonymous access")
-        if kind == "ConfigMap" and name == trust_rules.ARGOCD_RBAC_CM:
-            for problem in _wide_rbac(obj.get("data") or {}):
-                add("argocd-rbac", folder, obj, f"{problem}; grant to named SSO groups or roles")
-        if (kind == "ConfigMap" and name == trust_rules.NOTIFICATIONS_CM) or kind in (
-            "Application",
-            "AppProject",
-        ):
-            for problem in _notification_problems(kind, obj, base_notifications, env.name):
-                add("argocd-notifications", folder, obj, problem)
-    rendered = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]): (folder, o) for folder, o in _objects(env)}
-    for folder, obj in _objects(base):
-        kind, name, namespace = _meta(obj)
-        now = rendered.get((kind, name, namespace))
-        if now is not None and (kind == "Namespace" or _dig(obj, MANAGED_NAMESPACE_LABELS)):
-            before, after = _psa(obj), _psa(now[1])
-            rank = trust_rules.PSA_RANK
-            for mode in trust_rules.PSA_MODES:
-                if rank.get(after[mode], 0) < rank.get(before[mode], 0):
-                    add(
-                        "pod-security",
-                        folder,
-                        obj,
-                        f"{mode} lowered from '{before[mode]}' to '{after[mode]}'",
-                    )
-            pinned, rendered_version = _enforce_version(now[1]), _enforce_version(obj)
-            if pinned not in (trust_rules.PSA_LATEST, rendered_version):
-                add(
-                    "pod-security",
-                    folder,
-                    obj,
-                    f"enforce-version pinned to '{pinned}' (the base renders "
-                    f"'{rendered_version}'); an older version's levels are weaker",
-                )
-        if kind in ADMISSION_KINDS and now is None:
-            add("admission-policy", folder, obj, "the admission guard was removed")
-        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
-            if now is None:
-                add("default-deny", folder, obj, "the default-deny NetworkPolicy was removed")
-            elif now[1].get("spec") != obj.get("spec"):
-                add("default-deny", folder, obj, "the default-deny NetworkPolicy was changed")
-    in_base = {(_meta(o)[0], _meta(o)[1], _meta(o)[2]) for _, o in _objects(base)}
-    for folder, obj in _objects(pristine) if pristine is not None else ():
-        kind, name, namespace = _meta(obj)
-        if (kind, name, namespace) in in_base:
-            continue
-        by = f"by the overlay's {CONFIG_FILE}"
-        if kind in ADMISSION_KINDS:
-            add("admission-policy", folder, obj, f"the admission guard was removed {by}")
-        if kind == "NetworkPolicy" and name == trust_rules.DEFAULT_DENY:
-            add("default-deny", folder, obj, f"the default-deny NetworkPolicy was removed {by}")
+def reach_message(cidr: str, hits: Sequence[tuple[str, str]]) -> str:
+    """What an ipBlock reaches that no egress may, and what to do."""
+    inside = [(b, w) for b, w in hits if not closed_within(cidr, [(b, w)])]
+    if inside:
+        block, what = inside[0]
+        where = what if block == cidr else f"inside {block} ({what})"
+        return f"{cidr} is {where}, which no egress reaches; pick a range outside it"
+    listed = ", ".join(f"{b} ({w})" for b, w in hits)
+    return f"{cidr} reaches {listed}; list them in except"
+
+
+def _containers(pod: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for i, container in enumerate(_items(pod.get(field))):
+            if isinstance(container, dict):
+                yield f"/{field}/{i}", container
+
+
+def pod_problems(pod: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    """Where a pod spec leaves the restricted Pod Security Standard (an allowlist: volume
+    types, capabilities, seccomp profiles; host namespaces, privilege and root refused)."""
+    found = [
+        (f"{at}/{f}", "shares the node's namespaces")
+        for f in ("hostNetwork", "hostPID", "hostIPC")
+        if pod.get(f) is True
+    ]
+    context = _map(pod.get("securityContext"))
+    for i, volume in enumerate(_items(pod.get("volumes"))):
+        kinds = [k for k in _map(volume) if k != "name"]
+        for k in kinds:
+            if k not in RESTRICTED_VOLUMES:
+                found.append((f"{at}/volumes/{i}/{k}", f"volume type {k} is not allowed"))
+    for i, sysctl in enumerate(_items(context.get("sysctls"))):
+        if _map(sysctl).get("name") not in SAFE_SYSCTLS:
+            found.append((f"{at}/securityContext/sysctls/{i}", "not a safe sysctl"))
+    found += _context_problems(context, f"{at}/securityContext")
+    for where, container in _containers(pod):
+        sc = _map(container.get("securityContext"))
+        base = f"{at}{where}/securityContext"
+        found += _context_problems(sc, base)
+        if sc.get("privileged") is True:
+            found.append((f"{base}/privileged", "a privileged container"))
+        if sc.get("allowPrivilegeEscalation") is not False:
+            found.append((f"{base}/allowPrivilegeEscalation", "must be false"))
+        caps = _map(sc.get("capabilities"))
+        if "ALL" not in _items(caps.get("drop")):
+            found.append((f"{base}/capabilities/drop", "must drop ALL"))
+        for j, cap in enumerate(_items(caps.get("add"))):
+            if cap not in RESTRICTED_CAPABILITIES:
+                found.append((f"{base}/capabilities/add/{j}", f"capability {cap} is not allowed"))
+        non_root = sc.get("runAsNonRoot", context.get("runAsNonRoot"))
+        if non_root is not True:
+            found.append((f"{base}/runAsNonRoot", "must be true (here or for the pod)"))
+        seccomp = _map(sc.get("seccompProfile") or context.get("seccompProfile"))
+        if seccomp.get("type") not in RESTRICTED_SECCOMP:
+            found.append((f"{base}/seccompProfile", "must be RuntimeDefault or Localhost"))
+        if sc.get("procMount") not in (None, "Default"):
+            found.append((f"{base}/procMount", "must be Default"))
+        for j, port in enumerate(_items(container.get("ports"))):
+            if _map(port).get("hostPort"):
+                found.append((f"{at}{where}/ports/{j}/hostPort", "binds a port of the node"))
     return found
+
+
+def apparmor_problems(annotations: Mapping[str, Any], meta: Sequence[str]) -> list[tuple[str, str]]:
+    """A pod template's AppArmor annotation (the field's older form) other than the restricted
+    profiles."""
+    return [
+        (
+            pointer((*meta, "annotations", str(key))),
+            f"AppArmor profile '{value}': only runtime/default or localhost/<profile>",
+        )
+        for key, value in annotations.items()
+        if str(key).startswith(APPARMOR_ANNOTATION)
+        and not (
+            str(value) == RESTRICTED_APPARMOR[0] or str(value).startswith(RESTRICTED_APPARMOR[1])
+        )
+    ]
+
+
+def _context_problems(context: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    found = []
+    if context.get("runAsUser") == 0:
+        found.append((f"{at}/runAsUser", "runs as root"))
+    if _dig(context, ("windowsOptions", "hostProcess")) is True:
+        found.append((f"{at}/windowsOptions/hostProcess", "a host process"))
+    if _dig(context, ("appArmorProfile", "type")) == "Unconfined":
+        found.append((f"{at}/appArmorProfile/type", "must not be Unconfined"))
+    if _dig(context, ("seccompProfile", "type")) == "Unconfined":
+        found.append((f"{at}/seccompProfile/type", "must not be Unconfined"))
+    selinux = context.get("seLinuxOptions")
+    if isinstance(selinux, dict) and (
+        selinux.get("user")
+        or selinux.get("role")
+        or selinux.get("type")
+        not in (None, "", "container_t", "container_init_t", "container_kvm_t")
+    ):
+        found.append((f"{at}/seLinuxOptions", "only the container SELinux types are allowed"))
+    return found
+
+
+def service_problems(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    if spec.get("type", "ClusterIP") not in SERVICE_TYPES:
+        found.append(("/spec/type", f"{spec.get('type')}: reach the app through its Ingress"))
+    if spec.get("externalIPs"):
+        found.append(("/spec/externalIPs", "captures traffic to those addresses cluster-wide"))
+    return found
+
+
+def accounts_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = [
+        (pointer(("data", key)), "adds a local Argo CD account")
+        for key in sorted(data, key=str)
+        if str(key).startswith(ACCOUNTS_PREFIX)
+    ]
+    if str(data.get(ANONYMOUS)) in TRUTHY:
+        found.append((pointer(("data", ANONYMOUS)), "allows anonymous access"))
+    return found
+
+
+def _policy_csv(key: str) -> bool:
+    """policy.csv or policy.<name>.csv, as Argo CD joins them."""
+    return key.startswith("policy.") and key.endswith(".csv")
+
+
+def rbac_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What in argocd-rbac-cm gives every user more than read access."""
+    found = []
+    if RBAC_DEFAULT in data and str(data[RBAC_DEFAULT]) not in RBAC_DEFAULT_ROLES:
+        found.append(
+            (
+                pointer(("data", RBAC_DEFAULT)),
+                f"'{data[RBAC_DEFAULT]}' is more than role:readonly",
+            )
+        )
+    keys = [k for k in sorted(data, key=str) if _policy_csv(str(k))]
+    size = sum(len(str(data[k])) for k in keys)  # characters, as CEL's size() counts
+    if size > RBAC_POLICY_MAX_CHARACTERS:
+        found.append(
+            (
+                "/data",
+                f"{size} characters of policy CSV, more than the admission guard reads "
+                f"({RBAC_POLICY_MAX_CHARACTERS}); grant to groups, not to each user",
+            )
+        )
+    for key in keys:
+        for line in str(data[key]).split("\n"):  # as Argo CD splits it
+            if re.match(RBAC_WIDE_LINE, line):
+                found.append(
+                    (
+                        pointer(("data", key)),
+                        f"line '{line.strip()}' grants to '*' or role:readonly; grant to named "
+                        "SSO groups or roles",
+                    )
+                )
+    return found
+
+
+def notifications_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What in argocd-notifications-cm could send the deploy status's token elsewhere: another
+    key naming its service or token, or the service not sending over https with TLS
+    verified (the admission guard's checks)."""
+    found = [
+        (
+            pointer(("data", key)),
+            f"names {DEPLOY_STATUS_SERVICE}, which only the deploy status's own keys may (its "
+            "token would go where this key says); configure it in clusters/<env>/cluster.yaml "
+            "deploy_status",
+        )
+        for key in sorted(data, key=str)
+        if str(key) not in DEPLOY_STATUS_KEYS
+        and (DEPLOY_STATUS_SERVICE in str(key) or DEPLOY_STATUS_SERVICE in str(data[key]))
+    ]
+    service = data.get(DEPLOY_STATUS_SERVICE_KEY)
+    if service is not None and (
+        not re.match(DEPLOY_STATUS_SCHEME, str(service)) or "insecureSkipVerify" in str(service)
+    ):
+        found.append(
+            (
+                pointer(("data", DEPLOY_STATUS_SERVICE_KEY)),
+                "must send over https (http to 127.0.0.1 or localhost only) and verify TLS; set "
+                "deploy_status.url to an https:// URL",
+            )
+        )
+    return found
+
+
+# --- the config -----------------------------------------------------------------------------
+
+
+def config_findings(config: AppConfig, ctx: Context) -> list[Finding]:
+    """A safety feature switched off, or external egress into a range no egress reaches: what
+    the config may not do without an exception (trust_rules.SAFETY_SWITCHES, the ranges)."""
+    found = []
+    dumped = config.model_dump()
+    for key, (off, kind, name) in SAFETY_SWITCHES.items():
+        if _dig(dumped, key) == off:
+            found.append(
+                Finding(
+                    "safety-switch",
+                    f"config {'.'.join(key)}",
+                    kind,
+                    ctx.app_namespace,
+                    name,
+                    "",
+                    f"{str(off).lower()} would drop {name}, the app's other NetworkPolicies and "
+                    "the default-deny admission guard; the safety features stay on",
+                )
+            )
+    for i, service in enumerate(config.services):
+        for j, external in enumerate(service.egress.external):
+            if external.cidr is None:
+                continue
+            inside = [
+                (block, what)
+                for block, what in reached(external.cidr, [], ctx.closed)
+                if not closed_within(external.cidr, [(block, what)])
+            ]
+            if inside:
+                found.append(
+                    Finding(
+                        "network",
+                        f"config services[{i}].egress.external[{j}].cidr",
+                        "NetworkPolicy",
+                        ctx.app_namespace,
+                        EXTERNAL_EGRESS_POLICY.format(service=service.name),
+                        f"/spec/egress/{j}/to/0/ipBlock/cidr",
+                        reach_message(external.cidr, inside),
+                    )
+                )
+    return found
+
+
+# --- the check ------------------------------------------------------------------------------
+
+
+def findings(
+    env: RenderedEnv, changes: Sequence[Change], config: AppConfig, ctx: Context
+) -> list[Finding]:
+    """Everything the rule set refuses in `env`: the config's, each change's, then what any
+    object holds; one finding per rule, object and field."""
+    found = config_findings(config, ctx)
+    for change in changes:
+        found += change_findings(change, ctx)
+    for folder, obj in _objects(env):
+        found += object_findings(f"dist/{env.name}/{folder}", obj, ctx)
+    unique: dict[tuple[str, tuple[str, str | None, str, str]], Finding] = {}
+    for finding in found:
+        unique.setdefault((finding.rule, finding.key), finding)
+    return list(unique.values())
 
 
 def check(
-    env: RenderedEnv,
-    base: RenderedEnv,
-    allow: list[Exception_],
-    source: str,
-    pristine: RenderedEnv | None = None,
+    found: Sequence[Finding], allow: Sequence[Exception_], source: str, env: str
 ) -> list[str]:
-    """The policy's problems, one line each, after the reviewed exceptions in `allow`."""
+    """The findings no exception names, one line each, and each exception that names none."""
+    keys = {(e.kind, e.namespace, e.name, e.field): i for i, e in enumerate(allow)}
     used: set[int] = set()
-    problems: list[str] = []
-    for violation in violations(env, base, pristine):
-        match = next(
-            (
-                i
-                for i, e in enumerate(allow)
-                if e.rule == violation.rule
-                and e.kind == violation.kind
-                and e.name == violation.name
-                and (e.namespace is None or e.namespace == violation.namespace)
-            ),
-            None,
-        )
-        if match is None:
-            problems.append(f"{violation.line(env.name)} (exception: {source})")
-        else:
-            used.add(match)
+    problems = []
+    for finding in found:
+        if finding.key in keys:
+            used.add(keys[finding.key])
+        if finding.key not in keys or not finding.exceptable:
+            problems.append(finding.line(source))
     for i, entry in enumerate(allow):
         if i not in used:
+            where = f"{entry.namespace}/" if entry.namespace else ""
             problems.append(
-                f"{source}: allow[{i}]: no {entry.kind} '{entry.name}' breaks rule "
-                f"'{entry.rule}' in dist/{env.name}; remove the exception"
+                f"{source}: allow[{i}]: nothing in dist/{env} needs {entry.kind} "
+                f"{where}{entry.name} field '{entry.field}'; remove the exception"
             )
+    return problems
+
+
+CONFIG = "(config)"
+"""In `static_problems`: the problem is the config's, at the path it names."""
+
+
+def static_problems(
+    config: AppConfig, cluster: ClusterSettings, root: Path = OVERLAYS_DIR
+) -> list[tuple[str, str]]:
+    """What the rule set refuses in one environment without rendering it, as (file, line):
+    the config's findings (merged with the overlay's config.yaml; file CONFIG, line
+    `path: ...`), the overlay's unreadable files, and each manifest it adds. Patches change
+    rendered objects: only `render_checked` sees them."""
+    try:
+        overlay = load_overlay(root, cluster.name)
+        merged = overlay_config(config, overlay) if overlay is not None else config
+        allow = load_allow(overlay.directory) if overlay is not None else []
+    except ConfigError as exc:
+        return [(line.partition(": ")[0], line.partition(": ")[2]) for line in exc.problems]
+    ctx = Context(merged.app.namespace, None, cluster_closed(cluster))
+    found = config_findings(merged, ctx)
+    for folder, documents in (overlay.manifests if overlay is not None else {}).items():
+        for where, document in documents:
+            found += added_findings(where, folder, document, ctx)
+            found += object_findings(where, document, ctx)
+    source = display(root / cluster.name / ALLOW_FILE, ROOT)
+    excepted = {(e.kind, e.namespace, e.name, e.field) for e in allow}
+    problems = []
+    for finding in found:
+        if finding.key in excepted and finding.exceptable:
+            continue
+        if finding.where.startswith("config "):
+            path = finding.where.removeprefix("config ")
+            problems.append(
+                (
+                    CONFIG,
+                    f"{path}: {finding.rule}: in {cluster.name}, {finding.message} "
+                    f"(exception: {source} naming {finding.ref})",
+                )
+            )
+        else:
+            file = finding.where.partition(": ")[0]
+            problems.append((file, finding.line(source).removeprefix(f"{file}: ")))
     return problems
 
 
 def render_checked(
     build: Build, config: AppConfig, cluster: ClusterSettings
 ) -> tuple[RenderedEnv, list[str]]:
-    """Render one environment (its overlay applied) and check it against the policy."""
+    """Render one environment (its overlay applied) and check it against the rule set."""
     root = build.root if isinstance(build, WithOverlays) else OVERLAYS_DIR
     source = display(root / cluster.name / ALLOW_FILE, ROOT)
-    if isinstance(build, WithOverlays):
-        overlay = load_overlay(build.root, cluster.name)
-        if overlay is not None:
-            base = build.build(overlay_config(config, overlay), cluster)
-            pristine = build.build(config, cluster) if overlay.config is not None else None
-            env = apply_overlay(base, overlay)
-            allow = load_allow(overlay.directory)
-            return env, check(env, base, allow, source, pristine)
-        build = build.build
-    env = build(config, cluster)
-    return env, check(env, env, [], source)
+    overlay = load_overlay(build.root, cluster.name) if isinstance(build, WithOverlays) else None
+    render = build.build if isinstance(build, WithOverlays) else build
+    if overlay is None:
+        env = render(config, cluster)
+        ctx = context_of(env, config, cluster)
+        return env, check(findings(env, [], config, ctx), [], source, cluster.name)
+    merged = overlay_config(config, overlay)
+    base = render(merged, cluster)
+    env, changes = trace_overlay(base, overlay)
+    allow = load_allow(overlay.directory)
+    ctx = context_of(base, merged, cluster)
+    return env, check(findings(env, changes, merged, ctx), allow, source, cluster.name)

@@ -98,11 +98,13 @@ def check_rendered(env: RenderedEnv, config: AppConfig) -> list[str]:
     ]
     placed += [(f"dist/{env.name}/root.yaml", None, m) for m in env.root]
     for prefix, folder, manifest in placed:
-        where = f"{prefix}: {manifest.get('kind')} '{manifest.get('metadata', {}).get('name')}'"
+        where = f"{prefix}: {manifest.get('kind')} '{_name(manifest)}'"
         for secret in _secrets_in(manifest):
             what = where if secret is manifest else f"{where}: item Secret '{_name(secret)}'"
             problems.append(f"{what}: kind Secret must never be rendered; use Infisical")
-        if folder == APP and manifest["metadata"].get("namespace") != config.app.namespace:
+        metadata = manifest.get("metadata")
+        namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        if folder == APP and namespace != config.app.namespace:
             problems.append(f"{where}: not in the app namespace '{config.app.namespace}'")
     return problems
 
@@ -116,7 +118,7 @@ def _secrets_in(manifest: Any, depth: int = 0) -> list[dict[str, Any]]:
     if kind == "Secret":
         return [manifest]
     items = manifest.get("items")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list) and depth < 8:
+    if isinstance(items, list) and depth < 8:  # any object with items is a List to kubectl
         return [s for item in items for s in _secrets_in(item, depth + 1)]
     return []
 

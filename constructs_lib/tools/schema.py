@@ -1,4 +1,6 @@
-"""JSON Schemas of the config and cluster files, committed so editors validate as you type.
+"""JSON Schemas of the config and cluster files, committed so editors validate as you type,
+the reference pages generated from them, and the "what an overlay may change" table of
+docs/how-to/overlays.md, generated from the trust rule set (constructs/trust_rules.py).
 
 python -m constructs_lib.tools.schema --write   # regenerate
 python -m constructs_lib.tools.schema --check   # fail if the committed files drifted
@@ -14,6 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from constructs_lib.constructs.trust_rules import (
+    ADDABLE,
+    NEVER_REACHED,
+    PATCHABLE,
+    SAFE_ANNOTATIONS,
+    SAFETY_SWITCHES,
+)
+from constructs_lib.model.addons import ADDONS
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.payload import Payload, PayloadV2
@@ -102,9 +112,100 @@ def _type(spec: dict[str, Any]) -> str:
     return str(kind)
 
 
+def allowlist_text() -> str:
+    """The rule set as Markdown: what a patch, a manifest and the config may change."""
+    lines = [
+        "Generated from `constructs_lib/constructs/trust_rules.py` by `make schema`; do not edit "
+        "by hand. Everything not listed needs an `allow.yaml` entry naming the object and the "
+        "field.",
+        "",
+        "**Patches** (`patches.yaml`) may change these fields (JSON pointers, with everything "
+        "below them; `*` is any index, `<annotation>` one of the safe annotations below) of the "
+        "objects the base renders in `app/`, `platform/` and `argocd/`. No other kind, and no "
+        "object of `root.yaml` (the root Application and project, the locked `default` project, "
+        "argocd-cm, the admission guards), takes a patch: Applications, AppProjects, Namespaces "
+        "and the guards are the base's.",
+        "",
+        "| kind | fields a patch may change |",
+        "| --- | --- |",
+    ]
+    for kind, patterns in PATCHABLE.items():
+        if kind == "Application":
+            continue
+        lines.append(f"| {kind} | {', '.join(f'`{p}`' for p in patterns)} |")
+    lines += [
+        "",
+        "An add-on's **Application** takes only its Helm values below "
+        "`/spec/source/helm/valuesObject`, these keys (and what is below them) per chart; never "
+        "an image, a snippet, a namespace or a privilege:",
+        "",
+        "| add-on | Helm values an overlay may set |",
+        "| --- | --- |",
+    ]
+    for name, addon in ADDONS.items():
+        keys = ", ".join(f"`{k}`" for k in addon.overlay_values) or "none"
+        lines.append(f"| {name} | {keys} |")
+    lines += [
+        "",
+        "Safe annotations: " + ", ".join(f"`{a}`" for a in SAFE_ANNOTATIONS) + ".",
+        "",
+        "**Manifests** (`manifests/<folder>/`) may add these kinds (apiVersion and kind "
+        "exactly), in the app namespace; each is held to the restricted Pod Security Standard, "
+        "NetworkPolicies to named peers and closed ranges, Services to `ClusterIP` without "
+        "`externalIPs`:",
+        "",
+        "| folder | kinds a manifest may add |",
+        "| --- | --- |",
+    ]
+    for folder, kinds in ADDABLE.items():
+        listed = ", ".join(f"`{v} {k}`" for v, k in kinds) or "none"
+        lines.append(f"| `{folder}/` | {listed} |")
+    lines += [
+        "",
+        "**The config** (`config/app-config.yaml` and `overlays/<env>/config.yaml`) may not "
+        "switch a safety feature off without an exception naming the object it drops "
+        "(field `''`):",
+        "",
+        "| key | value | drops |",
+        "| --- | --- | --- |",
+    ]
+    for key, (off, kind, name) in SAFETY_SWITCHES.items():
+        lines.append(
+            f"| `{'.'.join(key)}` | `{str(off).lower()}` | {kind} `{name}` in the app namespace, "
+            "with its admission guard |"
+        )
+    ranges = ", ".join(f"`{block}` ({what})" for block, what in NEVER_REACHED)
+    lines += [
+        "",
+        "No egress rule, the config's or a manifest's, reaches the cluster's pod and service "
+        f"ranges, its nodes' addresses, {ranges} unless an exception names the ipBlock's "
+        "`cidr`: a range that holds them gets them in `except`, a range inside them is refused.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# Sections of hand-written pages generated from the code, between these markers.
+SECTIONS: dict[Path, tuple[str, Any]] = {
+    ROOT / "docs" / "how-to" / "overlays.md": ("allowlist", allowlist_text),
+}
+
+
+def section_text(path: Path, name: str, text: str) -> str:
+    """`path`'s text with its generated section `name` replaced by `text`."""
+    begin, end = f"<!-- generated: {name} -->\n", f"<!-- end generated: {name} -->"
+    current = path.read_text(encoding="utf-8")
+    head, found, rest = current.partition(begin)
+    if not found or end not in rest:
+        raise ValueError(f"{path}: no '{begin.strip()}' ... '{end}' section")
+    return head + begin + text + end + rest.partition(end)[2]
+
+
 def generated_files() -> dict[Path, str]:
     files = {path: schema_text(model) for path, model in SCHEMAS.items()}
     files.update({path: reference_text(*args) for path, args in REFERENCES.items()})
+    files.update(
+        {path: section_text(path, name, make()) for path, (name, make) in SECTIONS.items()}
+    )
     return files
 
 

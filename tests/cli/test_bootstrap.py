@@ -108,7 +108,10 @@ def test_install_objects_come_namespaced_after_their_namespace_and_crds() -> Non
         ("ClusterRoleBinding", None),
         ("ConfigMap", "gitops"),
     ]
-    assert objects[0]["metadata"]["name"] == "gitops"
+    assert objects[0]["metadata"] == {
+        "name": "gitops",
+        "labels": {"app.kubernetes.io/managed-by": "gitops-base"},
+    }
     subjects = objects[3]["subjects"]
     assert subjects[0]["namespace"] == "gitops"
     assert "namespace" not in subjects[1]
@@ -313,15 +316,66 @@ def test_root_objects_are_the_env_roots() -> None:
         ("ValidatingAdmissionPolicy", "gitops-base-pod-security"),
         ("ValidatingAdmissionPolicy", "gitops-base-default-deny"),
         ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicy", "gitops-base-namespaces"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-pod-security"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-default-deny"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-namespaces"),
         ("ConfigMap", "argocd-cm"),
         ("AppProject", "bootstrap"),
         ("AppProject", "default"),
         ("Application", "root"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBindingList\nitems: []\n",
+            "document 0: a List (kind 'ClusterRoleBindingList'); root.yaml holds one object per "
+            "document: run `make synth` and commit dist/",
+        ),
+        (
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: argocd}\n",
+            "document 0: needs apiVersion, kind and metadata.name",
+        ),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a/b}\n", "document 0: metadata.name"),
+        ("- just\n- a list\n", "document 0: needs apiVersion, kind and metadata.name"),
+        ("a: [\n", "cannot read it: while parsing a flow node"),
+    ],
+)
+def test_root_yaml_is_checked_before_anything_is_applied(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    """A typed List or an object without a name would crash the apply half-way (KeyError)."""
+    root = tmp_path / "root.yaml"
+    root.write_text(text)
+    with pytest.raises(bs.BootstrapError) as caught:
+        bs.root_objects(root)
+    assert str(caught.value).startswith(f"{root}: {problem}")
+
+
+def test_the_app_namespace_comes_from_dist() -> None:
+    env = EnvFiles.load("dev", ROOT)
+    (namespace,) = bs.app_namespaces(env.dist)
+    assert namespace["metadata"]["name"] == "shop"
+
+
+def test_a_namespace_the_base_did_not_create_is_not_taken_over() -> None:
+    wanted = {"app.kubernetes.io/managed-by": "gitops-base", "app.kubernetes.io/instance": "shop"}
+    assert bs.adoption_problem("shop", wanted, wanted) is None
+    other = {"app.kubernetes.io/managed-by": "gitops-base", "app.kubernetes.io/instance": "crm"}
+    assert bs.adoption_problem("shop", other, wanted) == (
+        "namespace shop exists and gitops-base did not create it (app.kubernetes.io/instance "
+        "is 'crm', not 'shop'): another team's or tool's namespace would be taken over (and "
+        "pruned with the app); choose another namespace, or adopt it on purpose: kubectl label "
+        "namespace shop app.kubernetes.io/managed-by=gitops-base app.kubernetes.io/instance=shop"
+    )
+    problem = bs.adoption_problem("shop", {}, wanted)
+    assert problem is not None
+    assert "(app.kubernetes.io/managed-by is missing, not 'gitops-base')" in problem
 
 
 def test_the_kubeconfig_is_the_flag_then_kubeconfig_then_home(tmp_path: Path) -> None:

@@ -252,8 +252,8 @@ def test_a_service_added_later_is_held_and_existing_ones_keep_their_pins(
 
 @pytest.mark.parametrize(
     ("held", "envs"),
-    [("[]", None), ("[test, prod]", {"test", "prod"}), ("[staging, prod]", {"prod"})],
-    ids=["none", "test-and-prod", "unknown-env-skipped"],
+    [("[]", None), ("[test, prod]", {"test", "prod"})],
+    ids=["none", "test-and-prod"],
 )
 def test_promotion_held_names_the_pinned_environments(
     tmp_path: Path, held: str, envs: set[str] | None
@@ -268,6 +268,24 @@ def test_promotion_held_names_the_pinned_environments(
     assert done.returncode == 0, done.stderr
     image = yaml.safe_load(config.read_text())["services"][0]["image"]
     assert (set(image["envs"]) if "envs" in image else None) == envs
+
+
+def test_generate_refuses_a_held_environment_that_does_not_exist(tmp_path: Path) -> None:
+    """As validate does: the config it would write names an environment clusters/ lacks."""
+    config = tmp_path / "app-config.yaml"
+    text = (
+        "version: 2\napp: {name: shop, namespace: shop}\ndomain: example.com\n"
+        "promotion: {held: [staging, prod]}\nservices: []\n"
+    )
+    config.write_text(text)
+    payload = write_payload(tmp_path / "p.json", WEB)
+    done = cli("generate", "--input", payload, "--output", config)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{config}: promotion.held[0]: no environment 'staging' (clusters: dev, prod, test)",
+        f"generate: 1 problem(s); {config} was not changed",
+    ]
+    assert config.read_text() == text
 
 
 def test_without_a_prod_environment_nothing_is_pinned(tmp_path: Path) -> None:

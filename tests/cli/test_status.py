@@ -3,9 +3,13 @@ server returns them -> rows in wave order, and why one is stuck."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from constructs_lib.cli.main import main
 from constructs_lib.cli.support import applications as st
@@ -243,3 +247,119 @@ def test_status_of_an_unknown_env_is_one_line(capsys: pytest.CaptureFixture[str]
     assert main(["status", "--env", "qa"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: --env qa: no ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("- a list\n", "not a kubeconfig (a mapping with clusters, contexts and users)"),
+        ("clusters: [\n", "not YAML (while parsing a flow node"),
+    ],
+)
+def test_a_malformed_kubeconfig_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(text)
+    assert main(["status", "--env", "dev", "--kubeconfig", str(kubeconfig)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: kubeconfig {kubeconfig}: cannot read it: {problem}")
+    assert "Traceback" not in err
+
+
+class _LoginPage(http.server.BaseHTTPRequestHandler):
+    """What a proxy or a login page answers instead of the API server."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body>Please sign in</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_an_answer_that_is_not_the_api_servers_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _LoginPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "clusters": [
+                        {
+                            "name": "c",
+                            "cluster": {"server": f"http://127.0.0.1:{server.server_port}"},
+                        }
+                    ],
+                    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "x",
+                    "users": [{"name": "u", "user": {"token": "not-a-token"}}],
+                }
+            )
+        )
+        assert main(["status", "--env", "dev", "--kubeconfig", str(kubeconfig)]) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "answered with something that is not a Kubernetes API response" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+class _UnservedKind(http.server.BaseHTTPRequestHandler):
+    """The API server's answer for a group it does not serve (no CRD yet): plain text, no
+    Status, for an object and a list alike."""
+
+    def do_GET(self) -> None:
+        body = b"404 page not found\n"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_kind_the_cluster_does_not_serve_reads_as_absent(tmp_path: Path) -> None:
+    """`bootstrap` asks for the root Application before Argo CD's CRDs exist: nothing there,
+    not an error."""
+    from constructs_lib.cli.support.kube import Kube
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _UnservedKind)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "clusters": [
+                        {
+                            "name": "c",
+                            "cluster": {"server": f"http://127.0.0.1:{server.server_port}"},
+                        }
+                    ],
+                    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "x",
+                    "users": [{"name": "u", "user": {"token": "not-a-token"}}],
+                }
+            )
+        )
+        kube = Kube(kubeconfig, None)
+        assert kube.get("argoproj.io/v1alpha1", "Application", "root", "argocd") is None
+        assert kube.list("argoproj.io/v1alpha1", "Application", "argocd") == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -61,10 +61,12 @@ def test_root_file_is_the_health_check_then_the_bootstrap_project_then_the_root_
         ("ValidatingAdmissionPolicy", "gitops-base-pod-security"),
         ("ValidatingAdmissionPolicy", "gitops-base-default-deny"),
         ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicy", "gitops-base-namespaces"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-pod-security"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-default-deny"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-namespaces"),
         ("ConfigMap", "argocd-cm"),  # the Application health check, so root's waves wait
         ("AppProject", "bootstrap"),
         ("AppProject", "default"),  # Argo CD's own, emptied (tests/test_addon_projects.py)

@@ -57,7 +57,7 @@ def test_the_guards_are_in_root_yaml_only_and_no_project_may_manage_them(
     for objects in env.folders.values():
         assert not [o for o in objects if o["kind"] in ADMISSION_KINDS]
     # The guards come first in root.yaml: applied before what they check.
-    assert [o["kind"] for o in env.root[:8]] == [POLICY] * 4 + [f"{POLICY}Binding"] * 4
+    assert [o["kind"] for o in env.root[:10]] == [POLICY] * 5 + [f"{POLICY}Binding"] * 5
     projects = [o for o in [*env.root, *env.folders["argocd"]] if o["kind"] == "AppProject"]
     for project in projects:
         spec = project["spec"]

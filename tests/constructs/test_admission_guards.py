@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.constructs.admission_guards import AdmissionGuards, AdmissionGuardsProps
-from constructs_lib.constructs.trust_rules import RBAC_WIDE_LINE
+from constructs_lib.constructs.admission_guards import (
+    GLOB_CLASS,
+    AdmissionGuards,
+    AdmissionGuardsProps,
+)
+from constructs_lib.constructs.trust_rules import GLOB_CHARACTERS, RBAC_WIDE_LINE, has_glob
 from tests.support.constructs import synth
 
 LABELS = {"app.kubernetes.io/managed-by": "gitops-base"}
@@ -30,6 +34,7 @@ def test_every_policy_fails_closed_and_is_bound_to_deny() -> None:
         "gitops-base-pod-security",
         "gitops-base-default-deny",
         "gitops-base-argocd-cm",
+        "gitops-base-namespaces",
     ]
     for name in names:
         policy = rendered[("ValidatingAdmissionPolicy", name)]
@@ -78,7 +83,11 @@ def test_each_policy_matches_only_what_it_names() -> None:
     ]
     assert "startsWith('default-deny')" in variable["expression"]
     (rule,) = constraints("gitops-base-pod-security")["resourceRules"]
-    assert (rule["resources"], rule["resourceNames"]) == (["namespaces"], ["shop"])
+    # The subresources too: a status or finalize write keeps the labels it sends.
+    assert (rule["resources"], rule["resourceNames"]) == (
+        ["namespaces", "namespaces/finalize", "namespaces/status"],
+        ["shop"],
+    )
 
 
 def test_deleting_default_deny_is_allowed_only_while_its_namespace_terminates() -> None:
@@ -127,9 +136,14 @@ def test_each_argocd_config_map_check_applies_to_its_own_config_map() -> None:
         "object.metadata.name != 'argocd-cm'",
         "object.metadata.name != 'argocd-rbac-cm'",
         "object.metadata.name != 'argocd-rbac-cm'",
+        "object.metadata.name != 'argocd-rbac-cm'",
         "object.metadata.name != 'argocd-notifications-cm'",
         "object.metadata.name != 'argocd-notifications-cm'",
     ]
+    # The size check comes first; the line check reads only what is within it, so it never
+    # reaches the API server's CEL cost limit.
+    assert "variables.policySize <= 131072" in spec["validations"][3]["expression"]
+    assert "variables.policySize > 131072 || " in spec["validations"][4]["expression"]
 
 
 def test_only_the_base_s_notification_keys_name_the_deploy_status_service() -> None:
@@ -195,6 +209,61 @@ def test_without_labelled_namespaces_or_default_deny_those_policies_are_not_rend
     assert sorted(rendered) == [
         ("ValidatingAdmissionPolicy", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicy", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicy", "gitops-base-namespaces"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-appprojects"),
         ("ValidatingAdmissionPolicyBinding", "gitops-base-argocd-cm"),
+        ("ValidatingAdmissionPolicyBinding", "gitops-base-namespaces"),
     ]
+
+
+def test_the_namespace_guard_judges_only_argo_cds_updates_of_the_base_s_labels() -> None:
+    """Any namespace (its name is the config's, which a commit may change), only updates, only
+    those Argo CD's application controller sends; refused when they set the base's labels
+    where they were not (the namespace is someone else's)."""
+    spec = render(argocd_namespace="cd")[("ValidatingAdmissionPolicy", "gitops-base-namespaces")][
+        "spec"
+    ]
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert rule == {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "operations": ["UPDATE"],
+        "resources": ["namespaces"],
+    }
+    assert "namespaceSelector" not in spec["matchConstraints"]
+    assert spec["matchConditions"] == [
+        {
+            "name": "argocd",
+            "expression": "request.userInfo.username == "
+            '"system:serviceaccount:cd:argocd-application-controller"',
+        }
+    ]
+    (validation,) = spec["validations"]
+    assert validation["expression"] == (
+        "variables.owner != 'gitops-base' || (variables.wasOwner == 'gitops-base' && "
+        "variables.wasInstance == variables.instance)"
+    )
+
+
+def test_the_glob_class_the_guard_matches_is_the_synths() -> None:
+    """The guard's RE2 class and the synth's `has_glob` find the same characters."""
+    for c in GLOB_CHARACTERS:
+        assert re.search(GLOB_CLASS, f"Cluster{c}Role") and has_glob(f"Cluster{c}Role")
+    for plain in ("ClusterRoleBinding", "rbac.authorization.k8s.io", "https://x.example/a.git"):
+        assert not re.search(GLOB_CLASS, plain) and not has_glob(plain)
+
+
+def test_every_appproject_pattern_field_is_checked_for_glob_characters() -> None:
+    validations = render()[("ValidatingAdmissionPolicy", "gitops-base-appprojects")]["spec"][
+        "validations"
+    ]
+    text = " ".join(v["expression"] for v in validations)
+    for field in ("sourceRepos", "sourceNamespaces", "destinations"):
+        assert f"object.spec.{field}.exists(e, " in text
+    for key in ("e.group", "e.kind", "e.name", "e.server", "e.namespace"):
+        assert f"{key}.matches(" in text
+    assert (
+        "has(object.spec.clusterResourceWhitelist) && has(object.spec.namespaceResourceWhitelist)"
+        in text
+    )
+    assert "clusterResourceWhitelist.all(e, has(e.name) && e.name != '')" in text

@@ -60,4 +60,6 @@ def test_a_chart_s_project_allows_its_helm_repository_and_the_namespace_argo_cd_
     )
     _, project = render(application(source=source, create_namespace=True))
     assert project["sourceRepos"] == ["https://charts.example.com"]
-    assert project["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    assert project["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": "demo"}
+    ]

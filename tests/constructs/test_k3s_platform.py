@@ -279,10 +279,11 @@ def test_self_managed_argocd_syncs_the_pinned_install_manifest(
 def test_platform_project_is_the_baseline_only(config: AppConfig, cluster: ClusterSettings) -> None:
     project = render_platform(config, cluster).find("AppProject", "platform")["spec"]
     assert project["sourceRepos"] == [cluster.repo.url]
-    assert {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]} == {
-        ("", "Namespace"),
-        ("cert-manager.io", "ClusterIssuer"),
-    }
+    assert project["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": "shop"},
+        {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-staging"},
+        {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "letsencrypt-production"},
+    ]
     assert {(k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]} == {
         ("", "LimitRange"),
         ("", "ResourceQuota"),

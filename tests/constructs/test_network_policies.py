@@ -187,3 +187,43 @@ def test_declared_calls_must_name_a_service_with_ports(
     with pytest.raises(ConfigError) as exc:
         parse_model(AppConfig, data, "config")
     assert exc.value.problems == [f"services[0].egress.services[0]: {message}"]
+
+
+# The dev cluster's node (publish_status_address), its pod and service ranges, loopback and
+# the metadata endpoint: what no egress reaches.
+NODE = External("192.0.2.10")
+CLOSED = [NODE, External("10.42.0.7"), External("10.43.0.1"), External("127.0.0.1")]
+CLOSED += [External("169.254.169.254"), External("::1"), External("fe80::1")]
+
+
+@pytest.mark.parametrize(
+    "external",
+    [
+        {"cidr": "0.0.0.0/0", "ports": [443, 6443, 10250]},
+        {"cidr": "::/0", "ports": [443, 6443, 10250]},
+        {"cidr": "10.0.0.0/8", "ports": [443, 6443, 10250]},
+        {"cidr": "192.0.2.0/24", "ports": [443, 6443, 10250]},
+        {"host": "payments.example.com", "ports": [443, 6443, 10250]},
+    ],
+    ids=lambda e: e.get("cidr") or e["host"],
+)
+def test_external_egress_never_reaches_the_cluster_s_own_ranges(
+    config: AppConfig, cluster: ClusterSettings, external: dict[str, Any]
+) -> None:
+    """A range that holds the nodes, the pod or service range, loopback or link-local excepts
+    them; a host opens public addresses only: the kubelet (10250) and the API server (6443) on
+    a node stay closed, whatever the port list says."""
+    data = config.model_dump(mode="json", exclude_unset=True)
+    data["services"][2]["egress"] = {"external": [external]}  # the worker
+    changed = AppConfig.model_validate(data)
+    rendered = policies(changed, cluster)
+    for target in CLOSED:
+        for port in external["ports"]:
+            assert not allowed(rendered, WORKER, target, port, "TCP"), (target, port)
+    inside = {
+        "0.0.0.0/0": INTERNET,
+        "::/0": INTERNET6,
+        "10.0.0.0/8": External("10.0.5.4"),
+        "192.0.2.0/24": External("192.0.2.11"),
+    }.get(external.get("cidr", ""), INTERNET)
+    assert allowed(rendered, WORKER, inside, 443, "TCP")

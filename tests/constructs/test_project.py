@@ -76,3 +76,14 @@ def test_a_project_without_repositories_allows_nothing() -> None:
     assert locked["spec"]["destinations"] == [] and locked["spec"]["sourceRepos"] == []
     assert "annotations" not in locked["metadata"]
     assert validate_manifest(locked) == []
+
+
+def test_cluster_scoped_kinds_may_name_their_object_namespaced_ones_may_not() -> None:
+    named = Kind("rbac.authorization.k8s.io", "ClusterRoleBinding", "demo")
+    spec = render(cluster_kinds=(named,))["spec"]
+    assert spec["clusterResourceWhitelist"] == [
+        {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding", "name": "demo"}
+    ]
+    web = Kind("apps", "Deployment", "web")
+    with pytest.raises(ValueError, match="namespaced kind Deployment names an object"):
+        render(namespaced_kinds=(web,))

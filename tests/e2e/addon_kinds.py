@@ -9,10 +9,14 @@ repo-server renders it (`helm template --include-crds`, the Application's releas
 namespace and values, from a synth of every tool-enabled add-on), then:
 
 - every rendered object must be allowed by the Application's AppProject (kind whitelisted,
-  namespace among the destinations): the chart can sync;
-- every kind the project allows must be rendered (Namespace aside, which Argo CD creates):
-  the project is the smallest that lets the chart sync;
+  a cluster-scoped object by its name, namespace among the destinations): the chart can sync;
+- every kind and name the project allows must be rendered (Namespace aside, which Argo CD
+  creates): the project is the smallest that lets the chart sync;
 - the kinds must equal the add-on's entry in constructs_lib/model/addons.py.
+
+Each chart is rendered twice: with the base's values, and with every Helm value an overlay may
+set (the entry's `overlay_values`) given a sample value, so what an overlay may turn on can
+sync as well.
 
 Prints one line per problem and exits 1, or prints the table and exits 0.
 """
@@ -100,12 +104,50 @@ def synthesized() -> list[dict[str, Any]]:
     return [o for objs in env.folders.values() for o in objs]
 
 
-def render_chart(app: dict[str, Any], helm: str, charts: Path) -> list[dict[str, Any]]:
+SAMPLES: dict[str, Any] = {
+    "replicaCount": 2,
+    "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+    "priorityClassName": "system-cluster-critical",
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "tolerations": [{"key": "example.com/dedicated", "operator": "Exists"}],
+    "affinity": {"podAntiAffinity": {}},
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+        }
+    ],
+    "rotationPollInterval": "5m",
+}
+
+
+def overlay_values(chart: str) -> dict[str, Any]:
+    """Every Helm value an overlay may set on `chart`, each with a sample value."""
+    values: dict[str, Any] = {}
+    for key in ADDONS[chart].overlay_values:
+        *parents, leaf = key.split(".")
+        node = values
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = SAMPLES[leaf]
+    return values
+
+
+def merged(base: Any, extra: Any) -> Any:
+    if isinstance(base, dict) and isinstance(extra, dict):
+        return {**base, **{k: merged(base.get(k), v) for k, v in extra.items()}}
+    return extra
+
+
+def render_chart(
+    app: dict[str, Any], helm: str, charts: Path, extra: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """`helm template` of an add-on Application's chart, as Argo CD's repo-server runs it."""
     source = app["spec"]["source"]
     chart, version = source["chart"], source["targetRevision"]
     with tempfile.NamedTemporaryFile("w", suffix=".json") as values:
-        json.dump(source.get("helm", {}).get("valuesObject", {}), values)
+        json.dump(merged(source.get("helm", {}).get("valuesObject", {}), extra or {}), values)
         values.flush()
         out = subprocess.run(
             [
@@ -145,11 +187,16 @@ def check() -> tuple[list[str], dict[str, Any]]:
         namespace = app["spec"]["destination"]["namespace"]
         try:
             rendered = render_chart(app, helm, charts)
+            rendered += render_chart(app, helm, charts, overlay_values(chart))
         except RuntimeError as exc:
             problems.append(str(exc))
             continue
         project = projects[app["spec"]["project"]]
-        cluster_allowed = {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]}
+        named = {
+            (k["group"], k["kind"], k.get("name")) for k in project["clusterResourceWhitelist"]
+        }
+        cluster_allowed = {(group, kind) for group, kind, _ in named}
+        cluster_names: set[tuple[str, str, str]] = set()
         namespaced_allowed = {
             (k["group"], k["kind"]) for k in project["namespaceResourceWhitelist"]
         }
@@ -160,7 +207,8 @@ def check() -> tuple[list[str], dict[str, Any]]:
             where = f"{chart} {version}: {obj['kind']} '{obj['metadata']['name']}'"
             if obj["kind"] in CLUSTER_SCOPED:
                 cluster_kinds.add(kind)
-                if kind not in cluster_allowed:
+                cluster_names.add((*kind, obj["metadata"]["name"]))
+                if (*kind, obj["metadata"]["name"]) not in named:
                     problems.append(f"{where}: not permitted in project {app['spec']['project']}")
             else:
                 ns = obj["metadata"].get("namespace") or namespace
@@ -175,8 +223,13 @@ def check() -> tuple[list[str], dict[str, Any]]:
         )
         for group, kind in sorted(unused):
             problems.append(f"{chart} {version}: project allows {group}/{kind}, never rendered")
+        for _group, kind, name in sorted(named - cluster_names, key=str):
+            if kind != "Namespace":
+                problems.append(
+                    f"{chart} {version}: project allows {kind} '{name}', never rendered"
+                )
         listed = ADDONS[app["metadata"]["name"]].kinds
-        if {(k.group, k.kind) for k in listed.cluster} != cluster_kinds or {
+        if {(k.group, k.kind, k.name) for k in listed.cluster} != cluster_names or {
             (k.group, k.kind) for k in listed.namespaced
         } != namespaced_kinds:
             problems.append(f"{chart} {version}: addons.py lists other kinds than it renders")
@@ -185,6 +238,7 @@ def check() -> tuple[list[str], dict[str, Any]]:
         table[chart] = {
             "version": version,
             "cluster": sorted("/".join(k) for k in cluster_kinds),
+            "names": sorted("/".join(k) for k in cluster_names),
             "namespaced": sorted("/".join(k) for k in namespaced_kinds),
             "namespaces": sorted(namespaces),
             "objects": len(rendered),

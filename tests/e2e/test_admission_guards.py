@@ -32,6 +32,7 @@ POLICIES = (
     "gitops-base-pod-security",
     "gitops-base-default-deny",
     "gitops-base-argocd-cm",
+    "gitops-base-namespaces",
 )
 
 
@@ -54,6 +55,8 @@ def wildcard_project(name: str, **spec: Any) -> dict[str, Any]:
     base = {
         "sourceRepos": ["https://example.com/repo.git"],
         "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "shop"}],
+        "clusterResourceWhitelist": [],
+        "namespaceResourceWhitelist": [],
     }
     return {
         "apiVersion": ARGO,
@@ -66,7 +69,11 @@ def wildcard_project(name: str, **spec: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def guarded(isolated_cluster: Cluster) -> Cluster:
     """The cluster with root.yaml's policies active and the base's own objects applied."""
-    cluster = isolated_cluster
+    return activate_guards(isolated_cluster)
+
+
+def activate_guards(cluster: Cluster) -> Cluster:
+    """Apply root.yaml's policies and wait until the API server enforces them."""
     cluster.apply(*root_objects("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"))
     for name in POLICIES:
         policy = cluster.wait_for(
@@ -125,16 +132,22 @@ def test_the_base_passes_its_own_guards(guarded: Cluster) -> None:
 def test_wide_projects_are_refused(guarded: Cluster) -> None:
     cluster = guarded
     for field, value, text in (
-        ("sourceRepos", ["*"], "sourceRepos may not contain '*'"),
-        ("sourceRepos", ["https://github.com/*"], "sourceRepos may not contain '*'"),
-        ("sourceNamespaces", ["*"], "sourceNamespaces may not contain '*'"),
+        ("sourceRepos", ["*"], "sourceRepos may not hold a glob character"),
+        ("sourceRepos", ["https://github.com/*"], "sourceRepos may not hold a glob character"),
+        ("sourceNamespaces", ["*"], "sourceNamespaces may not hold a glob character"),
         ("destinations", [{"server": "*", "namespace": "shop"}], "destinations may not"),
         ("destinations", [{"name": "in-cluster", "namespace": "*"}], "destinations may not"),
         ("clusterResourceWhitelist", [{"group": "*", "kind": "*"}], "clusterResourceWhitelist"),
         ("namespaceResourceWhitelist", [{"group": "", "kind": "*"}], "namespaceResourceWhitelist"),
         (
             "clusterResourceWhitelist",
-            [{"group": "admissionregistration.k8s.io", "kind": "ValidatingAdmissionPolicy"}],
+            [
+                {
+                    "group": "admissionregistration.k8s.io",
+                    "kind": "ValidatingAdmissionPolicy",
+                    "name": "gitops-base-appprojects",
+                }
+            ],
             "may not list admission policies",
         ),
     ):
@@ -147,7 +160,7 @@ def test_wide_projects_are_refused(guarded: Cluster) -> None:
     refused(
         lambda: cluster.kube.patch(ARGO, "AppProject", "shop", patch, "argocd"),
         "gitops-base-appprojects",
-        "clusterResourceWhitelist may not contain '*'",
+        "clusterResourceWhitelist may not hold a glob character",
     )
     assert cluster.must_get(ARGO, "AppProject", "shop", "argocd")["spec"] == before
     # A blacklist wildcard narrows a project: allowed (the locked default project has one).
@@ -356,6 +369,90 @@ def test_argocd_rbac_cm_cannot_give_every_user_more_than_read(guarded: Cluster) 
     # A ConfigMap of that name elsewhere is not Argo CD's.
     elsewhere = {**wide, "metadata": {"name": "argocd-rbac-cm", "namespace": "elsewhere"}}
     cluster.kube.create(elsewhere)
+
+
+ARGOCD_CONTROLLER = "system:serviceaccount:argocd:argocd-application-controller"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+INSTANCE = "app.kubernetes.io/instance"
+
+
+def test_argo_cd_does_not_take_over_a_namespace_the_base_did_not_create(guarded: Cluster) -> None:
+    """The app namespace as rendered, applied by Argo CD's application controller (sent as its
+    service account) over namespaces that exist: refused where the base did not create it for
+    this app (unlabelled, another tool's, another gitops-base app's), and left as it was;
+    admitted once adopted on purpose (`kubectl label`), on creation, and for other labels."""
+    cluster = guarded
+    cluster.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "e2e-argocd-controller"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "argocd-application-controller",
+                    "namespace": "argocd",
+                }
+            ],
+        }
+    )
+    (rendered,) = load_manifests(DIST / "platform" / "namespace-shop.yaml")
+
+    def as_argocd(name: str) -> Any:
+        """The app namespace as rendered, written over `name` by Argo CD."""
+        live = cluster.must_get("v1", "Namespace", name)
+        body = copy.deepcopy(rendered)
+        body["metadata"]["name"] = name
+        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        path = cluster.kube.path("v1", "Namespace", name)
+        return cluster.kube.request("PUT", path, body=body, as_user=ARGOCD_CONTROLLER)
+
+    def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": name, **({"labels": labels} if labels else {})}
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+
+    others = {
+        "team-plain": {},
+        "team-tool": {MANAGED_BY: "Helm"},
+        "team-other-app": {MANAGED_BY: "gitops-base", INSTANCE: "payments"},
+    }
+    for name, labels in others.items():
+        cluster.apply(namespace(name, labels))
+        before = cluster.must_get("v1", "Namespace", name)["metadata"].get("labels")
+        refused(
+            partial(as_argocd, name),
+            "gitops-base-namespaces",
+            f"namespace {name} exists and gitops-base did not create it for shop",
+        )
+        assert cluster.must_get("v1", "Namespace", name)["metadata"].get("labels") == before
+    # Adopted on purpose, by whoever may label namespaces: then Argo CD may apply it.
+    cluster.kube.patch(
+        "v1",
+        "Namespace",
+        "team-plain",
+        {"metadata": {"labels": {MANAGED_BY: "gitops-base", INSTANCE: "shop"}}},
+    )
+    as_argocd("team-plain")
+    # Created by Argo CD (the usual way), and other labels of one it owns: admitted.
+    cluster.kube.request(
+        "POST",
+        cluster.kube.path("v1", "Namespace"),
+        body={**rendered, "metadata": {**rendered["metadata"], "name": "team-new"}},
+        as_user=ARGOCD_CONTROLLER,
+    )
+    as_argocd("team-new")
+    # Another user's update of an unlabelled namespace: not this guard's business.
+    cluster.kube.patch(
+        "v1",
+        "Namespace",
+        "team-tool",
+        {"metadata": {"labels": {MANAGED_BY: "gitops-base", INSTANCE: "shop"}}},
+    )
 
 
 def test_deleting_the_app_namespace_is_not_blocked(guarded: Cluster) -> None:

@@ -10,7 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from constructs_lib.compose.build import build
-from constructs_lib.model.addons import ADDONS, KUBE_SYSTEM, Addon, AddonKinds, catalogue
+from constructs_lib.model.addons import (
+    ADDONS,
+    CLUSTER_ROLE_BINDING,
+    KUBE_SYSTEM,
+    Addon,
+    AddonKinds,
+    catalogue,
+)
 from constructs_lib.model.clusters import ClusterSettings
 from constructs_lib.model.config import AppConfig
 from constructs_lib.model.versions import load_versions
@@ -50,6 +57,26 @@ def test_a_namespace_argo_cd_creates_needs_a_pod_security_level() -> None:
     with pytest.raises(ValueError, match="creates namespace 'demo', so it needs a pod_security"):
         catalogue(Addon(name="demo", namespace="demo", kinds=KINDS))
     assert catalogue(Addon(name="demo", namespace="demo", kinds=KINDS, pod_security="baseline"))
+
+
+def test_a_cluster_scoped_kind_names_what_the_chart_renders() -> None:
+    """A cluster-scoped entry without a name would let the add-on's project write any object
+    of the kind (any ClusterRoleBinding, cluster-admin's included)."""
+    unnamed = AddonKinds(version="1", cluster=(CLUSTER_ROLE_BINDING,), namespaced=())
+    with pytest.raises(ValueError, match="kind ClusterRoleBinding needs the names the chart"):
+        catalogue(Addon(name="demo", namespace=KUBE_SYSTEM, kinds=unnamed))
+    for addon in ADDONS.values():
+        assert all(k.name for k in addon.kinds.cluster), addon.name
+
+
+def test_overlay_values_are_no_image_snippet_namespace_or_privilege_key() -> None:
+    for addon in ADDONS.values():
+        for key in addon.overlay_values:
+            words = key.lower()
+            assert not any(
+                w in words
+                for w in ("image", "snippet", "namespace", "privileged", "host", "security")
+            ), (addon.name, key)
 
 
 def test_the_switches() -> None:

@@ -60,6 +60,16 @@ EXPECTED: dict[str, list[str]] = {
         f"{WEB}.egress.external[0].cidr: '10.0.5.7/24' has host bits set: did you mean "
         "'10.0.5.0/24'?"
     ],
+    "env_hosts_unknown_env": [
+        f"{WEB}.ingress.env_hosts.qa: no environment 'qa' (clusters: dev, prod, test)"
+    ],
+    "external_cidr_metadata": [
+        f"{WEB}.egress.external[0].cidr: network: in {env}, 169.254.169.254/32 is inside "
+        "169.254.0.0/16 (link-local, cloud metadata), which no egress reaches; pick a range "
+        f"outside it (exception: overlays/{env}/allow.yaml naming NetworkPolicy "
+        "shop/allow-external-egress-web field '/spec/egress/0/to/0/ipBlock/cidr')"
+        for env in ("dev", "prod", "test")
+    ],
     "external_host_and_cidr": [f"{WEB}.egress.external[0]: set exactly one of 'host' or 'cidr'"],
     "external_without_ports": [
         f"{WEB}.egress.external[0].ports: list should have at least 1 item after validation, not 0"
@@ -426,7 +436,7 @@ def test_callers_of_one_service_on_different_ports_get_only_their_own_ports(
     names = sorted(
         m["metadata"]["name"] for m in rendered if "egress-to-api" in m["metadata"]["name"]
     )
-    assert names == ["allow-egress-to-api-http", "allow-egress-to-api-metrics"]
+    assert names == ["allow-egress-to-api.http", "allow-egress-to-api.metrics"]
     web = pod("web", {"http": 8080})
     api = pod("api", {"http": 8080, "metrics": 9090})
     worker = pod("worker", {})
@@ -434,6 +444,31 @@ def test_callers_of_one_service_on_different_ports_get_only_their_own_ports(
     assert not allowed(rendered, web, api, 9090)
     assert allowed(rendered, worker, api, 9090)
     assert not allowed(rendered, worker, api, 8080)
+
+
+def test_a_service_named_like_another_s_port_group_gets_its_own_policy(
+    golden: AppConfig,
+) -> None:
+    """`api-http` beside `api` with two caller port groups: the groups' policies are named
+    with dots, which no service name holds, so the two never collide."""
+    data = golden.model_dump(mode="json", exclude_unset=True)
+    data["services"][2]["egress"] = {"services": [{"name": "api", "ports": ["metrics"]}]}
+    twin = {**data["services"][1], "name": "api-http", "ingress": None, "secrets": []}
+    twin.pop("ingress")
+    data["services"].append(twin)
+    data["services"][0]["egress"] = {"services": [{"name": "api", "ports": ["http"]}, "api-http"]}
+    config = AppConfig.model_validate(data)
+    rendered = render_platform(config, load_cluster("dev")).cluster
+    names = sorted(
+        m["metadata"]["name"]
+        for m in rendered
+        if m["kind"] == "NetworkPolicy" and "egress-to-api" in m["metadata"]["name"]
+    )
+    assert names == [
+        "allow-egress-to-api-http",
+        "allow-egress-to-api.http",
+        "allow-egress-to-api.metrics",
+    ]
 
 
 def test_an_empty_list_given_on_purpose_clears_the_hand_set_value(

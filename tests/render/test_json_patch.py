@@ -71,7 +71,7 @@ def test_pointer_unescapes() -> None:
     [
         ({"op": "copy", "from": "/a/zz", "path": "/y"}, "copy /y: 'zz' does not exist"),
         ({"op": "move", "path": "/y"}, "move /y: 'from' is required"),
-        ({"op": "remove", "path": ""}, "remove : cannot remove the whole document"),
+        ({"op": "remove", "path": ""}, "remove '': cannot remove the whole document"),
         ({"op": "add", "path": "/a/b/0/x", "value": 1}, "add /a/b/0/x: 'x' is below a scalar"),
         ({"op": "add", "path": "/a/b/4", "value": 1}, "add /a/b/4: index 4 is out of range"),
         ({"op": "remove", "path": "/a/b/-"}, "remove /a/b/-: '-' is not an array index"),

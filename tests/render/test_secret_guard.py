@@ -21,9 +21,28 @@ from tests.support import load_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "overlays" / "secret"
 NEVER = "kind Secret must never be rendered; use Infisical"
+ADDED = "tests/fixtures/overlays/secret/addedsecret/dev/manifests/app/secret-db.yaml"
+ROOT_PATCH = "tests/fixtures/overlays/secret/rootsecret/dev/patches.yaml"
 REFUSED = {
-    "rootsecret": [f"dist/dev/root.yaml: Secret 'argocd-cm': {NEVER}"],
-    "addedsecret": [f"dist/dev/app: Secret 'db': {NEVER}"],
+    "rootsecret": [
+        f"dist/dev/root.yaml: Secret 'argocd-cm': {NEVER}",
+        # The trust rule set refuses each field the patch changes: root.yaml is the base's.
+        *(
+            f"{ROOT_PATCH}: patches[0]: ConfigMap argocd/argocd-cm field '{field}': patch: "
+            "root.yaml's objects are base-owned (exception: "
+            "tests/fixtures/overlays/secret/rootsecret/dev/allow.yaml)"
+            for field in ("/kind", "/data", "/stringData")
+        ),
+    ],
+    "addedsecret": [
+        f"dist/dev/app: Secret 'db': {NEVER}",
+        # The trust rule set refuses it too: app/ takes no Secret.
+        f"{ADDED}: Secret shop/db field '': add: app/ takes Deployment, StatefulSet, Job, "
+        "CronJob, Service, ConfigMap, ServiceAccount, Ingress, PodDisruptionBudget, "
+        "HorizontalPodAutoscaler, SecretProviderClass only, in namespace 'shop' (v1 Secret is "
+        "not one; docs/how-to/overlays.md#what-an-overlay-may-change) (exception: "
+        "tests/fixtures/overlays/secret/addedsecret/dev/allow.yaml)",
+    ],
 }
 
 

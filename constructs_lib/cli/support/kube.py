@@ -30,14 +30,6 @@ CUSTOM_PLURALS = {
 }
 
 
-def _unserved(exc: Exception) -> bool:
-    """A 404 without a Status body: the API server does not serve the kind's API group at all
-    (k3s without its helm controller has no `helm.cattle.io`), so no object of it exists."""
-    import httpx2
-
-    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
-
-
 class KubeError(Exception):
     """A cluster call failed; the message is one line for the operator."""
 
@@ -93,6 +85,7 @@ class Kube:
 
     def __init__(self, kubeconfig: Path | None, context: str | None) -> None:
         import httpx2
+        import yaml
         from lightkube import Client, ConfigError, KubeConfig
 
         path = kubeconfig_path(kubeconfig)
@@ -100,6 +93,14 @@ class Kube:
             config = KubeConfig.from_file(path).get(context)
         except ConfigError as exc:
             raise KubeError(f"kubeconfig {path}: {exc}") from None
+        except yaml.YAMLError as exc:
+            reason = " ".join(str(exc).split())
+            raise KubeError(f"kubeconfig {path}: cannot read it: not YAML ({reason})") from None
+        except AttributeError:  # a list or a scalar where the file needs a mapping
+            raise KubeError(
+                f"kubeconfig {path}: cannot read it: not a kubeconfig (a mapping with clusters, "
+                "contexts and users)"
+            ) from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise KubeError(f"kubeconfig {path}: cannot read it: {exc}") from None
         assert config is not None
@@ -128,6 +129,15 @@ class Kube:
                 f"{action}: cannot reach the cluster at {self.server} (context "
                 f"{self.context}): {exc or type(exc).__name__}"
             ) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # JSON that does not parse, or that is no Kubernetes object: a proxy's or a
+            # login page's answer, not the API server's.
+            raise KubeError(
+                f"{action}: {self.server} (context {self.context}) answered with something "
+                f"that is not a Kubernetes API response ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); is it the API "
+                "server?"
+            ) from None
 
     @staticmethod
     def resource(api_version: str, kind: str) -> Any:
@@ -154,26 +164,18 @@ class Kube:
         return None if obj is None else self.to_dict(obj)
 
     def _get_raw(self, res: Any, name: str, namespace: str | None) -> Any:
-        from lightkube import ApiError
-
         try:
             if namespace is None:
                 return self.client.get(res, name)
             return self.client.get(res, name, namespace=namespace)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise
         except Exception as exc:
-            if _unserved(exc):
+            if _not_found(exc):
                 return None
             raise
 
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[Manifest]:
         """Every object of a kind (in `namespace`; `*` for every namespace); [] when the kind
         does not exist in the cluster."""
-        from lightkube import ApiError
-
         res = self.resource(api_version, kind)
 
         def fetch() -> list[Manifest]:
@@ -181,12 +183,8 @@ class Kube:
                 if namespace is None:
                     return [self.to_dict(o) for o in self.client.list(res)]
                 return [self.to_dict(o) for o in self.client.list(res, namespace=namespace)]
-            except ApiError as exc:
-                if exc.status.code == 404:
-                    return []
-                raise
             except Exception as exc:
-                if _unserved(exc):
+                if _not_found(exc):
                     return []
                 raise
 
@@ -232,3 +230,14 @@ class Kube:
             namespace=namespace,
             patch_type=PatchType.MERGE,
         )
+
+
+def _not_found(exc: Exception) -> bool:
+    """A 404: the object does not exist (a Status), or its kind is not served at all (the API
+    server's plain-text `404 page not found`, which lightkube raises as an HTTP error)."""
+    import httpx2
+    from lightkube import ApiError
+
+    if isinstance(exc, ApiError):
+        return exc.status.code == 404
+    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404

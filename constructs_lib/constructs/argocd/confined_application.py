@@ -25,7 +25,8 @@ class ConfinedApplicationProps:
     namespaced_kinds: tuple[Kind, ...]
     """Namespaced kinds the Application may manage."""
     cluster_kinds: tuple[Kind, ...] = ()
-    """Cluster-scoped kinds the Application may manage. @default none"""
+    """Cluster-scoped kinds the Application may manage, each by name where it has one.
+    @default none"""
     other_namespaces: tuple[str, ...] = ()
     """Namespaces besides the Application's destination it may deploy to. @default none"""
 
@@ -33,14 +34,14 @@ class ConfinedApplicationProps:
 class ConfinedApplication(Construct):
     """The Application, and its project: the Application's source repository (one, never
     '*'), its destination namespace and `other_namespaces` on its destination server, and the
-    kinds listed, plus Namespace when Argo CD creates the destination namespace."""
+    kinds listed, plus that one Namespace when Argo CD creates the destination namespace."""
 
     def __init__(self, scope: Construct, id: str, *, props: ConfinedApplicationProps) -> None:
         super().__init__(scope, id)
         application = props.application
         cluster_kinds = props.cluster_kinds
         if application.create_namespace:
-            cluster_kinds = (NAMESPACE, *cluster_kinds)
+            cluster_kinds = (*NAMESPACE.named(application.destination_namespace), *cluster_kinds)
         self.project = ArgoProject(
             self,
             "Project",

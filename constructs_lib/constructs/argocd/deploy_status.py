@@ -26,7 +26,12 @@ import yaml
 from constructs import Construct
 
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, NamespacedMeta
-from constructs_lib.constructs.trust_rules import NOTIFICATIONS_CM
+from constructs_lib.constructs.trust_rules import (
+    DEPLOY_STATUS_KEYS,
+    DEPLOY_STATUS_STATES,
+    NOTIFICATIONS_CM,
+    deploy_status_template,
+)
 from constructs_lib.model.names import DEPLOY_STATUS_SERVICE, DEPLOY_STATUS_TOKEN_KEY
 
 CONFIGMAP = NOTIFICATIONS_CM
@@ -34,7 +39,7 @@ SERVICE = DEPLOY_STATUS_SERVICE
 TOKEN_KEY = DEPLOY_STATUS_TOKEN_KEY
 TRIGGER = SERVICE
 SUBSCRIBE = f"notifications.argoproj.io/subscribe.{TRIGGER}.{SERVICE}"
-STATES = ("deployed", "degraded", "failed")
+STATES = DEPLOY_STATUS_STATES
 CONFIG_MAP = Gvk("v1", "ConfigMap")
 GITHUB_STATE = {"deployed": "success", "degraded": "failure", "failed": "error"}
 # The commit each state is about, in the template's Go syntax.
@@ -65,8 +70,7 @@ ONCE_PER = {
 }
 
 
-def template_name(state: str) -> str:
-    return f"gitops-base-{state}"
+template_name = deploy_status_template
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,11 +163,7 @@ def subscriptions() -> dict[str, str]:
 
 def own_key(key: str) -> bool:
     """Whether an argocd-notifications-cm key is one this construct renders."""
-    return (
-        key == f"service.webhook.{SERVICE}"
-        or key == f"trigger.{TRIGGER}"
-        or any(key == f"template.{template_name(s)}" for s in STATES)
-    )
+    return key in DEPLOY_STATUS_KEYS
 
 
 class DeployStatus(Construct):

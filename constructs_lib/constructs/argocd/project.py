@@ -31,7 +31,8 @@ class ArgoProjectProps(NamespacedMeta):
     server: str
     """The API server the namespaces are on (Argo CD's destination server)."""
     cluster_kinds: tuple[Kind, ...] = ()
-    """Cluster-scoped kinds Applications may manage. @default none"""
+    """Cluster-scoped kinds Applications may manage, each restricted to the object its `name`
+    names when it has one. @default none"""
     denied_namespaced_kinds: tuple[Kind, ...] = ()
     """Namespaced kinds no Application may manage (namespaceResourceBlacklist). @default none"""
     sync_wave: str | None = "-1"
@@ -57,6 +58,12 @@ class ArgoProject(KubeObject):
                 f"ArgoProject '{props.name}': source_repos is empty; a project that allows "
                 "destinations or kinds must list its repositories"
             )
+        named = [k for k in (*props.namespaced_kinds, *props.denied_namespaced_kinds) if k.name]
+        if named:
+            raise ValueError(
+                f"ArgoProject '{props.name}': namespaced kind {named[0].kind} names an object; "
+                "Argo CD restricts only cluster-scoped kinds by name"
+            )
         self.props = props
         spec: dict[str, Any] = {
             "description": props.description,
@@ -73,4 +80,6 @@ class ArgoProject(KubeObject):
 
 
 def _kinds(kinds: tuple[Kind, ...]) -> list[dict[str, str]]:
-    return [{"group": k.group, "kind": k.kind} for k in kinds]
+    return [
+        {"group": k.group, "kind": k.kind, **({"name": k.name} if k.name else {})} for k in kinds
+    ]

@@ -41,6 +41,7 @@ from constructs_lib.constructs.argocd.confined_application import (
 )
 from constructs_lib.constructs.kube_object import Gvk, KubeObject, ObjectMeta
 from constructs_lib.constructs.lets_encrypt_issuers import (
+    ACME_SERVERS,
     AcmeServer,
     LetsEncryptIssuers,
     LetsEncryptIssuersProps,
@@ -54,7 +55,8 @@ from constructs_lib.constructs.security import pod_security_labels
 from constructs_lib.constructs.trust_rules import ARGOCD_CM
 from constructs_lib.model.addons import (
     ADDONS,
-    CLUSTER_RBAC,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
     CONFIG_MAP,
     CRD,
     DEPLOYMENT,
@@ -102,15 +104,28 @@ if obj.status ~= nil then
 end
 return hs
 """
-# The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers.
+# The baseline project (`platform`): the app namespace's baseline and the ClusterIssuers (the
+# namespace by its name, the issuers by theirs).
 NETWORK_POLICY = Kind("networking.k8s.io", "NetworkPolicy")
-PLATFORM_CLUSTER_KINDS = (NAMESPACE, Kind("cert-manager.io", "ClusterIssuer"))
+CLUSTER_ISSUER = Kind("cert-manager.io", "ClusterIssuer")
+PLATFORM_CLUSTER_KINDS = (NAMESPACE, CLUSTER_ISSUER)
 PLATFORM_NAMESPACED_KINDS = (Kind("", "LimitRange"), Kind("", "ResourceQuota"), NETWORK_POLICY)
 # With Traefik, the baseline also configures k3s's bundled chart in kube-system.
 TRAEFIK_CONFIG_KIND = Kind("helm.cattle.io", "HelmChartConfig")
 SELF_MANAGED_PROJECT = addon_project(SELF_MANAGED_ARGOCD)
-# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else.
-ARGOCD_INSTALL_CLUSTER_KINDS = (CRD, *CLUSTER_RBAC)
+# What Argo CD's manifests/install.yaml holds (v3.5), and nothing else; cluster-scoped objects
+# by name.
+ARGOCD_CONTROLLERS = (
+    "argocd-application-controller",
+    "argocd-applicationset-controller",
+    "argocd-server",
+)
+ARGOCD_INSTALL_CLUSTER_KINDS = (
+    *CRD.named(
+        "applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"
+    ),
+    *(k for kind in (CLUSTER_ROLE, CLUSTER_ROLE_BINDING) for k in kind.named(*ARGOCD_CONTROLLERS)),
+)
 ARGOCD_INSTALL_KINDS = (
     CONFIG_MAP,
     Kind("", "Secret"),
@@ -293,7 +308,12 @@ class K3sPlatform(Construct):
                 description="The app namespace's baseline and the ClusterIssuers: "
                 "the kinds they need only.",
                 namespaced_kinds=namespaced,
-                cluster_kinds=PLATFORM_CLUSTER_KINDS,
+                cluster_kinds=(
+                    *NAMESPACE.named(props.app_namespace.name),
+                    *CLUSTER_ISSUER.named(
+                        *ACME_SERVERS, *(issuer.name for issuer in props.acme_issuers)
+                    ),
+                ),
                 other_namespaces=others,
             ),
         )

@@ -107,11 +107,15 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
         timeout: float | None = None,
+        as_user: str | None = None,
     ) -> Any:
         """One API call; returns parsed JSON (or text). Raises KubeError on
-        HTTP >= 400 (status 0 for a connection failure)."""
+        HTTP >= 400 (status 0 for a connection failure). `as_user`: sent as that
+        user (impersonation), as the API server's admission sees its own writes."""
         url = path + ("?" + urlencode(params) if params else "")
         headers = {"Accept": "application/json, */*"}
+        if as_user is not None:
+            headers["Impersonate-User"] = as_user
         data = None
         if body is not None:
             data = (
