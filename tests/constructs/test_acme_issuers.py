@@ -55,6 +55,21 @@ def test_an_extra_issuer_renders_beside_lets_encrypts(
     assert validate_manifest(pebble) == []
 
 
+def test_the_platform_project_allows_each_issuer_by_name(
+    config: AppConfig, cluster: ClusterSettings
+) -> None:
+    # Argo CD refuses a cluster-scoped object its project does not name: without its entry
+    # the extra issuer would never be created.
+    env = with_changes(cluster, acme_issuers=[PEBBLE])
+    project = render_platform(config, env).find("AppProject", "platform")
+    issuers = [
+        entry["name"]
+        for entry in project["spec"]["clusterResourceWhitelist"]
+        if entry["kind"] == "ClusterIssuer"
+    ]
+    assert issuers == ["letsencrypt-staging", "letsencrypt-production", "pebble"]
+
+
 def test_without_a_ca_bundle_the_issuer_trusts_the_system_cas(
     config: AppConfig, cluster: ClusterSettings
 ) -> None:
