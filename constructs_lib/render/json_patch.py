@@ -8,6 +8,7 @@ leaves the document as it was.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 import jsonpatch
@@ -18,6 +19,15 @@ OPS = ("add", "remove", "replace", "move", "copy", "test")
 
 class PatchError(ValueError):
     """An operation that cannot apply: `op path: reason`."""
+
+
+def dig(obj: Any, path: Sequence[str]) -> Any:
+    """The value at `path` (keys of nested mappings), or None where a step is missing."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 def parse_pointer(pointer: str) -> list[str]:

@@ -90,6 +90,7 @@ from constructs_lib.model.config import AppConfig
 from constructs_lib.model.loading import ConfigError
 from constructs_lib.model.names import DEFAULT_PROJECT, DEPLOY_STATUS_SERVICE
 from constructs_lib.paths import ROOT, display
+from constructs_lib.render.json_patch import dig
 from constructs_lib.render.overlays import (
     OVERLAYS_DIR,
     Change,
@@ -253,14 +254,6 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _dig(obj: Any, path: Sequence[str]) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def pointer(tokens: Iterable[str]) -> str:
     """The JSON pointer (RFC 6901) of `tokens`; '' for the whole object."""
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
@@ -384,7 +377,7 @@ def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Fi
     if kind == "AppProject" and "spec" in obj:
         found += [("project", f, m) for f, m in project_problems(spec)]
     if kind == "Application" and ctx.projects is not None:
-        project = _dig(obj, ("spec", "project"))
+        project = dig(obj, ("spec", "project"))
         if project not in ctx.projects:
             found.append(
                 ("project", "/spec/project", f"'{project}' is not an AppProject the base renders")
@@ -393,16 +386,16 @@ def object_findings(where: str, obj: Mapping[str, Any], ctx: Context) -> list[Fi
         found += [("network", f, m) for f, m in network_problems(spec, ctx.closed)]
     if kind in POD_SPEC_PATHS:
         path = POD_SPEC_PATHS[kind]
-        pod = _dig(obj, path)
+        pod = dig(obj, path)
         if isinstance(pod, dict):
             found += [("pod-security", f, m) for f, m in pod_problems(pod, pointer(path))]
         meta = (*path[:-1], "metadata")
-        annotations = _map(_dig(obj, (*meta, "annotations")))
+        annotations = _map(dig(obj, (*meta, "annotations")))
         found += [("pod-security", f, m) for f, m in apparmor_problems(annotations, meta)]
     if kind == "Service":
         found += [("service", f, m) for f, m in service_problems(spec)]
     if kind == "Ingress":
-        annotations = _map(_dig(obj, ("metadata", "annotations")))
+        annotations = _map(dig(obj, ("metadata", "annotations")))
         found += [
             (
                 "ingress",
@@ -599,11 +592,11 @@ def _context_problems(context: Mapping[str, Any], at: str) -> list[tuple[str, st
     found = []
     if context.get("runAsUser") == 0:
         found.append((f"{at}/runAsUser", "runs as root"))
-    if _dig(context, ("windowsOptions", "hostProcess")) is True:
+    if dig(context, ("windowsOptions", "hostProcess")) is True:
         found.append((f"{at}/windowsOptions/hostProcess", "a host process"))
-    if _dig(context, ("appArmorProfile", "type")) == "Unconfined":
+    if dig(context, ("appArmorProfile", "type")) == "Unconfined":
         found.append((f"{at}/appArmorProfile/type", "must not be Unconfined"))
-    if _dig(context, ("seccompProfile", "type")) == "Unconfined":
+    if dig(context, ("seccompProfile", "type")) == "Unconfined":
         found.append((f"{at}/seccompProfile/type", "must not be Unconfined"))
     selinux = context.get("seLinuxOptions")
     if isinstance(selinux, dict) and (
@@ -712,7 +705,7 @@ def config_findings(config: AppConfig, ctx: Context) -> list[Finding]:
     found = []
     dumped = config.model_dump()
     for key, (off, kind, name) in SAFETY_SWITCHES.items():
-        if _dig(dumped, key) == off:
+        if dig(dumped, key) == off:
             found.append(
                 Finding(
                     "safety-switch",

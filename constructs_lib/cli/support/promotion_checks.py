@@ -18,7 +18,7 @@ docs/reference/cli.md, docs/how-to/image-updates.md.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ import yaml
 from constructs_lib.cli.support.applications import APPLICATION, short
 from constructs_lib.model.durations import format_duration, parse_duration
 from constructs_lib.model.workload_kinds import KINDS
+from constructs_lib.render.json_patch import dig
 
 if TYPE_CHECKING:
     from constructs_lib.cli.support.kube import Kube
@@ -64,14 +65,6 @@ class Workload:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-def _dig(obj: Any, path: Sequence[str]) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def rendered_workload(app_dir: Path, service: str) -> Workload | None:
     """The service's workload among the files of dist/<env>/app/."""
     for path in sorted(app_dir.glob("*.yaml")):
@@ -82,7 +75,7 @@ def rendered_workload(app_dir: Path, service: str) -> Workload | None:
             if meta.get("name") != service:
                 continue
             api_version, spec_path = WORKLOADS[doc["kind"]]
-            names = [c.get("name") for c in _dig(doc, (*spec_path, "containers")) or []]
+            names = [c.get("name") for c in dig(doc, (*spec_path, "containers")) or []]
             container = service if service in names else str(names[0] if names else service)
             return Workload(
                 api_version, doc["kind"], meta.get("namespace") or "", service, container
@@ -93,7 +86,7 @@ def rendered_workload(app_dir: Path, service: str) -> Workload | None:
 def live_image(workload: Workload, obj: dict[str, Any]) -> str | None:
     """The image of the workload's container in the live object's spec."""
     spec_path = WORKLOADS[workload.kind][1]
-    for container in _dig(obj, (*spec_path, "containers")) or []:
+    for container in dig(obj, (*spec_path, "containers")) or []:
         if container.get("name") == workload.container:
             return str(container.get("image") or "")
     return None
