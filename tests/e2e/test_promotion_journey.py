@@ -169,6 +169,21 @@ def app_repo(
             ]
         },
     )
+    # The progress deadline is not among the fields a patch may change: a reviewed exception.
+    repo.write(
+        "overlays/dev/allow.yaml",
+        {
+            "allow": [
+                {
+                    "kind": "Deployment",
+                    "namespace": "shop",
+                    "name": "web",
+                    "field": "/spec/progressDeadlineSeconds",
+                    "reason": "A release that never gets ready turns Degraded within the test.",
+                }
+            ]
+        },
+    )
     repo.remove(CONFIG)
     repo.commit_all("every env syncs from this repository; a new app, no config yet")
     yield repo
