@@ -3,8 +3,10 @@ server returns them -> rows in wave order, and why one is stuck."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -282,12 +284,11 @@ class _LoginPage(http.server.BaseHTTPRequestHandler):
         return
 
 
-def test_an_answer_that_is_not_the_api_servers_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _LoginPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+@contextlib.contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler], tmp_path: Path) -> Iterator[Path]:
+    """A local HTTP server answering with `handler`, and a kubeconfig that points at it."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(
@@ -306,10 +307,17 @@ def test_an_answer_that_is_not_the_api_servers_is_one_line(
                 }
             )
         )
-        assert main(["status", "--env", "dev", "--kubeconfig", str(kubeconfig)]) == 1
+        yield kubeconfig
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_answer_that_is_not_the_api_servers_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _serving(_LoginPage, tmp_path) as kubeconfig:
+        assert main(["status", "--env", "dev", "--kubeconfig", str(kubeconfig)]) == 1
     err = capsys.readouterr().err
     assert "answered with something that is not a Kubernetes API response" in err
     assert len(err.strip().splitlines()) == 1
@@ -336,30 +344,7 @@ def test_a_kind_the_cluster_does_not_serve_reads_as_absent(tmp_path: Path) -> No
     not an error."""
     from constructs_lib.cli.support.kube import Kube
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), _UnservedKind)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "clusters": [
-                        {
-                            "name": "c",
-                            "cluster": {"server": f"http://127.0.0.1:{server.server_port}"},
-                        }
-                    ],
-                    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
-                    "current-context": "x",
-                    "users": [{"name": "u", "user": {"token": "not-a-token"}}],
-                }
-            )
-        )
+    with _serving(_UnservedKind, tmp_path) as kubeconfig:
         kube = Kube(kubeconfig, None)
         assert kube.get("argoproj.io/v1alpha1", "Application", "root", "argocd") is None
         assert kube.list("argoproj.io/v1alpha1", "Application", "argocd") == []
-    finally:
-        server.shutdown()
-        server.server_close()
